@@ -1,0 +1,114 @@
+package recipe
+
+// This file is the contract between recipe/ and the run engine. The engine
+// codes against these declarations; keep their names and meaning.
+
+import (
+	"time"
+
+	"github.com/sentinelzer0/szrun/stages"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// Pos is a position in a recipe file; Line and Col are 1-based.
+type Pos struct {
+	File string
+	Line int
+	Col  int
+}
+
+// Recipe is a decoded, structurally checked recipe file.
+type Recipe struct {
+	File        string // absolute path of the recipe file
+	Dir         string // its folder; relative paths resolve against it
+	Version     int
+	Name        string // default: file name without extension
+	Description string
+	Params      []*ParamDecl  // in file order
+	Env         []string      // the env allow-list, sorted
+	Stages      []*StageDecl  // in file order
+	Outputs     []*OutputDecl // in file order
+}
+
+// ParamDecl is one entry of `params:`.
+type ParamDecl struct {
+	Name  string
+	Value cty.Value // the default, after any -p override
+	Pos   Pos
+}
+
+// StageDecl is one entry of `stages:`.
+type StageDecl struct {
+	ID      string
+	Pos     Pos // of the id key
+	Uses    string
+	UsesPos Pos
+	With    *Value // a map value; never nil (empty map when absent)
+	Matrix  []*MatrixAxis
+	If      *Value // nil when absent
+	Needs   []Ref
+	Cache   bool          // default true; `cache: false` sets it false
+	Timeout time.Duration // 0: none
+	Retries int
+	// Deps is the union of Needs and every stage referenced by With and If,
+	// sorted, without duplicates.
+	Deps []string
+}
+
+// Ref is a reference to another stage with the position it was written at.
+type Ref struct {
+	Stage  string
+	Output string // "" for a `needs:` entry
+	Pos    Pos
+}
+
+// MatrixAxis is one key of `matrix:` with its values, in file order.
+type MatrixAxis struct {
+	Name   string
+	Values []cty.Value
+	Pos    Pos
+}
+
+// OutputDecl is one entry of the recipe-level `outputs:`.
+type OutputDecl struct {
+	Name  string
+	Value *Value
+	Pos   Pos
+}
+
+// Instance is one runnable instance of a stage: the stage itself, or one
+// combination of its matrix.
+type Instance struct {
+	Stage *StageDecl
+	// Label joins the matrix values with "-" ("int8-static"); "" without a matrix.
+	Label string
+	// ID is the stage id, or "id[label]" for a matrix instance.
+	ID     string
+	Matrix map[string]cty.Value
+}
+
+// GPU describes the machine's GPUs for `gpu.count` and `gpu.names`.
+type GPU struct {
+	Count int
+	Names []string
+}
+
+// Scope is what an expression can see.
+type Scope struct {
+	Params map[string]cty.Value
+	// Stages maps a stage id to its outputs. For a matrix stage each output is
+	// a map from instance label to value. A stage missing here evaluates to
+	// unknown values when Partial is set, else is an error.
+	Stages  map[string]map[string]cty.Value
+	Matrix  map[string]cty.Value
+	Env     map[string]string // only allow-listed names
+	GPU     GPU
+	Partial bool
+}
+
+// SpecLookup finds the Spec of a `uses:` value (built-in or "plugin:NAME").
+// Names lists what exists, for "did you mean".
+type SpecLookup interface {
+	Spec(uses string) (stages.Spec, bool)
+	Names() []string
+}

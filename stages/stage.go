@@ -1,0 +1,122 @@
+package stages
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/charmbracelet/log"
+)
+
+// Stage is one kind of pipeline step: a built-in or a plugin.
+type Stage interface {
+	Spec() Spec
+	Run(ctx context.Context, in *Input) (*Output, error)
+}
+
+// Progress receives a stage's progress reports. Implementations must be safe
+// for concurrent use.
+type Progress interface {
+	// Report says that done of total units are finished; total 0 means unknown.
+	Report(done, total int64, what string)
+}
+
+// Input is what a stage's Run receives.
+type Input struct {
+	// Instance is the stage instance's label in the run ("quantize[int8-static]").
+	Instance string
+	// Params are coerced to the Spec: string, int64, float64, bool, []any,
+	// map[string]any and time.Duration; path and model values are absolute
+	// paths. Every declared parameter with a default is present.
+	Params map[string]any
+	// WorkDir is an empty directory owned by this run of the stage. File
+	// outputs must be written inside it.
+	WorkDir string
+	// Log is the stage's logger.
+	Log *log.Logger
+	// Progress may be nil.
+	Progress Progress
+}
+
+// Output is what a successful Run returns.
+type Output struct {
+	// Files maps an output name to a file or folder, absolute or relative to
+	// the work dir, that must lie inside the work dir.
+	Files map[string]string
+	// Values maps an output name to a JSON-compatible value: string, bool,
+	// float64, int64, int, []any, map[string]any (or typed slices/maps of those).
+	Values map[string]any
+}
+
+// Report forwards to in.Progress when one is set.
+func (in *Input) Report(done, total int64, what string) {
+	if in.Progress != nil {
+		in.Progress.Report(done, total, what)
+	}
+}
+
+// Has reports whether parameter name is set (given, or defaulted).
+func (in *Input) Has(name string) bool {
+	v, ok := in.Params[name]
+	return ok && v != nil
+}
+
+// String returns a string, path or model parameter ("" when unset).
+func (in *Input) String(name string) string {
+	s, _ := in.Params[name].(string)
+	return s
+}
+
+// Int returns an int parameter (0 when unset).
+func (in *Input) Int(name string) int64 {
+	n, _ := in.Params[name].(int64)
+	return n
+}
+
+// Float returns a float parameter (0 when unset).
+func (in *Input) Float(name string) float64 {
+	switch v := in.Params[name].(type) {
+	case float64:
+		return v
+	case int64:
+		return float64(v)
+	}
+	return 0
+}
+
+// Bool returns a bool parameter (false when unset).
+func (in *Input) Bool(name string) bool {
+	b, _ := in.Params[name].(bool)
+	return b
+}
+
+// Duration returns a duration parameter (0 when unset).
+func (in *Input) Duration(name string) time.Duration {
+	d, _ := in.Params[name].(time.Duration)
+	return d
+}
+
+// List returns a list parameter (nil when unset).
+func (in *Input) List(name string) []any {
+	l, _ := in.Params[name].([]any)
+	return l
+}
+
+// Map returns a map parameter (nil when unset).
+func (in *Input) Map(name string) map[string]any {
+	m, _ := in.Params[name].(map[string]any)
+	return m
+}
+
+// StringMap returns a map parameter whose values are strings (paths, models).
+func (in *Input) StringMap(name string) map[string]string {
+	m := in.Map(name)
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = fmt.Sprint(v)
+	}
+	return out
+}

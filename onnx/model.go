@@ -1,0 +1,168 @@
+package onnx
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/sentinelzer0/szrun/onnx/onnxpb"
+)
+
+// Model is a loaded ONNX model: the protobuf with every tensor's data in
+// memory, and where it came from.
+type Model struct {
+	Proto *onnxpb.ModelProto
+	// Path is the file the model was loaded from; empty for LoadBytes.
+	Path string
+	// Dir is the directory external data locations resolve against.
+	Dir string
+	// External is true when any tensor was stored in an external file at
+	// load time; Save keeps that layout unless told otherwise.
+	External bool
+}
+
+// Load reads the model at path, resolves external tensor data (locations
+// relative to the model's directory) into raw_data, and validates every
+// tensor's type and size. Errors name the file and, where one is at fault,
+// the tensor.
+func Load(path string) (*Model, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load model %s: %w", path, err)
+	}
+	m, err := decodeModel(data, filepath.Dir(path))
+	if err != nil {
+		return nil, fmt.Errorf("load model %s: %w", path, err)
+	}
+	m.Path = path
+	return m, nil
+}
+
+// LoadBytes parses a serialized model. dir is where external data is looked
+// up; with dir empty, a model that references external data is an error.
+func LoadBytes(data []byte, dir string) (*Model, error) {
+	m, err := decodeModel(data, dir)
+	if err != nil {
+		return nil, fmt.Errorf("load model from bytes: %w", err)
+	}
+	return m, nil
+}
+
+// errNoDir is returned for external data in a model loaded from bytes
+// without a directory.
+var errNoDir = errors.New("model has external data but no directory to resolve it against")
+
+func decodeModel(data []byte, dir string) (*Model, error) {
+	mp := new(onnxpb.ModelProto)
+	if err := proto.Unmarshal(data, mp); err != nil {
+		return nil, fmt.Errorf("parse protobuf (%d bytes; truncated or not an ONNX model?): %w", len(data), err)
+	}
+	if mp.Graph == nil && len(data) > 0 && mp.IrVersion == nil {
+		// Any byte string that happens to be valid protobuf parses as
+		// an empty ModelProto; a model always has ir_version.
+		return nil, fmt.Errorf("parse protobuf: %d bytes hold no ir_version or graph: not an ONNX model", len(data))
+	}
+	m := &Model{Proto: mp, Dir: dir}
+	ext := newExternalReader(dir)
+	defer ext.close()
+	err := ForEachTensor(mp, func(t *onnxpb.TensorProto) error {
+		if t.GetDataLocation() == onnxpb.TensorProto_EXTERNAL {
+			if dir == "" {
+				return fmt.Errorf("tensor %q: %w", t.GetName(), errNoDir)
+			}
+			m.External = true
+			if err := ext.resolve(t); err != nil {
+				return err
+			}
+		}
+		return ValidateTensor(t)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// ExternalMode selects where Save puts tensor data.
+type ExternalMode int
+
+const (
+	// ExternalAuto writes one file unless the model was loaded with
+	// external data or would not fit in a 2 GiB protobuf.
+	ExternalAuto ExternalMode = iota
+	// ExternalAlways moves every tensor of at least SizeThreshold bytes
+	// into the data file.
+	ExternalAlways
+	// ExternalNever keeps all data inline; a model over 2 GiB is an error.
+	ExternalNever
+)
+
+// SaveOptions controls Save. The zero value is the default.
+type SaveOptions struct {
+	// External chooses inline or external data (default ExternalAuto).
+	External ExternalMode
+	// SizeThreshold is the smallest raw_data, in bytes, moved to the data
+	// file when data goes external (default 1024, as onnx's save_model).
+	SizeThreshold int64
+}
+
+func (o *SaveOptions) applyDefaults() {
+	if o.SizeThreshold <= 0 {
+		o.SizeThreshold = 1024
+	}
+}
+
+// maxProto is the largest serialized protobuf (onnx.checker's
+// MAXIMUM_PROTOBUF).
+const maxProto = 1<<31 - 1
+
+// Save writes m to path atomically (temp file, fsync, rename). External data,
+// when used, goes to one file "<base of path>.data" beside it, each tensor at
+// an offset aligned to 4096 bytes. Save does not modify m, but m must not be
+// changed concurrently while it runs.
+func Save(m *Model, path string, opts SaveOptions) error {
+	opts.applyDefaults()
+	size := proto.Size(m.Proto)
+	external := false
+	switch opts.External {
+	case ExternalAlways:
+		external = true
+	case ExternalNever:
+		if size > maxProto {
+			return fmt.Errorf("save model %s: %w (%d bytes) and external data is disabled", path, ErrTooLarge, size)
+		}
+	default:
+		external = m.External || size > maxProto
+	}
+	if !external {
+		data, err := marshal(m.Proto)
+		if err != nil {
+			return fmt.Errorf("save model %s: %w", path, err)
+		}
+		if err := writeFileAtomic(path, data); err != nil {
+			return fmt.Errorf("save model %s: %w", path, err)
+		}
+		return nil
+	}
+	if err := saveExternal(m.Proto, path, opts.SizeThreshold); err != nil {
+		return fmt.Errorf("save model %s: %w", path, err)
+	}
+	return nil
+}
+
+// Marshal serializes m deterministically, as Save writes it inline.
+func Marshal(m *onnxpb.ModelProto) ([]byte, error) { return marshal(m) }
+
+func marshal(m *onnxpb.ModelProto) ([]byte, error) {
+	data, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("marshal protobuf: %w", err)
+	}
+	if len(data) > maxProto {
+		return nil, fmt.Errorf("%w (%d bytes)", ErrTooLarge, len(data))
+	}
+	return data, nil
+}

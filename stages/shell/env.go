@@ -1,0 +1,105 @@
+package shell
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"time"
+)
+
+// validName reports whether name can be an environment variable that a POSIX
+// shell can expand as $name.
+func validName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i, c := range name {
+		letter := c == '_' || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z')
+		if !letter && (i == 0 || c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// environ builds the script's environment: the process environment, then
+// SZRUN_WORK_DIR and SZRUN_STAGE, then inputs (absolute paths) and env
+// values. os/exec keeps the last of duplicate names, so later entries win.
+func environ(workDir, instance string, inputs map[string]any, env map[string]any) ([]string, error) {
+	out := append(os.Environ(), "SZRUN_WORK_DIR="+workDir, "SZRUN_STAGE="+instance)
+	for _, name := range sortedKeys(inputs) {
+		if !validName(name) {
+			return nil, fmt.Errorf("shell: inputs.%s: not a valid environment variable name (use letters, digits and _, not starting with a digit)", name)
+		}
+		if _, dup := env[name]; dup {
+			return nil, fmt.Errorf("shell: %s is set by both inputs and env", name)
+		}
+		p, ok := inputs[name].(string)
+		if !ok || p == "" {
+			return nil, fmt.Errorf("shell: inputs.%s: expected a path, got %T", name, inputs[name])
+		}
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return nil, fmt.Errorf("shell: inputs.%s: make %s absolute: %w", name, p, err)
+		}
+		if _, err := os.Stat(abs); err != nil {
+			return nil, fmt.Errorf("shell: inputs.%s: %w", name, err)
+		}
+		out = append(out, name+"="+abs)
+	}
+	for _, name := range sortedKeys(env) {
+		if !validName(name) {
+			return nil, fmt.Errorf("shell: env.%s: not a valid environment variable name (use letters, digits and _, not starting with a digit)", name)
+		}
+		v, err := render(env[name])
+		if err != nil {
+			return nil, fmt.Errorf("shell: env.%s: %w", name, err)
+		}
+		out = append(out, name+"="+v)
+	}
+	return out, nil
+}
+
+// render turns a recipe value into environment-variable text the way a
+// script author expects: 3 not 3.0, true, JSON for lists and maps.
+func render(v any) (string, error) {
+	switch x := v.(type) {
+	case nil:
+		return "", nil
+	case string:
+		return x, nil
+	case bool:
+		return strconv.FormatBool(x), nil
+	case int:
+		return strconv.Itoa(x), nil
+	case int64:
+		return strconv.FormatInt(x, 10), nil
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return strconv.FormatFloat(x, 'g', -1, 64), nil
+		}
+		// 'f' with the shortest precision never uses an exponent, which
+		// shell arithmetic and most CLI parsers would reject.
+		return strconv.FormatFloat(x, 'f', -1, 64), nil
+	case time.Duration:
+		return x.String(), nil
+	}
+	b, err := json.Marshal(v) // sorts map keys, so the text is deterministic
+	if err != nil {
+		return "", fmt.Errorf("render %T as JSON: %w", v, err)
+	}
+	return string(b), nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,104 @@
+package shell
+
+import (
+	"time"
+
+	"github.com/sentinelzer0/szrun/stages"
+)
+
+// Stage is the `shell` stage. The zero value is not ready; use New.
+type Stage struct {
+	// killDelay is how long the script's processes get between SIGTERM and
+	// SIGKILL; tests shorten it.
+	killDelay time.Duration
+}
+
+var _ stages.Stage = (*Stage)(nil)
+
+// New returns the shell stage.
+func New() *Stage { return &Stage{killDelay: 5 * time.Second} }
+
+// Spec declares the stage. It has no fixed outputs: `files` and `values`
+// name them, hence OpenOutputs.
+func (s *Stage) Spec() stages.Spec {
+	return stages.Spec{
+		Name:        "shell",
+		Version:     "1",
+		Summary:     "Run a shell script; its files and JSON values become outputs.",
+		Doc:         specDoc,
+		OpenOutputs: true,
+		Params: []stages.Param{
+			{Name: "run", Type: stages.String, Required: true,
+				Doc: "the script, run as a file (script.sh) with `sh -e` in the stage's work dir"},
+			{Name: "inputs", Type: stages.Map, Elem: stages.Path,
+				Doc: "NAME -> file or folder; its content goes into the cache key and $NAME holds its absolute path"},
+			{Name: "env", Type: stages.Map, Elem: stages.Any,
+				Doc: "extra environment variables; numbers, bools as text, lists and maps as JSON"},
+			{Name: "files", Type: stages.Map, Elem: stages.String,
+				Doc: "output name -> path relative to the work dir that the script must create"},
+			{Name: "values", Type: stages.String,
+				Doc: "path relative to the work dir of a JSON object whose keys become value outputs"},
+			{Name: "shell", Type: stages.String, Default: "/bin/sh",
+				Doc: "the interpreter; sh, bash, dash, ksh, zsh and ash get -e, anything else runs as given"},
+		},
+	}
+}
+
+const specDoc = "Runs a script in the stage's own, empty work dir, which is also the current\n" +
+	"directory. The script is written to `script.sh` there and run with\n" +
+	"`/bin/sh -e script.sh`, so the first failing command stops it and error\n" +
+	"messages carry line numbers.\n" +
+	`
+**Inputs.** Every entry of ` + "`inputs`" + ` is a file or folder (relative to the
+recipe). Its content is hashed into the cache key, so the stage re-runs when
+it changes, and the script finds its absolute path in the environment variable
+of the same name. Name inputs like shell variables (` + "`MODEL`, `calib_dir`" + `).
+
+**Environment.** The script inherits szrun's environment plus
+` + "`SZRUN_WORK_DIR`" + ` (its work dir), ` + "`SZRUN_STAGE`" + ` (the stage instance, such as
+` + "`eval[int8-static]`" + `), its inputs and ` + "`env`" + `. Env values are rendered as text:
+` + "`3`" + ` not ` + "`3.0`" + `, ` + "`true`" + `, and lists or maps as JSON. Only ` + "`inputs`" + `,
+` + "`env`" + ` and the script itself are part of the cache key: reading other files or
+variables makes results stale, so list them.
+
+**Outputs.** ` + "`files`" + ` maps an output name to a path inside the work dir that the
+script must create (a file or a folder); ` + "`values`" + ` names a JSON object file whose
+keys become value outputs (numbers, strings, lists, maps). Other stages use them
+as ` + "`${{ stages.<id>.outputs.<name> }}`" + `. Paths that leave the work dir are
+rejected, and a missing output fails the stage.
+
+**Failure.** A non-zero exit fails the stage with its exit status and the last
+20 lines of output; every line is also streamed to the log as it is printed.
+On Ctrl-C or ` + "`timeout:`" + ` the script's whole process group gets SIGTERM, then
+SIGKILL after 5 seconds. Background processes still running when the script
+exits are stopped the same way.
+
+Example: evaluate a quantized model with a Python script and gate on accuracy.
+
+` + "```yaml" + `
+stages:
+  eval:
+    uses: shell
+    with:
+      inputs:
+        MODEL: ${{ stages.quantize.outputs.model["int8-static"] }}
+        DATA: ../data/val
+        EVAL: ../tools/eval.py      # scripts you call are inputs too
+      env:
+        BATCH: 32
+        LABELS: [cat, dog]          # $LABELS is ["cat","dog"]
+      run: |
+        python3 "$EVAL" --model "$MODEL" --data "$DATA" --batch "$BATCH" \
+          --predictions preds.csv --metrics metrics.json
+      files:
+        predictions: preds.csv
+      values: metrics.json          # {"accuracy": 0.981, "latency_ms": 4.2}
+
+  gate:
+    uses: assert
+    with:
+      checks:
+        - that: ${{ stages.eval.outputs.accuracy >= 0.97 }}
+          message: int8 accuracy dropped below 97%
+` + "```" + `
+`

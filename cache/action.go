@@ -1,0 +1,178 @@
+package cache
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// OutputRef points at one output of an action.
+type OutputRef struct {
+	Digest Digest `json:"digest"`
+	Tree   bool   `json:"tree,omitempty"`
+	// Size is the blob's size as returned by PutFile; for a tree, the sum of
+	// its files' sizes (informational: a tree's files are checked one by one
+	// against its manifest).
+	Size int64  `json:"size"`
+	Name string `json:"name"` // base name to give it in View
+}
+
+// Action is what an action key maps to: a stage instance's result.
+type Action struct {
+	Key        string               `json:"key"`
+	Stage      string               `json:"stage"`
+	Instance   string               `json:"instance"`
+	Files      map[string]OutputRef `json:"files"`
+	Values     map[string]any       `json:"values"`
+	Log        Digest               `json:"log,omitempty"`
+	Inputs     map[string]any       `json:"inputs,omitempty"` // the canonical inputs the key was made from (for `plan` explanations)
+	Created    time.Time            `json:"created"`
+	DurationMS int64                `json:"duration_ms"`
+	Version    string               `json:"szrun_version"`
+}
+
+// validKey accepts the names an action or lock key may have: they become
+// file names, so only [A-Za-z0-9._-], not starting with '.', at most 200.
+func validKey(k string) error {
+	if k == "" || len(k) > 200 || k[0] == '.' {
+		return fmt.Errorf("invalid cache key %q", k)
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return fmt.Errorf("invalid cache key %q: byte %d", k, i)
+		}
+	}
+	return nil
+}
+
+func (s *Store) actionPath(key string) string {
+	fan := "_"
+	if len(key) >= 2 {
+		fan = key[:2]
+	}
+	return filepath.Join(s.root, "ac", fan, key+".json")
+}
+
+// refProblem returns why a's blobs cannot be restored, or nil.
+func (s *Store) refProblem(a *Action) error {
+	names := make([]string, 0, len(a.Files))
+	for n := range a.Files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		r := a.Files[n]
+		if !r.Tree {
+			if got := s.blobSize(r.Digest); got != r.Size {
+				if got < 0 {
+					return fmt.Errorf("output %q: blob %s: %w", n, r.Digest, ErrNotFound)
+				}
+				return fmt.Errorf("output %q: blob %s has %d bytes, action says %d: %w", n, r.Digest, got, r.Size, ErrCorrupt)
+			}
+			continue
+		}
+		es, err := s.ReadTree(r.Digest)
+		if err != nil {
+			return fmt.Errorf("output %q: %w", n, err)
+		}
+		for _, e := range es {
+			if got := s.blobSize(e.Digest); got != e.Size {
+				if got < 0 {
+					return fmt.Errorf("output %q: tree file %s: blob %s: %w", n, e.Path, e.Digest, ErrNotFound)
+				}
+				return fmt.Errorf("output %q: tree file %s: blob %s has %d bytes, want %d: %w", n, e.Path, e.Digest, got, e.Size, ErrCorrupt)
+			}
+		}
+	}
+	if a.Log != "" && !s.Has(a.Log) {
+		return fmt.Errorf("log blob %s: %w", a.Log, ErrNotFound)
+	}
+	return nil
+}
+
+// PutAction stores a atomically under a.Key, replacing any previous record.
+// It refuses when a referenced blob is missing or its size differs from the
+// OutputRef's, so a stored action can always be restored.
+func (s *Store) PutAction(a *Action) error {
+	if err := validKey(a.Key); err != nil {
+		return fmt.Errorf("put action: %w", err)
+	}
+	if err := s.refProblem(a); err != nil {
+		return fmt.Errorf("put action %s: %w", a.Key, err)
+	}
+	data, err := json.Marshal(a) // map keys are sorted by encoding/json
+	if err != nil {
+		return fmt.Errorf("put action %s: encode: %w", a.Key, err)
+	}
+	if err := writeAtomic(s.tmpDir(), s.actionPath(a.Key), append(data, '\n'), 0o644); err != nil {
+		return fmt.Errorf("put action %s: %w", a.Key, err)
+	}
+	return nil
+}
+
+func (s *Store) readAction(path string) (*Action, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var a Action
+	if err := json.Unmarshal(data, &a); err != nil {
+		return nil, fmt.Errorf("decode action %s: %w: %w", path, ErrCorrupt, err)
+	}
+	return &a, nil
+}
+
+// GetAction returns the action stored under key. ok is false when there is
+// none, or when it cannot be restored (a blob missing or of the wrong size,
+// an undecodable record): a miss, not an error, so the stage just runs
+// again. A hit updates the record's modification time, which GC reads as
+// its last use.
+func (s *Store) GetAction(key string) (*Action, bool, error) {
+	if err := validKey(key); err != nil {
+		return nil, false, fmt.Errorf("get action: %w", err)
+	}
+	p := s.actionPath(key)
+	a, err := s.readAction(p)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, ErrCorrupt) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("get action %s: %w", key, err)
+	}
+	if a.Key != key || s.refProblem(a) != nil {
+		return nil, false, nil
+	}
+	now := time.Now()
+	_ = os.Chtimes(p, now, now) // best effort: only GC's notion of "recently used" depends on it
+	return a, true, nil
+}
+
+// Lock takes an exclusive flock(2) on locks/k-<key>.lock, waiting until it
+// is free or ctx is done. It excludes other goroutines (each call opens its
+// own file description) and other processes. Call unlock exactly when done;
+// extra calls are harmless.
+func (s *Store) Lock(ctx context.Context, key string) (unlock func(), err error) {
+	if err := validKey(key); err != nil {
+		return nil, fmt.Errorf("lock: %w", err)
+	}
+	p := filepath.Join(s.root, "locks", "k-"+key+".lock")
+	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", key, err)
+	}
+	if err := flockCtx(ctx, f, syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock %s: %w", key, err)
+	}
+	var once sync.Once
+	return func() { once.Do(func() { f.Close() }) }, nil
+}

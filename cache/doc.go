@@ -1,0 +1,38 @@
+// Package cache owns szrun's on-disk build cache: a content-addressed store of
+// blobs plus an action cache, as in Bazel.
+//
+// Nouns:
+//
+//   - Store: one cache root (default .szrun/cache beside the recipe, or
+//     $SZRUN_CACHE). Layout under the root:
+//     cas/ab/abcd… blobs named by their full digest, read-only (0444);
+//     ac/ab/<key>.json action records; locks/ flock(2) files; tmp/ staging
+//     for atomic writes; view/<digest>/<name> stable read-only paths;
+//     meta/ small metadata files; runs/ run records for gc; statcache.
+//   - Digest: 64 lowercase hex characters of BLAKE3-256. Never truncated.
+//     A file's digest is the hash of its bytes; a folder's ("tree") digest is
+//     the hash of its canonical manifest (see HashPath), which is itself
+//     stored as a blob so a tree can be restored from its digest alone.
+//   - Action: the record an action key maps to: output file digests,
+//     values (metrics), the log's digest, the canonical inputs and timings.
+//     GetAction treats a record whose blobs are missing as a miss.
+//   - KeyBuilder: the canonical, versioned, order-independent encoding that
+//     cache keys are hashed from. Never %v, never reflection.
+//   - view: <root>/view/<digest>/<name>, a path downstream stages receive;
+//     created once (built in tmp/, renamed into place) and verified then.
+//   - stat cache: (path, size, mtime ns, inode, dev) -> digest, so an
+//     unchanged large file is hashed once. Entries for files modified less
+//     than 2s before they were hashed are not trusted ("racy", as in git).
+//
+// Crash safety: every blob, action, view and metadata file is written to
+// tmp/ (or beside its target), fsynced and renamed into place, so a process
+// killed at any point leaves only temp files, which Verify reports and
+// Verify(repair) and GC remove. Two writers of the same blob or action both
+// succeed: the renamed files have identical content.
+//
+// Concurrency: Open takes a shared flock on locks/store.lock for the Store's
+// lifetime; GC, Clear and Verify(repair) convert it to exclusive, so they
+// wait for every other open Store (in any process) to Close. Lock(key) gives
+// per-action mutual exclusion across goroutines and processes, so two runs
+// only wait on each other when they need the same stage.
+package cache

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -97,7 +98,7 @@ func (s *Stage) execute(ctx context.Context, logger *log.Logger, argv, env []str
 		timer.Stop()
 	}
 
-	s.stopGroup(logger, pgid, interrupted, readerDone)
+	s.stopGroup(logger, pgid, interrupted)
 	// A process that left the group (setsid) may still hold the pipe:
 	// closing our end unblocks the reader, losing only its output.
 	select {
@@ -114,23 +115,56 @@ func (s *Stage) execute(ctx context.Context, logger *log.Logger, argv, env []str
 }
 
 // stopGroup ends whatever the script left running in its process group:
-// SIGTERM, then SIGKILL if the output pipe is still open after killDelay.
-func (s *Stage) stopGroup(logger *log.Logger, pgid int, interrupted bool, readerDone <-chan struct{}) {
-	if syscall.Kill(-pgid, syscall.SIGTERM) != nil {
-		return // ESRCH: the group is empty
+// SIGTERM, then SIGKILL once killDelay has passed and the group is not
+// empty yet.
+func (s *Stage) stopGroup(logger *log.Logger, pgid int, interrupted bool) {
+	if !groupRunning(pgid) {
+		return
 	}
+	_ = syscall.Kill(-pgid, syscall.SIGTERM)
 	if !interrupted {
 		logger.Warn("stopping background processes the script left running")
 	}
-	timer := time.NewTimer(s.killDelay)
-	defer timer.Stop()
-	select {
-	case <-readerDone:
-		// Pipe closed; a process that redirected its output elsewhere may
-		// still be alive, and SIGKILL is harmless to an empty group.
-	case <-timer.C:
+	deadline := time.Now().Add(s.killDelay)
+	for time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		if !groupRunning(pgid) {
+			return
+		}
 	}
 	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+}
+
+// groupRunning reports whether a process of group pgid is alive and not a
+// zombie. Signal 0 alone would count zombies, and in a container whose init
+// never reaps orphans every Ctrl-C would then wait out killDelay.
+func groupRunning(pgid int) bool {
+	if syscall.Kill(-pgid, 0) != nil {
+		return false
+	}
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return true // no /proc: trust the signal
+	}
+	for _, e := range entries {
+		if e.Name()[0] < '0' || e.Name()[0] > '9' {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue // exited meanwhile
+		}
+		// "pid (comm) state ppid pgrp ...": comm may hold spaces and ')'.
+		i := bytes.LastIndexByte(stat, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(stat[i+1:]))
+		if len(f) > 2 && f[2] == strconv.Itoa(pgid) && f[0] != "Z" && f[0] != "X" {
+			return true
+		}
+	}
+	return false
 }
 
 func exitError(waitErr error, tail string) error {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -162,5 +163,22 @@ func TestBadParams(t *testing.T) {
 				t.Errorf("script ran = %v, want %v", ran, tt.ran)
 			}
 		})
+	}
+}
+
+// A process that escapes the group with setsid cannot be stopped, but it
+// must not keep the stage waiting on its end of the output pipe forever.
+func TestEscapedProcessDoesNotHang(t *testing.T) {
+	if _, err := exec.LookPath("setsid"); err != nil {
+		t.Skip("setsid not installed")
+	}
+	in, _ := input(t, "", map[string]any{"run": "setsid sleep 100 &\necho $! > bg.pid\necho started"})
+	_, err := New().Run(context.Background(), in)
+	b, _ := os.ReadFile(filepath.Join(in.WorkDir, "bg.pid"))
+	if pid, perr := strconv.Atoi(strings.TrimSpace(string(b))); perr == nil {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+	if err != nil {
+		t.Fatal(err)
 	}
 }

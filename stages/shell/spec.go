@@ -57,9 +57,14 @@ of the same name. Name inputs like shell variables (` + "`MODEL`, `calib_dir`" +
 **Environment.** The script inherits szrun's environment plus
 ` + "`SZRUN_WORK_DIR`" + ` (its work dir), ` + "`SZRUN_STAGE`" + ` (the stage instance, such as
 ` + "`eval[int8-static]`" + `), its inputs and ` + "`env`" + `. Env values are rendered as text:
-` + "`3`" + ` not ` + "`3.0`" + `, ` + "`true`" + `, and lists or maps as JSON. Only ` + "`inputs`" + `,
-` + "`env`" + ` and the script itself are part of the cache key: reading other files or
-variables makes results stale, so list them.
+` + "`3`" + ` not ` + "`3.0`" + `, ` + "`true`" + `, and lists or maps as JSON. The cache key
+covers the script, every parameter and the content of each input; a file or
+variable the script reads without listing it is not covered and can leave a
+cached result stale, so list everything the script reads.
+
+**Interpreter.** ` + "`shell: bash`" + ` (or sh, dash, ksh, zsh, ash) runs with ` + "`-e`" + ` added;
+anything else runs exactly as written, followed by the script file:
+` + "`shell: bash -eo pipefail`" + `, ` + "`shell: python3`" + `.
 
 **Outputs.** ` + "`files`" + ` maps an output name to a path inside the work dir that the
 script must create (a file or a folder); ` + "`values`" + ` names a JSON object file whose

@@ -39,15 +39,15 @@ func TestBFloat16RoundNearestEven(t *testing.T) {
 		in   uint32
 		want uint16
 	}{
-		{0x3f800000, 0x3f80},           // 1.0
-		{0x3f808000, 0x3f80},           // tie, even stays
-		{0x3f818000, 0x3f82},           // tie, odd rounds up
-		{0x3f808001, 0x3f81},           // above tie
-		{0x7f7fffff, 0x7f80},           // max float rounds to inf
-		{0xff800000, 0xff80},           // -inf
-		{0x7fc00000, 0x7fc0},           // NaN
-		{0x7f800001, 0x7fc0},           // signalling NaN stays NaN
-		{0x80000000, 0x8000},           // -0
+		{0x3f800000, 0x3f80}, // 1.0
+		{0x3f808000, 0x3f80}, // tie, even stays
+		{0x3f818000, 0x3f82}, // tie, odd rounds up
+		{0x3f808001, 0x3f81}, // above tie
+		{0x7f7fffff, 0x7f80}, // max float rounds to inf
+		{0xff800000, 0xff80}, // -inf
+		{0x7fc00000, 0x7fc0}, // NaN
+		{0x7f800001, 0x7fc0}, // signalling NaN stays NaN
+		{0x80000000, 0x8000}, // -0
 		{math.Float32bits(3.14159), 0x4049},
 	}
 	for _, tc := range tests {

@@ -158,9 +158,9 @@ func setRaw(t *onnxpb.TensorProto, dt DataType, raw []byte) {
 
 func proto32(v int32) *int32 { return &v }
 
-func same[T any](v T) T              { return v }
-func i32to[T fixed](v int32) T       { return T(v) }
-func u64to[T fixed](v uint64) T      { return T(v) }
+func same[T any](v T) T               { return v }
+func i32to[T fixed](v int32) T        { return T(v) }
+func u64to[T fixed](v uint64) T       { return T(v) }
 func f16bits(v int32) float16.Float16 { return float16.Float16(uint16(v)) }
 
 // Float32s decodes a FLOAT tensor.
@@ -381,4 +381,3 @@ func convert[T fixed](v []T, err error) ([]float32, error) {
 	}
 	return out, nil
 }
-

@@ -150,7 +150,7 @@ func TestBackendTensorsDecode(t *testing.T) {
 		if err != nil {
 			continue // reported by TestBackendModelsRoundTrip
 		}
-		inputs := graphInputsWithoutInitializers(m.Proto.GetGraph())
+		inputs := graphInputs(m.Proto.GetGraph())
 		outputs := m.Proto.GetGraph().GetOutput()
 		sets, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "test_data_set_*"))
 		for _, set := range sets {
@@ -198,16 +198,3 @@ func TestBackendTensorsDecode(t *testing.T) {
 	}
 }
 
-func graphInputsWithoutInitializers(g *onnxpb.GraphProto) []*onnxpb.ValueInfoProto {
-	inits := map[string]bool{}
-	for _, t := range g.GetInitializer() {
-		inits[t.GetName()] = true
-	}
-	var out []*onnxpb.ValueInfoProto
-	for _, in := range g.GetInput() {
-		if !inits[in.GetName()] {
-			out = append(out, in)
-		}
-	}
-	return out
-}

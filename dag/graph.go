@@ -7,7 +7,7 @@ import (
 )
 
 // Graph is a directed graph of string node ids. An edge from -> to means that
-// to depends on from. The zero value is not usable; call New.
+// to depends on from. The zero value is an empty graph ready to use.
 //
 // Node ids are mapped to dense indexes so that every traversal can use slices
 // and break ties by insertion order, which keeps all answers deterministic.
@@ -27,6 +27,9 @@ func New() *Graph {
 
 // AddNode adds a node; a duplicate id is an error.
 func (g *Graph) AddNode(id string) error {
+	if g.index == nil {
+		g.index, g.edges = map[string]int{}, map[[2]int]struct{}{}
+	}
 	if _, dup := g.index[id]; dup {
 		return fmt.Errorf("dag: add node %q: already present", id)
 	}

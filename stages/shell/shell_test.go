@@ -189,6 +189,7 @@ func TestShellOption(t *testing.T) {
 		{"extra arguments run as given, without -e", "sh -x", "false\nexit 4", "+ false\n+ exit 4"},
 		{"missing interpreter", "/no/such/shell", "true", "shell: start /no/such/shell"},
 		{"line numbers name the script", "", "true\nno_such_command_xyz", "script.sh: 2:"},
+		{"another interpreter", "python3", "print('hi')\nraise SystemExit(5)", "status 5; last lines of output:\nhi"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,226 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+
+	ort "github.com/yalue/onnxruntime_go"
+)
+
+// IOInfo describes one model input or output as ONNX Runtime reports it.
+type IOInfo struct {
+	Name string
+	// Kind is "tensor" for tensors; otherwise the ONNX value kind ("sequence", "map",
+	// ...), which this package cannot feed or read.
+	Kind string
+	// DType is the element type, as in Tensor.DType.
+	DType string
+	// Shape holds the dimensions; -1 marks a dynamic (symbolic or unknown) one.
+	Shape []int64
+}
+
+// Session is a loaded model. Its Run is safe for concurrent use, as ONNX Runtime's is;
+// Close it once every Runner made from it is closed.
+type Session struct {
+	path    string
+	opts    SessionOptions
+	inputs  []IOInfo
+	outputs []IOInfo
+	dyn     *ort.DynamicAdvancedSession
+}
+
+// NewSession loads the model at modelPath (calling Init first).
+func NewSession(modelPath string, opts SessionOptions) (*Session, error) {
+	if err := Init(); err != nil {
+		return nil, err
+	}
+	so, err := opts.ortOptions()
+	if err != nil {
+		return nil, fmt.Errorf("open session for %s: %w", modelPath, err)
+	}
+	defer so.Destroy()
+	// Metadata comes from a throwaway session with optimization off: cheaper than a
+	// second full load, and it must not write OptimizedModelPath or a profile again.
+	ins, outs, err := ioInfo(modelPath)
+	if err != nil {
+		return nil, err
+	}
+	names := func(infos []IOInfo) []string {
+		n := make([]string, len(infos))
+		for i, info := range infos {
+			n[i] = info.Name
+		}
+		return n
+	}
+	dyn, err := ort.NewDynamicAdvancedSession(modelPath, names(ins), names(outs), so)
+	if err != nil {
+		return nil, fmt.Errorf("open session for %s: %w", modelPath, err)
+	}
+	return &Session{path: modelPath, opts: opts, inputs: ins, outputs: outs, dyn: dyn}, nil
+}
+
+func ioInfo(modelPath string) (ins, outs []IOInfo, err error) {
+	so, err := SessionOptions{OptimizationLevel: "disable"}.ortOptions()
+	if err != nil {
+		return nil, nil, fmt.Errorf("read inputs and outputs of %s: %w", modelPath, err)
+	}
+	defer so.Destroy()
+	oi, oo, err := ort.GetInputOutputInfoWithOptions(modelPath, so)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read inputs and outputs of %s: %w", modelPath, err)
+	}
+	conv := func(in []ort.InputOutputInfo) []IOInfo {
+		out := make([]IOInfo, len(in))
+		for i, x := range in {
+			out[i] = IOInfo{Name: x.Name, Kind: "tensor", Shape: append([]int64{}, x.Dimensions...)}
+			if x.OrtValueType != ort.ONNXTypeTensor {
+				out[i].Kind = x.OrtValueType.String()
+				continue
+			}
+			out[i].DType = dtypeName(x.DataType)
+		}
+		return out
+	}
+	return conv(oi), conv(oo), nil
+}
+
+// Path returns the model file the session was loaded from.
+func (s *Session) Path() string { return s.path }
+
+// Options returns the options the session was created with.
+func (s *Session) Options() SessionOptions { return s.opts }
+
+// Inputs describes the model's inputs in model order.
+func (s *Session) Inputs() []IOInfo { return cloneInfo(s.inputs) }
+
+// Outputs describes the model's outputs in model order.
+func (s *Session) Outputs() []IOInfo { return cloneInfo(s.outputs) }
+
+func cloneInfo(in []IOInfo) []IOInfo {
+	out := make([]IOInfo, len(in))
+	for i, x := range in {
+		out[i] = x
+		out[i].Shape = append([]int64{}, x.Shape...)
+	}
+	return out
+}
+
+// Close releases the ONNX Runtime session; with profiling on, this writes the profile.
+func (s *Session) Close() error {
+	if s.dyn == nil {
+		return nil
+	}
+	err := s.dyn.Destroy()
+	s.dyn = nil
+	if err != nil {
+		return fmt.Errorf("close session for %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// Run checks inputs against the model (matched by name, in any order), runs it once and
+// returns fresh output tensors in model order. Cancelling ctx aborts the run. It is
+// meant for verification; use a Runner in loops.
+func (s *Session) Run(ctx context.Context, inputs []*Tensor) ([]*Tensor, error) {
+	ordered, err := s.match(inputs)
+	if err != nil {
+		return nil, fmt.Errorf("run %s: %w", s.path, err)
+	}
+	inVals := make([]ort.Value, len(ordered))
+	defer destroyAll(inVals)
+	for i, t := range ordered {
+		if inVals[i], err = ortValue(t); err != nil {
+			return nil, fmt.Errorf("run %s: %w", s.path, err)
+		}
+	}
+	bufs, guessed := s.outputBuffers(ordered)
+	outs, err := s.runOnce(ctx, inVals, bufs)
+	if err != nil && guessed && ctx.Err() == nil {
+		// A guessed batch dimension was wrong: let ONNX Runtime allocate instead.
+		outs, err = s.runOnce(ctx, inVals, make([]*Tensor, len(s.outputs)))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("run %s: %w", s.path, err)
+	}
+	return outs, nil
+}
+
+// outputBuffers pre-allocates outputs whose shape is static, or static but for a
+// dynamic axis 0 taken to be the inputs' batch (guessed reports that). Pre-allocating
+// is not only faster: onnxruntime_go v1.27 cannot copy out outputs it allocates for
+// float16/bfloat16 (it sizes their buffer in elements, not bytes).
+func (s *Session) outputBuffers(inputs []*Tensor) (bufs []*Tensor, guessed bool) {
+	batch := int64(-1)
+	if len(inputs) > 0 && len(inputs[0].Shape) > 0 {
+		batch = inputs[0].Shape[0]
+	}
+	bufs = make([]*Tensor, len(s.outputs))
+	for i, o := range s.outputs {
+		if o.Kind != "tensor" || len(o.Shape) == 0 {
+			continue
+		}
+		shape := append([]int64{}, o.Shape...)
+		if shape[0] < 0 && batch > 0 {
+			shape[0] = batch
+			guessed = true
+		}
+		t, err := NewTensor(o.Name, o.DType, shape)
+		if err != nil || t.Len() == 0 {
+			continue // a dynamic dimension or unsupported type: ONNX Runtime allocates
+		}
+		bufs[i] = t
+	}
+	return bufs, guessed
+}
+
+// runOnce runs with bufs[i] as output i, or lets ONNX Runtime allocate it where nil.
+func (s *Session) runOnce(ctx context.Context, inVals []ort.Value, bufs []*Tensor) ([]*Tensor, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, context.Cause(ctx)
+	}
+	outVals := make([]ort.Value, len(bufs))
+	defer destroyAll(outVals)
+	for i, b := range bufs {
+		if b == nil {
+			continue
+		}
+		v, err := ortValue(b)
+		if err != nil {
+			return nil, err
+		}
+		outVals[i] = v
+	}
+	ro, err := ort.NewRunOptions()
+	if err != nil {
+		return nil, fmt.Errorf("create run options: %w", err)
+	}
+	defer ro.Destroy()
+	stop := context.AfterFunc(ctx, func() { _ = ro.Terminate() })
+	err = s.dyn.RunWithOptions(inVals, outVals, ro)
+	stop()
+	if ctx.Err() != nil {
+		return nil, context.Cause(ctx)
+	}
+	if err != nil {
+		return nil, err
+	}
+	outs := make([]*Tensor, len(bufs))
+	for i, b := range bufs {
+		if b != nil {
+			outs[i] = b
+			continue
+		}
+		if outs[i], err = fromValue(s.outputs[i].Name, outVals[i]); err != nil {
+			return nil, err
+		}
+	}
+	return outs, nil
+}
+
+func destroyAll(vals []ort.Value) {
+	for _, v := range vals {
+		if v != nil {
+			_ = v.Destroy()
+		}
+	}
+}

@@ -28,6 +28,9 @@ type Recipe struct {
 	Env         []string      // the env allow-list, sorted
 	Stages      []*StageDecl  // in file order
 	Outputs     []*OutputDecl // in file order
+
+	file   string // the path as given to Parse, for positions
+	envPos Pos
 }
 
 // ParamDecl is one entry of `params:`.
@@ -35,6 +38,8 @@ type ParamDecl struct {
 	Name  string
 	Value cty.Value // the default, after any -p override
 	Pos   Pos
+
+	src *Value
 }
 
 // StageDecl is one entry of `stages:`.
@@ -43,16 +48,22 @@ type StageDecl struct {
 	Pos     Pos // of the id key
 	Uses    string
 	UsesPos Pos
-	With    *Value // a map value; never nil (empty map when absent)
-	Matrix  []*MatrixAxis
-	If      *Value // nil when absent
-	Needs   []Ref
-	Cache   bool          // default true; `cache: false` sets it false
-	Timeout time.Duration // 0: none
-	Retries int
+	// Name is a display name (default: the id); Description documents the
+	// stage.
+	Name        string
+	Description string
+	With        *Value // a map value; never nil (empty map when absent)
+	Matrix      []*MatrixAxis
+	If          *Value // nil when absent
+	Needs       []Ref
+	Cache       bool          // default true; `cache: false` sets it false
+	Timeout     time.Duration // 0: none
+	Retries     int
 	// Deps is the union of Needs and every stage referenced by With and If,
 	// sorted, without duplicates.
 	Deps []string
+
+	withPos Pos // of the `with:` key, or the id when absent
 }
 
 // Ref is a reference to another stage with the position it was written at.
@@ -67,6 +78,8 @@ type MatrixAxis struct {
 	Name   string
 	Values []cty.Value
 	Pos    Pos
+
+	src *Value // a list, or one expression giving a list
 }
 
 // OutputDecl is one entry of the recipe-level `outputs:`.

@@ -1,0 +1,375 @@
+package recipe
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/zclconf/go-cty/cty"
+	"gopkg.in/yaml.v3"
+)
+
+var (
+	recipeKeys = []string{"description", "env", "name", "outputs", "params", "stages", "version"}
+	stageKeys  = []string{"cache", "description", "if", "matrix", "name", "needs", "retries", "timeout", "uses", "with"}
+
+	// identRe is what HCL accepts after a dot, so every declared name can be
+	// written as params.<name>, stages.<id>, matrix.<axis>.
+	identRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
+	envRe   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	// fileNameRe: recipe and output names become folder and file names.
+	fileNameRe = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]*$`)
+)
+
+// Load reads and parses the recipe at path. Positions in errors use path as
+// given. A file that cannot be read is a plain wrapped error; recipe
+// problems are an ErrorList.
+func Load(path string) (*Recipe, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load recipe: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse decodes a recipe and checks its structure: known keys, value types,
+// expression syntax, matrix values. file names the recipe in positions and
+// locates its folder. Cross-references and stage parameters are checked by
+// Validate.
+func Parse(file string, data []byte) (*Recipe, error) {
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		abs = file
+	}
+	d := newDecoder(file, filepath.Dir(abs), data)
+	root := d.parseYAML()
+	if root == nil {
+		return nil, d.errs.err()
+	}
+	if moreDocuments(data) {
+		d.errs.add(Pos{File: file, Line: 1, Col: 1}, "a recipe is one YAML document; found more than one")
+	}
+	v := d.value(root, 0)
+	r := &Recipe{File: abs, Dir: filepath.Dir(abs), file: file}
+	p := &parser{d: d, r: r}
+	p.recipe(v)
+	if d.errs.err() == nil {
+		d.errs.addList(r.resolveMatrix())
+	}
+	if err := d.errs.err(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func moreDocuments(data []byte) bool {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var n yaml.Node
+	if dec.Decode(&n) != nil {
+		return false
+	}
+	err := dec.Decode(&n)
+	return err == nil || !errors.Is(err, io.EOF)
+}
+
+type parser struct {
+	d *decoder
+	r *Recipe
+}
+
+func (p *parser) add(pos Pos, format string, args ...any) { p.d.errs.add(pos, format, args...) }
+
+// checkKeys reports keys of m that are not in valid.
+func (p *parser) checkKeys(m *Value, where string, valid []string) {
+	for i, k := range m.keys {
+		if !contains(valid, k) {
+			p.add(m.keyPos[i], "unknown key %q in %s%s; valid keys: %s", k, where, didYouMean(k, valid), strings.Join(valid, ", "))
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *parser) recipe(v *Value) {
+	r := p.r
+	if v.kind != Map {
+		p.add(v.pos, "a recipe must be a mapping with version and stages, got %s", describeValue(v))
+		return
+	}
+	p.checkKeys(v, "recipe", recipeKeys)
+	if ver := v.Field("version"); ver == nil {
+		p.add(Pos{File: p.d.file, Line: 1, Col: 1}, `missing "version: 1" at the top of the recipe`)
+	} else if n, ok := ver.lit.(int64); !ok || ver.kind != Scalar {
+		p.add(ver.pos, "version must be the number 1, got %s", describeValue(ver))
+	} else if n != 1 {
+		p.add(ver.pos, "unsupported recipe version %d; this szrun reads version 1", n)
+	} else {
+		r.Version = 1
+	}
+	r.Name = strings.TrimSuffix(filepath.Base(p.d.file), filepath.Ext(p.d.file))
+	if n := v.Field("name"); n != nil {
+		if s, ok := p.str(n, "name"); ok {
+			if !fileNameRe.MatchString(s) {
+				p.add(n.pos, "name %q must start with a letter or digit and hold only letters, digits, '.', '_' or '-' (it names the output folder)", s)
+			}
+			r.Name = s
+		}
+	}
+	if n := v.Field("description"); n != nil {
+		r.Description, _ = p.str(n, "description")
+	}
+	p.params(v.Field("params"))
+	p.env(v.Field("env"))
+	p.stages(v, v.Field("stages"))
+	p.outputs(v.Field("outputs"))
+}
+
+// str reads a literal string.
+func (p *parser) str(v *Value, what string) (string, bool) {
+	if s, ok := v.lit.(string); ok && v.kind == Scalar {
+		return s, true
+	}
+	if v.kind == Template {
+		p.add(v.pos, "%s must be a literal string; expressions are not allowed here", what)
+	} else {
+		p.add(v.pos, "%s must be a string, got %s", what, describeValue(v))
+	}
+	return "", false
+}
+
+func (p *parser) isMap(v *Value, what string) bool {
+	if v.kind == Map {
+		return true
+	}
+	p.add(v.pos, "%s must be a mapping, got %s", what, describeValue(v))
+	return false
+}
+
+func (p *parser) params(v *Value) {
+	if v == nil || v.kind == Null || !p.isMap(v, "params") {
+		return
+	}
+	for i, k := range v.keys {
+		val := v.vals[i]
+		if !identRe.MatchString(k) {
+			p.add(v.keyPos[i], "param name %q must start with a letter or '_' and hold only letters, digits, '_' or '-'", k)
+			continue
+		}
+		if val.HasExpr() {
+			p.add(val.pos, "param %q: defaults are literal values; expressions are not allowed here", k)
+			continue
+		}
+		lv, _ := literalValue(val)
+		p.r.Params = append(p.r.Params, &ParamDecl{Name: k, Value: lv, Pos: v.keyPos[i], src: val})
+	}
+}
+
+func (p *parser) env(v *Value) {
+	if v == nil || v.kind == Null {
+		return
+	}
+	if v.kind != List {
+		p.add(v.pos, "env must be a list of environment variable names, got %s", describeValue(v))
+		return
+	}
+	seen := map[string]bool{}
+	for _, it := range v.items {
+		s, ok := p.str(it, "an env entry")
+		if !ok {
+			continue
+		}
+		switch {
+		case !envRe.MatchString(s):
+			p.add(it.pos, "env: %q is not an environment variable name", s)
+		case seen[s]:
+			p.add(it.pos, "env: %q is listed twice", s)
+		default:
+			seen[s] = true
+			p.r.Env = append(p.r.Env, s)
+		}
+	}
+	p.r.Env = sortedCopy(p.r.Env)
+	p.r.envPos = v.pos
+}
+
+func (p *parser) stages(top, v *Value) {
+	if v == nil {
+		p.add(Pos{File: p.d.file, Line: 1, Col: 1}, `missing "stages:"; a recipe needs at least one stage`)
+		return
+	}
+	if !p.isMap(v, "stages") {
+		return
+	}
+	if len(v.keys) == 0 {
+		p.add(top.KeyPos("stages"), "stages is empty; a recipe needs at least one stage")
+	}
+	for i, id := range v.keys {
+		if !identRe.MatchString(id) {
+			p.add(v.keyPos[i], "stage id %q must start with a letter or '_' and hold only letters, digits, '_' or '-'", id)
+			continue
+		}
+		if s := p.stage(id, v.keyPos[i], v.vals[i]); s != nil {
+			p.r.Stages = append(p.r.Stages, s)
+		}
+	}
+}
+
+func (p *parser) stage(id string, pos Pos, v *Value) *StageDecl {
+	if !p.isMap(v, fmt.Sprintf("stage %q", id)) {
+		return nil
+	}
+	s := &StageDecl{ID: id, Pos: pos, Cache: true}
+	p.checkKeys(v, fmt.Sprintf("stage %q", id), stageKeys)
+	if u := v.Field("uses"); u == nil {
+		p.add(pos, "stage %q is missing \"uses:\" (the stage type to run)", id)
+	} else if str, ok := p.str(u, "uses"); ok {
+		s.Uses, s.UsesPos = str, u.pos
+	}
+	s.Name = id
+	if n := v.Field("name"); n != nil {
+		s.Name, _ = p.str(n, "name")
+	}
+	if n := v.Field("description"); n != nil {
+		s.Description, _ = p.str(n, "description")
+	}
+	s.With = &Value{kind: Map, pos: pos, dir: p.d.dir}
+	if w := v.Field("with"); w != nil && w.kind != Null {
+		if p.isMap(w, "with") {
+			s.With = w
+		}
+	}
+	s.withPos = v.KeyPos("with")
+	if m := v.Field("matrix"); m != nil {
+		p.matrix(s, m)
+	}
+	if c := v.Field("if"); c != nil {
+		_, isBool := c.lit.(bool)
+		if c.kind == Template || (c.kind == Scalar && isBool) {
+			s.If = c
+		} else {
+			p.add(c.pos, "if must be true, false or a ${{ }} expression, got %s", describeValue(c))
+		}
+	}
+	if n := v.Field("needs"); n != nil {
+		p.needs(s, n)
+	}
+	if c := v.Field("cache"); c != nil {
+		if b, ok := c.lit.(bool); ok && c.kind == Scalar {
+			s.Cache = b
+		} else {
+			p.add(c.pos, "cache must be true or false, got %s", describeValue(c))
+		}
+	}
+	if t := v.Field("timeout"); t != nil {
+		str, _ := t.lit.(string)
+		d, err := time.ParseDuration(str)
+		switch {
+		case t.kind != Scalar || err != nil:
+			p.add(t.pos, `timeout must be a Go duration like "30s", "10m" or "1h30m", got %s`, describeValue(t))
+		case d < 0:
+			p.add(t.pos, "timeout must not be negative, got %s", str)
+		default:
+			s.Timeout = d
+		}
+	}
+	if rt := v.Field("retries"); rt != nil {
+		n, ok := rt.lit.(int64)
+		if !ok || rt.kind != Scalar || n < 0 || n > 100 {
+			p.add(rt.pos, "retries must be a whole number from 0 to 100, got %s", describeValue(rt))
+		} else {
+			s.Retries = int(n)
+		}
+	}
+	s.Deps = deps(s)
+	return s
+}
+
+func (p *parser) matrix(s *StageDecl, m *Value) {
+	if !p.isMap(m, "matrix") {
+		return
+	}
+	if len(m.keys) == 0 {
+		p.add(m.pos, "matrix is empty; give each axis a list of values")
+	}
+	for i, k := range m.keys {
+		if !identRe.MatchString(k) {
+			p.add(m.keyPos[i], "matrix axis %q must start with a letter or '_' and hold only letters, digits, '_' or '-'", k)
+			continue
+		}
+		src := m.vals[i]
+		if src.kind != List && !(src.kind == Template && src.tmpl.single) {
+			p.add(src.pos, "matrix axis %q must be a list of values or one ${{ }} expression giving a list, got %s", k, describeValue(src))
+			continue
+		}
+		s.Matrix = append(s.Matrix, &MatrixAxis{Name: k, Pos: m.keyPos[i], src: src})
+	}
+}
+
+func (p *parser) needs(s *StageDecl, n *Value) {
+	items := []*Value{n}
+	if n.kind == List {
+		items = n.items
+	}
+	for _, it := range items {
+		if id, ok := p.str(it, "needs entry"); ok {
+			s.Needs = append(s.Needs, Ref{Stage: id, Pos: it.pos})
+		}
+	}
+}
+
+func (p *parser) outputs(v *Value) {
+	if v == nil || v.kind == Null || !p.isMap(v, "outputs") {
+		return
+	}
+	for i, k := range v.keys {
+		if !fileNameRe.MatchString(k) {
+			p.add(v.keyPos[i], "output name %q must start with a letter, digit or '_' and hold only letters, digits, '.', '_' or '-' (it names a file)", k)
+			continue
+		}
+		p.r.Outputs = append(p.r.Outputs, &OutputDecl{Name: k, Value: v.vals[i], Pos: v.keyPos[i]})
+	}
+}
+
+// deps is the union of needs and every stage referenced by with and if.
+func deps(s *StageDecl) []string {
+	seen := map[string]bool{}
+	for _, r := range s.Needs {
+		seen[r.Stage] = true
+	}
+	for _, r := range append(s.With.Refs(), s.If.Refs()...) {
+		seen[r.Stage] = true
+	}
+	return sortedKeys(seen)
+}
+
+// Stage returns the stage called id, or nil.
+func (r *Recipe) Stage(id string) *StageDecl {
+	for _, s := range r.Stages {
+		if s.ID == id {
+			return s
+		}
+	}
+	return nil
+}
+
+// ParamValues returns every param's current value by name.
+func (r *Recipe) ParamValues() map[string]cty.Value {
+	m := make(map[string]cty.Value, len(r.Params))
+	for _, p := range r.Params {
+		m[p.Name] = p.Value
+	}
+	return m
+}

@@ -1,0 +1,22 @@
+package plugins
+
+import (
+	"os/exec"
+	"syscall"
+)
+
+// isolate puts the plugin in its own process group, so that killing the group
+// also kills whatever the plugin started, and asks Linux to SIGKILL it when
+// szrun dies (go-plugin leaves orphans otherwise, hashicorp/go-plugin#10).
+// Pdeathsig fires when the thread that started the child exits; the Go
+// runtime keeps its threads alive, so in practice that is szrun's exit.
+func isolate(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+}
+
+// killGroup SIGKILLs the process group led by pid.
+func killGroup(pid int) {
+	if pid > 0 {
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+	}
+}

@@ -61,6 +61,9 @@ func nodeInputs(n *onnxpb.NodeProto) []string {
 // graph input, initializer or enclosing graph, or when nodes form a cycle;
 // on error g is unchanged.
 func TopoSort(g *onnxpb.GraphProto) error {
+	if g == nil {
+		return nil
+	}
 	return topoSort(NewScope(g))
 }
 

@@ -197,4 +197,3 @@ func TestBackendTensorsDecode(t *testing.T) {
 		t.Errorf("decoded only %d test tensors", decoded)
 	}
 }
-

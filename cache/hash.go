@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -119,7 +120,15 @@ func parseManifest(data []byte) ([]TreeEntry, error) {
 		if err != nil || serr != nil || qerr != nil || size < 0 || !safeRelPath(p) {
 			return nil, fmt.Errorf("parse tree manifest: line %d: %w", i+2, ErrCorrupt)
 		}
+		if len(out) > 0 && out[len(out)-1].Path >= p {
+			return nil, fmt.Errorf("parse tree manifest: line %d: path %q out of order or repeated: %w", i+2, p, ErrCorrupt)
+		}
 		out = append(out, TreeEntry{Path: p, Digest: d, Size: size, Exec: f[2] == "x"})
+	}
+	// Only the canonical spelling (sorted, unique, lowercase, plain numbers)
+	// is valid, so one tree has exactly one manifest and one digest.
+	if !bytes.Equal(encodeManifest(slices.Clone(out)), data) {
+		return nil, fmt.Errorf("parse tree manifest: not in canonical form: %w", ErrCorrupt)
 	}
 	return out, nil
 }

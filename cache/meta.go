@@ -19,25 +19,29 @@ import (
 func (s *Store) metaPath(name string) (string, error) {
 	var parts []string
 	for _, el := range strings.Split(name, "/") {
-		if el == "" {
-			continue
+		if el != "" {
+			parts = append(parts, escapeName(el))
 		}
-		var b strings.Builder
-		for i := 0; i < len(el); i++ {
-			c := el[i]
-			ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.' && i > 0
-			if ok {
-				b.WriteByte(c)
-			} else {
-				fmt.Fprintf(&b, "%%%02X", c)
-			}
-		}
-		parts = append(parts, b.String())
 	}
 	if len(parts) == 0 {
 		return "", fmt.Errorf("metadata name %q is empty", name)
 	}
 	return filepath.Join(append([]string{s.root, "meta"}, parts...)...), nil
+}
+
+// escapeName makes el a plain, visible file name: bytes outside
+// [A-Za-z0-9_-.] and a leading '.' become %XX.
+func escapeName(el string) string {
+	var b strings.Builder
+	for i := 0; i < len(el); i++ {
+		c := el[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.' && i > 0 {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
 }
 
 // WriteMeta atomically replaces the metadata file name (which may contain
@@ -78,10 +82,10 @@ type runRecord struct {
 
 // RecordRun records which action keys a run used (hits and newly stored),
 // so that GC can keep what the last N runs needed. Recording the same runID
-// again replaces the record.
+// again replaces the record. Any run ID is accepted (escaped as a file name).
 func (s *Store) RecordRun(runID string, when time.Time, keys []string) error {
-	if err := validKey(runID); err != nil {
-		return fmt.Errorf("record run: %w", err)
+	if runID == "" {
+		return fmt.Errorf("record run: empty run ID")
 	}
 	uniq := map[string]bool{}
 	for _, k := range keys {
@@ -96,7 +100,7 @@ func (s *Store) RecordRun(runID string, when time.Time, keys []string) error {
 	if err != nil {
 		return fmt.Errorf("record run %s: %w", runID, err)
 	}
-	if err := writeAtomic(s.tmpDir(), filepath.Join(s.root, "runs", runID+".json"), append(data, '\n'), 0o644); err != nil {
+	if err := writeAtomic(s.tmpDir(), filepath.Join(s.root, "runs", escapeName(runID)+".json"), append(data, '\n'), 0o644); err != nil {
 		return fmt.Errorf("record run %s: %w", runID, err)
 	}
 	return nil

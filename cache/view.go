@@ -91,12 +91,14 @@ func (s *Store) Materialize(ctx context.Context, d Digest, tree bool, dst string
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:
 		return fmt.Errorf("materialize %s to %s: %w", d, dst, err)
-	case fi.IsDir():
-		// Swap atomically, then remove the old tree (now at staging).
+	case fi.IsDir() || tree:
+		// Swap atomically, then remove the old content (now at staging).
 		if err := unix.Renameat2(unix.AT_FDCWD, staging, unix.AT_FDCWD, dst, unix.RENAME_EXCHANGE); err == nil {
 			syncDir(filepath.Dir(dst))
 			return nil
 		}
+		// No RENAME_EXCHANGE here (old kernel, some file systems): a plain
+		// rename cannot replace a directory, so move the old one aside first.
 		old := staging + ".old"
 		if err := os.Rename(dst, old); err != nil {
 			return fmt.Errorf("materialize %s to %s: move old tree aside: %w", d, dst, err)

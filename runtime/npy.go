@@ -1,16 +1,14 @@
 package runtime
 
 import (
+	"archive/zip"
 	"encoding/binary"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
-
-	"codeberg.org/sbinet/npyio/npy"
-	"codeberg.org/sbinet/npyio/npz"
 )
 
 // npyDTypes maps NumPy type strings (byte order stripped) to dtype names.
@@ -28,8 +26,12 @@ func LoadNPY(path string) (*Tensor, error) {
 		return nil, fmt.Errorf("load %s: %w", path, err)
 	}
 	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", path, err)
+	}
 	name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
-	t, err := readNPY(f, name)
+	t, err := readNPY(f, name, st.Size())
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", path, err)
 	}
@@ -37,26 +39,31 @@ func LoadNPY(path string) (*Tensor, error) {
 }
 
 // LoadNPZ reads every array of a .npz archive (as written by numpy.savez or
-// savez_compressed), keyed by array name.
+// savez_compressed), keyed by array name. It opens the zip itself, rather than with
+// npyio/npz, to know each member's size before trusting a header's shape.
 func LoadNPZ(path string) (map[string]*Tensor, error) {
-	r, err := npz.Open(path)
+	zr, err := zip.OpenReader(path)
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", path, err)
 	}
-	defer r.Close()
+	defer zr.Close()
 	out := make(map[string]*Tensor)
-	keys := slices.Clone(r.Keys())
-	slices.Sort(keys)
-	for _, key := range keys {
-		name := strings.TrimSuffix(key, ".npy")
-		rc, err := r.Open(key)
+	for _, f := range zr.File {
+		name, ok := strings.CutSuffix(f.Name, ".npy")
+		if !ok {
+			return nil, fmt.Errorf("load %s: member %q is not a .npy array", path, f.Name)
+		}
+		rc, err := f.Open()
 		if err != nil {
 			return nil, fmt.Errorf("load %s: array %q: %w", path, name, err)
 		}
-		t, err := readNPY(rc, name)
+		t, err := readNPY(rc, name, int64(min(f.UncompressedSize64, math.MaxInt64)))
 		rc.Close()
 		if err != nil {
 			return nil, fmt.Errorf("load %s: array %q: %w", path, name, err)
+		}
+		if _, dup := out[name]; dup {
+			return nil, fmt.Errorf("load %s: array %q appears twice", path, name)
 		}
 		out[name] = t
 	}
@@ -103,15 +110,16 @@ func LoadInputs(path string) (map[string]*Tensor, error) {
 	}
 }
 
-// readNPY parses the header with npyio and decodes the raw data itself: npyio's
-// reflective reader has no uint16 view of float16 and is slow on large arrays.
-func readNPY(r io.Reader, name string) (*Tensor, error) {
-	nr, err := npy.NewReader(r)
+// readNPY decodes a .npy stream. It parses the header itself because npyio's parser
+// panics on malformed headers and trusts their length; size bounds the bytes r holds,
+// so a corrupt header cannot trigger a huge allocation.
+func readNPY(r io.Reader, name string, size int64) (*Tensor, error) {
+	h, err := readNPYHeader(r, size)
 	if err != nil {
-		return nil, fmt.Errorf("read npy header: %w", err)
+		return nil, err
 	}
-	descr := strings.Trim(nr.Header.Descr.Type, `'"`)
-	if nr.Header.Descr.Fortran {
+	descr, shape := h.descr, h.shape
+	if h.fortran {
 		return nil, fmt.Errorf("array is in Fortran order; save it with numpy.ascontiguousarray")
 	}
 	if len(descr) != 3 || (descr[0] != '<' && descr[0] != '|') {
@@ -121,9 +129,12 @@ func readNPY(r io.Reader, name string) (*Tensor, error) {
 	if !ok {
 		return nil, fmt.Errorf("numpy dtype %q is not supported", descr)
 	}
-	shape := make([]int64, len(nr.Header.Descr.Shape))
-	for i, d := range nr.Header.Descr.Shape {
-		shape[i] = int64(d)
+	n, err := numElements(shape)
+	if err != nil {
+		return nil, err
+	}
+	if n > size/int64(dtypes[dtype].size) {
+		return nil, fmt.Errorf("header says %s %s, more data than the %d-byte file holds", dtype, FormatShape(shape), size)
 	}
 	t, err := NewTensor(name, dtype, shape)
 	if err != nil {

@@ -204,3 +204,16 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// typeName names a cty type for users: list, map, number, string, bool.
+func typeName(t cty.Type) string {
+	switch {
+	case t.IsListType() || t.IsTupleType() || t.IsSetType():
+		return "list"
+	case t.IsMapType() || t.IsObjectType():
+		return "map"
+	case t == cty.DynamicPseudoType:
+		return "unknown"
+	}
+	return t.FriendlyName()
+}

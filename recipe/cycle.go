@@ -34,7 +34,7 @@ func (r *Recipe) checkCycles() *Error {
 		why = append(why, r.Stage(path[i]).depReason(path[i+1]))
 	}
 	first := r.Stage(path[0])
-	return &Error{Pos: first.Pos, Msg: fmt.Sprintf("cycle: %s (%s)", strings.Join(path, " -> "), strings.Join(why, ", "))}
+	return &Error{Pos: first.Pos, Msg: fmt.Sprintf("cycle: %s: %s", strings.Join(path, " -> "), strings.Join(why, ", "))}
 }
 
 // depReason says why s depends on dep, with the position of the first
@@ -42,7 +42,7 @@ func (r *Recipe) checkCycles() *Error {
 func (s *StageDecl) depReason(dep string) string {
 	for _, n := range s.Needs {
 		if n.Stage == dep {
-			return fmt.Sprintf("%s needs %s at %s", s.ID, dep, shortPos(n.Pos))
+			return fmt.Sprintf("%s needs %s (%s)", s.ID, dep, shortPos(n.Pos))
 		}
 	}
 	for _, ref := range append(s.With.Refs(), s.If.Refs()...) {
@@ -51,7 +51,7 @@ func (s *StageDecl) depReason(dep string) string {
 			if ref.Output != "" {
 				name += ".outputs." + ref.Output
 			}
-			return fmt.Sprintf("%s uses %s at %s", s.ID, name, shortPos(ref.Pos))
+			return fmt.Sprintf("%s uses %s (%s)", s.ID, name, shortPos(ref.Pos))
 		}
 	}
 	return s.ID + " depends on " + dep

@@ -34,7 +34,7 @@ func (r *Recipe) resolveMatrix() ErrorList {
 func axisValues(ax *MatrixAxis, val cty.Value, e *errs) []cty.Value {
 	t := val.Type()
 	if val.IsNull() || !(t.IsListType() || t.IsTupleType() || t.IsSetType()) {
-		e.add(ax.src.pos, "matrix axis %q must be a list, got %s", ax.Name, t.FriendlyName())
+		e.add(ax.src.pos, "matrix axis %q must be a list, got a %s", ax.Name, typeName(t))
 		return nil
 	}
 	if val.LengthInt() == 0 {
@@ -55,7 +55,7 @@ func axisValues(ax *MatrixAxis, val cty.Value, e *errs) []cty.Value {
 			label, ok = valueString(x)
 		}
 		if !ok {
-			e.add(pos, "matrix axis %q: values must be strings, numbers or bools, got %s", ax.Name, x.Type().FriendlyName())
+			e.add(pos, "matrix axis %q: values must be strings, numbers or bools, got a %s", ax.Name, typeName(x.Type()))
 			continue
 		}
 		if seen[label] {

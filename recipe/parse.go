@@ -59,9 +59,7 @@ func Parse(file string, data []byte) (*Recipe, error) {
 	r := &Recipe{File: abs, Dir: filepath.Dir(abs), file: file}
 	p := &parser{d: d, r: r}
 	p.recipe(v)
-	if d.errs.err() == nil {
-		d.errs.addList(r.resolveMatrix())
-	}
+	d.errs.addList(r.resolveMatrix())
 	if err := d.errs.err(); err != nil {
 		return nil, err
 	}
@@ -251,7 +249,10 @@ func (p *parser) stage(id string, pos Pos, v *Value) *StageDecl {
 			s.With = w
 		}
 	}
-	s.withPos = v.KeyPos("with")
+	s.withPos = pos
+	if v.Field("with") != nil {
+		s.withPos = v.KeyPos("with")
+	}
 	if m := v.Field("matrix"); m != nil {
 		p.matrix(s, m)
 	}

@@ -183,7 +183,8 @@ func (ev *evaluator) template(t *template, ctx *hcl.EvalContext) cty.Value {
 		default:
 			s, ok := valueString(x)
 			if !ok {
-				ev.errs.add(t.parts[i].start, "cannot put %s into a string; use join() or jsonencode()", x.Type().FriendlyName())
+				p := &t.parts[i]
+				ev.errs.add(p.pos(p.expr.Range().Start), "cannot put a %s into a string; use join() or jsonencode()", typeName(x.Type()))
 				failed = true
 				continue
 			}

@@ -82,7 +82,7 @@ func (r *Recipe) validateStage(s *StageDecl, known map[string]stages.Spec, e *er
 	}
 	ifOK := chk.check(s.If, e)
 	if hasSpec {
-		r.checkRequired(s, spec.Params, s.With, "", e)
+		r.checkRequired(s, spec.Params, s.With, s.withPos, "", e)
 	}
 	insts, err := s.instances()
 	if err != nil {
@@ -112,24 +112,20 @@ func checkIf(v *Value, val cty.Value, e *errs) {
 		return
 	}
 	if _, err := convert.Convert(val, cty.Bool); err != nil || val.IsNull() {
-		e.add(v.pos, "if must give true or false, got %s", val.Type().FriendlyName())
+		e.add(v.pos, "if must give true or false, got a %s", typeName(val.Type()))
 	}
 }
 
 // checkRequired reports required parameters (and required fields of
 // structured map parameters written literally) that are missing.
-func (r *Recipe) checkRequired(s *StageDecl, params []stages.Param, m *Value, prefix string, e *errs) {
+func (r *Recipe) checkRequired(s *StageDecl, params []stages.Param, m *Value, at Pos, prefix string, e *errs) {
 	for _, p := range params {
 		v := m.Field(p.Name)
 		switch {
 		case v == nil && p.Required && p.Default == nil:
-			pos := s.withPos
-			if prefix != "" {
-				pos = m.pos
-			}
-			e.add(pos, "stage %q (%s) is missing required parameter %q", s.ID, s.Uses, prefix+p.Name)
+			e.add(at, "stage %q (%s) is missing required parameter %q", s.ID, s.Uses, prefix+p.Name)
 		case v != nil && v.kind == Map && len(p.Fields) > 0:
-			r.checkRequired(s, p.Fields, v, prefix+p.Name+".", e)
+			r.checkRequired(s, p.Fields, v, m.KeyPos(p.Name), prefix+p.Name+".", e)
 		}
 	}
 }

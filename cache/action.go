@@ -156,15 +156,16 @@ func (s *Store) GetAction(key string) (*Action, bool, error) {
 	return a, true, nil
 }
 
-// Lock takes an exclusive flock(2) on locks/k-<key>.lock, waiting until it
+// Lock takes an exclusive flock(2) on locks/k-<key>.lock (key escaped as a
+// file name, so any non-empty string works), waiting until it
 // is free or ctx is done. It excludes other goroutines (each call opens its
 // own file description) and other processes. Call unlock exactly when done;
 // extra calls are harmless.
 func (s *Store) Lock(ctx context.Context, key string) (unlock func(), err error) {
-	if err := validKey(key); err != nil {
-		return nil, fmt.Errorf("lock: %w", err)
+	if key == "" {
+		return nil, fmt.Errorf("lock: empty key")
 	}
-	p := filepath.Join(s.root, "locks", "k-"+key+".lock")
+	p := filepath.Join(s.root, "locks", "k-"+escapeName(key)+".lock")
 	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %w", key, err)

@@ -24,6 +24,13 @@
 //     unchanged large file is hashed once. Entries for files modified less
 //     than 2s before they were hashed are not trusted ("racy", as in git).
 //
+// Choices callers rely on: PutFile copies while hashing (the source stays
+// the caller's and may change later); trees reject symbolic links
+// (ErrSymlink) and do not record empty directories; View and Materialize
+// hard-link blobs unless Options.NoHardLinks (so a hard-linked output edited
+// in place corrupts its blob, which Verify reports); GC with no rule keeps
+// actions used within DefaultKeepWithin (7 days).
+//
 // Crash safety: every blob, action, view and metadata file is written to
 // tmp/ (or beside its target), fsynced and renamed into place, so a process
 // killed at any point leaves only temp files, which Verify reports and

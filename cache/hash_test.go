@@ -108,6 +108,27 @@ func TestStatCache(t *testing.T) {
 			t.Fatalf("stats %+v: a file modified within 2s of hashing was trusted", st)
 		}
 	})
+	t.Run("two stores merge on Close", func(t *testing.T) {
+		q1, q2 := filepath.Join(dir, "one.bin"), filepath.Join(dir, "two.bin")
+		writeOld(t, q1, []byte("one"))
+		writeOld(t, q2, []byte("two"))
+		a := openStore(t, root, Options{})
+		b := openStore(t, root, Options{})
+		a.HashFile(q1)
+		b.HashFile(q2)
+		if err := a.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Close(); err != nil {
+			t.Fatal(err)
+		}
+		c := openStore(t, root, Options{})
+		c.HashFile(q1)
+		c.HashFile(q2)
+		if st := c.Stats(); st.StatCacheHit != 2 {
+			t.Fatalf("stats %+v: one Store's entries were lost", st)
+		}
+	})
 	t.Run("NoStatCache", func(t *testing.T) {
 		s := openStore(t, root, Options{NoStatCache: true})
 		s.HashFile(p)

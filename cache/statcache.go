@@ -18,6 +18,9 @@ import (
 
 const statCacheHeader = "szrun-statcache-v1"
 
+// maxStatEntries bounds the stat cache file (~150 bytes an entry).
+const maxStatEntries = 100_000
+
 // racyWindow: a file modified this close to (or after) the moment it was
 // hashed may be modified again within the same mtime tick without its stat
 // changing, so its entry is not trusted (git's "racy clean" rule).
@@ -150,6 +153,15 @@ func (c *statCache) flush(tmpDir string) error {
 	paths := make([]string, 0, len(disk))
 	for p := range disk {
 		paths = append(paths, p)
+	}
+	if len(paths) > maxStatEntries {
+		// Entries for deleted files are never removed otherwise; dropping the
+		// longest-hashed only costs those files one re-hash.
+		sort.Slice(paths, func(i, j int) bool { return disk[paths[i]].hashedAt > disk[paths[j]].hashedAt })
+		for _, p := range paths[maxStatEntries:] {
+			delete(disk, p)
+		}
+		paths = paths[:maxStatEntries]
 	}
 	sort.Strings(paths)
 	var b bytes.Buffer

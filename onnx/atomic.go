@@ -7,15 +7,6 @@ import (
 	"path/filepath"
 )
 
-// writeFileAtomic writes data to path so that readers see either the old
-// file or the complete new one, never a prefix.
-func writeFileAtomic(path string, data []byte) error {
-	return writeAtomic(path, func(w io.Writer) error {
-		_, err := w.Write(data)
-		return err
-	})
-}
-
 // writeAtomic streams fill into a temp file beside path, fsyncs it, renames
 // it over path and fsyncs the directory so the rename survives a crash.
 func writeAtomic(path string, fill func(io.Writer) error) (err error) {

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/sentinelzer0/szrun/onnx/onnxpb"
 )
 
@@ -136,11 +138,10 @@ func saveExternal(m *onnxpb.ModelProto, path string, threshold int64) error {
 	if err != nil {
 		return fmt.Errorf("write external data %s: %w", dataPath, err)
 	}
-	data, err := marshal(m)
-	if err != nil {
-		return err
+	if size := proto.Size(m); size > maxProto {
+		return fmt.Errorf("%w even with external data (%d bytes inline remain)", ErrTooLarge, size)
 	}
-	return writeFileAtomic(path, data)
+	return writeAtomic(path, func(w io.Writer) error { return writeModel(w, m) })
 }
 
 func kv(k, v string) *onnxpb.StringStringEntryProto {

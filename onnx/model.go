@@ -3,7 +3,7 @@ package onnx
 import (
 	"errors"
 	"fmt"
-	"os"
+	"io"
 	"path/filepath"
 
 	"google.golang.org/protobuf/proto"
@@ -29,11 +29,12 @@ type Model struct {
 // tensor's type and size. Errors name the file and, where one is at fault,
 // the tensor.
 func Load(path string) (*Model, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("load model %s: %w", path, err)
-	}
-	m, err := decodeModel(data, filepath.Dir(path))
+	var m *Model
+	err := withFileBytes(path, func(data []byte) error {
+		var err error
+		m, err = decodeModel(data, filepath.Dir(path))
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("load model %s: %w", path, err)
 	}
@@ -138,11 +139,7 @@ func Save(m *Model, path string, opts SaveOptions) error {
 		external = m.External || size > maxProto
 	}
 	if !external {
-		data, err := marshal(m.Proto)
-		if err != nil {
-			return fmt.Errorf("save model %s: %w", path, err)
-		}
-		if err := writeFileAtomic(path, data); err != nil {
+		if err := writeAtomic(path, func(w io.Writer) error { return writeModel(w, m.Proto) }); err != nil {
 			return fmt.Errorf("save model %s: %w", path, err)
 		}
 		return nil

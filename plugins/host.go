@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/charmbracelet/log"
@@ -80,6 +81,8 @@ type Host struct {
 	described map[describeKey]*described // per plugin name and binary digest
 	live      map[*proc]struct{}
 	closed    bool
+
+	launches atomic.Int64 // processes started, for tests of the Describe cache
 }
 
 // NewHost returns a Host; it starts nothing until asked.
@@ -103,6 +106,7 @@ func (h *Host) track(p *proc) bool {
 		return false
 	}
 	h.live[p] = struct{}{}
+	h.launches.Add(1)
 	return true
 }
 

@@ -23,6 +23,13 @@ type server struct {
 	describe *pb.DescribeResponse
 	stages   map[string]stages.Stage
 	specs    map[string]stages.Spec
+
+	// stderr is the process's real stderr. go-plugin points os.Stderr at its
+	// asynchronous stdio stream, whose last lines are lost when the process
+	// crashes: exactly the lines that explain the crash. The first call
+	// points os.Stderr back (go-plugin has finished its setup by then).
+	stderr      *os.File
+	stderrReset sync.Once
 }
 
 var _ pb.StageServer = (*server)(nil)
@@ -35,6 +42,7 @@ func newServer(opts ServeOpts) (*server, error) {
 		describe: &pb.DescribeResponse{Name: opts.Name, Version: opts.Version},
 		stages:   map[string]stages.Stage{},
 		specs:    map[string]stages.Spec{},
+		stderr:   os.Stderr,
 	}
 	for _, st := range opts.Stages {
 		spec := st.Spec()
@@ -55,13 +63,19 @@ func newServer(opts ServeOpts) (*server, error) {
 	return s, nil
 }
 
+func (s *server) resetStderr() {
+	s.stderrReset.Do(func() { os.Stderr = s.stderr })
+}
+
 func (s *server) Describe(context.Context, *pb.DescribeRequest) (*pb.DescribeResponse, error) {
+	s.resetStderr()
 	return s.describe, nil
 }
 
 // Run reports every failure of the stage as an Error event rather than a gRPC
 // status, so the host can tell "the stage failed" from "the plugin broke".
 func (s *server) Run(req *pb.RunRequest, stream pb.Stage_RunServer) error {
+	s.resetStderr()
 	ev := &emitter{stream: stream}
 	st, ok := s.stages[req.GetStage()]
 	if !ok {

@@ -1,0 +1,157 @@
+// Command testplugin is a szrun plugin that misbehaves on purpose, for the
+// host's tests. One binary serves every case: it acts by the name it is run
+// as (szrun-plugin-<mode>), so the tests build it once and link it under each
+// name.
+//
+//	good      stages "good" and "echo": writes a file, returns values, logs
+//	stdout    prints to stdout before the handshake
+//	exit      logs, then os.Exit(3) mid-run
+//	panic     logs, then panics in a goroutine (not recoverable)
+//	hang      starts a helper process, then ignores cancellation forever
+//	missing   returns an output file that does not exist
+//	garbage   returns values that are not JSON
+//	badspec   describes a parameter of an unknown type
+//	fail      the stage returns an error
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-plugin"
+
+	"github.com/sentinelzer0/szrun/plugins/internal/wire"
+	pb "github.com/sentinelzer0/szrun/plugins/proto"
+	"github.com/sentinelzer0/szrun/plugins/sdk"
+	"github.com/sentinelzer0/szrun/stages"
+)
+
+func main() {
+	mode := strings.TrimPrefix(filepath.Base(os.Args[0]), pb.BinaryPrefix)
+	switch mode {
+	case "stdout":
+		fmt.Println("hello from a careless plugin")
+		sdk.Serve(&stage{name: mode})
+	case "garbage", "badspec":
+		serveRaw(mode)
+	case "good":
+		sdk.ServeWith(sdk.ServeOpts{Version: "1.2.3", Stages: []stages.Stage{&stage{name: "good"}, &stage{name: "echo"}}})
+	default:
+		sdk.Serve(&stage{name: mode})
+	}
+}
+
+type stage struct{ name string }
+
+func (s *stage) Spec() stages.Spec {
+	return stages.Spec{
+		Name:    s.name,
+		Version: "7",
+		Summary: "test stage " + s.name,
+		Params: []stages.Param{
+			{Name: "text", Type: stages.String, Required: true, Doc: "what to write"},
+			{Name: "count", Type: stages.Int, Default: int64(2), Doc: "how many times"},
+			{Name: "wait", Type: stages.Duration, Default: 90 * time.Second, Doc: "a duration"},
+			{Name: "ratio", Type: stages.Float, Default: 0.5},
+			{Name: "opts", Type: stages.Map, Fields: []stages.Param{
+				{Name: "precision", Type: stages.String, Default: "fp16", Enum: []string{"fp16", "int8"}},
+			}},
+		},
+		Outputs: []stages.OutputSpec{
+			{Name: "out", Kind: stages.FileOutput, Doc: "the written file"},
+			{Name: "count", Kind: stages.ValueOutput, Type: "number"},
+			{Name: "wait", Kind: stages.ValueOutput, Type: "string"},
+			{Name: "types", Kind: stages.ValueOutput, Type: "map"},
+		},
+	}
+}
+
+func (s *stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, error) {
+	in.Log.Info("starting", "stage", s.name, "instance", in.Instance)
+	in.Log.Debug("a debug line")
+	fmt.Fprintln(os.Stderr, s.name+": a line on stderr")
+	in.Report(1, 2, "warming up")
+	switch s.name {
+	case "exit":
+		fmt.Fprintln(os.Stderr, "exit: giving up with status 3")
+		os.Exit(3)
+	case "panic":
+		go func() { panic("boom in a worker goroutine") }()
+		select {}
+	case "hang":
+		return nil, hang(in.WorkDir)
+	case "fail":
+		return nil, errors.New("calibration data is missing")
+	case "missing":
+		return &stages.Output{Files: map[string]string{"out": "nope.onnx"}}, nil
+	}
+	text := strings.Repeat(in.String("text"), int(in.Int("count")))
+	if err := os.WriteFile(filepath.Join(in.WorkDir, "out.txt"), []byte(text), 0o644); err != nil {
+		return nil, err
+	}
+	in.Report(2, 2, "done")
+	in.Log.Warn("finished", "bytes", len(text))
+	// types reports the Go types the stage saw, so the test can check that
+	// they survived the wire.
+	types := map[string]any{}
+	for k, v := range in.Params {
+		types[k] = fmt.Sprintf("%T", v)
+	}
+	return &stages.Output{
+		Files:  map[string]string{"out": "out.txt"},
+		Values: map[string]any{"count": in.Int("count"), "wait": in.Duration("wait").String(), "types": types},
+	}, nil
+}
+
+// hang starts a helper that holds the real stderr open (which blocks
+// go-plugin's Kill until the whole process group dies), records its pid, and
+// then waits forever, ignoring cancellation.
+func hang(workDir string) error {
+	helper := exec.Command("sleep", "300")
+	helper.Stderr = os.NewFile(2, "stderr")
+	if err := helper.Start(); err != nil {
+		return err
+	}
+	pidFile := filepath.Join(workDir, "helper.pid")
+	if err := os.WriteFile(pidFile, []byte(strconv.Itoa(helper.Process.Pid)), 0o644); err != nil {
+		return err
+	}
+	select {}
+}
+
+// serveRaw serves the protocol without the SDK, to break it.
+func serveRaw(mode string) {
+	plugin.Serve(&plugin.ServeConfig{
+		HandshakeConfig: wire.Handshake,
+		Plugins:         wire.PluginSet(&raw{mode: mode}),
+		GRPCServer:      plugin.DefaultGRPCServer,
+	})
+}
+
+type raw struct {
+	pb.UnimplementedStageServer
+	mode string
+}
+
+func (r *raw) Describe(context.Context, *pb.DescribeRequest) (*pb.DescribeResponse, error) {
+	spec, err := wire.SpecToProto((&stage{name: r.mode}).Spec())
+	if err != nil {
+		return nil, err
+	}
+	if r.mode == "badspec" {
+		spec.Params[0].Type = "tensor"
+	}
+	return &pb.DescribeResponse{Name: r.mode, Version: "0", Stages: []*pb.StageSpec{spec}}, nil
+}
+
+func (r *raw) Run(_ *pb.RunRequest, stream pb.Stage_RunServer) error {
+	_ = stream.Send(&pb.RunEvent{Event: &pb.RunEvent_Log{Log: &pb.Log{Message: "about to send garbage"}}})
+	return stream.Send(&pb.RunEvent{Event: &pb.RunEvent_Result{Result: &pb.Result{ValuesJson: "{not json"}}})
+}

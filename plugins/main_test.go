@@ -1,0 +1,102 @@
+package plugins
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// testBin is the test plugin built once for the whole test binary; linkPlugin
+// puts it in a directory under the name that selects its behaviour.
+var testBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "szrun-plugins-test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	testBin = filepath.Join(dir, "testplugin")
+	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	build := exec.Command(gobin, "build", "-o", testBin, "./internal/testplugin")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build test plugin:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// linkPlugin installs the test plugin as szrun-plugin-<mode> in dir.
+func linkPlugin(t *testing.T, dir, mode string) string {
+	t.Helper()
+	path := filepath.Join(dir, "szrun-plugin-"+mode)
+	if err := os.Link(testBin, path); err != nil {
+		copyFile(t, testBin, path, 0o755)
+	}
+	return path
+}
+
+func copyFile(t *testing.T, from, to string, mode os.FileMode) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// pluginDir returns a directory holding the test plugin under each mode.
+func pluginDir(t *testing.T, modes ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, m := range modes {
+		linkPlugin(t, dir, m)
+	}
+	return dir
+}
+
+// syncBuffer is a bytes.Buffer safe for the concurrent writers a plugin's
+// output has.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+var _ io.Writer = (*syncBuffer)(nil)
+
+// processGone reports whether pid has exited (a zombie counts: in a container
+// nobody may reap it).
+func processGone(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	// The state follows the parenthesised command name.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i >= 0 && i+2 < len(s) && s[i+2] == 'Z'
+}

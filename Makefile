@@ -1,0 +1,75 @@
+# szrun — see README.md. `make test` and `make demo` set up what they need.
+GO       ?= go
+BIN      := bin
+ORT_LIB  := third_party/ort/libonnxruntime.so.1
+export SZRUN_ORT_LIB ?= $(CURDIR)/$(ORT_LIB)
+FUZZTIME ?= 20s
+
+.PHONY: all deps ort build plugins test test-unit test-race fuzz lint generate check-generated bench demo fixtures clean
+
+all: build
+
+# Debian packages, code generators and the ONNX Runtime library.
+deps:
+	bash scripts/setup.sh
+
+ort: $(ORT_LIB)
+$(ORT_LIB):
+	bash scripts/fetch-ort.sh third_party/ort
+
+build: ort
+	$(GO) build -o $(BIN)/szrun ./cmd/szrun
+	$(MAKE) plugins
+
+plugins:
+	@for d in plugins/tensorrt plugins/torch; do \
+		if [ -d $$d ] && ls $$d/*.go >/dev/null 2>&1; then \
+			$(GO) build -o $(BIN)/szrun-plugin-$$(basename $$d) ./$$d || exit 1; \
+		fi; \
+	done
+
+# The whole suite: unit and integration tests with the real ONNX Runtime, the
+# race detector on the concurrent packages, bounded fuzzing, generated-code
+# and lint checks.
+test: deps build check-generated lint test-unit test-race fuzz
+
+test-unit:
+	$(GO) test -count=1 -timeout 45m ./...
+
+test-race:
+	$(GO) test -count=1 -race -timeout 15m ./dag/... ./cache/... ./engine/...
+
+fuzz:
+	@for spec in recipe:FuzzParse onnx:FuzzLoad; do \
+		pkg=$${spec%%:*}; fn=$${spec##*:}; \
+		if grep -rqs "func $$fn(" ./$$pkg; then \
+			echo "fuzz $$pkg $$fn for $(FUZZTIME)"; \
+			$(GO) test -run='^$$' -fuzz="^$$fn\$$" -fuzztime=$(FUZZTIME) ./$$pkg || exit 1; \
+		fi; \
+	done
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$')); \
+		if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$$($(GO) env GOPATH)/bin/staticcheck ./...
+
+generate:
+	$(GO) generate ./onnx/... ./plugins/...
+
+check-generated:
+	bash onnx/gen.sh -check
+	bash plugins/proto/gen.sh -check
+
+bench: build
+	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=1x ./dag/... | tee /dev/stderr | grep -E '^(Benchmark|ok)' >/dev/null
+	$(GO) test -run='^$$' -bench=. -benchmem ./cache/... ./engine/... ./onnx/... ./runtime/...
+
+fixtures:
+	/usr/bin/python3 examples/models/make_fixtures.py
+
+demo: deps build
+	./$(BIN)/szrun run recipes/quickstart.yaml
+
+clean:
+	rm -rf $(BIN)

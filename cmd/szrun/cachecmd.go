@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/sentinelzer0/szrun/cache"
+	"github.com/sentinelzer0/szrun/plugins"
+)
+
+func (c *cliEnv) cacheCmd(ctx context.Context, args []string) error {
+	fs := newFlagSet("cache", "szrun cache du|gc|verify|clear [--cache-dir DIR] [flags]", c.stderr)
+	dir := fs.String("cache-dir", "", "cache root (default $SZRUN_CACHE, else ./.szrun/cache)")
+	keepRuns := fs.Int("keep-runs", 0, "gc: keep what the last N runs used")
+	keepWithin := fs.Duration("keep-within", 0, "gc: keep what was used within this age (e.g. 168h)")
+	dryRun := fs.Bool("dry-run", false, "gc: only say what would be removed")
+	repair := fs.Bool("repair", false, "verify: remove corrupt blobs and the results that need them")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageError("usage: szrun cache du|gc|verify|clear [--cache-dir DIR]")
+	}
+	root := *dir
+	if root == "" {
+		root = os.Getenv("SZRUN_CACHE")
+	}
+	if root == "" {
+		root = filepath.Join(".szrun", "cache")
+	}
+	if _, err := os.Stat(root); err != nil {
+		return &exitError{code: exitUsage, err: fmt.Errorf("cache %s: %w (pass --cache-dir or set SZRUN_CACHE)", root, err)}
+	}
+	st, err := cache.Open(root, cache.Options{})
+	if err != nil {
+		return fmt.Errorf("open cache %s: %w", root, err)
+	}
+	defer st.Close()
+	switch pos[0] {
+	case "du":
+		u, err := st.DU()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "cache %s\n  blobs:   %d (%s)\n  results: %d\n  views:   %d (%s, hard links to blobs where possible)\n",
+			root, u.Blobs, human(u.BlobBytes), u.Actions, u.Views, human(u.ViewBytes))
+	case "gc":
+		stats, err := st.GC(ctx, cache.GCOptions{KeepRuns: *keepRuns, KeepWithin: *keepWithin, DryRun: *dryRun})
+		if err != nil {
+			return err
+		}
+		verb := "removed"
+		if *dryRun {
+			verb = "would remove"
+		}
+		fmt.Fprintf(c.stdout, "%s %d results and %d blobs (%s); kept %d results and %d blobs\n",
+			verb, stats.ActionsRemoved, stats.BlobsRemoved, human(stats.BytesFreed), stats.ActionsKept, stats.BlobsKept)
+	case "verify":
+		start := time.Now()
+		rep, err := st.Verify(ctx, *repair)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "verified %d blobs (%s) and %d results in %s\n", rep.Blobs, human(rep.Bytes), rep.Actions, time.Since(start).Round(time.Millisecond))
+		for _, d := range rep.Corrupt {
+			fmt.Fprintf(c.stdout, "  corrupt blob %s\n", d)
+		}
+		for _, k := range rep.MissingBlobs {
+			fmt.Fprintf(c.stdout, "  result %s refers to a missing blob\n", k)
+		}
+		if len(rep.Corrupt)+len(rep.MissingBlobs) > 0 {
+			if *repair {
+				fmt.Fprintln(c.stdout, "repaired: removed them; the next run redoes those stages")
+				return nil
+			}
+			return &exitError{code: exitFailed, err: fmt.Errorf("cache %s has %d corrupt blobs and %d broken results; run 'szrun cache verify --repair'", root, len(rep.Corrupt), len(rep.MissingBlobs))}
+		}
+		fmt.Fprintln(c.stdout, "cache is clean")
+	case "clear":
+		if err := st.Clear(); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "cleared %s\n", root)
+	default:
+		return usageError("cache: unknown subcommand %q; want du, gc, verify or clear", pos[0])
+	}
+	return nil
+}
+
+func human(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+func pluginDirsSearched(flags []string) []string { return plugins.DefaultDirs(flags) }

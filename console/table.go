@@ -1,0 +1,63 @@
+package console
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/sentinelzer0/szrun/engine"
+)
+
+// Summary writes the final table of a run: one row per stage instance, then
+// the outputs and where the run record is.
+func Summary(w io.Writer, res *engine.Result) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "STAGE\tSTATUS\tDURATION\tNOTE")
+	for _, st := range res.Stages {
+		note := st.Reason
+		if st.Status == engine.StatusFailed {
+			note = firstLine(st.Error)
+		}
+		if st.Status == engine.StatusCached {
+			note = "restored from cache"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", st.Instance, st.Status, fmtDuration(time.Duration(st.DurationMS)*time.Millisecond), note)
+	}
+	tw.Flush()
+	c := res.Counts()
+	var parts []string
+	for _, s := range []string{engine.StatusSucceeded, engine.StatusCached, engine.StatusFailed, engine.StatusSkipped} {
+		if c[s] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", c[s], s))
+		}
+	}
+	fmt.Fprintf(w, "\n%s in %s: %s\n", res.Status, fmtDuration(time.Duration(res.DurationMS)*time.Millisecond), strings.Join(parts, ", "))
+	for _, st := range res.Stages {
+		if st.Status == engine.StatusFailed {
+			fmt.Fprintf(w, "\nstage %s failed:\n  %s\n", st.Instance, indent(st.Error))
+		}
+	}
+	if len(res.Outputs) > 0 {
+		fmt.Fprintf(w, "\noutputs (%s):\n", res.OutDir)
+		for _, o := range res.Outputs {
+			if o.Path != "" {
+				fmt.Fprintf(w, "  %s: %s\n", o.Name, o.Path)
+			} else {
+				b, _ := json.Marshal(o.Value)
+				fmt.Fprintf(w, "  %s = %s\n", o.Name, b)
+			}
+		}
+	}
+	if res.OutputsError != "" {
+		fmt.Fprintf(w, "\noutputs not written: %s\n", res.OutputsError)
+	}
+	fmt.Fprintf(w, "run record: %s\n", res.RunDir)
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}

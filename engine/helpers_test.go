@@ -1,0 +1,5 @@
+package engine_test
+
+import "time"
+
+type timeDuration = time.Duration

@@ -1,0 +1,197 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/sentinelzer0/szrun/dag"
+	"github.com/sentinelzer0/szrun/recipe"
+	"github.com/sentinelzer0/szrun/stages"
+)
+
+// ErrInvalid marks an invalid recipe or command line (exit status 2).
+var ErrInvalid = errors.New("invalid recipe")
+
+// InvalidError carries the positioned problems of an invalid recipe.
+type InvalidError struct{ Err error }
+
+func (e *InvalidError) Error() string { return e.Err.Error() }
+func (e *InvalidError) Unwrap() []error {
+	return []error{ErrInvalid, e.Err}
+}
+
+func invalid(err error) error { return &InvalidError{Err: err} }
+
+// Pipeline is a loaded, validated recipe ready to plan or run.
+type Pipeline struct {
+	Recipe    *recipe.Recipe
+	Instances []*recipe.Instance
+	Graph     *dag.Graph // nodes are instance ids
+	stages    map[string]stages.Stage
+	byID      map[string]*recipe.Instance
+	byStage   map[string][]*recipe.Instance
+}
+
+// Load reads, overrides and validates a recipe and expands its instances.
+// Every problem is reported at once in an error wrapping ErrInvalid.
+func Load(ctx context.Context, opts Options) (*Pipeline, error) {
+	if opts.Catalog == nil {
+		return nil, fmt.Errorf("engine: no stage catalog")
+	}
+	r, err := recipe.Load(opts.Recipe)
+	if err != nil {
+		return nil, invalid(err)
+	}
+	if err := r.Override(opts.Params); err != nil {
+		return nil, invalid(err)
+	}
+	p := &Pipeline{Recipe: r, stages: map[string]stages.Stage{}}
+	lookup := &specLookup{names: opts.Catalog.Names(), specs: map[string]stages.Spec{}}
+	var resolveErrs recipe.ErrorList
+	failed := map[recipe.Pos]bool{}
+	for _, sd := range r.Stages {
+		if _, done := p.stages[sd.Uses]; done {
+			continue
+		}
+		st, err := opts.Catalog.Stage(ctx, sd.Uses)
+		if err != nil {
+			if strings.HasPrefix(sd.Uses, "plugin:") {
+				resolveErrs = append(resolveErrs, &recipe.Error{Pos: sd.UsesPos, Msg: err.Error()})
+				failed[sd.UsesPos] = true
+			}
+			continue // an unknown built-in is reported by Validate with "did you mean"
+		}
+		p.stages[sd.Uses] = st
+		lookup.specs[sd.Uses] = st.Spec()
+	}
+	verr := r.Validate(lookup)
+	var list recipe.ErrorList
+	if verr != nil {
+		if !errors.As(verr, &list) {
+			return nil, invalid(verr)
+		}
+	}
+	for _, e := range list {
+		if !failed[e.Pos] {
+			resolveErrs = append(resolveErrs, e)
+		}
+	}
+	if len(resolveErrs) > 0 {
+		sortErrors(resolveErrs)
+		return nil, invalid(resolveErrs)
+	}
+	insts, err := r.Instances()
+	if err != nil {
+		return nil, invalid(err)
+	}
+	if err := p.build(insts); err != nil {
+		return nil, invalid(err)
+	}
+	if len(opts.Only) > 0 {
+		if err := p.selectOnly(opts.Only); err != nil {
+			return nil, invalid(err)
+		}
+	}
+	return p, nil
+}
+
+func sortErrors(l recipe.ErrorList) {
+	sort.SliceStable(l, func(i, j int) bool {
+		a, b := l[i].Pos, l[j].Pos
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Col < b.Col
+	})
+}
+
+func (p *Pipeline) build(insts []*recipe.Instance) error {
+	p.Instances = insts
+	p.Graph = dag.New()
+	p.byID = map[string]*recipe.Instance{}
+	p.byStage = map[string][]*recipe.Instance{}
+	for _, in := range insts {
+		if err := p.Graph.AddNode(in.ID); err != nil {
+			return fmt.Errorf("build graph: %w", err)
+		}
+		p.byID[in.ID] = in
+		p.byStage[in.Stage.ID] = append(p.byStage[in.Stage.ID], in)
+	}
+	for _, in := range insts {
+		for _, dep := range in.Stage.Deps {
+			for _, up := range p.byStage[dep] {
+				if err := p.Graph.AddEdge(up.ID, in.ID); err != nil {
+					return fmt.Errorf("build graph: %w", err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// selectOnly keeps the named stages or instances and their ancestors.
+func (p *Pipeline) selectOnly(only []string) error {
+	var targets []string
+	var errs recipe.ErrorList
+	for _, name := range only {
+		switch {
+		case p.byID[name] != nil:
+			targets = append(targets, name)
+		case len(p.byStage[name]) > 0:
+			for _, in := range p.byStage[name] {
+				targets = append(targets, in.ID)
+			}
+		default:
+			ids := make([]string, 0, len(p.byStage))
+			for id := range p.byStage {
+				ids = append(ids, id)
+			}
+			sort.Strings(ids)
+			msg := fmt.Sprintf("--only %s: no such stage; stages: %s", name, strings.Join(ids, ", "))
+			if near := stages.Nearest(name, ids); near != "" {
+				msg = fmt.Sprintf("--only %s: no such stage (did you mean %q?); stages: %s", name, near, strings.Join(ids, ", "))
+			}
+			errs = append(errs, &recipe.Error{Pos: recipe.Pos{File: "--only"}, Msg: msg})
+		}
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	g, err := p.Graph.Select(targets...)
+	if err != nil {
+		return fmt.Errorf("select --only: %w", err)
+	}
+	p.Graph = g
+	var kept []*recipe.Instance
+	for _, in := range p.Instances {
+		if g.Has(in.ID) {
+			kept = append(kept, in)
+		}
+	}
+	p.Instances = kept
+	return nil
+}
+
+// Stage returns the resolved stage of an instance.
+func (p *Pipeline) Stage(in *recipe.Instance) stages.Stage { return p.stages[in.Stage.Uses] }
+
+// Instance returns the instance with the given id.
+func (p *Pipeline) Instance(id string) *recipe.Instance { return p.byID[id] }
+
+type specLookup struct {
+	names []string
+	specs map[string]stages.Spec
+}
+
+func (l *specLookup) Spec(uses string) (stages.Spec, bool) {
+	s, ok := l.specs[uses]
+	return s, ok
+}
+
+func (l *specLookup) Names() []string { return l.names }

@@ -1,0 +1,215 @@
+package engine
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// writeRunRecord writes runs/<id>/run.json and points runs/latest at it.
+func writeRunRecord(stateDir string, res *Result) error {
+	dir := filepath.Join(stateDir, "runs", res.RunID)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	b, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode run.json: %w", err)
+	}
+	if err := writeFileAtomic(filepath.Join(dir, "run.json"), append(b, '\n')); err != nil {
+		return err
+	}
+	latest := filepath.Join(stateDir, "runs", "latest")
+	tmp := latest + ".tmp-" + res.RunID
+	_ = os.Remove(tmp)
+	if err := os.Symlink(res.RunID, tmp); err != nil {
+		return fmt.Errorf("link runs/latest: %w", err)
+	}
+	if err := os.Rename(tmp, latest); err != nil {
+		return fmt.Errorf("link runs/latest: %w", err)
+	}
+	return nil
+}
+
+func writeFileAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("sync %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", path, err)
+	}
+	if err := os.Chmod(f.Name(), 0o644); err != nil {
+		return fmt.Errorf("chmod %s: %w", path, err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("rename %s: %w", path, err)
+	}
+	return nil
+}
+
+// ReadRunRecord reads a run.json.
+func ReadRunRecord(path string) (*Result, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read run record: %w", err)
+	}
+	var res Result
+	if err := json.Unmarshal(b, &res); err != nil {
+		return nil, fmt.Errorf("decode run record %s: %w", path, err)
+	}
+	return &res, nil
+}
+
+type junitSuites struct {
+	XMLName xml.Name     `xml:"testsuites"`
+	Suites  []junitSuite `xml:"testsuite"`
+}
+
+type junitSuite struct {
+	Name      string      `xml:"name,attr"`
+	Tests     int         `xml:"tests,attr"`
+	Failures  int         `xml:"failures,attr"`
+	Skipped   int         `xml:"skipped,attr"`
+	Time      string      `xml:"time,attr"`
+	Timestamp string      `xml:"timestamp,attr"`
+	Cases     []junitCase `xml:"testcase"`
+}
+
+type junitCase struct {
+	Name      string        `xml:"name,attr"`
+	Classname string        `xml:"classname,attr"`
+	Time      string        `xml:"time,attr"`
+	Failure   *junitMessage `xml:"failure,omitempty"`
+	Skipped   *junitMessage `xml:"skipped,omitempty"`
+	SystemOut string        `xml:"system-out,omitempty"`
+}
+
+type junitMessage struct {
+	Message string `xml:"message,attr"`
+	Body    string `xml:",chardata"`
+}
+
+// JUnitCase is an extra test case a stage contributes (an assert check).
+type JUnitCase struct {
+	Name    string
+	Failure string // "" when it passed
+}
+
+// WriteJUnit writes the run as JUnit XML: one test case per stage instance.
+func WriteJUnit(path string, res *Result) error {
+	s := junitSuite{Name: res.Name, Timestamp: res.Started.Format(time.RFC3339), Time: seconds(res.DurationMS)}
+	for _, st := range res.Stages {
+		c := junitCase{Name: st.Instance, Classname: res.Name + "." + st.Uses, Time: seconds(st.DurationMS)}
+		switch st.Status {
+		case StatusFailed:
+			c.Failure = &junitMessage{Message: firstLine(st.Error), Body: st.Error}
+			s.Failures++
+		case StatusSkipped:
+			c.Skipped = &junitMessage{Message: st.Reason}
+			s.Skipped++
+		case StatusCached:
+			c.SystemOut = "restored from cache (key " + st.Key + ")"
+		}
+		s.Cases = append(s.Cases, c)
+		for _, chk := range checks(st) {
+			cc := junitCase{Name: st.Instance + ": " + chk.Name, Classname: res.Name + "." + st.Uses + ".check", Time: "0"}
+			if chk.Failure != "" {
+				cc.Failure = &junitMessage{Message: chk.Failure, Body: chk.Failure}
+				s.Failures++
+			}
+			s.Cases = append(s.Cases, cc)
+		}
+	}
+	s.Tests = len(s.Cases)
+	b, err := xml.MarshalIndent(junitSuites{Suites: []junitSuite{s}}, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode junit: %w", err)
+	}
+	return writeFileAtomic(path, append([]byte(xml.Header), append(b, '\n')...))
+}
+
+// checks reads the per-check results a stage (assert) publishes as its
+// "checks" output: a list of {name|message, passed, detail}.
+func checks(st *StageResult) []JUnitCase {
+	list, _ := st.Outputs["checks"].([]any)
+	var out []JUnitCase
+	for _, e := range list {
+		m, ok := e.(map[string]any)
+		if !ok {
+			continue
+		}
+		name, _ := m["message"].(string)
+		if name == "" {
+			name, _ = m["name"].(string)
+		}
+		c := JUnitCase{Name: name}
+		if passed, _ := m["passed"].(bool); !passed {
+			detail, _ := m["detail"].(string)
+			c.Failure = strings.TrimSpace(name + ": " + detail)
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func seconds(ms int64) string { return fmt.Sprintf("%.3f", float64(ms)/1000) }
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+// Markdown renders the run as a markdown summary (for GITHUB_STEP_SUMMARY).
+func Markdown(res *Result) string {
+	var b strings.Builder
+	icon := map[string]string{StatusSucceeded: "✅", StatusCached: "♻️", StatusFailed: "❌", StatusSkipped: "⏭️"}
+	fmt.Fprintf(&b, "### szrun: %s — %s\n\n", res.Name, res.Status)
+	b.WriteString("| stage | status | duration | note |\n|---|---|---:|---|\n")
+	for _, st := range res.Stages {
+		note := st.Reason
+		if st.Status == StatusFailed {
+			note = firstLine(st.Error)
+		}
+		fmt.Fprintf(&b, "| `%s` | %s %s | %s | %s |\n", st.Instance, icon[st.Status], st.Status,
+			(time.Duration(st.DurationMS) * time.Millisecond).String(), strings.ReplaceAll(note, "|", "\\|"))
+	}
+	if len(res.Outputs) > 0 {
+		b.WriteString("\n**Outputs**\n\n")
+		for _, o := range res.Outputs {
+			if o.Path != "" {
+				fmt.Fprintf(&b, "- `%s`: `%s`\n", o.Name, o.Path)
+			} else {
+				v, _ := json.Marshal(o.Value)
+				fmt.Fprintf(&b, "- `%s`: `%s`\n", o.Name, v)
+			}
+		}
+	}
+	return b.String()
+}
+
+// AppendStepSummary appends the markdown summary to a GitHub step summary file.
+func AppendStepSummary(path string, res *Result) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("open step summary %s: %w", path, err)
+	}
+	if _, err := f.WriteString(Markdown(res) + "\n"); err != nil {
+		f.Close()
+		return fmt.Errorf("write step summary %s: %w", path, err)
+	}
+	return f.Close()
+}

@@ -1,0 +1,62 @@
+package engine
+
+import (
+	"time"
+)
+
+// StageResult is the outcome of one stage instance.
+type StageResult struct {
+	Instance   string         `json:"instance"`
+	Stage      string         `json:"stage"`
+	Uses       string         `json:"uses"`
+	Label      string         `json:"label,omitempty"`
+	Status     string         `json:"status"`
+	Cached     bool           `json:"cached"`
+	Key        string         `json:"key,omitempty"`
+	Reason     string         `json:"reason,omitempty"`
+	Error      string         `json:"error,omitempty"`
+	Attempts   int            `json:"attempts,omitempty"`
+	Start      time.Time      `json:"start,omitzero"`
+	DurationMS int64          `json:"duration_ms"`
+	Outputs    map[string]any `json:"outputs,omitempty"`
+	// LogTail holds the last lines of a failed stage's log.
+	LogTail []string `json:"log_tail,omitempty"`
+}
+
+// OutputResult is one materialized recipe output.
+type OutputResult struct {
+	Name  string `json:"name"`
+	Path  string `json:"path,omitempty"`  // a file or folder under the out dir
+	Value any    `json:"value,omitempty"` // the value, for non-file outputs
+}
+
+// Result is the outcome of a run; it is also written as run.json.
+type Result struct {
+	RunID      string          `json:"run_id"`
+	Recipe     string          `json:"recipe"`
+	Name       string          `json:"name"`
+	Status     string          `json:"status"`
+	Started    time.Time       `json:"started"`
+	Finished   time.Time       `json:"finished"`
+	DurationMS int64           `json:"duration_ms"`
+	Params     map[string]any  `json:"params"`
+	CacheDir   string          `json:"cache_dir"`
+	OutDir     string          `json:"out_dir,omitempty"`
+	RunDir     string          `json:"run_dir"`
+	Stages     []*StageResult  `json:"stages"`
+	Outputs    []*OutputResult `json:"outputs,omitempty"`
+	// OutputsError says why outputs were not materialized.
+	OutputsError string `json:"outputs_error,omitempty"`
+}
+
+// Counts returns how many instances ended in each status.
+func (r *Result) Counts() map[string]int {
+	c := map[string]int{}
+	for _, s := range r.Stages {
+		c[s.Status]++
+	}
+	return c
+}
+
+// Failed reports whether any stage failed.
+func (r *Result) Failed() bool { return r.Status == StatusFailed }

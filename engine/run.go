@@ -1,0 +1,247 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/sentinelzer0/szrun/cache"
+	"github.com/sentinelzer0/szrun/dag"
+	"github.com/sentinelzer0/szrun/recipe"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// executor holds the state of one run.
+type executor struct {
+	opts     Options
+	p        *Pipeline
+	store    *cache.Store
+	runID    string
+	stateDir string
+	res      *Result
+
+	mu      sync.Mutex
+	outputs map[string]map[string]map[string]cty.Value // stage id -> label -> output -> value
+	views   map[string]bool                            // paths of file outputs
+	results map[string]*StageResult
+	keys    []string
+}
+
+// Run loads, validates and runs a recipe. A recipe problem returns an error
+// wrapping ErrInvalid and runs nothing; a stage failure is reported in the
+// Result (Status "failed") with a nil error; an interrupted run returns the
+// Result and ctx's cause.
+func Run(ctx context.Context, opts Options) (*Result, error) {
+	opts.applyDefaults()
+	p, err := Load(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return RunPipeline(ctx, p, opts)
+}
+
+// RunPipeline runs an already loaded pipeline.
+func RunPipeline(ctx context.Context, p *Pipeline, opts Options) (*Result, error) {
+	opts.applyDefaults()
+	cacheDir, stateDir, outDir := opts.dirs(p.Recipe)
+	store, err := cache.Open(cacheDir, cache.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("open cache %s: %w", cacheDir, err)
+	}
+	defer store.Close()
+	x := &executor{
+		opts:     opts,
+		p:        p,
+		store:    store,
+		runID:    newRunID(),
+		stateDir: stateDir,
+		outputs:  map[string]map[string]map[string]cty.Value{},
+		views:    map[string]bool{},
+		results:  map[string]*StageResult{},
+	}
+	x.res = &Result{
+		RunID:    x.runID,
+		Recipe:   p.Recipe.File,
+		Name:     p.Recipe.Name,
+		Started:  time.Now().UTC(),
+		Params:   paramsGo(p.Recipe),
+		CacheDir: cacheDir,
+		RunDir:   filepath.Join(stateDir, "runs", x.runID),
+	}
+	for _, in := range p.Instances {
+		sr := &StageResult{Instance: in.ID, Stage: in.Stage.ID, Uses: in.Stage.Uses, Label: in.Label}
+		x.results[in.ID] = sr
+		x.res.Stages = append(x.res.Stages, sr)
+	}
+	opts.Reporter.Report(Event{Event: EventRunStarted, Time: time.Now(), RunID: x.runID, Recipe: p.Recipe.File, Stages: len(p.Instances)})
+
+	_, runErr := dag.Run(ctx, p.Graph, dag.Options{
+		Parallelism: opts.Parallelism,
+		KeepGoing:   opts.KeepGoing,
+		OnStart:     x.onStart,
+		OnFinish:    x.onFinish,
+	}, x.task)
+	os.RemoveAll(filepath.Join(stateDir, "work", x.runID))
+
+	x.res.Finished = time.Now().UTC()
+	x.res.DurationMS = x.res.Finished.Sub(x.res.Started).Milliseconds()
+	switch {
+	case ctx.Err() != nil:
+		x.res.Status = StatusInterrupted
+	case x.res.Counts()[StatusFailed] > 0:
+		x.res.Status = StatusFailed
+	default:
+		x.res.Status = StatusSucceeded
+	}
+	if x.res.Status == StatusSucceeded {
+		x.materialize(outDir)
+	}
+	if err := store.RecordRun(x.runID, x.res.Started, x.keys); err != nil {
+		opts.Logger.Warn("record run in cache", "err", err)
+	}
+	if err := writeRunRecord(stateDir, x.res); err != nil {
+		opts.Logger.Warn("write run record", "err", err)
+	}
+	opts.Reporter.Report(Event{Event: EventRunFinished, Time: time.Now(), RunID: x.runID, Status: x.res.Status,
+		DurationMS: &x.res.DurationMS, Counts: x.res.Counts()})
+	if x.res.Status == StatusInterrupted {
+		if runErr == nil {
+			runErr = context.Cause(ctx)
+		}
+		return x.res, runErr
+	}
+	return x.res, nil
+}
+
+func newRunID() string {
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
+}
+
+func paramsGo(r *recipe.Recipe) map[string]any {
+	out := map[string]any{}
+	for name, v := range r.ParamValues() {
+		if g, ok := recipe.ToGo(v); ok {
+			out[name] = g
+		}
+	}
+	return out
+}
+
+func (x *executor) onStart(id string) {
+	in := x.p.Instance(id)
+	x.mu.Lock()
+	x.results[id].Start = time.Now().UTC()
+	x.mu.Unlock()
+	x.opts.Reporter.Report(Event{Event: EventStageStarted, Time: time.Now(), Stage: id, Uses: in.Stage.Uses})
+}
+
+func (x *executor) onFinish(nr dag.NodeResult) {
+	x.mu.Lock()
+	sr := x.results[nr.ID]
+	switch nr.Status {
+	case dag.Succeeded:
+		if sr.Cached {
+			sr.Status = StatusCached
+		} else {
+			sr.Status = StatusSucceeded
+		}
+	case dag.Failed:
+		sr.Status = StatusFailed
+		if nr.Err != nil {
+			sr.Error = nr.Err.Error()
+		}
+	case dag.Skipped:
+		sr.Status = StatusSkipped
+		sr.Reason = nr.Reason
+	case dag.Cancelled:
+		sr.Status = StatusSkipped
+		sr.Reason = nr.Reason
+	}
+	if !nr.Start.IsZero() {
+		sr.DurationMS = nr.End.Sub(nr.Start).Milliseconds()
+	}
+	ev := Event{Event: EventStageFinished, Time: time.Now(), Stage: nr.ID, Uses: sr.Uses, Status: sr.Status,
+		DurationMS: &sr.DurationMS, Key: sr.Key, Outputs: sr.Outputs, Reason: sr.Reason, Error: sr.Error, Attempt: sr.Attempts}
+	x.mu.Unlock()
+	x.opts.Reporter.Report(ev)
+}
+
+// setOutputs records an instance's outputs for downstream expressions.
+func (x *executor) setOutputs(in *recipe.Instance, files map[string]string, values map[string]any) map[string]any {
+	vals := map[string]cty.Value{}
+	shown := map[string]any{}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for name, path := range files {
+		vals[name] = cty.StringVal(path)
+		x.views[path] = true
+		shown[name] = path
+	}
+	for name, v := range values {
+		vals[name] = recipe.FromGo(v)
+		shown[name] = v
+	}
+	byLabel := x.outputs[in.Stage.ID]
+	if byLabel == nil {
+		byLabel = map[string]map[string]cty.Value{}
+		x.outputs[in.Stage.ID] = byLabel
+	}
+	byLabel[in.Label] = vals
+	return shown
+}
+
+// scope builds what an instance's expressions can see.
+func (x *executor) scope(in *recipe.Instance, partial bool) *recipe.Scope {
+	s := &recipe.Scope{
+		Params:  x.p.Recipe.ParamValues(),
+		Stages:  map[string]map[string]cty.Value{},
+		Matrix:  in.Matrix,
+		Env:     map[string]string{},
+		GPU:     x.opts.GPU,
+		Partial: partial,
+	}
+	for _, n := range x.p.Recipe.Env {
+		if v, ok := x.opts.LookupEnv(n); ok {
+			s.Env[n] = v
+		}
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for id := range x.outputs {
+		s.Stages[id] = x.stageValue(id)
+	}
+	return s
+}
+
+// stageValue returns a stage's outputs as expressions see them: a matrix
+// stage's outputs are objects from label to value.
+func (x *executor) stageValue(id string) map[string]cty.Value {
+	byLabel := x.outputs[id]
+	if plain, ok := byLabel[""]; ok && len(byLabel) == 1 {
+		return plain
+	}
+	perOutput := map[string]map[string]cty.Value{}
+	for label, outs := range byLabel {
+		for name, v := range outs {
+			if perOutput[name] == nil {
+				perOutput[name] = map[string]cty.Value{}
+			}
+			perOutput[name][label] = v
+		}
+	}
+	out := map[string]cty.Value{}
+	for name, m := range perOutput {
+		out[name] = cty.ObjectVal(m)
+	}
+	return out
+}
+
+var errNoResult = errors.New("no result")

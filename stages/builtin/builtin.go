@@ -1,0 +1,14 @@
+// Package builtin wires every built-in stage into a registry.
+package builtin
+
+import (
+	"github.com/sentinelzer0/szrun/stages"
+	"github.com/sentinelzer0/szrun/stages/shell"
+)
+
+// Registry returns a registry holding every built-in stage.
+func Registry() *stages.Registry {
+	r := stages.NewRegistry()
+	r.MustRegister(shell.New())
+	return r
+}

@@ -17,7 +17,8 @@
 //     Slice cuts batches along axis 0, and Match checks tensors against a model.
 //   - Optimize writes the graph ONNX Runtime optimized at a given level.
 //
-// Limits inherited from onnxruntime_go v1.27: only tensor inputs and outputs, no
-// rank-0 (scalar) or empty tensors, and float16/bfloat16 outputs whose shape cannot be
-// known before running (dynamic axes other than the batch) cannot be read back.
+// Limits inherited from onnxruntime_go v1.27: only tensor inputs and outputs, and no
+// rank-0 (scalar) or empty input tensors. Where onnxruntime_go falls short (listing
+// providers, reading back float16 outputs ONNX Runtime allocated) capi.go calls the C
+// API directly; cgo and ONNX Runtime specifics stay inside this package.
 package runtime

@@ -99,6 +99,10 @@ func Init() error {
 	if err := ort.InitializeEnvironment(ort.WithLogLevelError()); err != nil {
 		return fmt.Errorf("%w: load %s: %w", ErrNoLibrary, p, err)
 	}
+	if err := capiInit(p); err != nil {
+		_ = ort.DestroyEnvironment()
+		return fmt.Errorf("%w: %w", ErrNoLibrary, err)
+	}
 	state.path = p
 	return nil
 }
@@ -126,5 +130,5 @@ func Providers() ([]string, error) {
 	if err := Init(); err != nil {
 		return nil, err
 	}
-	return availableProviders(Loaded())
+	return availableProviders()
 }

@@ -27,6 +27,8 @@ type Session struct {
 	inputs  []IOInfo
 	outputs []IOInfo
 	dyn     *ort.DynamicAdvancedSession
+	// inNames and outNames are C copies of the names, for runAllocating.
+	inNames, outNames cStrings
 }
 
 // NewSession loads the model at modelPath (calling Init first).
@@ -56,7 +58,8 @@ func NewSession(modelPath string, opts SessionOptions) (*Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open session for %s: %w", modelPath, err)
 	}
-	return &Session{path: modelPath, opts: opts, inputs: ins, outputs: outs, dyn: dyn}, nil
+	return &Session{path: modelPath, opts: opts, inputs: ins, outputs: outs, dyn: dyn,
+		inNames: newCStrings(names(ins)), outNames: newCStrings(names(outs))}, nil
 }
 
 func ioInfo(modelPath string) (ins, outs []IOInfo, err error) {
@@ -112,6 +115,9 @@ func (s *Session) Close() error {
 	}
 	err := s.dyn.Destroy()
 	s.dyn = nil
+	s.inNames.free()
+	s.outNames.free()
+	s.inNames, s.outNames = nil, nil
 	if err != nil {
 		return fmt.Errorf("close session for %s: %w", s.path, err)
 	}
@@ -126,6 +132,9 @@ func (s *Session) Run(ctx context.Context, inputs []*Tensor) ([]*Tensor, error) 
 	if err != nil {
 		return nil, fmt.Errorf("run %s: %w", s.path, err)
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, context.Cause(ctx)
+	}
 	inVals := make([]ort.Value, len(ordered))
 	defer destroyAll(inVals)
 	for i, t := range ordered {
@@ -133,86 +142,19 @@ func (s *Session) Run(ctx context.Context, inputs []*Tensor) ([]*Tensor, error) 
 			return nil, fmt.Errorf("run %s: %w", s.path, err)
 		}
 	}
-	bufs, guessed := s.outputBuffers(ordered)
-	outs, err := s.runOnce(ctx, inVals, bufs)
-	if err != nil && guessed && ctx.Err() == nil {
-		// A guessed batch dimension was wrong: let ONNX Runtime allocate instead.
-		outs, err = s.runOnce(ctx, inVals, make([]*Tensor, len(s.outputs)))
-	}
-	if err != nil {
-		return nil, fmt.Errorf("run %s: %w", s.path, err)
-	}
-	return outs, nil
-}
-
-// outputBuffers pre-allocates outputs whose shape is static, or static but for a
-// dynamic axis 0 taken to be the inputs' batch (guessed reports that). Pre-allocating
-// is not only faster: onnxruntime_go v1.27 cannot copy out outputs it allocates for
-// float16/bfloat16 (it sizes their buffer in elements, not bytes).
-func (s *Session) outputBuffers(inputs []*Tensor) (bufs []*Tensor, guessed bool) {
-	batch := int64(-1)
-	if len(inputs) > 0 && len(inputs[0].Shape) > 0 {
-		batch = inputs[0].Shape[0]
-	}
-	bufs = make([]*Tensor, len(s.outputs))
-	for i, o := range s.outputs {
-		if o.Kind != "tensor" || len(o.Shape) == 0 {
-			continue
-		}
-		shape := append([]int64{}, o.Shape...)
-		if shape[0] < 0 && batch > 0 {
-			shape[0] = batch
-			guessed = true
-		}
-		t, err := NewTensor(o.Name, o.DType, shape)
-		if err != nil || t.Len() == 0 {
-			continue // a dynamic dimension or unsupported type: ONNX Runtime allocates
-		}
-		bufs[i] = t
-	}
-	return bufs, guessed
-}
-
-// runOnce runs with bufs[i] as output i, or lets ONNX Runtime allocate it where nil.
-func (s *Session) runOnce(ctx context.Context, inVals []ort.Value, bufs []*Tensor) ([]*Tensor, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, context.Cause(ctx)
-	}
-	outVals := make([]ort.Value, len(bufs))
-	defer destroyAll(outVals)
-	for i, b := range bufs {
-		if b == nil {
-			continue
-		}
-		v, err := ortValue(b)
-		if err != nil {
-			return nil, err
-		}
-		outVals[i] = v
-	}
 	ro, err := ort.NewRunOptions()
 	if err != nil {
-		return nil, fmt.Errorf("create run options: %w", err)
+		return nil, fmt.Errorf("run %s: create run options: %w", s.path, err)
 	}
 	defer ro.Destroy()
 	stop := context.AfterFunc(ctx, func() { _ = ro.Terminate() })
-	err = s.dyn.RunWithOptions(inVals, outVals, ro)
+	outs, err := runAllocating(s.dyn, ro, s.inNames, inVals, s.outNames, s.outputs)
 	stop()
 	if ctx.Err() != nil {
 		return nil, context.Cause(ctx)
 	}
 	if err != nil {
-		return nil, err
-	}
-	outs := make([]*Tensor, len(bufs))
-	for i, b := range bufs {
-		if b != nil {
-			outs[i] = b
-			continue
-		}
-		if outs[i], err = fromValue(s.outputs[i].Name, outVals[i]); err != nil {
-			return nil, err
-		}
+		return nil, fmt.Errorf("run %s: %w", s.path, err)
 	}
 	return outs, nil
 }

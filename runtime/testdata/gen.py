@@ -9,7 +9,8 @@ that package.
 convbn.onnx is Conv -> BatchNormalization -> Relu with a dynamic batch axis, for Optimize
 (ONNX Runtime folds the BatchNormalization into the Conv). dyn.onnx has input
 x: float32 [N, ?, 4] (a dynamic non-batch axis) for RandomInputs' errors. npy/ holds
-.npy files of several dtypes for LoadDir.
+.npy files of several dtypes for LoadDir. fp16dyn.onnx is a float16 Relu over [N, L]:
+its output shape is only known after running.
 """
 import os
 import shutil
@@ -96,6 +97,17 @@ def dyn():
     onnx.save(model, os.path.join(HERE, "dyn.onnx"))
 
 
+def fp16dyn():
+    graph = helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["y"])], "fp16dyn",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT16, ["N", "L"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT16, ["N", "L"])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
+    model.ir_version = 7
+    onnx.checker.check_model(model)
+    onnx.save(model, os.path.join(HERE, "fp16dyn.onnx"))
+
+
 def npy():
     d = os.path.join(HERE, "npy")
     os.makedirs(d, exist_ok=True)
@@ -109,3 +121,4 @@ if __name__ == "__main__":
     backend()
     convbn()
     dyn()
+    fp16dyn()

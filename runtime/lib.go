@@ -18,6 +18,8 @@ var (
 	// ErrProviderUnavailable means a requested execution provider is not in the loaded
 	// ONNX Runtime build, or its own libraries (CUDA, TensorRT) could not be loaded.
 	ErrProviderUnavailable = errors.New("execution provider unavailable")
+	// ErrClosed means a Session or Runner was used after Close.
+	ErrClosed = errors.New("used after Close")
 	// ErrMismatch means tensors do not fit the model's inputs (name, type, rank or dims).
 	ErrMismatch = errors.New("inputs do not match the model")
 )

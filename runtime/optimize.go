@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	ort "github.com/yalue/onnxruntime_go"
 )
@@ -13,6 +14,10 @@ import (
 // a side file: protobuf cannot serialize a message over 2 GiB, and graph rewrites can
 // grow a model.
 const externalDataThreshold = 1 << 30
+
+// externalMinSize is the smallest initializer (in bytes) Optimize moves to the side
+// file; smaller ones stay inline, as onnx.save does. A variable so tests can lower it.
+var externalMinSize = 1024
 
 // Optimize runs ONNX Runtime's graph optimizer at level ("disable", "basic",
 // "extended", "all"; "" = "all") over modelPath and writes the optimized model to
@@ -52,13 +57,13 @@ func Optimize(modelPath, outPath, level string, threads int) error {
 	if external {
 		// The location is stored relative to the model's directory, so it names the
 		// final file, not the temp one.
-		entries := map[string]string{
-			"session.optimized_model_external_initializers_file_name":         filepath.Base(outPath) + ".data",
-			"session.optimized_model_external_initializers_min_size_in_bytes": "1024",
+		entries := [][2]string{
+			{"session.optimized_model_external_initializers_file_name", filepath.Base(outPath) + ".data"},
+			{"session.optimized_model_external_initializers_min_size_in_bytes", strconv.Itoa(externalMinSize)},
 		}
-		for k, v := range entries {
-			if err := so.AddSessionConfigEntry(k, v); err != nil {
-				return fmt.Errorf("optimize %s: set %s: %w", modelPath, k, err)
+		for _, e := range entries {
+			if err := so.AddSessionConfigEntry(e[0], e[1]); err != nil {
+				return fmt.Errorf("optimize %s: set %s: %w", modelPath, e[0], err)
 			}
 		}
 	}

@@ -120,3 +120,39 @@ func TestSessionWritesOptimizedModel(t *testing.T) {
 		t.Fatalf("optimized model has %d nodes", n)
 	}
 }
+
+// A model with external data gets an optimized model with external data too, so
+// models near protobuf's 2 GiB limit survive optimization.
+func TestOptimizeExternalData(t *testing.T) {
+	requireORT(t)
+	defer func(n int) { externalMinSize = n }(externalMinSize)
+	externalMinSize = 64 // the test model's weights are under 1 KiB
+	out := filepath.Join(t.TempDir(), "opt.onnx")
+	if err := Optimize("testdata/external/convbn.onnx", out, "basic", 1); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(out + ".data"); err != nil || st.Size() < 500 {
+		t.Fatalf("external data file: %v %v", st, err)
+	}
+	ctx := context.Background()
+	orig, err := NewSession("testdata/convbn.onnx", SessionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer orig.Close()
+	opt, err := NewSession(out, SessionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer opt.Close()
+	ins, _ := RandomInputs(orig.Inputs(), nil, 2, 4)
+	want, err := orig.Run(ctx, ins)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := opt.Run(ctx, ins)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertClose(t, got[0], want[0], 1e-4)
+}

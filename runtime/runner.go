@@ -26,6 +26,9 @@ type Runner struct {
 // Runner owns, and runs the model once to learn every output's shape (so models with
 // dynamic output dimensions get exact pre-allocated outputs too).
 func NewRunner(ctx context.Context, s *Session, inputs []*Tensor) (*Runner, error) {
+	if s.dyn == nil {
+		return nil, fmt.Errorf("new runner for %s: session %w", s.path, ErrClosed)
+	}
 	ordered, err := s.match(inputs)
 	if err != nil {
 		return nil, fmt.Errorf("new runner for %s: %w", s.path, err)
@@ -79,11 +82,17 @@ func (r *Runner) Run(ctx context.Context) error {
 	if ctx.Err() != nil {
 		return context.Cause(ctx)
 	}
+	if r.binding == nil || r.s.dyn == nil {
+		return errRunnerClosed
+	}
 	if err := r.s.dyn.RunWithBinding(r.binding); err != nil {
 		return fmt.Errorf("run %s: %w", r.s.path, err)
 	}
 	return nil
 }
+
+// errRunnerClosed is preallocated so that Run's error path is as cheap as its success.
+var errRunnerClosed = fmt.Errorf("run: runner %w", ErrClosed)
 
 // Inputs returns the Runner's own input tensors in model order. Overwrite their
 // elements in place (copy(t.Data.([]float32), batch)) to feed new values; replacing

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"errors"
 	"testing"
 )
 
@@ -114,5 +115,13 @@ func BenchmarkSessionRun(b *testing.B) {
 		if _, err := s.Run(ctx, ins); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestRunnerClosed(t *testing.T) {
+	_, r := newRunner(t, "testdata/backend/test_add/model.onnx", 0)
+	r.Close()
+	if err := r.Run(context.Background()); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Run after Close = %v, want ErrClosed", err)
 	}
 }

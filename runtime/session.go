@@ -128,6 +128,9 @@ func (s *Session) Close() error {
 // returns fresh output tensors in model order. Cancelling ctx aborts the run. It is
 // meant for verification; use a Runner in loops.
 func (s *Session) Run(ctx context.Context, inputs []*Tensor) ([]*Tensor, error) {
+	if s.dyn == nil {
+		return nil, fmt.Errorf("run %s: session %w", s.path, ErrClosed)
+	}
 	ordered, err := s.match(inputs)
 	if err != nil {
 		return nil, fmt.Errorf("run %s: %w", s.path, err)

@@ -7,7 +7,8 @@ outputs as "expected.<output name>". Copying them here keeps the Go tests indepe
 that package.
 
 convbn.onnx is Conv -> BatchNormalization -> Relu with a dynamic batch axis, for Optimize
-(ONNX Runtime folds the BatchNormalization into the Conv). dyn.onnx has input
+(ONNX Runtime folds the BatchNormalization into the Conv); external/convbn.onnx is the
+same model with its weights in external/convbn.weights. dyn.onnx has input
 x: float32 [N, ?, 4] (a dynamic non-batch axis) for RandomInputs' errors. npy/ holds
 .npy files of several dtypes for LoadDir. fp16dyn.onnx is a float16 Relu over [N, L]:
 its output shape is only known after running.
@@ -84,6 +85,11 @@ def convbn():
     model.ir_version = 7
     onnx.checker.check_model(model)
     onnx.save(model, os.path.join(HERE, "convbn.onnx"))
+    # The same model with its weights in a side file, as big models are stored.
+    ext = os.path.join(HERE, "external")
+    os.makedirs(ext, exist_ok=True)
+    onnx.save(model, os.path.join(ext, "convbn.onnx"), save_as_external_data=True,
+              all_tensors_to_one_file=True, location="convbn.weights", size_threshold=64)
 
 
 def dyn():

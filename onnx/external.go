@@ -138,6 +138,9 @@ func saveExternal(m *onnxpb.ModelProto, path string, threshold int64) error {
 	if err != nil {
 		return fmt.Errorf("write external data %s: %w", dataPath, err)
 	}
+	if len(moved) == 0 {
+		os.Remove(dataPath) // nothing reached the threshold
+	}
 	if size := proto.Size(m); size > maxProto {
 		return fmt.Errorf("%w even with external data (%d bytes inline remain)", ErrTooLarge, size)
 	}

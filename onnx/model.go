@@ -61,9 +61,9 @@ func decodeModel(data []byte, dir string) (*Model, error) {
 	if err := proto.Unmarshal(data, mp); err != nil {
 		return nil, fmt.Errorf("parse protobuf (%d bytes; truncated or not an ONNX model?): %w", len(data), err)
 	}
-	if mp.Graph == nil && len(data) > 0 && mp.IrVersion == nil {
-		// Any byte string that happens to be valid protobuf parses as
-		// an empty ModelProto; a model always has ir_version.
+	if mp.Graph == nil && mp.IrVersion == nil {
+		// An empty file, or any bytes that happen to be valid protobuf,
+		// parse as an empty ModelProto; a model always has ir_version.
 		return nil, fmt.Errorf("parse protobuf: %d bytes hold no ir_version or graph: not an ONNX model", len(data))
 	}
 	m := &Model{Proto: mp, Dir: dir}
@@ -117,8 +117,9 @@ func (o *SaveOptions) applyDefaults() {
 }
 
 // maxProto is the largest serialized protobuf (onnx.checker's
-// MAXIMUM_PROTOBUF).
-const maxProto = 1<<31 - 1
+// MAXIMUM_PROTOBUF). A variable only so tests can exercise the automatic
+// switch to external data without writing 2 GiB.
+var maxProto = 1<<31 - 1
 
 // Save writes m to path atomically (temp file, fsync, rename). External data,
 // when used, goes to one file "<base of path>.data" beside it, each tensor at
@@ -163,3 +164,9 @@ func marshal(m *onnxpb.ModelProto) ([]byte, error) {
 	}
 	return data, nil
 }
+
+// OpsetFor returns the opset version m imports for domain; see OpsetFor.
+func (m *Model) OpsetFor(domain string) (int64, bool) { return OpsetFor(m.Proto, domain) }
+
+// Stats summarizes m; see ComputeStats.
+func (m *Model) Stats() (*Stats, error) { return ComputeStats(m.Proto) }

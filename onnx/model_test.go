@@ -161,6 +161,7 @@ func TestLoadErrors(t *testing.T) {
 	}{
 		{"truncated", raw("trunc.onnx", good[:len(good)/2]), []string{"trunc.onnx", "parse protobuf"}, nil},
 		{"corrupt", raw("corrupt.onnx", []byte("\xff\xff\xff\xff garbage")), []string{"corrupt.onnx", "parse protobuf"}, nil},
+		{"empty", raw("empty.onnx", nil), []string{"empty.onnx", "not an ONNX model"}, nil},
 		{"not a model", raw("text.onnx", []byte("\x0a\x00")), []string{"text.onnx"}, nil},
 		{"missing file", filepath.Join(dir, "nope.onnx"), []string{"nope.onnx"}, os.ErrNotExist},
 		{"size mismatch", write("size.onnx", func(mp *onnxpb.ModelProto) {
@@ -220,5 +221,36 @@ func TestLoadBytesExternalWithoutDir(t *testing.T) {
 	b, _ := proto.Marshal(mp)
 	if _, err := LoadBytes(b, ""); err == nil || !strings.Contains(err.Error(), `tensor "W"`) {
 		t.Fatalf("LoadBytes = %v, want an error naming tensor W", err)
+	}
+}
+
+func TestSaveAutoExternalOverLimit(t *testing.T) {
+	defer func(old int) { maxProto = old }(maxProto)
+	maxProto = 4096 // pretend 4 KiB is the protobuf limit
+	mp := tinyModel()
+	mp.Graph.Initializer = append(mp.Graph.Initializer, floatInit("big", make([]float32, 2048), 2048))
+	dir := t.TempDir()
+	path := filepath.Join(dir, "auto.onnx")
+	if err := Save(&Model{Proto: mp}, path, SaveOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	back, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !back.External || !proto.Equal(back.Proto, mp) {
+		t.Errorf("auto save over the limit: external=%v", back.External)
+	}
+	err = Save(&Model{Proto: mp}, filepath.Join(dir, "never.onnx"), SaveOptions{External: ExternalNever})
+	if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "never.onnx") {
+		t.Errorf("ExternalNever over the limit: %v", err)
+	}
+	// Nothing over the threshold: no data file is left behind.
+	small := filepath.Join(dir, "small.onnx")
+	if err := Save(&Model{Proto: tinyModel()}, small, SaveOptions{External: ExternalAlways}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(small + ".data"); !os.IsNotExist(err) {
+		t.Errorf("empty data file written: %v", err)
 	}
 }

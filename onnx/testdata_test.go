@@ -117,6 +117,15 @@ func TestBackendModelsRoundTrip(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 			continue
 		}
+		if _, err := m.Stats(); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+		sorted := proto.Clone(m.Proto.GetGraph()).(*onnxpb.GraphProto)
+		if err := TopoSort(sorted); err != nil {
+			t.Errorf("%s: %v", name, err)
+		} else if !proto.Equal(sorted, m.Proto.GetGraph()) {
+			t.Errorf("%s: TopoSort reordered an already sorted graph", name)
+		}
 		out := filepath.Join(tmp, fmt.Sprintf("m%d.onnx", i))
 		if err := Save(m, out, SaveOptions{}); err != nil {
 			t.Errorf("%s: %v", name, err)
@@ -139,7 +148,7 @@ func TestBackendModelsRoundTrip(t *testing.T) {
 		}
 		os.Remove(out)
 	}
-	t.Logf("%d models round-trip; %d byte-identical to the original file", len(models), identical)
+	t.Logf("%d models load, sort, summarize and round-trip; %d byte-identical to the original file", len(models), identical)
 }
 
 func TestBackendTensorsDecode(t *testing.T) {

@@ -55,29 +55,36 @@ func DecodeJSON(s string) (any, error) {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, errors.New("trailing data after the JSON value")
 	}
-	return fromJSON(v), nil
+	return fromJSON(v)
 }
 
-func fromJSON(v any) any {
+func fromJSON(v any) (any, error) {
+	var err error
 	switch x := v.(type) {
 	case json.Number:
 		if i, err := x.Int64(); err == nil {
-			return i
+			return i, nil
 		}
-		f, _ := x.Float64()
-		return f
+		f, err := x.Float64()
+		if err != nil {
+			// Out of float64's range: JSON could not carry it back.
+			return nil, fmt.Errorf("number %s: %w", x, err)
+		}
+		return f, nil
 	case []any:
 		for i, e := range x {
-			x[i] = fromJSON(e)
+			if x[i], err = fromJSON(e); err != nil {
+				return nil, err
+			}
 		}
-		return x
 	case map[string]any:
 		for k, e := range x {
-			x[k] = fromJSON(e)
+			if x[k], err = fromJSON(e); err != nil {
+				return nil, err
+			}
 		}
-		return x
 	}
-	return v
+	return v, nil
 }
 
 // DecodeObject decodes a JSON object; "" is an empty object.

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"github.com/sentinelzer0/szrun/plugins/sdk"
+	"github.com/sentinelzer0/szrun/stages"
+)
+
+// Stage is the `tensorrt` stage.
+type Stage struct{}
+
+var _ sdk.Stage = (*Stage)(nil)
+
+// Precisions, in the order the docs list them.
+var precisions = []string{"fp32", "fp16", "int8", "fp8", "best"}
+
+// Spec declares the stage. Bump Version when the flags built from the same
+// parameters change (the plugin binary's digest is in the key as well).
+func (*Stage) Spec() stages.Spec {
+	return stages.Spec{
+		Name:          "tensorrt",
+		Version:       "1",
+		Summary:       "build a TensorRT engine from an ONNX model and time it",
+		Doc:           stageDoc,
+		Environmental: true,
+		Params: []stages.Param{
+			{Name: "model", Type: stages.Model, Required: true, Doc: "ONNX model to build"},
+			{Name: "precision", Type: stages.String, Default: "fp16", Enum: precisions,
+				Doc: "kernels TensorRT may pick: fp32 (TF32 where the GPU has it), fp16, int8, fp8 or best (all that the GPU supports)"},
+			{Name: "calibration", Type: stages.Map, Doc: "int8 calibration: cache (a TensorRT calibration cache file); data (.npz) is not supported yet", Fields: []stages.Param{
+				{Name: "cache", Type: stages.Path, Doc: "TensorRT int8 calibration cache"},
+				{Name: "data", Type: stages.Path, Doc: "samples to calibrate on (.npz); rejected for now, see the stage doc"},
+			}},
+			{Name: "allow_uncalibrated_int8", Type: stages.Bool, Default: false,
+				Doc: "let int8/best build without calibration on a model without Q/DQ nodes; TensorRT then uses placeholder scales: timing only, outputs are wrong"},
+			{Name: "shapes", Type: stages.Map, Elem: stages.Any,
+				Doc: "optimization profile per input: {min, opt, max}, each \"1x3x224x224\" or a list; a single shape fixes the input"},
+			{Name: "workspace", Type: stages.String, Doc: "builder workspace limit, like 4GiB or 512MiB (default: TensorRT's, the whole GPU memory)"},
+			{Name: "builder_optimization_level", Type: stages.Int, Doc: "0-5, TensorRT's default 3; higher searches longer for faster kernels"},
+			{Name: "timing_cache", Type: stages.Path, Doc: "timing cache to start from; the updated cache is always the timing_cache output"},
+			{Name: "preset", Type: stages.String, Default: "auto", Enum: []string{"auto", "none"},
+				Doc: "auto: adjust flags to the GPU's compute capability (see the table); none: exactly the flags asked for"},
+			{Name: "device", Type: stages.Int, Default: int64(0), Doc: "CUDA device index to build and time on"},
+			{Name: "iterations", Type: stages.Int, Doc: "run at least this many timed inferences (trtexec default 10)"},
+			{Name: "duration", Type: stages.Duration, Doc: "time inferences for at least this long, whole seconds (trtexec default 3s)"},
+			{Name: "extra_args", Type: stages.List, Elem: stages.String, Doc: "further trtexec flags, passed as given (--noTF32, --useCudaGraph, ...)"},
+		},
+		Outputs: []stages.OutputSpec{
+			{Name: "engine", Kind: stages.FileOutput, Doc: "serialized engine (.plan)"},
+			{Name: "build_log", Kind: stages.FileOutput, Doc: "the builder's full output"},
+			{Name: "timing_cache", Kind: stages.FileOutput, Doc: "timing cache after this build"},
+			{Name: "throughput_qps", Kind: stages.ValueOutput, Type: "number", Doc: "inferences per second"},
+			{Name: "latency_ms", Kind: stages.ValueOutput, Type: "map", Doc: "host latency: mean, median, p90, p95, p99, min, max"},
+			{Name: "gpu_compute_ms", Kind: stages.ValueOutput, Type: "map", Doc: "GPU compute time: mean, median, p90, p95, p99, min, max"},
+			{Name: "trt_version", Kind: stages.ValueOutput, Type: "string", Doc: "TensorRT version, like 10.3.0"},
+			{Name: "gpu", Kind: stages.ValueOutput, Type: "string", Doc: "the GPU the engine was built for"},
+		},
+	}
+}
+
+const stageDoc = `Builds a TensorRT engine from an ONNX model with trtexec (found through
+$SZRUN_TRTEXEC or PATH) or, in a plugin built with -tags tensorrt, TensorRT's
+builder API; then times it. An engine only runs on the GPU model and TensorRT
+version it was built with, so the machine's fingerprint is part of the cache key.
+
+Precision: fp32 (TF32 on Ampere and newer unless extra_args has --noTF32),
+fp16, int8, fp8, best. int8 needs calibration.cache or a model with Q/DQ nodes
+(explicit quantization); fp8 and fp4 only take effect on Q/DQ models.
+calibration.data is not supported: trtexec only reads calibration caches, so
+produce one with a TensorRT calibrator (for example Polygraphy) first.
+
+Shapes: for each dynamic input, {min, opt, max}; timing uses opt.
+
+preset: auto reads the GPU's compute capability through NVML:
+
+| Compute capability | GPUs | auto adds |
+|---|---|---|
+| below 7.5 | Pascal, Volta | nothing (TensorRT 10 needs 7.5+); fp8 rejected |
+| 7.5 | Turing: T4, RTX 20 | nothing; fp8 rejected |
+| 8.0, 8.6, 8.7 | Ampere: A100, A10, RTX 30, Orin | --sparsity=enable (2:4 sparse kernels where weights allow); fp8 rejected |
+| 8.9 | Ada: L4, L40S, RTX 40 | --sparsity=enable; best also gets --fp8 |
+| 9.0 | Hopper: H100, H200 | --sparsity=enable; best also gets --fp8 |
+| 10.0 and up | Blackwell: B200, RTX 50 | --sparsity=enable; best also gets --fp8 (fp4: extra_args --fp4 on a Q/DQ model) |
+
+Without a visible GPU, auto adds nothing. preset: none passes exactly the
+flags the parameters ask for.`

@@ -1,10 +1,12 @@
 package recipe
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -12,7 +14,7 @@ import (
 // Limits that keep hostile input (alias bombs, self-referencing anchors)
 // from exhausting memory or the stack.
 const (
-	maxNodes = 200_000
+	maxNodes = 20_000
 	maxDepth = 200
 )
 
@@ -20,7 +22,8 @@ const (
 type decoder struct {
 	file  string
 	dir   string
-	data  []byte
+	data  []byte // as written; positions are located in it
+	yaml  []byte // what YAML parsed: data with some ${{ }} lines quoted
 	lines []int // byte offset of each line start
 	errs  errs
 	nodes int
@@ -53,24 +56,91 @@ func (d *decoder) parseYAML() (root *yaml.Node) {
 			root = nil
 		}
 	}()
-	var doc yaml.Node
-	if err := yaml.Unmarshal(d.data, &doc); err != nil {
+	src := d.data
+	quoted := map[int]bool{}
+	for {
+		var doc yaml.Node
+		err := yaml.Unmarshal(src, &doc)
+		if err == nil {
+			// `- ${{ a ? b : c }}` is valid YAML: a map with the key
+			// "${{ a ? b". Keys never hold expressions; quote and retry.
+			if l := splitExprKey(&doc, 0); l > 0 && len(quoted) < maxQuoted && !quoted[l] {
+				if fixed, ok := quoteExprLine(src, l); ok {
+					quoted[l] = true
+					src = fixed
+					continue
+				}
+			}
+			d.yaml = src
+			if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
+				d.errs.add(Pos{File: d.file, Line: 1, Col: 1}, "empty recipe: expected a mapping with version and stages")
+				return nil
+			}
+			return doc.Content[0]
+		}
 		msg := err.Error()
 		pos := Pos{File: d.file, Line: 1, Col: 1}
 		if m := yamlLine.FindStringSubmatch(msg); m != nil {
 			pos.Line, _ = strconv.Atoi(m[1])
 			msg = m[2]
-		} else if len(msg) > 6 && msg[:6] == "yaml: " {
-			msg = msg[6:]
+		} else {
+			msg = strings.TrimPrefix(msg, "yaml: ")
+		}
+		if len(quoted) < maxQuoted && !quoted[pos.Line] {
+			if fixed, ok := quoteExprLine(src, pos.Line); ok {
+				quoted[pos.Line] = true
+				src = fixed
+				continue
+			}
 		}
 		d.errs.add(pos, "malformed YAML: %s", msg)
 		return nil
 	}
-	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
-		d.errs.add(Pos{File: d.file, Line: 1, Col: 1}, "empty recipe: expected a mapping with version and stages")
-		return nil
+}
+
+// splitExprKey returns the line of a plain map key that starts with ${{,
+// or 0.
+func splitExprKey(n *yaml.Node, depth int) int {
+	if depth > maxDepth {
+		return 0
 	}
-	return doc.Content[0]
+	for i, c := range n.Content {
+		if n.Kind == yaml.MappingNode && i%2 == 0 && c.Kind == yaml.ScalarNode && c.Style == 0 && strings.HasPrefix(c.Value, "${{") {
+			return c.Line
+		}
+		if l := splitExprKey(c, depth+1); l > 0 {
+			return l
+		}
+	}
+	return 0
+}
+
+// maxQuoted bounds the lines quoteExprLine may fix in one file.
+const maxQuoted = 200
+
+// plainExpr matches a line whose value is one unquoted ${{ }} expression:
+// optional "- " items, an optional "key: ", the expression, an optional
+// comment.
+var plainExpr = regexp.MustCompile(`^(\s*(?:-\s+)*(?:[^\s#'"{\[\-][^#]*?:\s+)?)(\$\{\{.*\}\})(\s+#.*)?\s*$`)
+
+// quoteExprLine single-quotes an unquoted ${{ }} value on line (1-based).
+// HCL needs ": " (conditionals, for expressions) where plain YAML forbids
+// it, so `x: ${{ a ? b : c }}` would otherwise be a YAML error. It is only
+// tried on the line YAML rejected, so valid files are never rewritten. The
+// quote takes the column of the `$`, and positions are located in the
+// original text, so errors still point at what the user wrote.
+func quoteExprLine(src []byte, line int) ([]byte, bool) {
+	lines := bytes.Split(src, []byte("\n"))
+	if line < 1 || line > len(lines) {
+		return nil, false
+	}
+	m := plainExpr.FindSubmatch(bytes.TrimRight(lines[line-1], "\r"))
+	if m == nil {
+		return nil, false
+	}
+	expr := strings.ReplaceAll(string(m[2]), "'", "''")
+	lines[line-1] = []byte(string(m[1]) + "'" + expr + "'" + string(m[3]))
+	return bytes.Join(lines, []byte("\n")), true
 }
 
 // value converts n (resolving aliases and merge keys) into a Value.

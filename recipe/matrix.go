@@ -69,7 +69,7 @@ func axisValues(ax *MatrixAxis, val cty.Value, e *errs) []cty.Value {
 }
 
 // maxInstances bounds one stage's matrix: past it a recipe is a mistake.
-const maxInstances = 1024
+const maxInstances = 256
 
 // Instances expands every stage into its runnable instances: stages in file
 // order, then matrix combinations with the first axis varying slowest.

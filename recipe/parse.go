@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -52,7 +53,7 @@ func Parse(file string, data []byte) (*Recipe, error) {
 	if root == nil {
 		return nil, d.errs.err()
 	}
-	if moreDocuments(data) {
+	if moreDocuments(d.yaml) {
 		d.errs.add(Pos{File: file, Line: 1, Col: 1}, "a recipe is one YAML document; found more than one")
 	}
 	v := d.value(root, 0)
@@ -110,7 +111,7 @@ func (p *parser) recipe(v *Value) {
 	p.checkKeys(v, "recipe", recipeKeys)
 	if ver := v.Field("version"); ver == nil {
 		p.add(Pos{File: p.d.file, Line: 1, Col: 1}, `missing "version: 1" at the top of the recipe`)
-	} else if n, ok := ver.lit.(int64); !ok || ver.kind != Scalar {
+	} else if n, ok := intLit(ver); !ok {
 		p.add(ver.pos, "version must be the number 1, got %s", describeValue(ver))
 	} else if n != 1 {
 		p.add(ver.pos, "unsupported recipe version %d; this szrun reads version 1", n)
@@ -133,6 +134,22 @@ func (p *parser) recipe(v *Value) {
 	p.env(v.Field("env"))
 	p.stages(v, v.Field("stages"))
 	p.outputs(v.Field("outputs"))
+}
+
+// intLit reads a literal whole number (YAML may write it as 1.0).
+func intLit(v *Value) (int64, bool) {
+	if v.kind != Scalar {
+		return 0, false
+	}
+	switch n := v.lit.(type) {
+	case int64:
+		return n, true
+	case float64:
+		if n == math.Trunc(n) && math.Abs(n) < 1<<53 {
+			return int64(n), true
+		}
+	}
+	return 0, false
 }
 
 // str reads a literal string.
@@ -287,8 +304,8 @@ func (p *parser) stage(id string, pos Pos, v *Value) *StageDecl {
 		}
 	}
 	if rt := v.Field("retries"); rt != nil {
-		n, ok := rt.lit.(int64)
-		if !ok || rt.kind != Scalar || n < 0 || n > 100 {
+		n, ok := intLit(rt)
+		if !ok || n < 0 || n > 100 {
 			p.add(rt.pos, "retries must be a whole number from 0 to 100, got %s", describeValue(rt))
 		} else {
 			s.Retries = int(n)

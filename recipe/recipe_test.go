@@ -325,3 +325,39 @@ func TestDefaultName(t *testing.T) {
 		t.Error("empty ErrorList.Err() != nil")
 	}
 }
+
+func TestEvalIf(t *testing.T) {
+	r := mustParse(t, `
+version: 1
+stages:
+  a: {uses: shell}
+  gpu:
+    uses: shell
+    if: ${{ gpu.count > 0 }}
+  after:
+    uses: shell
+    if: ${{ stages.a.outputs.ok }}
+  never: {uses: shell, if: false}
+  bad: {uses: shell, if: "${{ 3 }}"}
+`)
+	scope := &Scope{GPU: GPU{Count: 0}, Partial: true}
+	cases := []struct {
+		id         string
+		run, known bool
+		err        string
+	}{
+		{"a", true, true, ""},
+		{"gpu", false, true, ""},
+		{"after", true, false, ""},
+		{"never", false, true, ""},
+		{"bad", false, true, "test.yaml:12:26: if must give true or false, got a number"},
+	}
+	for _, c := range cases {
+		t.Run(c.id, func(t *testing.T) {
+			run, known, err := r.Stage(c.id).EvalIf(scope)
+			if run != c.run || known != c.known || (err == nil) != (c.err == "") || (err != nil && err.Error() != c.err) {
+				t.Errorf("got %v %v %v, want %v %v %q", run, known, err, c.run, c.known, c.err)
+			}
+		})
+	}
+}

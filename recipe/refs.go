@@ -141,7 +141,7 @@ func (c *refCheck) matrix(name string, named bool, pos Pos, e *errs) bool {
 		return false
 	}
 	if len(c.stage.Matrix) == 0 {
-		e.add(pos, "stage %q has no matrix, so matrix.%s is not defined", c.stage.ID, name)
+		e.add(pos, "stage %q has no matrix, so matrix is not defined here", c.stage.ID)
 		return false
 	}
 	if !named {

@@ -89,6 +89,9 @@ func (r *Recipe) validateStage(s *StageDecl, known map[string]stages.Spec, e *er
 		e.addErr(err)
 		return
 	}
+	if !usesRoot(s.With, "matrix") && !usesRoot(s.If, "matrix") {
+		insts = insts[:1] // every instance would evaluate the same
+	}
 	for _, inst := range insts {
 		ev := r.validator(inst.Matrix)
 		values := map[string]any{}
@@ -105,6 +108,22 @@ func (r *Recipe) validateStage(s *StageDecl, known map[string]stages.Spec, e *er
 			r.checkParams(s, spec, values, e)
 		}
 	}
+}
+
+// usesRoot reports whether an expression in v starts a variable with root.
+func usesRoot(v *Value, root string) bool {
+	found := false
+	v.walk(func(x *Value) {
+		if x.kind != Template {
+			return
+		}
+		for _, p := range x.tmpl.parts {
+			for _, t := range p.vars {
+				found = found || t.RootName() == root
+			}
+		}
+	})
+	return found
 }
 
 func checkIf(v *Value, val cty.Value, e *errs) {

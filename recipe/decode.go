@@ -24,7 +24,7 @@ type decoder struct {
 	dir   string
 	data  []byte // as written; positions are located in it
 	yaml  []byte // what YAML parsed: data with some ${{ }} lines quoted
-	lines []int // byte offset of each line start
+	lines []int  // byte offset of each line start
 	errs  errs
 	nodes int
 	full  bool // maxNodes reached; reported once

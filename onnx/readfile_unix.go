@@ -37,7 +37,11 @@ func withFileBytes(path string, fn func([]byte) error) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("read %s: file changed while loading: %v", path, r)
+			if e, ok := r.(error); ok {
+				err = fmt.Errorf("read %s: file changed while loading: %w", path, e)
+				return
+			}
+			panic(r) // not a fault: a bug, keep its stack
 		}
 	}()
 	return fn(data)

@@ -73,4 +73,3 @@ func toRaw[T fixed](s []T) []byte {
 	}
 	return out
 }
-

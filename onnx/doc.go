@@ -9,8 +9,9 @@
 //     validates each tensor's type and size; Save writes atomically and
 //     moves data to "<file>.data" (4096-aligned) when the model is over
 //     2 GiB, was loaded that way, or SaveOptions asks. A model nobody
-//     changed saves back byte for byte (deterministic marshaling, unknown
-//     fields kept).
+//     changed saves back byte for byte (deterministic field order, unknown
+//     fields kept). Load maps the file instead of reading it and Save
+//     streams raw_data, so peak memory stays near 2x the model.
 //   - Codecs: Float32s, Int8s, Float16s, BF16s, Int4s, ... decode a
 //     TensorProto from raw_data or its typed field; SetFloat32s and friends
 //     store raw_data. Float32ToFloat16 and BF16FromFloat32 round to

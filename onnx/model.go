@@ -123,8 +123,9 @@ var maxProto = 1<<31 - 1
 
 // Save writes m to path atomically (temp file, fsync, rename). External data,
 // when used, goes to one file "<base of path>.data" beside it, each tensor at
-// an offset aligned to 4096 bytes. Save does not modify m, but m must not be
-// changed concurrently while it runs.
+// an offset aligned to 4096 bytes. Save leaves m as it found it, but when it
+// writes external data it swaps tensors to external references for the
+// duration, so no other goroutine may use m while it runs.
 func Save(m *Model, path string, opts SaveOptions) error {
 	opts.applyDefaults()
 	size := proto.Size(m.Proto)

@@ -1,12 +1,15 @@
 package runtime
 
-// onnxruntime_go v1.27 lacks two things szrun needs, so this file calls ONNX Runtime's
-// C API directly for them:
+// onnxruntime_go v1.27 lacks three things szrun needs, so this file calls ONNX
+// Runtime's C API directly for them:
 //   - OrtApi::GetAvailableProviders (Providers);
 //   - copying out outputs that ONNX Runtime allocated: onnxruntime_go sizes the copy
 //     of float16/bfloat16 outputs in elements instead of bytes and fails (then
 //     crashes destroying the half-made value), so a float16 model with a dynamic axis
-//     could not be verified at all.
+//     could not be verified at all;
+//   - tensors of rank 0 (scalars) or with a zero dimension (an empty KV cache), which
+//     onnxruntime_go refuses to create.
+// Sessions, options and the environment still come from onnxruntime_go.
 // OrtApi is append-only across releases (functions are only ever added at the end), so
 // the slot numbers below, read from onnxruntime_c_api.h of ORT_API_VERSION 24, stay
 // valid for every later library. Tests exercise each slot.
@@ -28,12 +31,14 @@ enum {
 	szApiVersion = 24,
 	szGetErrorMessage = 2,
 	szRun = 9,
+	szCreateTensorWithDataAsOrtValue = 49,
 	szGetTensorMutableData = 51,
 	szGetTensorElementType = 60,
 	szGetDimensionsCount = 61,
 	szGetDimensions = 62,
 	szGetTensorTypeAndShape = 65,
 	szGetValueType = 67,
+	szCreateCpuMemoryInfo = 69,
 	szReleaseStatus = 93,
 	szReleaseValue = 96,
 	szReleaseTensorTypeAndShapeInfo = 99,
@@ -42,6 +47,8 @@ enum {
 };
 
 static void *const *sz_api;
+static void *sz_cpu_mem; // OrtMemoryInfo for CPU memory, kept for the process
+static char sz_empty[8]; // data pointer for tensors with no elements
 
 // sz_init finds the OrtApi table of the already loaded library. The handle stays
 // open for the life of the process, as onnxruntime_go's does.
@@ -51,7 +58,16 @@ static int sz_init(const char *lib) {
 	const szOrtApiBase *(*getBase)(void) = (const szOrtApiBase *(*)(void))dlsym(h, "OrtGetApiBase");
 	if (!getBase) return -2;
 	sz_api = (void *const *)getBase()->GetApi(szApiVersion);
-	return sz_api ? 0 : -3;
+	if (!sz_api) return -3;
+	// OrtArenaAllocator (1), OrtMemTypeDefault (0), as onnxruntime_go uses.
+	if (((void *(*)(int, int, void **))sz_api[szCreateCpuMemoryInfo])(1, 0, &sz_cpu_mem)) return -4;
+	return 0;
+}
+
+static OrtStatus *sz_create_tensor(void *data, size_t len, int64_t *shape, size_t rank, int elem, void **out) {
+	typedef OrtStatus *(*fn)(void *, void *, size_t, int64_t *, size_t, int, void **);
+	if (!len) data = sz_empty;
+	return ((fn)sz_api[szCreateTensorWithDataAsOrtValue])(sz_cpu_mem, data, len, shape, rank, elem, out);
 }
 
 // sz_error returns the status message (malloc'ed, caller frees) and releases status.
@@ -113,6 +129,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	goruntime "runtime"
+	"slices"
 	"unsafe"
 
 	ort "github.com/yalue/onnxruntime_go"
@@ -164,8 +182,63 @@ func cSession(s *ort.DynamicAdvancedSession) unsafe.Pointer {
 
 func cRunOptions(ro *ort.RunOptions) unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Pointer(ro)) }
 
-func cValue(v ort.Value) unsafe.Pointer {
-	return *(*unsafe.Pointer)(unsafe.Pointer(v.GetInternals()))
+// cTensor is an OrtValue over a Tensor's Go memory, pinned so that ONNX Runtime may
+// keep the pointer between calls, as cgo's rules require.
+type cTensor struct {
+	v   unsafe.Pointer
+	pin goruntime.Pinner
+}
+
+func newCTensor(t *Tensor) (*cTensor, error) {
+	if err := t.Check(); err != nil {
+		return nil, err
+	}
+	c := &cTensor{}
+	data := tensorBytes(t)
+	var p unsafe.Pointer
+	if len(data) > 0 {
+		p = unsafe.Pointer(&data[0])
+		c.pin.Pin(p)
+	}
+	shape := append(slices.Clone(t.Shape), 0) // the extra slot keeps &shape[0] valid for scalars
+	st := C.sz_create_tensor(p, C.size_t(len(data)), (*C.int64_t)(unsafe.Pointer(&shape[0])), C.size_t(len(t.Shape)), C.int(dtypes[t.DType].elem), &c.v)
+	if err := statusErr(st); err != nil {
+		c.pin.Unpin()
+		return nil, fmt.Errorf("tensor %q: create ONNX Runtime value: %w", t.Name, err)
+	}
+	return c, nil
+}
+
+func (c *cTensor) release() {
+	if c == nil || c.v == nil {
+		return
+	}
+	C.sz_release_value(c.v)
+	c.v = nil
+	c.pin.Unpin()
+}
+
+func releaseAll(cs []*cTensor) {
+	for _, c := range cs {
+		c.release()
+	}
+}
+
+// runFixed runs with pre-made input and output values: no Go allocation.
+func runFixed(sess *ort.DynamicAdvancedSession, inNames cStrings, in []unsafe.Pointer, outNames cStrings, out []unsafe.Pointer) error {
+	var inN, outN **C.char
+	var inV, outV *unsafe.Pointer
+	if len(in) > 0 {
+		inN, inV = &inNames[0], &in[0]
+	}
+	if len(out) > 0 {
+		outN, outV = &outNames[0], &out[0]
+	}
+	st := C.sz_run(cSession(sess), nil, inN, inV, C.size_t(len(in)), outN, C.size_t(len(out)), outV)
+	if st != nil {
+		return statusErr(st)
+	}
+	return nil
 }
 
 // cStrings holds C copies of names, made once per session.
@@ -187,12 +260,12 @@ func (c cStrings) free() {
 
 // runAllocating runs the session with ONNX Runtime allocating every output, copies
 // the outputs into new Tensors and releases them.
-func runAllocating(sess *ort.DynamicAdvancedSession, ro *ort.RunOptions, inNames cStrings, inVals []ort.Value, outNames cStrings, outInfo []IOInfo) ([]*Tensor, error) {
+func runAllocating(sess *ort.DynamicAdvancedSession, ro *ort.RunOptions, inNames cStrings, inVals []*cTensor, outNames cStrings, outInfo []IOInfo) ([]*Tensor, error) {
 	// Go memory holding only C pointers may be passed to C.
 	cin := make([]unsafe.Pointer, len(inVals)+1)
 	cout := make([]unsafe.Pointer, len(outNames)+1)
 	for i, v := range inVals {
-		cin[i] = cValue(v)
+		cin[i] = v.v
 	}
 	var inN, outN **C.char
 	if len(inNames) > 0 {
@@ -201,7 +274,11 @@ func runAllocating(sess *ort.DynamicAdvancedSession, ro *ort.RunOptions, inNames
 	if len(outNames) > 0 {
 		outN = &outNames[0]
 	}
-	st := C.sz_run(cSession(sess), cRunOptions(ro), inN, &cin[0], C.size_t(len(inVals)), outN, C.size_t(len(outNames)), &cout[0])
+	var cro unsafe.Pointer
+	if ro != nil {
+		cro = cRunOptions(ro)
+	}
+	st := C.sz_run(cSession(sess), cro, inN, &cin[0], C.size_t(len(inVals)), outN, C.size_t(len(outNames)), &cout[0])
 	defer func() {
 		for _, v := range cout[:len(outNames)] {
 			if v != nil {

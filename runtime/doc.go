@@ -17,8 +17,8 @@
 //     Slice cuts batches along axis 0, and Match checks tensors against a model.
 //   - Optimize writes the graph ONNX Runtime optimized at a given level.
 //
-// Limits inherited from onnxruntime_go v1.27: only tensor inputs and outputs, and no
-// rank-0 (scalar) or empty input tensors. Where onnxruntime_go falls short (listing
-// providers, reading back float16 outputs ONNX Runtime allocated) capi.go calls the C
-// API directly; cgo and ONNX Runtime specifics stay inside this package.
+// Only tensor inputs and outputs are supported (no sequences, maps or strings). Where
+// onnxruntime_go v1.27 falls short (listing providers, reading back float16 outputs
+// ONNX Runtime allocated, scalar and empty tensors) capi.go calls the C API directly;
+// cgo and ONNX Runtime specifics stay inside this package.
 package runtime

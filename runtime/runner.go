@@ -3,23 +3,22 @@ package runtime
 import (
 	"context"
 	"fmt"
-
-	ort "github.com/yalue/onnxruntime_go"
+	"unsafe"
 )
 
 // Runner runs one session repeatedly on fixed inputs without allocating: its input and
-// output buffers and their ONNX Runtime values are created once and bound to the
-// session with an IoBinding, so Run is a context check and one C call. This is what a
-// benchmark loop wants, and it measures the model, not Go's allocator.
+// output buffers and their ONNX Runtime values are created once, so Run is a context
+// check and one C call. This is what a benchmark loop wants, and it measures the
+// model, not Go's allocator.
 //
 // A Runner is not safe for concurrent use (its output buffers are shared); create one
 // per goroutine. Close it before closing its Session.
 type Runner struct {
 	s       *Session
-	in      []*Tensor
-	out     []*Tensor
-	vals    []ort.Value
-	binding *ort.IoBinding
+	in, out []*Tensor
+	vals    []*cTensor
+	// cin and cout are the OrtValue pointers handed to every run.
+	cin, cout []unsafe.Pointer
 }
 
 // NewRunner checks inputs against the session's model, copies them into buffers the
@@ -41,58 +40,42 @@ func NewRunner(ctx context.Context, s *Session, inputs []*Tensor) (*Runner, erro
 	if r.out, err = s.Run(ctx, r.in); err != nil {
 		return nil, fmt.Errorf("new runner for %s: first run: %w", s.path, err)
 	}
-	ok := false
-	defer func() {
-		if !ok {
-			r.Close()
-		}
-	}()
-	if r.binding, err = s.dyn.CreateIoBinding(); err != nil {
-		return nil, fmt.Errorf("new runner for %s: create IO binding: %w", s.path, err)
-	}
-	bind := func(t *Tensor, isInput bool) error {
-		v, err := ortValue(t)
+	for _, t := range append(append([]*Tensor{}, r.in...), r.out...) {
+		c, err := newCTensor(t)
 		if err != nil {
-			return err
+			r.Close()
+			return nil, fmt.Errorf("new runner for %s: %w", s.path, err)
 		}
-		r.vals = append(r.vals, v)
-		if isInput {
-			return r.binding.BindInput(t.Name, v)
-		}
-		return r.binding.BindOutput(t.Name, v)
+		r.vals = append(r.vals, c)
 	}
-	for _, t := range r.in {
-		if err := bind(t, true); err != nil {
-			return nil, fmt.Errorf("new runner for %s: bind input %q: %w", s.path, t.Name, err)
-		}
-	}
-	for _, t := range r.out {
-		if err := bind(t, false); err != nil {
-			return nil, fmt.Errorf("new runner for %s: bind output %q: %w", s.path, t.Name, err)
+	for i, c := range r.vals {
+		if i < len(r.in) {
+			r.cin = append(r.cin, c.v)
+		} else {
+			r.cout = append(r.cout, c.v)
 		}
 	}
-	ok = true
 	return r, nil
-}
-
-// Run runs the model once, writing into the Runner's output buffers. It does not
-// allocate. ctx is checked before the run; a run in progress is not interrupted
-// (onnxruntime_go's IoBinding run takes no run options), so bound the work per call.
-func (r *Runner) Run(ctx context.Context) error {
-	if ctx.Err() != nil {
-		return context.Cause(ctx)
-	}
-	if r.binding == nil || r.s.dyn == nil {
-		return errRunnerClosed
-	}
-	if err := r.s.dyn.RunWithBinding(r.binding); err != nil {
-		return fmt.Errorf("run %s: %w", r.s.path, err)
-	}
-	return nil
 }
 
 // errRunnerClosed is preallocated so that Run's error path is as cheap as its success.
 var errRunnerClosed = fmt.Errorf("run: runner %w", ErrClosed)
+
+// Run runs the model once, writing into the Runner's output buffers. It does not
+// allocate. ctx is checked before the run; a run in progress is not interrupted, since
+// watching ctx during it would allocate, so bound the work per call.
+func (r *Runner) Run(ctx context.Context) error {
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	if r.vals == nil || r.s.dyn == nil {
+		return errRunnerClosed
+	}
+	if err := runFixed(r.s.dyn, r.s.inNames, r.cin, r.s.outNames, r.cout); err != nil {
+		return fmt.Errorf("run %s: %w", r.s.path, err)
+	}
+	return nil
+}
 
 // Inputs returns the Runner's own input tensors in model order. Overwrite their
 // elements in place (copy(t.Data.([]float32), batch)) to feed new values; replacing
@@ -108,13 +91,9 @@ func (r *Runner) Outputs() []*Tensor {
 	return out
 }
 
-// Close releases the binding and the ONNX Runtime values.
+// Close releases the Runner's ONNX Runtime values.
 func (r *Runner) Close() error {
-	if r.binding != nil {
-		_ = r.binding.Destroy()
-		r.binding = nil
-	}
-	destroyAll(r.vals)
-	r.vals = nil
+	releaseAll(r.vals)
+	r.vals, r.cin, r.cout = nil, nil, nil
 	return nil
 }

@@ -125,3 +125,42 @@ func TestRunnerClosed(t *testing.T) {
 		t.Fatalf("Run after Close = %v, want ErrClosed", err)
 	}
 }
+
+// Scalars and tensors with a zero dimension (an empty KV cache on a decoder's first
+// step) are real model inputs, which onnxruntime_go alone cannot create.
+func TestScalarAndEmptyInputs(t *testing.T) {
+	requireORT(t)
+	s, err := NewSession("testdata/scalar_empty.onnx", SessionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	scale := &Tensor{Name: "s", DType: "float32", Shape: []int64{}, Data: []float32{2}}
+	past := &Tensor{Name: "past", DType: "float32", Shape: []int64{1, 0, 4}, Data: []float32{}}
+	cur, _ := RandomInputs([]IOInfo{{Name: "cur", Kind: "tensor", DType: "float32", Shape: []int64{1, 2, 4}}}, nil, 1, 1)
+	want := cur[0].Clone()
+	want.Name = "y"
+	for i, v := range want.Data.([]float32) {
+		want.Data.([]float32)[i] = 2 * v
+	}
+	ctx := context.Background()
+	got, err := s.Run(ctx, []*Tensor{scale, past, cur[0]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertClose(t, got[0], want, 0)
+	r, err := NewRunner(ctx, s, []*Tensor{scale, past, cur[0]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	r.Inputs()[0].Data.([]float32)[0] = 3
+	if err := r.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range r.Outputs()[0].Data.([]float32) {
+		if w := 3 * cur[0].Data.([]float32)[i]; v != w {
+			t.Fatalf("element %d = %g, want %g", i, v, w)
+		}
+	}
+}

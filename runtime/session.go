@@ -138,10 +138,10 @@ func (s *Session) Run(ctx context.Context, inputs []*Tensor) ([]*Tensor, error) 
 	if err := ctx.Err(); err != nil {
 		return nil, context.Cause(ctx)
 	}
-	inVals := make([]ort.Value, len(ordered))
-	defer destroyAll(inVals)
+	inVals := make([]*cTensor, len(ordered))
+	defer releaseAll(inVals)
 	for i, t := range ordered {
-		if inVals[i], err = ortValue(t); err != nil {
+		if inVals[i], err = newCTensor(t); err != nil {
 			return nil, fmt.Errorf("run %s: %w", s.path, err)
 		}
 	}
@@ -160,12 +160,4 @@ func (s *Session) Run(ctx context.Context, inputs []*Tensor) ([]*Tensor, error) 
 		return nil, fmt.Errorf("run %s: %w", s.path, err)
 	}
 	return outs, nil
-}
-
-func destroyAll(vals []ort.Value) {
-	for _, v := range vals {
-		if v != nil {
-			_ = v.Destroy()
-		}
-	}
 }

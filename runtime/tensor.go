@@ -255,20 +255,3 @@ func FormatShape(shape []int64) string {
 	b.WriteByte(']')
 	return b.String()
 }
-
-// ortValue wraps t's memory (no copy) in an ONNX Runtime value. t must stay alive, and
-// its Data must not be replaced, until the value is destroyed.
-func ortValue(t *Tensor) (ort.Value, error) {
-	if err := t.Check(); err != nil {
-		return nil, err
-	}
-	if len(t.Shape) == 0 || t.Len() == 0 {
-		// onnxruntime_go v1.27 rejects rank-0 and empty shapes when creating tensors.
-		return nil, fmt.Errorf("tensor %q: shape %s: scalars and empty tensors are not supported by onnxruntime_go", t.Name, FormatShape(t.Shape))
-	}
-	v, err := ort.NewCustomDataTensor(ort.NewShape(t.Shape...), tensorBytes(t), dtypes[t.DType].elem)
-	if err != nil {
-		return nil, fmt.Errorf("tensor %q: create ONNX Runtime value: %w", t.Name, err)
-	}
-	return v, nil
-}

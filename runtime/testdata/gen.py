@@ -11,7 +11,8 @@ convbn.onnx is Conv -> BatchNormalization -> Relu with a dynamic batch axis, for
 same model with its weights in external/convbn.weights. dyn.onnx has input
 x: float32 [N, ?, 4] (a dynamic non-batch axis) for RandomInputs' errors. npy/ holds
 .npy files of several dtypes for LoadDir. fp16dyn.onnx is a float16 Relu over [N, L]:
-its output shape is only known after running.
+its output shape is only known after running. scalar_empty.onnx takes a scalar s and an
+empty-able past [1, P, 4] (a KV cache on its first step): y = concat(past, cur) * s.
 """
 import os
 import shutil
@@ -114,6 +115,20 @@ def fp16dyn():
     onnx.save(model, os.path.join(HERE, "fp16dyn.onnx"))
 
 
+def scalar_empty():
+    graph = helper.make_graph(
+        [helper.make_node("Concat", ["past", "cur"], ["cat"], axis=1),
+         helper.make_node("Mul", ["cat", "s"], ["y"])], "scalar_empty",
+        [helper.make_tensor_value_info("s", TensorProto.FLOAT, []),
+         helper.make_tensor_value_info("past", TensorProto.FLOAT, [1, "P", 4]),
+         helper.make_tensor_value_info("cur", TensorProto.FLOAT, [1, 2, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, "T", 4])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 7
+    onnx.checker.check_model(model)
+    onnx.save(model, os.path.join(HERE, "scalar_empty.onnx"))
+
+
 def npy():
     d = os.path.join(HERE, "npy")
     os.makedirs(d, exist_ok=True)
@@ -128,3 +143,4 @@ if __name__ == "__main__":
     convbn()
     dyn()
     fp16dyn()
+    scalar_empty()

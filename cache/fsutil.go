@@ -46,6 +46,13 @@ func createTemp(dir, prefix string) (*os.File, error) {
 // writeAtomic writes data to dst via a temp file in tmpDir (same file system),
 // fsync, chmod and rename, then fsyncs dst's directory.
 func writeAtomic(tmpDir, dst string, data []byte, perm os.FileMode) error {
+	return writeFile(tmpDir, dst, data, perm, true)
+}
+
+// writeFile writes dst through a temp file and a rename, so readers see the
+// old or the new content, never a mix. durable adds the fsyncs that make it
+// survive power loss; advisory files (metadata hints) skip them.
+func writeFile(tmpDir, dst string, data []byte, perm os.FileMode, durable bool) error {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return fmt.Errorf("write %s: %w", dst, err)
 	}
@@ -67,8 +74,10 @@ func writeAtomic(tmpDir, dst string, data []byte, perm os.FileMode) error {
 	if err := f.Chmod(perm); err != nil {
 		return fmt.Errorf("chmod %s: %w", tmp, err)
 	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("fsync %s: %w", tmp, err)
+	if durable {
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("fsync %s: %w", tmp, err)
+		}
 	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("close %s: %w", tmp, err)
@@ -77,7 +86,9 @@ func writeAtomic(tmpDir, dst string, data []byte, perm os.FileMode) error {
 		return fmt.Errorf("rename %s to %s: %w", tmp, dst, err)
 	}
 	ok = true
-	syncDir(filepath.Dir(dst))
+	if durable {
+		syncDir(filepath.Dir(dst))
+	}
 	return nil
 }
 

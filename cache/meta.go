@@ -51,7 +51,9 @@ func (s *Store) WriteMeta(name string, data []byte) error {
 	if err != nil {
 		return fmt.Errorf("write metadata: %w", err)
 	}
-	if err := writeAtomic(s.tmpDir(), p, data, 0o644); err != nil {
+	// Metadata is advisory (hints for `szrun plan`): atomic, but not worth
+	// an fsync per stage.
+	if err := writeFile(s.tmpDir(), p, data, 0o644, false); err != nil {
 		return fmt.Errorf("write metadata %q: %w", name, err)
 	}
 	return nil

@@ -15,7 +15,7 @@ import (
 
 // workspace copies a testdata recipe and its inputs into a temp dir so each
 // test has its own cache, runs and outputs.
-func workspace(t *testing.T, files ...string) string {
+func workspace(t testing.TB, files ...string) string {
 	t.Helper()
 	dir := t.TempDir()
 	for _, f := range files {

@@ -215,8 +215,16 @@ func (x *executor) scope(in *recipe.Instance, partial bool) *recipe.Scope {
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	for id := range x.outputs {
-		s.Stages[id] = x.stageValue(id)
+	if in.Stage == nil { // recipe outputs see every stage
+		for id := range x.outputs {
+			s.Stages[id] = x.stageValue(id)
+		}
+		return s
+	}
+	for _, id := range in.Stage.Deps {
+		if _, ok := x.outputs[id]; ok {
+			s.Stages[id] = x.stageValue(id)
+		}
 	}
 	return s
 }

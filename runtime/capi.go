@@ -173,7 +173,7 @@ func availableProviders() ([]string, error) {
 
 // These read unexported pointers out of onnxruntime_go v1.27.0 values. Each struct's
 // first field is the C pointer (see onnxruntime_go.go: DynamicAdvancedSession.s,
-// AdvancedSession.ortSession, RunOptions.o, ValueInternalData.ortValue); go.mod pins
+// AdvancedSession.ortSession, RunOptions.o); go.mod pins
 // the version and every Session test goes through them.
 func cSession(s *ort.DynamicAdvancedSession) unsafe.Pointer {
 	adv := *(*unsafe.Pointer)(unsafe.Pointer(s))

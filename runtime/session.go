@@ -77,7 +77,7 @@ func ioInfo(modelPath string) (ins, outs []IOInfo, err error) {
 		for i, x := range in {
 			out[i] = IOInfo{Name: x.Name, Kind: "tensor", Shape: append([]int64{}, x.Dimensions...)}
 			if x.OrtValueType != ort.ONNXTypeTensor {
-				out[i].Kind = x.OrtValueType.String()
+				out[i].Kind = kindName(x.OrtValueType)
 				continue
 			}
 			out[i].DType = dtypeName(x.DataType)
@@ -160,4 +160,20 @@ func (s *Session) Run(ctx context.Context, inputs []*Tensor) ([]*Tensor, error) 
 		return nil, fmt.Errorf("run %s: %w", s.path, err)
 	}
 	return outs, nil
+}
+
+func kindName(t ort.ONNXType) string {
+	switch t {
+	case ort.ONNXTypeSequence:
+		return "sequence"
+	case ort.ONNXTypeMap:
+		return "map"
+	case ort.ONNXTypeOptional:
+		return "optional"
+	case ort.ONNXTypeSparseTensor:
+		return "sparse tensor"
+	case ort.ONNXTypeOpaque:
+		return "opaque"
+	}
+	return t.String()
 }

@@ -104,7 +104,6 @@ func TestConcurrentWriters(t *testing.T) {
 
 	t.Run("processes", func(t *testing.T) {
 		root := filepath.Join(dir, "c1")
-		var cmds []*os.Process
 		var wg sync.WaitGroup
 		errs := make([]error, 2)
 		for i := range 2 {
@@ -112,7 +111,6 @@ func TestConcurrentWriters(t *testing.T) {
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
-			cmds = append(cmds, cmd.Process)
 			wg.Add(1)
 			go func() { defer wg.Done(); errs[i] = cmd.Wait() }()
 		}

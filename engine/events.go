@@ -54,11 +54,6 @@ type Event struct {
 	Stages     int            `json:"stages,omitempty"`
 }
 
-func ms(d time.Duration) *int64 {
-	v := d.Milliseconds()
-	return &v
-}
-
 // Reporter receives a run's events. Calls may come from several goroutines;
 // implementations serialize as they need.
 type Reporter interface {

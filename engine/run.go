@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -251,5 +250,3 @@ func (x *executor) stageValue(id string) map[string]cty.Value {
 	}
 	return out
 }
-
-var errNoResult = errors.New("no result")

@@ -83,6 +83,8 @@ func definedNames(g *onnxpb.GraphProto) map[string]bool {
 
 // SkipSubgraphs, returned by a WalkGraphs callback, skips the graphs nested
 // in the current one without stopping the walk.
+//
+//lint:ignore ST1012 a control value like filepath.SkipDir, not a failure.
 var SkipSubgraphs = errors.New("skip subgraphs")
 
 // WalkGraphs calls fn for g and then, depth first in node and attribute

@@ -88,6 +88,10 @@ func hashFile(path string) (string, error) {
 		return "", fmt.Errorf("hash %s: %w", path, err)
 	}
 	defer f.Close()
+	// A device or FIFO would never end (or never be the same twice).
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		return "", fmt.Errorf("hash %s: not a regular file", path)
+	}
 	h := blake3.New()
 	if _, err := io.Copy(h, f); err != nil {
 		return "", fmt.Errorf("hash %s: %w", path, err)

@@ -361,3 +361,18 @@ stages:
 		})
 	}
 }
+
+func TestValueAt(t *testing.T) {
+	r := mustLoad(t, "testdata/valid/full.yaml")
+	with := r.Stage("gate").With
+	cases := map[string]int{"checks": 53, "checks[1].message": 56, "checks[0].that": 53, "checks[9]": 53, "nope.x": 52}
+	for path, line := range cases {
+		if got := with.At(path).Pos().Line; got != line {
+			t.Errorf("At(%q) line %d, want %d", path, got, line)
+		}
+	}
+	calib := r.Stage("quantize").With.At("calibration.method")
+	if lit, _ := calib.Literal(); lit != "percentile" {
+		t.Errorf("calibration.method = %v", lit)
+	}
+}

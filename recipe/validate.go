@@ -209,6 +209,15 @@ func (r *Recipe) checkPaths(s *StageDecl, p stages.Param, path string, v any, e 
 	}
 }
 
+// At returns the value a stages.ParamError path ("calibration.method",
+// "models.int8", "checks[0].that") names inside v, or the deepest value on
+// the way when the rest came from an expression; the engine positions
+// run-time parameter errors with it.
+func (v *Value) At(path string) *Value {
+	x, _ := lookupPath(v, path)
+	return x
+}
+
 // lookupPath finds the value a ParamError path ("calibration.method",
 // "checks[0].that") names inside with, or the deepest value on the way.
 // keyPos is the position of the last map key on the way.

@@ -1,0 +1,319 @@
+package evaluate
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/sentinelzer0/szrun/runtime"
+	"github.com/x448/float16"
+)
+
+// RelEpsilon keeps the relative error |a-b|/(|a|+eps) finite where the reference is 0.
+const RelEpsilon = 1e-6
+
+// Comparison compares a candidate model's outputs with a reference's.
+type Comparison struct {
+	// Samples is the number of samples compared.
+	Samples int64 `json:"samples"`
+	// Outputs holds one entry per output name of either model, sorted by name.
+	Outputs []OutputComparison `json:"outputs"`
+}
+
+// OutputComparison holds the metrics of one output. Errors are computed over the
+// element pairs where both values are finite; NaN and Inf are counted instead,
+// so every field stays valid JSON.
+type OutputComparison struct {
+	Name  string  `json:"name"`
+	DType string  `json:"dtype,omitempty"`
+	Shape []int64 `json:"shape,omitempty"`
+	// Problem says why the output could not be compared (missing from one model,
+	// shapes differ); the metrics are then zero.
+	Problem string `json:"problem,omitempty"`
+
+	Elements     int64   `json:"elements"`
+	MaxAbsError  float64 `json:"max_abs_error"`
+	MeanAbsError float64 `json:"mean_abs_error"`
+	// MaxRelError and MeanRelError use |ref-cand| / (|ref| + RelEpsilon).
+	MaxRelError  float64 `json:"max_rel_error"`
+	MeanRelError float64 `json:"mean_rel_error"`
+	// Cosine is the cosine similarity of the flattened outputs (1 when both are 0).
+	Cosine  float64 `json:"cosine"`
+	RefNaN  int64   `json:"ref_nan"`
+	RefInf  int64   `json:"ref_inf"`
+	CandNaN int64   `json:"cand_nan"`
+	CandInf int64   `json:"cand_inf"`
+	// Top1Agreement is the share of rows whose argmax along the last axis agrees;
+	// set for float outputs of rank 2 or more.
+	Top1Agreement *float64 `json:"top1_agreement,omitempty"`
+	// RefAccuracy and CandAccuracy are the shares of samples whose argmax equals the
+	// label, and AccuracyDrop is RefAccuracy - CandAccuracy (0.01 = one percentage
+	// point); set with labels for float [N, C] outputs.
+	RefAccuracy  *float64 `json:"ref_accuracy,omitempty"`
+	CandAccuracy *float64 `json:"cand_accuracy,omitempty"`
+	AccuracyDrop *float64 `json:"accuracy_drop,omitempty"`
+}
+
+// Output returns the comparison of the named output, or nil.
+func (c *Comparison) Output(name string) *OutputComparison {
+	for i := range c.Outputs {
+		if c.Outputs[i].Name == name {
+			return &c.Outputs[i]
+		}
+	}
+	return nil
+}
+
+// Compare computes per-output metrics of cand against ref. labels may be nil.
+func Compare(ref, cand *Outputs, labels []int64) *Comparison {
+	names := append(slices.Clone(ref.Names), cand.Names...)
+	slices.Sort(names)
+	names = slices.Compact(names)
+	c := &Comparison{Samples: ref.N, Outputs: make([]OutputComparison, 0, len(names))}
+	for _, name := range names {
+		c.Outputs = append(c.Outputs, compareOutput(name, ref.Tensors[name], cand.Tensors[name], labels))
+	}
+	return c
+}
+
+func compareOutput(name string, r, k *runtime.Tensor, labels []int64) OutputComparison {
+	oc := OutputComparison{Name: name}
+	switch {
+	case r == nil:
+		oc.Problem = "missing from the reference"
+		return oc
+	case k == nil:
+		oc.Problem = "missing from the candidate"
+		return oc
+	}
+	oc.DType, oc.Shape = r.DType, slices.Clone(r.Shape)
+	if !slices.Equal(r.Shape, k.Shape) {
+		oc.Problem = fmt.Sprintf("shapes differ: reference %s %s, candidate %s %s",
+			r.DType, runtime.FormatShape(r.Shape), k.DType, runtime.FormatShape(k.Shape))
+		return oc
+	}
+	a, b := Float64s(r), Float64s(k)
+	if a == nil || b == nil {
+		oc.Problem = fmt.Sprintf("cannot compare %s with %s", r.DType, k.DType)
+		return oc
+	}
+	oc.Elements = int64(len(a))
+	var sumAbs, sumRel, dot, na, nb float64
+	var finite int64
+	for i := range a {
+		x, y := a[i], b[i]
+		countNonFinite(x, &oc.RefNaN, &oc.RefInf)
+		countNonFinite(y, &oc.CandNaN, &oc.CandInf)
+		if !isFinite(x) || !isFinite(y) {
+			continue
+		}
+		finite++
+		d := math.Abs(x - y)
+		rel := d / (math.Abs(x) + RelEpsilon)
+		sumAbs += d
+		sumRel += rel
+		oc.MaxAbsError = max(oc.MaxAbsError, d)
+		oc.MaxRelError = max(oc.MaxRelError, rel)
+		dot += x * y
+		na += x * x
+		nb += y * y
+	}
+	if finite > 0 {
+		oc.MeanAbsError = sumAbs / float64(finite)
+		oc.MeanRelError = sumRel / float64(finite)
+	}
+	switch {
+	case na == 0 && nb == 0:
+		oc.Cosine = 1
+	case na > 0 && nb > 0:
+		oc.Cosine = dot / (math.Sqrt(na) * math.Sqrt(nb))
+	}
+	if isFloat(r.DType) && isFloat(k.DType) && len(r.Shape) >= 2 {
+		ra, ka := argmaxRows(a, r.Shape), argmaxRows(b, k.Shape)
+		same := 0
+		for i := range ra {
+			if ra[i] == ka[i] {
+				same++
+			}
+		}
+		oc.Top1Agreement = ptr(float64(same) / float64(max(len(ra), 1)))
+		if len(r.Shape) == 2 && labels != nil && int64(len(labels)) == r.Shape[0] {
+			ref, cand := hits(ra, labels), hits(ka, labels)
+			oc.RefAccuracy, oc.CandAccuracy, oc.AccuracyDrop = ptr(ref), ptr(cand), ptr(ref-cand)
+		}
+	}
+	return oc
+}
+
+// Accuracy is the share of samples whose argmax along the last axis of output equals
+// the label. It is NaN when the output is missing, not a float [N, C] tensor, or N
+// differs from len(labels).
+func Accuracy(out *Outputs, output string, labels []int64) float64 {
+	t := out.Tensors[output]
+	if t == nil || !isFloat(t.DType) || len(t.Shape) != 2 || t.Shape[0] != int64(len(labels)) || len(labels) == 0 {
+		return math.NaN()
+	}
+	return hits(argmaxRows(Float64s(t), t.Shape), labels)
+}
+
+// ClassifierOutput returns the first output, in model order, that Accuracy can score
+// against n labels (a float [n, C] tensor), or "" when there is none.
+func ClassifierOutput(out *Outputs, n int64) string {
+	for _, name := range out.Names {
+		t := out.Tensors[name]
+		if t != nil && isFloat(t.DType) && len(t.Shape) == 2 && t.Shape[0] == n && t.Shape[1] > 1 {
+			return name
+		}
+	}
+	return ""
+}
+
+// Closeness reports how well cand fits ref under numpy.allclose's rule
+// |cand-ref| <= atol + rtol*|ref|.
+type Closeness struct {
+	// Exceeding counts elements that break the rule; a NaN or Inf that the
+	// reference does not have in the same place counts too.
+	Exceeding int64 `json:"exceeding"`
+	// Worst is the largest |cand-ref| / (atol + rtol*|ref|): above 1 means failure.
+	Worst float64 `json:"worst_ratio"`
+	// WorstIndex is the flat index of that element.
+	WorstIndex int64 `json:"worst_index"`
+}
+
+// AllClose compares two tensors of the same shape element by element.
+func AllClose(ref, cand *runtime.Tensor, atol, rtol float64) Closeness {
+	a, b := Float64s(ref), Float64s(cand)
+	var c Closeness
+	for i := range min(len(a), len(b)) {
+		x, y := a[i], b[i]
+		if !isFinite(x) || !isFinite(y) {
+			if !(math.IsNaN(x) && math.IsNaN(y)) && x != y {
+				c.Exceeding++
+			}
+			continue
+		}
+		limit := atol + rtol*math.Abs(x)
+		d := math.Abs(x - y)
+		ratio := math.Inf(1)
+		if limit > 0 {
+			ratio = d / limit
+		} else if d == 0 {
+			ratio = 0
+		}
+		if d > limit {
+			c.Exceeding++
+		}
+		if ratio > c.Worst {
+			c.Worst, c.WorstIndex = ratio, int64(i)
+		}
+	}
+	if math.IsInf(c.Worst, 1) {
+		c.Worst = math.MaxFloat64 // keep JSON valid: atol = rtol = 0 and a difference
+	}
+	return c
+}
+
+// Float64s widens a numeric tensor to float64 (float16 and bfloat16 decoded, bools
+// 0/1); nil for an unknown dtype.
+func Float64s(t *runtime.Tensor) []float64 {
+	switch s := t.Data.(type) {
+	case []float32:
+		return widen(s)
+	case []float64:
+		return s
+	case []uint16:
+		out := make([]float64, len(s))
+		for i, v := range s {
+			switch t.DType {
+			case "float16":
+				out[i] = float64(float16.Frombits(v).Float32())
+			case "bfloat16":
+				out[i] = float64(math.Float32frombits(uint32(v) << 16))
+			default:
+				out[i] = float64(v)
+			}
+		}
+		return out
+	case []int8:
+		return widen(s)
+	case []uint8:
+		return widen(s)
+	case []int16:
+		return widen(s)
+	case []int32:
+		return widen(s)
+	case []uint32:
+		return widen(s)
+	case []int64:
+		return widen(s)
+	case []uint64:
+		return widen(s)
+	case []bool:
+		out := make([]float64, len(s))
+		for i, v := range s {
+			if v {
+				out[i] = 1
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+type number interface {
+	~float32 | ~int8 | ~uint8 | ~int16 | ~int32 | ~uint32 | ~int64 | ~uint64
+}
+
+func widen[T number](s []T) []float64 {
+	out := make([]float64, len(s))
+	for i, v := range s {
+		out[i] = float64(v)
+	}
+	return out
+}
+
+// argmaxRows returns the argmax along the last axis of every row; NaN never wins.
+func argmaxRows(v []float64, shape []int64) []int64 {
+	c := int(shape[len(shape)-1])
+	if c == 0 {
+		return nil
+	}
+	out := make([]int64, len(v)/c)
+	for r := range out {
+		row := v[r*c : (r+1)*c]
+		best := 0
+		for j := 1; j < c; j++ {
+			if row[j] > row[best] || math.IsNaN(row[best]) {
+				best = j
+			}
+		}
+		out[r] = int64(best)
+	}
+	return out
+}
+
+func hits(pred, labels []int64) float64 {
+	n := 0
+	for i, p := range pred {
+		if p == labels[i] {
+			n++
+		}
+	}
+	return float64(n) / float64(len(labels))
+}
+
+func isFloat(dtype string) bool {
+	return dtype == "float32" || dtype == "float64" || dtype == "float16" || dtype == "bfloat16"
+}
+
+func isFinite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+
+func countNonFinite(x float64, nan, inf *int64) {
+	if math.IsNaN(x) {
+		*nan++
+	} else if math.IsInf(x, 0) {
+		*inf++
+	}
+}
+
+func ptr(v float64) *float64 { return &v }

@@ -1,0 +1,100 @@
+package evaluate
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"testing"
+
+	"github.com/sentinelzer0/szrun/runtime"
+)
+
+func outputs(ts ...*runtime.Tensor) *Outputs {
+	o := &Outputs{Tensors: map[string]*runtime.Tensor{}}
+	for _, t := range ts {
+		o.Names = append(o.Names, t.Name)
+		o.Tensors[t.Name] = t
+		o.N = t.Shape[0]
+	}
+	return o
+}
+
+func f32(name string, shape []int64, v ...float32) *runtime.Tensor {
+	return &runtime.Tensor{Name: name, DType: "float32", Shape: shape, Data: v}
+}
+
+func TestCompareMetrics(t *testing.T) {
+	nan, inf := float32(math.NaN()), float32(math.Inf(1))
+	ref := outputs(
+		f32("logits", []int64{2, 3}, 1, 2, 3, 3, 2, 1),
+		f32("aux", []int64{2}, 0, 1),
+		f32("only_ref", []int64{2}, 0, 0),
+	)
+	cand := outputs(
+		f32("logits", []int64{2, 3}, 1, 2, 2.5, 3, 2, 4), // row 2's argmax moves to 2
+		f32("aux", []int64{2}, nan, inf),
+	)
+	c := Compare(ref, cand, []int64{2, 0})
+	if c.Outputs[0].Name != "aux" || c.Outputs[1].Name != "logits" || c.Outputs[2].Name != "only_ref" {
+		t.Fatalf("outputs not sorted: %+v", c.Outputs)
+	}
+	l := c.Output("logits")
+	checks := []struct {
+		name      string
+		got, want float64
+	}{
+		{"max abs", l.MaxAbsError, 3},
+		{"mean abs", l.MeanAbsError, 3.5 / 6},
+		{"max rel", l.MaxRelError, 3 / (1 + RelEpsilon)},
+		{"cosine", l.Cosine, (1 + 4 + 7.5 + 9 + 4 + 4) / (math.Sqrt(28) * math.Sqrt(1+4+6.25+9+4+16))},
+		{"top1", *l.Top1Agreement, 0.5},
+		{"ref acc", *l.RefAccuracy, 1},
+		{"cand acc", *l.CandAccuracy, 0.5},
+		{"drop", *l.AccuracyDrop, 0.5},
+	}
+	for _, ck := range checks {
+		if math.Abs(ck.got-ck.want) > 1e-9 {
+			t.Errorf("%s = %v, want %v", ck.name, ck.got, ck.want)
+		}
+	}
+	a := c.Output("aux")
+	if a.CandNaN != 1 || a.CandInf != 1 || a.RefNaN != 0 || a.MaxAbsError != 0 || a.Top1Agreement != nil {
+		t.Errorf("aux: %+v", a)
+	}
+	if c.Output("only_ref").Problem != "missing from the candidate" {
+		t.Errorf("only_ref: %+v", c.Output("only_ref"))
+	}
+	if _, err := json.Marshal(c); err != nil {
+		t.Errorf("not JSON-friendly: %v", err)
+	}
+	cl := AllClose(ref.Tensors["logits"], cand.Tensors["logits"], 0.1, 0.1)
+	if cl.Exceeding != 2 || cl.WorstIndex != 5 || math.Abs(cl.Worst-3/0.2) > 1e-9 {
+		t.Errorf("AllClose = %+v", cl)
+	}
+	if cl := AllClose(ref.Tensors["aux"], cand.Tensors["aux"], 1, 1); cl.Exceeding != 2 {
+		t.Errorf("AllClose with NaN/Inf = %+v", cl)
+	}
+}
+
+// TestCompareDigitsSelf compares the real digits CNN with itself: zero error, full
+// agreement, no accuracy drop.
+func TestCompareDigitsSelf(t *testing.T) {
+	requireORT(t)
+	d, err := LoadData(fixture(t, "data/digits_test.npz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	model := fixture(t, "models/digits_cnn.onnx")
+	a, err := Run(context.Background(), model, d, Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Run(context.Background(), model, d, Options{Threads: 1, Batch: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := Compare(a, b, d.Labels).Output("logits")
+	if l.MaxAbsError > 1e-5 || l.Cosine < 1-1e-9 || *l.Top1Agreement != 1 || *l.AccuracyDrop != 0 {
+		t.Errorf("self comparison: %+v", l)
+	}
+}

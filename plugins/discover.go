@@ -224,8 +224,16 @@ func (p *proc) callError(ctx context.Context, err error) error {
 // ctxError says a call was cancelled; it matches both the context's cause and
 // its plain error (context.DeadlineExceeded) under errors.Is.
 func ctxError(ctx context.Context) error {
-	if cause := context.Cause(ctx); cause != nil && cause != ctx.Err() {
-		return fmt.Errorf("cancelled, plugin killed: %w (%w)", cause, ctx.Err())
-	}
-	return fmt.Errorf("cancelled, plugin killed: %w", ctx.Err())
+	return &cancelError{cause: context.Cause(ctx), err: ctx.Err()}
 }
+
+type cancelError struct{ cause, err error }
+
+func (e *cancelError) Error() string {
+	if e.cause != nil && e.cause != e.err {
+		return "cancelled, plugin killed: " + e.cause.Error() + " (" + e.err.Error() + ")"
+	}
+	return "cancelled, plugin killed: " + e.err.Error()
+}
+
+func (e *cancelError) Unwrap() []error { return []error{e.cause, e.err} }

@@ -162,3 +162,29 @@ func lookupStage(t *testing.T, h *Host, uses string) stages.Stage {
 	}
 	return st
 }
+
+// TestStartFailures: a plugin that never gets to the handshake.
+func TestStartFailures(t *testing.T) {
+	h := NewHost(Options{Dirs: []string{pluginDir(t, "early", "sleepy")}, StartTimeout: time.Second})
+	defer h.Close()
+	tests := []struct {
+		mode string
+		msg  []string
+	}{
+		{mode: "early", msg: []string{"exited (exit status 4) before the handshake", "| early: cannot find libnvinfer.so.10"}},
+		{mode: "sleepy", msg: []string{"no go-plugin handshake on stdout within 1s"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.mode, func(t *testing.T) {
+			_, err := h.Lookup(context.Background(), "plugin:"+tt.mode)
+			if !errors.Is(err, ErrStart) {
+				t.Fatalf("err = %v, want ErrStart", err)
+			}
+			for _, m := range append([]string{"plugin " + tt.mode + " ("}, tt.msg...) {
+				if !strings.Contains(err.Error(), m) {
+					t.Errorf("error lacks %q:\n%s", m, err.Error())
+				}
+			}
+		})
+	}
+}

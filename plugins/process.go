@@ -2,9 +2,11 @@ package plugins
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os/exec"
 	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -102,11 +104,11 @@ func (h *Host) launch(ctx context.Context, name, path string, lo launchOpts) (*p
 	case s = <-ch:
 	case <-ctx.Done():
 		p.hardKill()
-		s = started{err: context.Cause(ctx)}
+		s = started{err: ctxError(ctx)}
 	}
 	if s.err != nil {
 		closeErr := h.closeProc(p)
-		err := p.startError(s.err)
+		err := p.startError(s.err, h.opts.StartTimeout)
 		if closeErr != nil {
 			err = fmt.Errorf("%w (and %w)", err, closeErr)
 		}
@@ -118,10 +120,19 @@ func (h *Host) launch(ctx context.Context, name, path string, lo launchOpts) (*p
 var handshakeLine = regexp.MustCompile(`^\d+\|\d+\|`)
 
 // startError explains a failed start from what the process did.
-func (p *proc) startError(err error) error {
+func (p *proc) startError(err error, timeout time.Duration) error {
 	r := p.getRunner()
 	if r == nil {
 		return fmt.Errorf("%w: %w", ErrStart, err)
+	}
+	var cancelled *cancelError
+	if errors.As(err, &cancelled) {
+		return fmt.Errorf("%w: %w", ErrStart, err)
+	}
+	// go-plugin has no sentinel for its start timeout, only this text; the
+	// process it then killed would otherwise read as a crash.
+	if strings.Contains(err.Error(), "timeout while waiting for plugin to start") {
+		return fmt.Errorf("%w: no go-plugin handshake on stdout within %s", ErrStart, timeout)
 	}
 	if first := r.stdout.get(); first != "" && !handshakeLine.MatchString(first) {
 		return fmt.Errorf("%w: it printed %q to stdout before the go-plugin handshake "+

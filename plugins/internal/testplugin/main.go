@@ -5,6 +5,8 @@
 //
 //	good      stages "good" and "echo": writes a file, returns values, logs
 //	stdout    prints to stdout before the handshake
+//	early     exits with status 4 before the handshake
+//	sleepy    never completes the handshake
 //	exit      logs, then os.Exit(3) mid-run
 //	panic     logs, then panics in a goroutine (not recoverable)
 //	hang      starts a helper process, then ignores cancellation forever
@@ -39,6 +41,11 @@ func main() {
 	case "stdout":
 		fmt.Println("hello from a careless plugin")
 		sdk.Serve(&stage{name: mode})
+	case "early":
+		fmt.Fprintln(os.Stderr, "early: cannot find libnvinfer.so.10")
+		os.Exit(4)
+	case "sleepy":
+		time.Sleep(time.Hour)
 	case "garbage", "badspec":
 		serveRaw(mode)
 	case "good":

@@ -28,5 +28,9 @@
 //   - Accuracy(out, output, labels) float64 and ClassifierOutput(out, n) pick and
 //     score a classifier output; AllClose(ref, cand, atol, rtol) applies
 //     numpy.allclose's rule and says how many elements break it.
+//   - FlattenModels(param, map) flattens a `models`/`candidates` parameter whose
+//     values may be maps label -> path (a matrix stage's output) into name -> path:
+//     a nested entry is named by its label alone when unambiguous, else
+//     "name/label".
 //   - Float64s widens any numeric tensor (float16 and bfloat16 decoded).
 package evaluate

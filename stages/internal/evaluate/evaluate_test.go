@@ -214,3 +214,40 @@ func itoa(v int64) string {
 	}
 	return strconv.FormatInt(v, 10)
 }
+
+func TestFlattenModels(t *testing.T) {
+	tests := []struct {
+		name string
+		in   map[string]any
+		want string // sorted key=base pairs, or the error
+	}{
+		{"flat", map[string]any{"a": "/m/a.onnx", "b": "/m/b.onnx"}, "a=a.onnx b=b.onnx"},
+		{"nested labels", map[string]any{"fp32": "/m/f.onnx", "int8": map[string]any{"int8-static": "/m/s.onnx", "int8-dynamic": "/m/d.onnx"}},
+			"fp32=f.onnx int8-dynamic=d.onnx int8-static=s.onnx"},
+		{"ambiguous labels", map[string]any{"x": map[string]any{"v": "/m/1.onnx"}, "y": map[string]any{"v": "/m/2.onnx"}},
+			"x/v=1.onnx y/v=2.onnx"},
+		{"label equals a name", map[string]any{"v": "/m/0.onnx", "y": map[string]any{"v": "/m/2.onnx"}},
+			"v=0.onnx y/v=2.onnx"},
+		{"empty", map[string]any{}, "models: no models given"},
+		{"number", map[string]any{"a": int64(3)}, "models.a: expected a model path or a map of model paths, got int64 3"},
+		{"deep", map[string]any{"a": map[string]any{"b": map[string]any{}}}, "models.a.b: expected a model path or a map of model paths, got a map nested twice"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := FlattenModels("models", tt.in)
+			var s string
+			if err != nil {
+				s = err.Error()
+			} else {
+				var parts []string
+				for _, k := range sortedKeys(got) {
+					parts = append(parts, k+"="+filepath.Base(got[k]))
+				}
+				s = strings.Join(parts, " ")
+			}
+			if s != tt.want {
+				t.Errorf("got %q, want %q", s, tt.want)
+			}
+		})
+	}
+}

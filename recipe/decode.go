@@ -1,7 +1,6 @@
 package recipe
 
 import (
-	"bytes"
 	"fmt"
 	"math"
 	"regexp"
@@ -96,51 +95,6 @@ func (d *decoder) parseYAML() (root *yaml.Node) {
 		d.errs.add(pos, "malformed YAML: %s", msg)
 		return nil
 	}
-}
-
-// splitExprKey returns the line of a plain map key that starts with ${{,
-// or 0.
-func splitExprKey(n *yaml.Node, depth int) int {
-	if depth > maxDepth {
-		return 0
-	}
-	for i, c := range n.Content {
-		if n.Kind == yaml.MappingNode && i%2 == 0 && c.Kind == yaml.ScalarNode && c.Style == 0 && strings.HasPrefix(c.Value, "${{") {
-			return c.Line
-		}
-		if l := splitExprKey(c, depth+1); l > 0 {
-			return l
-		}
-	}
-	return 0
-}
-
-// maxQuoted bounds the lines quoteExprLine may fix in one file.
-const maxQuoted = 200
-
-// plainExpr matches a line whose value is one unquoted ${{ }} expression:
-// optional "- " items, an optional "key: ", the expression, an optional
-// comment.
-var plainExpr = regexp.MustCompile(`^(\s*(?:-\s+)*(?:[^\s#'"{\[\-][^#]*?:\s+)?)(\$\{\{.*\}\})(\s+#.*)?\s*$`)
-
-// quoteExprLine single-quotes an unquoted ${{ }} value on line (1-based).
-// HCL needs ": " (conditionals, for expressions) where plain YAML forbids
-// it, so `x: ${{ a ? b : c }}` would otherwise be a YAML error. It is only
-// tried on the line YAML rejected, so valid files are never rewritten. The
-// quote takes the column of the `$`, and positions are located in the
-// original text, so errors still point at what the user wrote.
-func quoteExprLine(src []byte, line int) ([]byte, bool) {
-	lines := bytes.Split(src, []byte("\n"))
-	if line < 1 || line > len(lines) {
-		return nil, false
-	}
-	m := plainExpr.FindSubmatch(bytes.TrimRight(lines[line-1], "\r"))
-	if m == nil {
-		return nil, false
-	}
-	expr := strings.ReplaceAll(string(m[2]), "'", "''")
-	lines[line-1] = []byte(string(m[1]) + "'" + expr + "'" + string(m[3]))
-	return bytes.Join(lines, []byte("\n")), true
 }
 
 // value converts n (resolving aliases and merge keys) into a Value.

@@ -100,7 +100,21 @@ func (h *Host) load(ctx context.Context, name, path string) *Plugin {
 	if err != nil {
 		return fail("inspect", err)
 	}
+	// Lookup runs once per stage instance: skip rehashing an unchanged file.
+	h.mu.Lock()
+	prev := h.inspected[path]
+	h.mu.Unlock()
+	if prev != nil && prev.Name == name && prev.size == info.Size() && prev.modTime.Equal(info.ModTime()) {
+		return prev
+	}
 	p.size, p.modTime = info.Size(), info.ModTime()
+	defer func() {
+		if p.Err == nil {
+			h.mu.Lock()
+			h.inspected[path] = p
+			h.mu.Unlock()
+		}
+	}()
 	if !info.Mode().IsRegular() {
 		return fail("inspect", fmt.Errorf("%w: not a regular file", ErrNotExecutable))
 	}

@@ -79,6 +79,7 @@ type Host struct {
 
 	mu        sync.Mutex
 	described map[describeKey]*described // per plugin name and binary digest
+	inspected map[string]*Plugin         // good plugins by path, reused while size and mtime hold
 	live      map[*proc]struct{}
 	closed    bool
 
@@ -91,6 +92,7 @@ func NewHost(opts Options) *Host {
 	return &Host{
 		opts:      opts,
 		described: map[describeKey]*described{},
+		inspected: map[string]*Plugin{},
 		live:      map[*proc]struct{}{},
 	}
 }

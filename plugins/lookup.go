@@ -62,6 +62,9 @@ func (h *Host) find(name string) (string, error) {
 	}
 	sort.Strings(known)
 	msg := fmt.Sprintf("no %s in %s", binaryName(name), strings.Join(h.opts.Dirs, ", "))
+	if len(h.opts.Dirs) == 0 {
+		msg = "no plugin directories to search"
+	}
 	if near := stages.Nearest(name, known); near != "" {
 		msg += fmt.Sprintf(" (did you mean %q?)", near)
 	} else if len(known) > 0 {

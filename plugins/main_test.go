@@ -24,7 +24,10 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	testBin = filepath.Join(dir, "testplugin")
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		gobin = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
 	build := exec.Command(gobin, "build", "-o", testBin, "./internal/testplugin")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {

@@ -3,6 +3,7 @@ package builtin
 
 import (
 	"github.com/sentinelzer0/szrun/stages"
+	"github.com/sentinelzer0/szrun/stages/inspect"
 	"github.com/sentinelzer0/szrun/stages/shell"
 )
 
@@ -10,5 +11,6 @@ import (
 func Registry() *stages.Registry {
 	r := stages.NewRegistry()
 	r.MustRegister(shell.New())
+	r.MustRegister(inspect.New())
 	return r
 }

@@ -134,6 +134,11 @@ func (d *decoder) value(n *yaml.Node, depth int) *Value {
 
 func (d *decoder) mapping(n *yaml.Node, depth int) *Value {
 	v := &Value{kind: Map, pos: d.nodePos(n), dir: d.dir}
+	if depth > maxDepth {
+		// A map that merges itself (`a: &a {<<: *a}`) recurses here.
+		d.errs.add(v.pos, "value nested too deeply (more than %d levels, or an anchor that contains itself)", maxDepth)
+		return v
+	}
 	explicit := map[string]Pos{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k := resolve(n.Content[i])
@@ -178,6 +183,9 @@ func (d *decoder) merge(v *Value, src *yaml.Node, explicit map[string]Pos, added
 		for _, c := range src.Content {
 			maps = append(maps, resolve(c))
 		}
+	default:
+		d.errs.add(d.nodePos(src), "<< merges only maps")
+		return
 	}
 	for _, m := range maps {
 		if m.Kind != yaml.MappingNode {

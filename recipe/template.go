@@ -1,6 +1,7 @@
 package recipe
 
 import (
+	"bytes"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -184,7 +185,7 @@ func (d *decoder) locate(at Pos, s string, dollar, shift int) Pos {
 	n := countOccurrences(s, dollar)
 	off := d.offset(at)
 	for i := 0; i <= n; i++ {
-		k := strings.Index(string(d.data[off:]), "${{")
+		k := bytes.Index(d.data[off:], []byte("${{"))
 		if k < 0 {
 			return at
 		}

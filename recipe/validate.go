@@ -141,8 +141,12 @@ func (r *Recipe) checkRequired(s *StageDecl, params []stages.Param, m *Value, at
 	for _, p := range params {
 		v := m.Field(p.Name)
 		switch {
-		case v == nil && p.Required && p.Default == nil:
-			e.add(at, "stage %q (%s) is missing required parameter %q", s.ID, s.Uses, prefix+p.Name)
+		case (v == nil || v.kind == Null) && p.Required && p.Default == nil:
+			pos := at
+			if v != nil {
+				pos = m.KeyPos(p.Name) // written, but empty
+			}
+			e.add(pos, "stage %q (%s) is missing required parameter %q", s.ID, s.Uses, prefix+p.Name)
 		case v != nil && v.kind == Map && len(p.Fields) > 0:
 			r.checkRequired(s, p.Fields, v, m.KeyPos(p.Name), prefix+p.Name+".", e)
 		}

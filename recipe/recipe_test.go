@@ -340,6 +340,9 @@ stages:
   never: {uses: shell, if: false}
   bad: {uses: shell, if: "${{ 3 }}"}
 `)
+	if d := r.Stage("after").Deps; !reflect.DeepEqual(d, []string{"a"}) {
+		t.Errorf("deps from if = %v", d)
+	}
 	scope := &Scope{GPU: GPU{Count: 0}, Partial: true}
 	cases := []struct {
 		id         string

@@ -3,6 +3,7 @@ package builtin
 
 import (
 	"github.com/sentinelzer0/szrun/stages"
+	"github.com/sentinelzer0/szrun/stages/compare"
 	"github.com/sentinelzer0/szrun/stages/inspect"
 	"github.com/sentinelzer0/szrun/stages/shell"
 )
@@ -12,5 +13,6 @@ func Registry() *stages.Registry {
 	r := stages.NewRegistry()
 	r.MustRegister(shell.New())
 	r.MustRegister(inspect.New())
+	r.MustRegister(compare.New())
 	return r
 }

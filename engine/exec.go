@@ -16,7 +16,6 @@ import (
 	"github.com/sentinelzer0/szrun/dag"
 	"github.com/sentinelzer0/szrun/recipe"
 	"github.com/sentinelzer0/szrun/stages"
-	"github.com/zclconf/go-cty/cty"
 )
 
 // ErrTimeout is the cause of a stage stopped by its `timeout:`.
@@ -75,20 +74,14 @@ func (x *executor) prepare(ctx context.Context, in *recipe.Instance, partial boo
 	st := x.p.Stage(in)
 	spec := st.Spec()
 	scope := x.scope(in, partial)
-	if sd.If != nil {
-		v, err := sd.If.Eval(scope)
-		if err != nil {
-			return nil, err
-		}
-		if !v.IsKnown() {
-			return nil, errUnknown
-		}
-		if v.Type() != cty.Bool || v.IsNull() {
-			return nil, fmt.Errorf("%s: if must be true or false, got %s", posString(sd.If.Pos()), v.Type().FriendlyName())
-		}
-		if v.False() {
-			return nil, dag.Skip("if is false")
-		}
+	run, known, err := sd.EvalIf(scope)
+	switch {
+	case err != nil:
+		return nil, err
+	case !known:
+		return nil, errUnknown
+	case !run:
+		return nil, dag.Skip("if is false")
 	}
 	wv, err := sd.With.Eval(scope)
 	if err != nil {
@@ -130,8 +123,8 @@ func (x *executor) positionParamErrors(sd *recipe.StageDecl, err error) error {
 	var list recipe.ErrorList
 	for _, pe := range perrs {
 		pos := sd.With.Pos()
-		if f := sd.With.Field(strings.SplitN(strings.SplitN(pe.Path, ".", 2)[0], "[", 2)[0]); f != nil {
-			pos = f.Pos()
+		if v := sd.With.At(pe.Path); v != nil {
+			pos = v.Pos()
 		}
 		list = append(list, &recipe.Error{Pos: pos, Msg: fmt.Sprintf("stage %s: with.%s: %s", sd.ID, pe.Path, pe.Msg)})
 	}

@@ -5,6 +5,7 @@ import (
 	"github.com/sentinelzer0/szrun/stages"
 	"github.com/sentinelzer0/szrun/stages/compare"
 	"github.com/sentinelzer0/szrun/stages/inspect"
+	"github.com/sentinelzer0/szrun/stages/optimize"
 	"github.com/sentinelzer0/szrun/stages/shell"
 )
 
@@ -13,6 +14,7 @@ func Registry() *stages.Registry {
 	r := stages.NewRegistry()
 	r.MustRegister(shell.New())
 	r.MustRegister(inspect.New())
+	r.MustRegister(optimize.New())
 	r.MustRegister(compare.New())
 	return r
 }

@@ -1,0 +1,227 @@
+package optimize
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/charmbracelet/log"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/sentinelzer0/szrun/onnx"
+	"github.com/sentinelzer0/szrun/onnx/onnxpb"
+	"github.com/sentinelzer0/szrun/runtime"
+	"github.com/sentinelzer0/szrun/stages"
+	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
+)
+
+// params are the stage's parameters, checked.
+type params struct {
+	model, level, inputs string
+	threads              int
+	verify               bool
+	shapes               map[string][]int64
+	samples              int64
+	atol, rtol           float64
+}
+
+func parseParams(in *stages.Input) (*params, error) {
+	p := &params{
+		model: in.String("model"), level: in.String("level"), inputs: in.String("inputs"),
+		threads: int(in.Int("threads")), verify: in.Bool("verify"), samples: in.Int("samples"),
+		atol: in.Float("atol"), rtol: in.Float("rtol"),
+	}
+	if !in.Has("verify") {
+		p.verify = true
+	}
+	if p.level == "" {
+		p.level = "extended"
+	}
+	if !slices.Contains(Levels, p.level) {
+		return nil, fmt.Errorf("optimize: parameter level: %q is not one of basic, extended, all", p.level)
+	}
+	if p.model == "" {
+		return nil, fmt.Errorf("optimize: parameter model: no model given")
+	}
+	if p.threads < 0 {
+		return nil, fmt.Errorf("optimize: parameter threads: %d is negative", p.threads)
+	}
+	if !in.Has("samples") {
+		p.samples = 4
+	}
+	if p.samples <= 0 {
+		return nil, fmt.Errorf("optimize: parameter samples: %d must be positive", p.samples)
+	}
+	if !in.Has("atol") {
+		p.atol = 1e-4
+	}
+	if !in.Has("rtol") {
+		p.rtol = 1e-3
+	}
+	if p.atol < 0 || math.IsNaN(p.atol) || p.rtol < 0 || math.IsNaN(p.rtol) {
+		return nil, fmt.Errorf("optimize: parameters atol/rtol: %g/%g must be non-negative", p.atol, p.rtol)
+	}
+	shapes, err := evaluate.Shapes("shapes", in.Map("shapes"))
+	if err != nil {
+		return nil, fmt.Errorf("optimize: parameter %w", err)
+	}
+	p.shapes = shapes
+	return p, nil
+}
+
+// Run optimizes the model, restores shape information and verifies the
+// result. Everything that can be wrong with the input (parameters, a model
+// ONNX Runtime rejects, verification data that does not fit) is checked
+// before the optimizer runs.
+func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, error) {
+	logger := in.Log
+	if logger == nil {
+		logger = log.New(io.Discard)
+	}
+	p, err := parseParams(in)
+	if err != nil {
+		return nil, err
+	}
+	orig, err := onnx.Load(p.model)
+	if err != nil {
+		return nil, fmt.Errorf("optimize: %w", err)
+	}
+	before, err := orig.Stats()
+	if err != nil {
+		return nil, fmt.Errorf("optimize %s: %w", p.model, err)
+	}
+	// "disable" makes the reference the model exactly as written.
+	ref, err := runtime.NewSession(p.model, runtime.SessionOptions{IntraOpThreads: p.threads, OptimizationLevel: "disable"})
+	if err != nil {
+		return nil, fmt.Errorf("optimize: ONNX Runtime cannot load %s: %w", p.model, err)
+	}
+	defer ref.Close()
+	var data *evaluate.Data
+	if p.verify {
+		if data, err = verificationData(ref, p); err != nil {
+			return nil, err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("optimize %s: %w", p.model, context.Cause(ctx))
+	}
+
+	in.Report(0, 3, "optimize")
+	ortPath := filepath.Join(in.WorkDir, "ort_optimized.onnx")
+	if err := runtime.Optimize(p.model, ortPath, p.level, p.threads); err != nil {
+		return nil, fmt.Errorf("optimize: %w", err)
+	}
+	opt, err := onnx.Load(ortPath)
+	if err != nil {
+		return nil, fmt.Errorf("optimize %s: read ONNX Runtime's output: %w", p.model, err)
+	}
+	restored := RestoreValueInfo(orig.Proto.GetGraph(), opt.Proto.GetGraph())
+	outPath := filepath.Join(in.WorkDir, "model.onnx")
+	if err := onnx.Save(opt, outPath, onnx.SaveOptions{}); err != nil {
+		return nil, fmt.Errorf("optimize %s: save: %w", p.model, err)
+	}
+	os.Remove(ortPath)
+	os.Remove(ortPath + ".data")
+	after, err := opt.Stats()
+	if err != nil {
+		return nil, fmt.Errorf("optimize %s: %w", p.model, err)
+	}
+	in.Report(1, 3, "verify")
+
+	maxAbs := 0.0
+	if p.verify {
+		if maxAbs, err = verify(ctx, ref, outPath, data, p); err != nil {
+			return nil, err
+		}
+	}
+	in.Report(3, 3, "done")
+	sizeBefore, err := fileSize(p.model)
+	if err != nil {
+		return nil, fmt.Errorf("optimize %s: %w", p.model, err)
+	}
+	sizeAfter, err := fileSize(outPath)
+	if err != nil {
+		return nil, fmt.Errorf("optimize %s: %w", p.model, err)
+	}
+	logger.Info("optimized", "level", p.level, "nodes_before", before.Nodes, "nodes_after", after.Nodes,
+		"value_info_restored", restored, "max_abs_error", maxAbs)
+	return &stages.Output{
+		Files: map[string]string{"model": outPath},
+		Values: map[string]any{
+			"nodes_before": int64(before.Nodes), "nodes_after": int64(after.Nodes),
+			"size_before": sizeBefore, "size_after": sizeAfter,
+			"ops_before": opsMap(before.Ops), "ops_after": opsMap(after.Ops),
+			"value_info_restored": int64(restored), "max_abs_error": maxAbs,
+		},
+	}, nil
+}
+
+// RestoreValueInfo copies shape information from the original graph into
+// the optimized one and returns how many declarations it added or replaced:
+// every value_info of orig naming a value that opt's nodes still produce and
+// opt does not declare, and the original declaration of each graph input and
+// output whose element type is unchanged. Only the main graph is handled.
+func RestoreValueInfo(orig, opt *onnxpb.GraphProto) int {
+	produced := map[string]bool{}
+	for _, n := range opt.GetNode() {
+		for _, o := range n.GetOutput() {
+			produced[o] = true
+		}
+	}
+	declared := map[string]bool{}
+	for _, vis := range [][]*onnxpb.ValueInfoProto{opt.GetInput(), opt.GetOutput(), opt.GetValueInfo()} {
+		for _, vi := range vis {
+			declared[vi.GetName()] = true
+		}
+	}
+	count := 0
+	for _, vi := range orig.GetValueInfo() {
+		if produced[vi.GetName()] && !declared[vi.GetName()] && vi.GetType() != nil {
+			opt.ValueInfo = append(opt.ValueInfo, proto.Clone(vi).(*onnxpb.ValueInfoProto))
+			declared[vi.GetName()] = true
+			count++
+		}
+	}
+	origIO := map[string]*onnxpb.ValueInfoProto{}
+	for _, vi := range append(slices.Clone(orig.GetInput()), orig.GetOutput()...) {
+		origIO[vi.GetName()] = vi
+	}
+	for _, vi := range append(slices.Clone(opt.GetInput()), opt.GetOutput()...) {
+		o := origIO[vi.GetName()]
+		if o == nil || o.GetType() == nil || proto.Equal(o.GetType(), vi.GetType()) {
+			continue
+		}
+		ot, nt := o.GetType().GetTensorType(), vi.GetType().GetTensorType()
+		if ot == nil || nt == nil || ot.GetElemType() != nt.GetElemType() {
+			continue
+		}
+		vi.Type = proto.Clone(o.GetType()).(*onnxpb.TypeProto)
+		count++
+	}
+	return count
+}
+
+func opsMap(ops map[string]int) map[string]any {
+	out := make(map[string]any, len(ops))
+	for k, v := range ops {
+		out[k] = int64(v)
+	}
+	return out
+}
+
+// fileSize is a model file's size plus its external data file, if any.
+func fileSize(path string) (int64, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return 0, err
+	}
+	n := st.Size()
+	if d, err := os.Stat(path + ".data"); err == nil {
+		n += d.Size()
+	}
+	return n, nil
+}

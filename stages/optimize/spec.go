@@ -1,0 +1,97 @@
+package optimize
+
+import "github.com/sentinelzer0/szrun/stages"
+
+// Stage is the `optimize` stage.
+type Stage struct{}
+
+var _ stages.Stage = (*Stage)(nil)
+
+// New returns the optimize stage.
+func New() *Stage { return &Stage{} }
+
+// Levels are the optimization levels the stage accepts, weakest first.
+var Levels = []string{"basic", "extended", "all"}
+
+// Spec declares the stage.
+func (s *Stage) Spec() stages.Spec {
+	return stages.Spec{
+		Name:    "optimize",
+		Version: "1",
+		Summary: "Run ONNX Runtime's graph optimizer and save the optimized, verified model.",
+		Doc:     specDoc,
+		Params: []stages.Param{
+			{Name: "model", Type: stages.Model, Required: true, Doc: "the ONNX model to optimize"},
+			{Name: "level", Type: stages.String, Default: "extended", Enum: Levels,
+				Doc: "basic (standard ONNX only), extended (adds ORT fused ops), all (adds CPU-specific layouts)"},
+			{Name: "threads", Type: stages.Int, Default: int64(0), Doc: "intra-op threads for the optimizer and verification; 0 = ONNX Runtime's default"},
+			{Name: "verify", Type: stages.Bool, Default: true, Doc: "run both models and require the same outputs within atol/rtol"},
+			{Name: "inputs", Type: stages.Path, Doc: "data to verify with (.npz, .npy or a folder of .npy named like the inputs); default: random"},
+			{Name: "shapes", Type: stages.Map, Elem: stages.List, Doc: "input name -> shape without the batch dim, for random inputs with other dynamic dims ([128] for [N,seq])"},
+			{Name: "samples", Type: stages.Int, Default: int64(4), Doc: "random samples (batch rows) to verify with"},
+			{Name: "atol", Type: stages.Float, Default: 1e-4, Doc: "absolute tolerance: |opt-orig| <= atol + rtol*|orig|"},
+			{Name: "rtol", Type: stages.Float, Default: 1e-3, Doc: "relative tolerance"},
+		},
+		Outputs: []stages.OutputSpec{
+			{Name: "model", Kind: stages.FileOutput, Doc: "the optimized model (model.onnx)"},
+			{Name: "nodes_before", Kind: stages.ValueOutput, Type: "number", Doc: "nodes in the original, subgraphs included"},
+			{Name: "nodes_after", Kind: stages.ValueOutput, Type: "number", Doc: "nodes in the optimized model"},
+			{Name: "size_before", Kind: stages.ValueOutput, Type: "number", Doc: "original file size in bytes"},
+			{Name: "size_after", Kind: stages.ValueOutput, Type: "number", Doc: "optimized file size in bytes (with its .data file, if any)"},
+			{Name: "ops_before", Kind: stages.ValueOutput, Type: "map", Doc: "op histogram of the original"},
+			{Name: "ops_after", Kind: stages.ValueOutput, Type: "map", Doc: "op histogram of the optimized model"},
+			{Name: "value_info_restored", Kind: stages.ValueOutput, Type: "number", Doc: "shape annotations carried over from the original"},
+			{Name: "max_abs_error", Kind: stages.ValueOutput, Type: "number", Doc: "largest |optimized - original| over all outputs (0 without verify)"},
+		},
+	}
+}
+
+const specDoc = "Runs ONNX Runtime's graph optimizer over a model, as a session created with\n" +
+	"that optimization level would, and saves the graph it produced.\n" +
+	`
+**Levels.**
+
+| level | what ONNX Runtime does | who can run the result |
+| --- | --- | --- |
+| ` + "`basic`" + ` | constant folding, redundant node removal, Conv+BatchNorm/Add/Mul fusion, Cast and Reshape clean-ups | any ONNX runtime: standard ops only |
+| ` + "`extended`" + ` (default) | basic, plus GELU, FastGelu, LayerNormalization, SkipLayerNorm, attention, MatMul+Add (Gemm), Conv+activation fusions | ONNX Runtime only: fused ops are ` + "`com.microsoft`" + ` contrib ops |
+| ` + "`all`" + ` | extended, plus layout transforms (NCHWc) for the CPU it ran on | ONNX Runtime on the same kind of CPU |
+
+` + "`extended`" + ` is the default because it holds most of the speed-up for transformers
+and CNNs and still runs on any machine with ONNX Runtime; choose ` + "`basic`" + ` when
+the model goes to another runtime (TensorRT, OpenVINO, ` + "`onnx.checker`" + ` in CI) and
+` + "`all`" + ` only when the model is optimized on the machine type it is served on.
+ONNX Runtime applies its online optimizations again when it loads a model, so
+an ` + "`extended`" + ` model still gets the CPU-specific ones at serving time.
+
+**Shape information.** ONNX Runtime's serializer keeps only the value_info it
+has, so annotations of intermediate tensors can go missing. The stage copies
+every value_info of the original whose tensor still exists in the optimized
+graph (same name) and that the optimized model does not declare, and restores
+the original declaration of inputs and outputs (symbolic dims such as
+` + "`batch`" + `) where the element type agrees; ` + "`value_info_restored`" + ` counts them.
+
+**Verification** (` + "`verify: true`" + `, the default). Both models run in ONNX Runtime
+on the same inputs: ` + "`inputs`" + ` (a data file) or ` + "`samples`" + ` rows of reproducible
+random data (inputs with dynamic dims other than the first need ` + "`shapes`" + `).
+Every output must satisfy |optimized - original| <= atol + rtol * |original|
+(numpy.allclose), with NaN/Inf in the same places; otherwise the stage fails
+and names the output and the worst element. A model ONNX Runtime rejects
+fails the stage before anything is written.
+
+Example:
+
+` + "```yaml" + `
+stages:
+  optimize:
+    uses: optimize
+    with:
+      model: ../examples/models/encoder.onnx
+      level: extended
+      inputs: ../examples/data/encoder_inputs.npz
+  report:
+    uses: shell
+    with:
+      run: echo "nodes ${{ stages.optimize.outputs.nodes_before }} -> ${{ stages.optimize.outputs.nodes_after }}"
+` + "```" + `
+`

@@ -1,0 +1,63 @@
+package optimize
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"github.com/sentinelzer0/szrun/runtime"
+	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
+)
+
+// verificationData loads the `inputs` data or makes random samples, and
+// checks them against the model before any work is done.
+func verificationData(ref *runtime.Session, p *params) (*evaluate.Data, error) {
+	var (
+		data *evaluate.Data
+		err  error
+	)
+	if p.inputs != "" {
+		data, err = evaluate.LoadData(p.inputs)
+		if err != nil {
+			return nil, fmt.Errorf("optimize: parameter inputs: %w", err)
+		}
+	} else {
+		data, err = evaluate.RandomData(ref.Inputs(), p.shapes, p.samples, 1)
+		if err != nil {
+			return nil, fmt.Errorf("optimize: random inputs for %s (set `inputs` or `shapes`): %w", p.model, err)
+		}
+	}
+	if err := data.Match(ref.Inputs()); err != nil {
+		return nil, fmt.Errorf("optimize: parameter inputs: %w", err)
+	}
+	return data, nil
+}
+
+// verify runs the original (ref) and the optimized model on data and
+// requires every output to agree within atol/rtol. It returns the largest
+// absolute difference.
+func verify(ctx context.Context, ref *runtime.Session, optPath string, data *evaluate.Data, p *params) (float64, error) {
+	opts := evaluate.Options{Threads: p.threads, OptimizationLevel: "disable"}
+	want, err := evaluate.RunSession(ctx, ref, data, opts)
+	if err != nil {
+		return 0, fmt.Errorf("optimize: verify: run original %s: %w", p.model, err)
+	}
+	got, err := evaluate.Run(ctx, optPath, data, opts)
+	if err != nil {
+		return 0, fmt.Errorf("optimize: verify: run optimized model: %w", err)
+	}
+	maxAbs := 0.0
+	cmp := evaluate.Compare(want, got, nil)
+	for _, oc := range cmp.Outputs {
+		if oc.Problem != "" {
+			return 0, fmt.Errorf("optimize: verify: output %q: %s", oc.Name, oc.Problem)
+		}
+		maxAbs = math.Max(maxAbs, oc.MaxAbsError)
+		c := evaluate.AllClose(want.Tensors[oc.Name], got.Tensors[oc.Name], p.atol, p.rtol)
+		if c.Exceeding > 0 {
+			return 0, fmt.Errorf("optimize: verify: output %q of the optimized model differs from the original: %d of %d elements exceed atol %g + rtol %g (worst at index %d, %.3gx the tolerance; max abs error %.3g)",
+				oc.Name, c.Exceeding, oc.Elements, p.atol, p.rtol, c.WorstIndex, c.Worst, oc.MaxAbsError)
+		}
+	}
+	return maxAbs, nil
+}

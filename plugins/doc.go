@@ -18,9 +18,10 @@
 //   - The SDK (plugins/sdk) is what a Go plugin author imports.
 //
 // Every Run of a plugin stage starts a fresh process, so one crash cannot
-// poison the next run. The process gets its own process group and, on Linux,
-// dies with szrun; a cancelled or timed-out run kills the group within
-// Options.KillTimeout. A plugin's Spec version carries its binary digest, so
+// poison the next run. The process leads its own process group; a finished,
+// cancelled or timed-out run kills the group within Options.KillTimeout, and
+// on Linux the plugin gets SIGTERM when szrun dies (the SDK then kills its
+// group). A plugin's Spec version carries its binary digest, so
 // replacing the binary changes every cache key of its stages. Failures come
 // back as *Error, naming the plugin and quoting the tail of its stderr.
 package plugins

@@ -2,6 +2,7 @@ package plugins
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/sentinelzer0/szrun/stages"
 )
 
 // testBin is the test plugin built once for the whole test binary; linkPlugin
@@ -18,6 +21,10 @@ import (
 var testBin string
 
 func TestMain(m *testing.M) {
+	if dir := os.Getenv(hostModeEnv); dir != "" {
+		runHost(dir) // a child of TestHostDies
+		return
+	}
 	dir, err := os.MkdirTemp("", "szrun-plugins-test")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -102,4 +109,25 @@ func processGone(pid int) bool {
 	s := string(b)
 	i := strings.LastIndexByte(s, ')')
 	return i >= 0 && i+2 < len(s) && s[i+2] == 'Z'
+}
+
+// hostModeEnv makes the test binary act as a szrun host that runs the hang
+// plugin in the directory it names, so TestHostDies can kill a host.
+const hostModeEnv = "SZRUN_PLUGINS_TEST_HOST"
+
+func runHost(dir string) {
+	h := NewHost(Options{Dirs: []string{dir}})
+	st, err := h.Lookup(context.Background(), "plugin:hang")
+	if err == nil {
+		work := filepath.Join(dir, "work")
+		if err = os.Mkdir(work, 0o755); err == nil {
+			var params map[string]any
+			params, err = st.Spec().Coerce(map[string]any{"text": "x"}, stages.CoerceOptions{})
+			if err == nil {
+				_, err = st.Run(context.Background(), &stages.Input{Params: params, WorkDir: work})
+			}
+		}
+	}
+	fmt.Fprintln(os.Stderr, "host:", err)
+	os.Exit(1)
 }

@@ -11,7 +11,9 @@
 // Input (durations, int64s) from the request's JSON, turns the Input's Log and
 // Progress into events streamed back to szrun, and sends the Output as a
 // Result. A panic in Run is reported as the stage's error, with its stack on
-// stderr. Run by hand, the binary says it is a plugin and exits with status 1.
+// stderr. On SIGTERM (which Linux sends when szrun dies) it kills its process
+// group, so helpers the stage started do not outlive it. Run by hand, the
+// binary says it is a plugin and exits with status 1.
 //
 // A plugin is testable without a host: call Stage.Run directly, or RunLocal,
 // which takes parameters and checks outputs through the same conversions the

@@ -61,6 +61,7 @@ func ServeWith(opts ServeOpts) {
 		fmt.Fprintf(os.Stderr, "szrun plugin %s: %s\n", opts.Name, err.Error())
 		os.Exit(1)
 	}
+	watchHostDeath()
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: wire.Handshake,
 		Plugins:         wire.PluginSet(srv),

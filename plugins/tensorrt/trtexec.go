@@ -113,16 +113,17 @@ func follow(r *os.File, logFile *os.File, in *stages.Input) error {
 	return bw.Flush()
 }
 
-// trtexecFailure says why trtexec failed, quoting its last errors (the last
-// lines say what failed, the earlier ones why); the whole log is in
+// trtexecFailure says why trtexec failed, quoting its errors; the whole log is in
 // build_log.
 func trtexecFailure(waitErr error, sum *summary) error {
 	errs := sum.Errors
 	if len(errs) > 6 {
-		errs = errs[len(errs)-6:]
+		// The first errors usually name the cause, the last ones what
+		// trtexec gave up on.
+		errs = append(append(errs[:3:3], "..."), errs[len(errs)-3:]...)
 	}
 	if len(errs) == 0 {
 		return fmt.Errorf("trtexec failed (%w) without an error message; see the build log", waitErr)
 	}
-	return fmt.Errorf("trtexec failed (%w); its last errors (the whole output is in the build log):\n  %s", waitErr, strings.Join(errs, "\n  "))
+	return fmt.Errorf("trtexec failed (%w); its errors (the whole output is in the build log):\n  %s", waitErr, strings.Join(errs, "\n  "))
 }

@@ -34,8 +34,12 @@ type Plugin struct {
 	// failed), an *Error; the other fields are filled as far as they got.
 	Err error
 
+	// The file's state when it was hashed: a Host reuses its Plugin (treat
+	// it as read-only) while these hold.
+
 	size    int64
 	modTime time.Time
+	mode    os.FileMode
 }
 
 // Discover finds every plugin in the Host's directories, sorted by name, and
@@ -104,10 +108,11 @@ func (h *Host) load(ctx context.Context, name, path string) *Plugin {
 	h.mu.Lock()
 	prev := h.inspected[path]
 	h.mu.Unlock()
-	if prev != nil && prev.Name == name && prev.size == info.Size() && prev.modTime.Equal(info.ModTime()) {
+	if prev != nil && prev.Name == name && prev.size == info.Size() &&
+		prev.modTime.Equal(info.ModTime()) && prev.mode == info.Mode() {
 		return prev
 	}
-	p.size, p.modTime = info.Size(), info.ModTime()
+	p.size, p.modTime, p.mode = info.Size(), info.ModTime(), info.Mode()
 	defer func() {
 		if p.Err == nil {
 			h.mu.Lock()

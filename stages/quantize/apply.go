@@ -1,0 +1,159 @@
+package quantize
+
+import (
+	"errors"
+	"fmt"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/sentinelzer0/szrun/onnx"
+	"github.com/sentinelzer0/szrun/onnx/onnxpb"
+	"github.com/sentinelzer0/szrun/stages/quantize/calib"
+)
+
+// rewriter holds one quantization pass over a model's main graph.
+type rewriter struct {
+	cfg     *Config
+	x       *index
+	namer   *onnx.Namer
+	opset   int64
+	inits   []*onnxpb.TensorProto
+	dec     map[*onnxpb.NodeProto]*Decision
+	replace map[*onnxpb.NodeProto][]*onnxpb.NodeProto
+	extra   []*onnxpb.NodeProto
+	ms      bool // a com.microsoft node was emitted
+	// warnings are facts worth a log line (saturated biases, ...).
+	warnings []string
+}
+
+func (q *rewriter) addInits(ts ...*onnxpb.TensorProto) { q.inits = append(q.inits, ts...) }
+
+func (q *rewriter) decide(n *onnxpb.NodeProto, quantized bool, as, reason string) {
+	q.dec[n] = &Decision{Node: n.GetName(), OpType: n.GetOpType(), Quantized: quantized, As: as, Reason: reason}
+}
+
+// gate returns why the user's selection keeps n in float, or "".
+func (q *rewriter) gate(n *onnxpb.NodeProto) string {
+	switch {
+	case q.cfg.Exclude[n.GetName()]:
+		return "excluded by exclude_nodes"
+	case q.cfg.Float[n.GetName()]:
+		return "kept in float by the accuracy budget"
+	case !q.cfg.selected(n.GetOpType()):
+		if len(q.cfg.OpTypes) > 0 {
+			return "op type not in op_types"
+		}
+		return fmt.Sprintf("%s is not an op %s quantizes by default (no faster INT8 kernel in ONNX Runtime's CPU engine)", n.GetOpType(), q.cfg.Mode)
+	}
+	return ""
+}
+
+// Apply quantizes m's main graph in place as cfg says; static mode needs
+// ranges for every tensor StaticTensors named. It returns one decision per
+// node of the graph as it was given, in graph order.
+func Apply(m *onnxpb.ModelProto, cfg Config, ranges map[string]calib.Range) ([]Decision, []string, error) {
+	g := m.Graph
+	if g == nil {
+		return nil, nil, errors.New("model has no graph")
+	}
+	// Unnamed nodes get names so that decisions and excludes can say which.
+	namer := onnx.NewNamer(m)
+	for i, n := range g.Node {
+		if n.GetName() == "" {
+			n.Name = proto.String(namer.Name(nodeName(n, i)))
+		}
+	}
+	opset, _ := onnx.OpsetFor(m, "")
+	q := &rewriter{cfg: &cfg, x: newIndex(g), namer: namer, opset: opset,
+		dec: map[*onnxpb.NodeProto]*Decision{}, replace: map[*onnxpb.NodeProto][]*onnxpb.NodeProto{}}
+	if cfg.PerChannel && opset < 13 {
+		q.cfg.PerChannel = false
+		q.warnings = append(q.warnings, fmt.Sprintf("opset %d < 13 has no per-axis DequantizeLinear: weights quantized per tensor", opset))
+	}
+	var err error
+	if cfg.Mode == ModeDynamic {
+		err = q.dynamic()
+	} else {
+		err = q.static(ranges)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	orig := g.Node
+	var nodes []*onnxpb.NodeProto
+	decisions := make([]Decision, 0, len(orig))
+	for _, n := range orig {
+		if d := q.dec[n]; d != nil {
+			decisions = append(decisions, *d)
+		} else {
+			decisions = append(decisions, Decision{Node: n.GetName(), OpType: n.GetOpType(), Reason: "not a candidate"})
+		}
+		if r, ok := q.replace[n]; ok {
+			nodes = append(nodes, r...)
+			continue
+		}
+		nodes = append(nodes, n)
+	}
+	g.Node = append(nodes, q.extra...)
+	g.Initializer = append(g.Initializer, q.inits...)
+	if err := onnx.TopoSort(g); err != nil {
+		return nil, nil, fmt.Errorf("sort quantized graph: %w", err)
+	}
+	pruneInitializers(g)
+	for _, n := range g.Node {
+		if n.GetDomain() == "com.microsoft" {
+			q.ms = true
+		}
+	}
+	if q.ms {
+		if _, ok := onnx.OpsetFor(m, "com.microsoft"); !ok {
+			m.OpsetImport = append(m.OpsetImport, &onnxpb.OperatorSetIdProto{Domain: proto.String("com.microsoft"), Version: proto.Int64(1)})
+		}
+	}
+	return decisions, q.warnings, nil
+}
+
+// dynamic rewrites every selected MatMul and Gemm with a constant weight into
+// DynamicQuantizeMatMul and explains every other node.
+func (q *rewriter) dynamic() error {
+	for _, n := range q.x.g.Node {
+		if q.dec[n] != nil {
+			continue // an Add already absorbed as a bias
+		}
+		op := n.GetOpType()
+		if why := q.gate(n); why != "" {
+			if op == "Conv" && !q.cfg.Exclude[n.GetName()] && !q.cfg.Float[n.GetName()] {
+				why = "int8-dynamic keeps Conv in float: ONNX Runtime's CPU engine has no u8s8 ConvInteger kernel and its u8u8 one is slower than float Conv (use int8-static for CNNs)"
+			}
+			q.decide(n, false, "", why)
+			continue
+		}
+		if op != "MatMul" && op != "Gemm" {
+			q.decide(n, false, "", fmt.Sprintf("int8-dynamic quantizes only MatMul and Gemm, not %s", op))
+			continue
+		}
+		l, why, err := q.x.asLinear(n, true)
+		if err != nil {
+			return fmt.Errorf("node %q: %w", n.GetName(), err)
+		}
+		if l == nil {
+			q.decide(n, false, "", why)
+			continue
+		}
+		repl, err := q.dynamicMatMul(l)
+		if err != nil {
+			return err
+		}
+		q.replace[n] = repl
+		reason := "constant weight, per-tensor"
+		if q.cfg.PerChannel {
+			reason = "constant weight, per output column"
+		}
+		q.decide(n, true, "DynamicQuantizeMatMul", reason)
+		if l.biasNode != nil {
+			q.replace[l.biasNode] = nil
+			q.decide(l.biasNode, true, "bias of "+n.GetName(), "constant [N] Add absorbed as the float bias of DynamicQuantizeMatMul")
+		}
+	}
+	return nil
+}

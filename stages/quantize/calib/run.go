@@ -1,0 +1,124 @@
+package calib
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	"github.com/sentinelzer0/szrun/onnx"
+	"github.com/sentinelzer0/szrun/onnx/onnxpb"
+	"github.com/sentinelzer0/szrun/runtime"
+	"github.com/sentinelzer0/szrun/stages/quantize/internal/onnxb"
+)
+
+// ErrNoData means the calibration set holds no sample.
+var ErrNoData = errors.New("calibration data is empty")
+
+// RunOptions control Run; zero values are the defaults.
+type RunOptions struct {
+	// Bins of each tensor's histogram; 0 keeps min and max only.
+	Bins int
+	// BatchSize is the number of samples per ONNX Runtime run, default 16.
+	// It, not the number of samples, bounds the memory calibration uses.
+	BatchSize int
+	// Samples caps the samples used; 0 uses them all.
+	Samples int
+	// WorkDir receives the augmented model.
+	WorkDir string
+	// Threads bounds ONNX Runtime's intra-op threads (0: its default).
+	Threads int
+	// Progress, when set, is told after each batch.
+	Progress func(done, total int64)
+}
+
+// Run calibrates tensors of the model at modelPath over inputs (one tensor per
+// model input, samples along axis 0). It writes a copy of the model whose
+// graph outputs include every tensor, typed FLOAT with no shape (ONNX Runtime
+// needs only the element type), runs it batch by batch and folds each
+// requested output into its Stats before the next batch: no activation
+// outlives its batch.
+func Run(ctx context.Context, modelPath string, tensors []string, inputs []*runtime.Tensor, o RunOptions) (map[string]*Stats, error) {
+	if o.BatchSize <= 0 {
+		o.BatchSize = 16
+	}
+	n := int64(0)
+	if len(inputs) > 0 && len(inputs[0].Shape) > 0 {
+		n = inputs[0].Shape[0]
+	}
+	if o.Samples > 0 && int64(o.Samples) < n {
+		n = int64(o.Samples)
+	}
+	if n == 0 {
+		return nil, ErrNoData
+	}
+	aug, err := augment(modelPath, tensors, o.WorkDir)
+	if err != nil {
+		return nil, err
+	}
+	s, err := runtime.NewSession(aug, runtime.SessionOptions{IntraOpThreads: o.Threads, OptimizationLevel: "disable"})
+	if err != nil {
+		return nil, fmt.Errorf("calibrate: load augmented model %s: %w", aug, err)
+	}
+	defer s.Close()
+	index := map[string]int{}
+	for i, info := range s.Outputs() {
+		index[info.Name] = i
+	}
+	stats := make(map[string]*Stats, len(tensors))
+	for _, t := range tensors {
+		stats[t] = NewStats(o.Bins)
+	}
+	batch := make([]*runtime.Tensor, len(inputs))
+	for start := int64(0); start < n; start += int64(o.BatchSize) {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		size := min(int64(o.BatchSize), n-start)
+		for i, in := range inputs {
+			if batch[i], err = runtime.Slice(in, start, size); err != nil {
+				return nil, fmt.Errorf("calibrate: slice input %q at %d: %w", in.Name, start, err)
+			}
+		}
+		outs, err := s.Run(ctx, batch)
+		if err != nil {
+			return nil, fmt.Errorf("calibrate: run batch at sample %d: %w", start, err)
+		}
+		for _, t := range tensors {
+			out := outs[index[t]]
+			data, ok := out.Data.([]float32)
+			if !ok {
+				return nil, fmt.Errorf("calibrate: tensor %q is %s, not float32", t, out.DType)
+			}
+			stats[t].Add(data)
+		}
+		if o.Progress != nil {
+			o.Progress(start+size, n)
+		}
+	}
+	return stats, nil
+}
+
+// augment writes the model with tensors appended to its graph outputs.
+func augment(modelPath string, tensors []string, dir string) (string, error) {
+	m, err := onnx.Load(modelPath)
+	if err != nil {
+		return "", fmt.Errorf("calibrate: load %s: %w", modelPath, err)
+	}
+	g := m.Proto.Graph
+	have := map[string]bool{}
+	for _, o := range g.Output {
+		have[o.GetName()] = true
+	}
+	for _, t := range tensors {
+		if !have[t] {
+			g.Output = append(g.Output, onnxb.UnshapedVI(t, onnxpb.TensorProto_FLOAT))
+			have[t] = true
+		}
+	}
+	path := filepath.Join(dir, "calibration_augmented.onnx")
+	if err := onnx.Save(m, path, onnx.SaveOptions{}); err != nil {
+		return "", fmt.Errorf("calibrate: write augmented model: %w", err)
+	}
+	return path, nil
+}

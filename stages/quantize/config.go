@@ -1,0 +1,68 @@
+package quantize
+
+import (
+	"github.com/sentinelzer0/szrun/stages/quantize/qmath"
+)
+
+// The modes and formats.
+const (
+	ModeDynamic = "int8-dynamic"
+	ModeStatic  = "int8-static"
+	FormatQDQ   = "qdq"
+	FormatQOp   = "qoperator"
+)
+
+// Config says what to quantize and how. The zero value is not useful; the
+// stage builds one from its parameters.
+type Config struct {
+	Mode        string
+	Format      string
+	PerChannel  bool
+	Weight      qmath.Type
+	Activation  qmath.Type
+	SymWeights  bool
+	SymActs     bool
+	ReduceRange bool
+	// OpTypes limits quantization to these op types; empty means the mode's
+	// defaults.
+	OpTypes map[string]bool
+	// Exclude names nodes the user keeps in float.
+	Exclude map[string]bool
+	// Float names nodes the accuracy budget keeps in float.
+	Float map[string]bool
+}
+
+// DefaultOpTypes are the op types each mode quantizes by default: those
+// ONNX Runtime's CPU engine runs faster in INT8.
+var DefaultOpTypes = map[string][]string{
+	ModeDynamic: {"Gemm", "MatMul"},
+	ModeStatic: {"Add", "AveragePool", "Clip", "Conv", "Flatten", "Gemm", "GlobalAveragePool",
+		"MatMul", "MaxPool", "Relu", "Reshape", "Squeeze", "Transpose", "Unsqueeze"},
+}
+
+func (c *Config) selected(op string) bool {
+	if len(c.OpTypes) > 0 {
+		return c.OpTypes[op]
+	}
+	for _, o := range DefaultOpTypes[c.Mode] {
+		if o == op {
+			return true
+		}
+	}
+	return false
+}
+
+// Decision is what happened to one node.
+type Decision struct {
+	Node      string `json:"node"`
+	OpType    string `json:"op_type"`
+	Quantized bool   `json:"quantized"`
+	// As names what the node became ("DynamicQuantizeMatMul", "QDQ",
+	// "QLinearConv", "folded into conv1").
+	As     string `json:"as,omitempty"`
+	Reason string `json:"reason"`
+}
+
+func (c *Config) weightOptions() qmath.Options {
+	return qmath.Options{Type: c.Weight, Symmetric: c.SymWeights, ReduceRange: c.ReduceRange}
+}

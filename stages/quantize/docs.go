@@ -1,0 +1,3 @@
+package quantize
+
+const specDoc = "TODO"

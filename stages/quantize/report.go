@@ -1,0 +1,179 @@
+package quantize
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+
+	"github.com/sentinelzer0/szrun/stages"
+)
+
+// Report is the stage's JSON report.
+type Report struct {
+	Model          string             `json:"model"`
+	Mode           string             `json:"mode"`
+	Format         string             `json:"format,omitempty"`
+	SizeBefore     int64              `json:"size_before"`
+	SizeOptimized  int64              `json:"size_fp32_optimized"`
+	SizeAfter      int64              `json:"size_after"`
+	SizeRatio      float64            `json:"size_ratio"`
+	QuantizedNodes int                `json:"quantized_nodes"`
+	FloatNodes     int                `json:"float_nodes"`
+	Nodes          []Decision         `json:"nodes"`
+	Calibration    *CalibrationReport `json:"calibration,omitempty"`
+	Verification   VerifyReport       `json:"verification"`
+	Speed          *SpeedReport       `json:"speed,omitempty"`
+	Budget         *BudgetReport      `json:"budget,omitempty"`
+	Warnings       []string           `json:"warnings,omitempty"`
+}
+
+// CalibrationReport says how ranges were found.
+type CalibrationReport struct {
+	Data    string `json:"data"`
+	Method  string `json:"method"`
+	Samples int64  `json:"samples"`
+	Tensors int    `json:"tensors"`
+}
+
+// VerifyReport compares the quantized model with the fp32 baseline.
+type VerifyReport struct {
+	Samples      int64   `json:"samples"`
+	MaxRelError  float64 `json:"max_rel_error"`
+	MeanAbsError float64 `json:"mean_abs_error"`
+	AccuracyFP32 float64 `json:"accuracy_fp32"`
+	Accuracy     float64 `json:"accuracy"`
+	AccuracyDrop float64 `json:"accuracy_drop"`
+}
+
+// SpeedReport is the stage's quick latency check at batch 1.
+type SpeedReport struct {
+	Threads    int     `json:"threads"`
+	Iterations int     `json:"iterations"`
+	FP32ms     float64 `json:"fp32_ms"`
+	INT8ms     float64 `json:"int8_ms"`
+	Speedup    float64 `json:"speedup"`
+}
+
+// BudgetReport records the accuracy-aware search.
+type BudgetReport struct {
+	MaxDrop        float64            `json:"max_drop,omitempty"`
+	MaxOutputError float64            `json:"max_output_error,omitempty"`
+	Met            bool               `json:"met"`
+	Sensitivity    []SensitivityEntry `json:"sensitivity,omitempty"`
+	KeptFloat      []string           `json:"kept_float,omitempty"`
+}
+
+// SensitivityEntry is the output error with one layer left in float.
+type SensitivityEntry struct {
+	Node        string  `json:"node"`
+	MaxRelError float64 `json:"max_rel_error_without"`
+	Accuracy    float64 `json:"accuracy_without,omitempty"`
+}
+
+func fileSize(path string) int64 {
+	st, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return st.Size()
+}
+
+// finish times both models, writes the report and returns the outputs.
+func (j *job) finish(ctx context.Context, out string) (*stages.Output, error) {
+	r := j.rep
+	res := j.final
+	r.Nodes = res.decisions
+	r.Warnings = append(r.Warnings, res.warnings...)
+	for _, d := range res.decisions {
+		if d.Quantized {
+			r.QuantizedNodes++
+		} else {
+			r.FloatNodes++
+		}
+	}
+	r.SizeBefore, r.SizeOptimized, r.SizeAfter = fileSize(j.o.model), fileSize(j.base), fileSize(out)
+	r.SizeRatio = float64(r.SizeAfter) / float64(max(r.SizeBefore, 1))
+	r.Verification = VerifyReport{Samples: j.verifyDS.n, MaxRelError: res.m.MaxRelError, MeanAbsError: res.m.MeanAbs,
+		AccuracyFP32: j.refAcc, Accuracy: res.m.Accuracy}
+	if j.refAcc >= 0 && res.m.Accuracy >= 0 {
+		r.Verification.AccuracyDrop = j.refAcc - res.m.Accuracy
+	}
+	speedup := 0.0
+	if j.o.verifySpeed {
+		inputs, err := batchOf(j.verifyDS, 1)
+		if err != nil {
+			return nil, fmt.Errorf("quantize: speed check inputs: %w", err)
+		}
+		fp, err := Latency(ctx, j.base, inputs, j.o.iterations, j.o.threads)
+		if err != nil {
+			return nil, fmt.Errorf("quantize: speed check: %w", err)
+		}
+		q, err := Latency(ctx, out, inputs, j.o.iterations, j.o.threads)
+		if err != nil {
+			return nil, fmt.Errorf("quantize: speed check: %w", err)
+		}
+		speedup = fp / q
+		r.Speed = &SpeedReport{Threads: j.o.threads, Iterations: j.o.iterations, FP32ms: fp, INT8ms: q, Speedup: speedup}
+		if q > fp {
+			w := fmt.Sprintf("the INT8 model is slower than the fp32 one at batch 1: %.3f ms vs %.3f ms (%.2fx)", q, fp, speedup)
+			r.Warnings = append(r.Warnings, w)
+			j.in.Log.Warn(w)
+		} else {
+			j.in.Log.Info("speed", "fp32_ms", fp, "int8_ms", q, "speedup", speedup)
+		}
+	}
+	for _, w := range res.warnings {
+		j.in.Log.Warn(w)
+	}
+	reportPath := filepath.Join(j.in.WorkDir, "report.json")
+	if err := writeJSON(reportPath, r); err != nil {
+		return nil, fmt.Errorf("quantize: write report: %w", err)
+	}
+	j.in.Log.Info("quantized", "nodes", r.QuantizedNodes, "float", r.FloatNodes, "size_ratio", r.SizeRatio,
+		"max_rel_error", res.m.MaxRelError, "accuracy", res.m.Accuracy)
+	return &stages.Output{
+		Files: map[string]string{"model": out, "report": reportPath},
+		Values: map[string]any{
+			"size_before": r.SizeBefore, "size_after": r.SizeAfter, "size_ratio": r.SizeRatio,
+			"quantized_nodes": int64(r.QuantizedNodes), "float_nodes": int64(r.FloatNodes),
+			"max_rel_error": finite(res.m.MaxRelError), "accuracy": res.m.Accuracy, "accuracy_fp32": j.refAcc,
+			"accuracy_drop": r.Verification.AccuracyDrop, "speedup": speedup,
+		},
+	}, nil
+}
+
+// finite keeps JSON valid: an infinite error (NaN outputs) reports as -1.
+func finite(v float64) float64 {
+	if math.IsInf(v, 0) || math.IsNaN(v) {
+		return -1
+	}
+	return v
+}
+
+// writeJSON writes v atomically: temp file, fsync, rename.
+func writeJSON(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".report-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(append(data, '\n')); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

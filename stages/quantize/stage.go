@@ -1,0 +1,199 @@
+package quantize
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/sentinelzer0/szrun/onnx"
+	"github.com/sentinelzer0/szrun/onnx/onnxpb"
+	"github.com/sentinelzer0/szrun/runtime"
+	"github.com/sentinelzer0/szrun/stages"
+	"github.com/sentinelzer0/szrun/stages/quantize/calib"
+)
+
+// ErrAlreadyQuantized means the input model already holds quantized operators.
+var ErrAlreadyQuantized = errors.New("model is already quantized")
+
+// job is one run of the stage: checked options, loaded data, and the fp32
+// baseline everything is compared with.
+type job struct {
+	o        *options
+	in       *stages.Input
+	base     string // fp32 model quantized and compared against (optimized)
+	baseM    *onnxpb.ModelProto
+	calibDS  *dataset
+	verifyDS *dataset
+	ranges   map[string]calib.Range
+	ref      [][]float32 // fp32 outputs on verifyDS
+	refAcc   float64
+	rep      *Report
+	final    *result
+}
+
+// Run quantizes the model and verifies the result.
+func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, error) {
+	j, err := prepare(in)
+	if err != nil {
+		return nil, err
+	}
+	if err := j.optimize(ctx); err != nil {
+		return nil, err
+	}
+	if j.o.cfg.Mode == ModeStatic {
+		if err := j.calibrate(ctx); err != nil {
+			return nil, err
+		}
+	}
+	out := filepath.Join(in.WorkDir, "model.onnx")
+	res, err := j.build(ctx, j.o.cfg, out)
+	if err != nil {
+		return nil, err
+	}
+	if err := j.budget(ctx, res, out); err != nil {
+		return nil, err
+	}
+	return j.finish(ctx, out)
+}
+
+// prepare checks every parameter and input against the model before any
+// work: nothing is written when it fails.
+func prepare(in *stages.Input) (*job, error) {
+	o, err := parseOptions(in)
+	if err != nil {
+		return nil, fmt.Errorf("quantize: %w", err)
+	}
+	m, err := onnx.Load(o.model)
+	if err != nil {
+		return nil, fmt.Errorf("quantize: load model %s: %w", o.model, err)
+	}
+	if name, op := alreadyQuantized(m.Proto); name != "" {
+		return nil, fmt.Errorf("quantize: model %s: %w: node %q is %s", o.model, ErrAlreadyQuantized, name, op)
+	}
+	names := map[string]bool{}
+	var all []string
+	for _, n := range m.Proto.GetGraph().GetNode() {
+		names[n.GetName()] = true
+		all = append(all, n.GetName())
+	}
+	for _, n := range o.excludeNames {
+		if !names[n] {
+			msg := fmt.Sprintf("quantize: exclude_nodes: no node %q in %s", n, o.model)
+			if near := stages.Nearest(n, all); near != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", near)
+			}
+			return nil, errors.New(msg)
+		}
+	}
+	s, err := runtime.NewSession(o.model, runtime.SessionOptions{IntraOpThreads: o.threads})
+	if err != nil {
+		return nil, fmt.Errorf("quantize: load model %s in ONNX Runtime: %w", o.model, err)
+	}
+	info := s.Inputs()
+	_ = s.Close()
+	j := &job{o: o, in: in, rep: &Report{Model: o.model, Mode: o.cfg.Mode, Format: o.cfg.Format}}
+	if o.calib != nil {
+		if j.calibDS, err = loadDataset(o.calib.data, "calibration.data", "", info); err != nil {
+			return nil, fmt.Errorf("quantize: %w", err)
+		}
+	}
+	if o.acc != nil {
+		if j.verifyDS, err = loadDataset(o.acc.data, "accuracy.data", o.acc.labels, info); err != nil {
+			return nil, fmt.Errorf("quantize: %w", err)
+		}
+	} else if j.calibDS != nil {
+		j.verifyDS = j.calibDS
+	} else {
+		rnd, err := runtime.RandomInputs(info, nil, 8, 1)
+		if err != nil {
+			return nil, fmt.Errorf("quantize: no accuracy.data or calibration.data to verify with, and random inputs fail: %w", err)
+		}
+		j.verifyDS = &dataset{inputs: rnd, n: 8}
+	}
+	return j, nil
+}
+
+// optimize runs ONNX Runtime's basic optimizer (standard ONNX out: Conv+BN
+// folded, constants folded) so that quantization sees the graph ONNX Runtime
+// will run, and the baseline is the optimized fp32 model.
+func (j *job) optimize(ctx context.Context) error {
+	j.base = j.o.model
+	if j.o.optimize {
+		j.base = filepath.Join(j.in.WorkDir, "fp32_optimized.onnx")
+		if err := runtime.Optimize(j.o.model, j.base, "basic", j.o.threads); err != nil {
+			return fmt.Errorf("quantize: optimize %s: %w", j.o.model, err)
+		}
+	}
+	m, err := onnx.Load(j.base)
+	if err != nil {
+		return fmt.Errorf("quantize: load %s: %w", j.base, err)
+	}
+	j.baseM = m.Proto
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	j.ref, err = runOutputs(ctx, j.base, j.verifyDS, 16, j.o.threads)
+	if err != nil {
+		return fmt.Errorf("quantize: fp32 reference: %w", err)
+	}
+	j.refAcc = compare(j.ref, j.ref, j.verifyDS.labels).Accuracy
+	return nil
+}
+
+// calibrate collects ranges for every tensor static quantization may need.
+func (j *job) calibrate(ctx context.Context) error {
+	tensors, err := StaticTensors(j.baseM, j.o.cfg)
+	if err != nil {
+		return fmt.Errorf("quantize: plan: %w", err)
+	}
+	co := j.o.calib
+	stats, err := calib.Run(ctx, j.base, tensors, j.calibDS.inputs, calib.RunOptions{
+		Bins: co.method.HistBins(), BatchSize: co.batchSize, Samples: co.samples,
+		WorkDir: j.in.WorkDir, Threads: j.o.threads,
+		Progress: func(done, total int64) { j.in.Report(done, total, "calibration samples") },
+	})
+	if err != nil {
+		return fmt.Errorf("quantize: calibration on %s: %w", co.data, err)
+	}
+	_ = os.Remove(filepath.Join(j.in.WorkDir, "calibration_augmented.onnx"))
+	j.ranges = make(map[string]calib.Range, len(stats))
+	for _, t := range sortedKeys(stats) {
+		j.ranges[t] = calib.Compute(stats[t], co.method)
+	}
+	used := j.calibDS.n
+	if co.samples > 0 && int64(co.samples) < used {
+		used = int64(co.samples)
+	}
+	j.rep.Calibration = &CalibrationReport{Data: co.data, Method: string(co.method.Method), Samples: used, Tensors: len(tensors)}
+	j.in.Log.Info("calibrated", "tensors", len(tensors), "samples", used, "method", co.method.Method)
+	return nil
+}
+
+// result is one quantized candidate.
+type result struct {
+	decisions []Decision
+	warnings  []string
+	m         metrics
+}
+
+// build quantizes a copy of the baseline with cfg, writes it to path and
+// measures it against the fp32 reference.
+func (j *job) build(ctx context.Context, cfg Config, path string) (*result, error) {
+	m := proto.Clone(j.baseM).(*onnxpb.ModelProto)
+	dec, warns, err := Apply(m, cfg, j.ranges)
+	if err != nil {
+		return nil, fmt.Errorf("quantize %s: %w", j.base, err)
+	}
+	if err := onnx.Save(&onnx.Model{Proto: m}, path, onnx.SaveOptions{}); err != nil {
+		return nil, fmt.Errorf("quantize: write %s: %w", path, err)
+	}
+	got, err := runOutputs(ctx, path, j.verifyDS, 16, j.o.threads)
+	if err != nil {
+		return nil, fmt.Errorf("quantize: verify the quantized model: %w", err)
+	}
+	return &result{decisions: dec, warnings: warns, m: compare(j.ref, got, j.verifyDS.labels)}, nil
+}

@@ -1,0 +1,183 @@
+package quantize
+
+import (
+	"fmt"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/sentinelzer0/szrun/onnx/onnxpb"
+	"github.com/sentinelzer0/szrun/stages/quantize/calib"
+	"github.com/sentinelzer0/szrun/stages/quantize/internal/onnxb"
+	"github.com/sentinelzer0/szrun/stages/quantize/qmath"
+)
+
+// StaticTensors returns the tensors static quantization of m with cfg needs
+// calibrated, without changing m.
+func StaticTensors(m *onnxpb.ModelProto, cfg Config) ([]string, error) {
+	c := proto.Clone(m).(*onnxpb.ModelProto)
+	opset, _ := onnxOpset(c)
+	q := &rewriter{cfg: &cfg, x: newIndex(c.Graph), opset: opset, dec: map[*onnxpb.NodeProto]*Decision{}}
+	p, err := q.planStatic()
+	if err != nil {
+		return nil, err
+	}
+	return p.CalibrationTensors(), nil
+}
+
+// static plans the INT8 region and writes it as QDQ: a QuantizeLinear →
+// DequantizeLinear pair on each region tensor, DequantizeLinear of int8
+// weights (per channel) and int32 biases, Relu/Clip folded into the
+// producer's output quantization.
+func (q *rewriter) static(ranges map[string]calib.Range) error {
+	p, err := q.planStatic()
+	if err != nil {
+		return err
+	}
+	acts := map[string]qmath.Params{}
+	qmin, qmax := q.cfg.Activation.Range(q.cfg.SymActs, false)
+	for _, t := range p.qdq {
+		r, ok := ranges[p.root(t)]
+		if !ok {
+			return fmt.Errorf("no calibrated range for tensor %q", p.root(t))
+		}
+		if b, ok := p.bounds[t]; ok {
+			r = calib.Range{Min: max(r.Min, b.Min), Max: min(r.Max, b.Max)}
+		}
+		acts[t] = qmath.ComputeParams(r.Min, r.Max, qmin, qmax, q.cfg.SymActs)
+	}
+	for _, t := range p.qdq {
+		acts[t] = acts[p.root(t)]
+	}
+	for n, r := range p.fold {
+		n.Output[0] = r.Output[0]
+		q.replace[r] = nil
+		q.decide(r, true, "folded into "+n.GetName(), "exact: the output's QuantizeLinear saturates where it clamps")
+	}
+	// Weight and bias quantization need each core node's input parameters,
+	// looked up by the input's name before Q/DQ insertion renames it.
+	coreIn := map[*onnxpb.NodeProto]qmath.Params{}
+	for n := range p.core {
+		coreIn[n] = acts[n.Input[0]]
+	}
+	for _, t := range p.qdq {
+		q.insertQDQ(t, acts[t], p)
+	}
+	for _, n := range p.order {
+		l, isCore := p.core[n]
+		if !isCore {
+			q.decide(n, true, "QDQ", "all inputs INT8: runs as an integer kernel between quantized neighbours")
+			continue
+		}
+		if err := q.staticWeights(n, l, coreIn[n]); err != nil {
+			return fmt.Errorf("node %q: %w", n.GetName(), err)
+		}
+		why := "constant weight, per-tensor"
+		if q.cfg.PerChannel {
+			why = "constant weight, per channel"
+		}
+		q.decide(n, true, "QDQ", why)
+	}
+	return nil
+}
+
+// insertQDQ adds t → QuantizeLinear → DequantizeLinear and makes every
+// reader of t read the dequantized value instead; a graph output keeps the
+// producer's float value.
+func (q *rewriter) insertQDQ(t string, pr qmath.Params, p *staticPlan) {
+	base := q.namer.Name(t + "_q")
+	scale := onnxb.Floats(base+"_scale", []float32{pr.Scale})
+	zp := onnxb.Raw8(base+"_zero_point", q.cfg.Activation == qmath.Int8, []byte{byte(pr.ZeroPoint)})
+	scale.Dims, zp.Dims = nil, nil
+	q.addInits(scale, zp)
+	qv, dv := q.namer.Name(t+"_quantized"), q.namer.Name(t+"_dequantized")
+	q.extra = append(q.extra,
+		onnxb.Node("QuantizeLinear", q.namer.Name(t+"_QuantizeLinear"), []string{t, scale.GetName(), zp.GetName()}, []string{qv}),
+		onnxb.Node("DequantizeLinear", q.namer.Name(t+"_DequantizeLinear"), []string{qv, scale.GetName(), zp.GetName()}, []string{dv}))
+	for _, c := range q.x.consumers[t] {
+		if p.folded[c] {
+			continue
+		}
+		for i, in := range c.Input {
+			if in == t {
+				c.Input[i] = dv
+			}
+		}
+	}
+}
+
+// staticWeights replaces a core node's weight (and bias) by DequantizeLinear
+// of its int8 (int32) form.
+func (q *rewriter) staticWeights(n *onnxpb.NodeProto, l *linear, in qmath.Params) error {
+	var w []float32
+	var dims []int64
+	axis := 0
+	var bias []float32
+	if l == nil { // Conv
+		wt := q.x.floatInit(n.Input[1])
+		var err error
+		if w, err = floatData(wt); err != nil {
+			return err
+		}
+		dims = wt.Dims
+		if len(n.Input) > 2 && n.Input[2] != "" {
+			if bias, err = floatData(q.x.floatInit(n.Input[2])); err != nil {
+				return err
+			}
+		}
+	} else {
+		w, dims, axis, bias = l.w, []int64{int64(l.k), int64(l.n)}, 1, l.bias
+		if n.GetOpType() == "Gemm" {
+			setAttr(n, onnxb.Int("transB", 0))
+			setAttr(n, onnxb.Float("alpha", 1))
+			setAttr(n, onnxb.Float("beta", 1))
+		}
+	}
+	qw, err := quantizeWeight(w, dims, axis, q.cfg.PerChannel, q.cfg.weightOptions())
+	if err != nil {
+		return fmt.Errorf("quantize weight: %w", err)
+	}
+	base := q.namer.Name(n.GetName() + "_W")
+	wq, ws, wz := qw.initializers(base, q.cfg.Weight)
+	q.addInits(wq, ws, wz)
+	n.Input[1] = q.dequantize(base, wq.GetName(), ws.GetName(), wz.GetName(), qw.axis)
+	if bias == nil {
+		return nil
+	}
+	scales := make([]float32, len(qw.params))
+	for i, p := range qw.params {
+		scales[i] = qmath.BiasScale(in.Scale, p.Scale)
+	}
+	bq, sat := qmath.Bias(bias, scales)
+	if sat > 0 {
+		q.warnings = append(q.warnings, fmt.Sprintf("node %q: %d bias values saturated int32", n.GetName(), sat))
+	}
+	bbase := q.namer.Name(n.GetName() + "_bias")
+	var pd []int64
+	baxis := -1
+	if len(scales) > 1 {
+		pd, baxis = []int64{int64(len(scales))}, 0
+	}
+	bt := onnxb.Int32s(bbase+"_quantized", bq, int64(len(bq)))
+	st := onnxb.Floats(bbase+"_scale", scales, pd...)
+	zt := onnxb.Int32s(bbase+"_zero_point", make([]int32, len(scales)), pd...)
+	q.addInits(bt, st, zt)
+	bout := q.dequantize(bbase, bt.GetName(), st.GetName(), zt.GetName(), baxis)
+	if len(n.Input) > 2 {
+		n.Input[2] = bout
+	} else {
+		n.Input = append(n.Input, bout)
+	}
+	return nil
+}
+
+// dequantize adds a DequantizeLinear of an initializer and returns its output.
+func (q *rewriter) dequantize(base, data, scale, zp string, axis int) string {
+	out := q.namer.Name(base + "_dequantized")
+	var attrs []*onnxpb.AttributeProto
+	if axis >= 0 {
+		attrs = append(attrs, onnxb.Int("axis", int64(axis)))
+	}
+	q.extra = append(q.extra, onnxb.Node("DequantizeLinear", q.namer.Name(base+"_DequantizeLinear"),
+		[]string{data, scale, zp}, []string{out}, attrs...))
+	return out
+}

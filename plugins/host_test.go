@@ -116,6 +116,7 @@ func TestLookup(t *testing.T) {
 				if !errors.Is(err, tt.wantErr) {
 					t.Fatalf("err = %v, want %v", err, tt.wantErr)
 				}
+				t.Log(err)
 				for _, m := range tt.msg {
 					if !strings.Contains(err.Error(), m) {
 						t.Errorf("error lacks %q:\n%s", m, err.Error())

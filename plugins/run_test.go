@@ -130,6 +130,7 @@ func TestRunFailures(t *testing.T) {
 				t.Fatalf("error is not a *Error for plugin %s: %#v", tt.mode, err)
 			}
 			msg := err.Error()
+			t.Log(msg)
 			for _, m := range append([]string{"plugin " + tt.mode + " ("}, tt.msg...) {
 				if !strings.Contains(msg, m) {
 					t.Errorf("error lacks %q:\n%s", m, msg)

@@ -2,6 +2,10 @@ package plugins
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
 	"sync"
 
 	"github.com/charmbracelet/log"
@@ -81,6 +85,59 @@ func (w *lineWriter) emit(line []byte) {
 	if len(bytes.TrimSpace(line)) == 0 {
 		return
 	}
+	if level, msg, kv, ok := parseHCLog(line); ok {
+		// go-plugin's own logger in a plugin that does not use the SDK:
+		// its trace and debug chatter would crowd the crash lines out of
+		// the ring.
+		if level > log.DebugLevel {
+			var b strings.Builder
+			b.WriteString("[" + level.String() + "] " + msg)
+			for i := 0; i+1 < len(kv); i += 2 {
+				fmt.Fprintf(&b, " %v=%v", kv[i], kv[i+1])
+			}
+			w.ring.add(b.String())
+		}
+		if w.level == log.DebugLevel { // a writer for quiet phases (Describe)
+			level = log.DebugLevel
+		}
+		w.log.Log(level, msg, append(kv, "stream", w.stream)...)
+		return
+	}
 	w.ring.add(string(line))
 	w.log.Log(w.level, string(line), "stream", w.stream)
+}
+
+// parseHCLog reads a JSON line written by hashicorp/go-hclog:
+// {"@level":"debug","@message":"...","@timestamp":"...", "key": value}.
+func parseHCLog(line []byte) (log.Level, string, []any, bool) {
+	if !bytes.HasPrefix(line, []byte(`{"@level":`)) {
+		return 0, "", nil, false
+	}
+	var m map[string]any
+	if json.Unmarshal(line, &m) != nil {
+		return 0, "", nil, false
+	}
+	lvl, _ := m["@level"].(string)
+	msg, _ := m["@message"].(string)
+	level := log.InfoLevel
+	switch lvl {
+	case "trace", "debug":
+		level = log.DebugLevel
+	case "warn":
+		level = log.WarnLevel
+	case "error":
+		level = log.ErrorLevel
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		if !strings.HasPrefix(k, "@") {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	var kv []any
+	for _, k := range keys {
+		kv = append(kv, k, m[k])
+	}
+	return level, msg, kv, true
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/sentinelzer0/szrun/stages/compare"
 	"github.com/sentinelzer0/szrun/stages/inspect"
 	"github.com/sentinelzer0/szrun/stages/optimize"
+	"github.com/sentinelzer0/szrun/stages/prune"
 	"github.com/sentinelzer0/szrun/stages/shell"
 )
 
@@ -16,5 +17,6 @@ func Registry() *stages.Registry {
 	r.MustRegister(inspect.New())
 	r.MustRegister(optimize.New())
 	r.MustRegister(compare.New())
+	r.MustRegister(prune.New())
 	return r
 }

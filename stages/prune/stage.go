@@ -1,0 +1,187 @@
+package prune
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/charmbracelet/log"
+
+	"github.com/sentinelzer0/szrun/onnx"
+	"github.com/sentinelzer0/szrun/stages"
+	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
+)
+
+// plan is a validated stage invocation.
+type plan struct {
+	opts     Options
+	steps    []float64 // cumulative amounts; one entry without a schedule
+	labels   []string
+	model    string
+	data     string
+	evalOpts evaluate.Options
+}
+
+// parse turns the coerced parameters into a plan, rejecting bad values before
+// any work.
+func parse(in *stages.Input) (*plan, error) {
+	p := &plan{
+		model: in.String("model"),
+		data:  in.String("data"),
+		opts: Options{
+			Strategy: in.String("strategy"),
+			Amount:   in.Float("amount"),
+			Scope:    in.String("scope"),
+			Seed:     in.Int("seed"),
+			Norm:     in.String("norm"),
+			Pattern:  in.String("pattern"),
+		},
+		evalOpts: evaluate.Options{Batch: in.Int("batch"), Threads: int(in.Int("threads"))},
+	}
+	for _, v := range in.List("op_types") {
+		p.opts.OpTypes = append(p.opts.OpTypes, fmt.Sprint(v))
+	}
+	for _, v := range in.List("exclude") {
+		p.opts.Exclude = append(p.opts.Exclude, fmt.Sprint(v))
+	}
+	p.opts.applyDefaults()
+	for i, v := range in.List("schedule") {
+		f, ok := v.(float64)
+		if !ok {
+			if n, isInt := v.(int64); isInt {
+				f, ok = float64(n), true
+			}
+		}
+		if !ok {
+			return nil, fmt.Errorf("schedule[%d] %v: not a number", i, v)
+		}
+		p.steps = append(p.steps, f)
+	}
+	if err := p.opts.validate(); err != nil {
+		return nil, err
+	}
+	switch {
+	case len(p.steps) > 0 && in.Has("amount"):
+		return nil, fmt.Errorf("amount %v and schedule %v: give one of them", p.opts.Amount, p.steps)
+	case len(p.steps) > 0 && p.opts.Strategy == NM:
+		return nil, fmt.Errorf("schedule %v: n:m pruning has no amount to schedule; its pattern %s fixes the sparsity", p.steps, p.opts.Pattern)
+	case len(p.steps) > 0:
+		if err := checkSchedule(p.steps); err != nil {
+			return nil, err
+		}
+	case p.opts.Strategy == NM:
+		p.steps = []float64{0}
+	case !in.Has("amount"):
+		return nil, fmt.Errorf("amount: required for strategy %s (or give schedule)", p.opts.Strategy)
+	default:
+		p.steps = []float64{p.opts.Amount}
+	}
+	for _, s := range p.steps {
+		l := stepLabel(s)
+		if p.opts.Strategy == NM {
+			l = p.opts.Pattern
+		}
+		p.labels = append(p.labels, l)
+	}
+	return p, nil
+}
+
+// Run prunes the model once per step and verifies every result in ONNX Runtime.
+func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, error) {
+	logger := in.Log
+	if logger == nil {
+		logger = log.New(io.Discard)
+	}
+	p, err := parse(in)
+	if err != nil {
+		return nil, fmt.Errorf("prune: %w", err)
+	}
+	m, err := onnx.Load(p.model)
+	if err != nil {
+		return nil, fmt.Errorf("prune: %w", err)
+	}
+	if err := checkExclude(m.Proto.GetGraph(), p.opts.Exclude); err != nil {
+		return nil, fmt.Errorf("prune %s: %w", p.model, err)
+	}
+	base, err := newBaseline(ctx, p, m.Proto, logger)
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(in.WorkDir, "models")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("prune: create %s: %w", dir, err)
+	}
+	rep := &report{Model: p.model, Strategy: p.opts.Strategy, Scope: p.opts.Scope,
+		ParamsBefore: base.params, SizeBefore: base.size, AccuracyBefore: base.accuracy}
+	done := 0.0
+	var last string
+	for i, amount := range p.steps {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("prune: %w", context.Cause(ctx))
+		}
+		in.Report(int64(i), int64(len(p.steps)), "step "+p.labels[i])
+		o := p.opts
+		o.Amount = amount
+		if o.Strategy == Structured && done > 0 {
+			// The schedule counts original channels; this model has 1-done of them.
+			o.Amount = (amount - done) / (1 - done)
+		}
+		res, err := Apply(ctx, m.Proto, o)
+		if err != nil {
+			return nil, fmt.Errorf("prune %s step %s: %w", p.model, p.labels[i], err)
+		}
+		done = amount
+		path := filepath.Join(dir, p.labels[i]+".onnx")
+		if err := onnx.Save(m, path, onnx.SaveOptions{}); err != nil {
+			return nil, fmt.Errorf("prune: save step %s: %w", p.labels[i], err)
+		}
+		st, err := base.step(ctx, p, path, p.labels[i], m.Proto, res)
+		if err != nil {
+			return nil, err
+		}
+		logger.Info("pruned", "step", p.labels[i], "sparsity", fmt.Sprintf("%.4f", st.Sparsity),
+			"params", st.ParamsAfter, "removed_channels", st.RemovedChannels)
+		rep.Steps = append(rep.Steps, st)
+		last = path
+	}
+	in.Report(int64(len(p.steps)), int64(len(p.steps)), "done")
+	reportPath := filepath.Join(in.WorkDir, "report.json")
+	if err := writeJSON(reportPath, rep); err != nil {
+		return nil, fmt.Errorf("prune: %w", err)
+	}
+	return &stages.Output{
+		Files:  map[string]string{"model": last, "models": dir, "report": reportPath},
+		Values: rep.values(),
+	}, nil
+}
+
+// writeJSON writes v atomically: temp file, fsync, rename.
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", path, err)
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".report-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("sync %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", path, err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("rename to %s: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,177 @@
+package prune
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/charmbracelet/log"
+
+	"github.com/sentinelzer0/szrun/onnx"
+	"github.com/sentinelzer0/szrun/onnx/onnxpb"
+	"github.com/sentinelzer0/szrun/runtime"
+	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
+)
+
+// report is report.json.
+type report struct {
+	Model          string        `json:"model"`
+	Strategy       string        `json:"strategy"`
+	Scope          string        `json:"scope"`
+	ParamsBefore   int64         `json:"params_before"`
+	SizeBefore     int64         `json:"size_before"`
+	AccuracyBefore *float64      `json:"accuracy_before,omitempty"`
+	Steps          []*stepReport `json:"steps"`
+}
+
+// stepReport is one step's result.
+type stepReport struct {
+	Label           string   `json:"label"`
+	File            string   `json:"file"`
+	Sparsity        float64  `json:"sparsity"`
+	ParamsAfter     int64    `json:"params_after"`
+	SizeAfter       int64    `json:"size_after"`
+	RemovedChannels int      `json:"removed_channels"`
+	Accuracy        *float64 `json:"accuracy,omitempty"`
+	AccuracyDrop    *float64 `json:"accuracy_drop,omitempty"`
+	// Verified says what ran the model: "data", "random inputs" or "loaded".
+	Verified   string               `json:"verified"`
+	Comparison *evaluate.Comparison `json:"comparison,omitempty"`
+	Result     *Result              `json:"result"`
+}
+
+// baseline is the original model's figures and outputs, for comparison.
+type baseline struct {
+	params   int64
+	size     int64
+	data     *evaluate.Data
+	out      *evaluate.Outputs
+	accuracy *float64
+	how      string
+}
+
+// newBaseline measures the original model and runs it over the data (or a
+// random batch), which also checks the data against the model's inputs.
+func newBaseline(ctx context.Context, p *plan, m *onnxpb.ModelProto, logger *log.Logger) (*baseline, error) {
+	st, err := onnx.ComputeStats(m)
+	if err != nil {
+		return nil, fmt.Errorf("prune: stats of %s: %w", p.model, err)
+	}
+	fi, err := os.Stat(p.model)
+	if err != nil {
+		return nil, fmt.Errorf("prune: %w", err)
+	}
+	b := &baseline{params: st.Parameters, size: fi.Size()}
+	if err := runtime.Init(); err != nil {
+		return nil, fmt.Errorf("prune: %w", err)
+	}
+	if p.data != "" {
+		if b.data, err = evaluate.LoadData(p.data); err != nil {
+			return nil, fmt.Errorf("prune: data: %w", err)
+		}
+		b.how = "data"
+	} else {
+		b.data, err = randomData(p.model)
+		if err != nil {
+			logger.Warn("pruned models will only be loaded, not run", "reason", err.Error())
+			return b, nil
+		}
+		b.how = "random inputs"
+	}
+	if b.out, err = evaluate.Run(ctx, p.model, b.data, p.evalOpts); err != nil {
+		return nil, fmt.Errorf("prune: run the original model: %w", err)
+	}
+	if b.data.Labels != nil {
+		if name := evaluate.ClassifierOutput(b.out, b.data.N); name != "" {
+			acc := evaluate.Accuracy(b.out, name, b.data.Labels)
+			b.accuracy = &acc
+		}
+	}
+	return b, nil
+}
+
+// randomData is a reproducible batch of two random samples for the model's inputs.
+func randomData(model string) (*evaluate.Data, error) {
+	s, err := runtime.NewSession(model, runtime.SessionOptions{IntraOpThreads: 1})
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", model, err)
+	}
+	defer s.Close()
+	ts, err := runtime.RandomInputs(s.Inputs(), nil, 2, 1)
+	if err != nil {
+		return nil, err
+	}
+	arrays := map[string]*runtime.Tensor{}
+	for i, t := range ts {
+		arrays[s.Inputs()[i].Name] = t
+	}
+	return evaluate.NewData(arrays)
+}
+
+// step verifies one pruned model in ONNX Runtime and gathers its figures.
+func (b *baseline) step(ctx context.Context, p *plan, path, label string, m *onnxpb.ModelProto, res *Result) (*stepReport, error) {
+	st, err := onnx.ComputeStats(m)
+	if err != nil {
+		return nil, fmt.Errorf("prune: stats of step %s: %w", label, err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("prune: %w", err)
+	}
+	r := &stepReport{Label: label, File: filepath.Base(path), Sparsity: res.Sparsity, ParamsAfter: st.Parameters,
+		SizeAfter: fi.Size(), RemovedChannels: res.RemovedChannels, Result: res, Verified: "loaded"}
+	if b.out == nil {
+		s, err := runtime.NewSession(path, runtime.SessionOptions{IntraOpThreads: p.evalOpts.Threads})
+		if err != nil {
+			return nil, fmt.Errorf("prune: the pruned model (step %s) does not load in ONNX Runtime: %w", label, err)
+		}
+		return r, s.Close()
+	}
+	out, err := evaluate.Run(ctx, path, b.data, p.evalOpts)
+	if err != nil {
+		return nil, fmt.Errorf("prune: the pruned model (step %s) does not run in ONNX Runtime: %w", label, err)
+	}
+	r.Verified = b.how
+	r.Comparison = evaluate.Compare(b.out, out, b.data.Labels)
+	for _, oc := range r.Comparison.Outputs {
+		if oc.Problem != "" {
+			return nil, fmt.Errorf("prune: step %s: output %s: %s", label, oc.Name, oc.Problem)
+		}
+		if oc.CandAccuracy != nil && r.Accuracy == nil {
+			r.Accuracy, r.AccuracyDrop = oc.CandAccuracy, oc.AccuracyDrop
+		}
+	}
+	return r, nil
+}
+
+// values are the stage's value outputs: the last step's, and every step's.
+func (r *report) values() map[string]any {
+	last := r.Steps[len(r.Steps)-1]
+	v := map[string]any{
+		"sparsity":         last.Sparsity,
+		"layer_sparsity":   last.Result.LayerSparsity(),
+		"params_before":    r.ParamsBefore,
+		"params_after":     last.ParamsAfter,
+		"size_before":      r.SizeBefore,
+		"size_after":       last.SizeAfter,
+		"removed_channels": int64(last.RemovedChannels),
+	}
+	if r.AccuracyBefore != nil {
+		v["accuracy_before"] = *r.AccuracyBefore
+	}
+	steps := map[string]any{}
+	for _, s := range r.Steps {
+		sv := map[string]any{"sparsity": s.Sparsity, "params_after": s.ParamsAfter, "size_after": s.SizeAfter,
+			"removed_channels": int64(s.RemovedChannels)}
+		if s.Accuracy != nil {
+			sv["accuracy"], sv["accuracy_drop"] = *s.Accuracy, *s.AccuracyDrop
+		}
+		steps[s.Label] = sv
+	}
+	v["steps"] = steps
+	if last.Accuracy != nil {
+		v["accuracy"], v["accuracy_drop"] = *last.Accuracy, *last.AccuracyDrop
+	}
+	return v
+}

@@ -24,7 +24,7 @@ func (s *Stage) Spec() stages.Spec {
 			{Name: "data", Type: stages.Path,
 				Doc: ".npz (or folder of .npy) with arrays named like the model inputs and optional int `labels` [N]"},
 			{Name: "shapes", Type: stages.Map, Elem: stages.List,
-				Doc: "without data: input name -> full shape of the random inputs, for inputs with dynamic dims besides the batch"},
+				Doc: "without data: input name -> shape without the batch dimension, for inputs with other dynamic dims"},
 			{Name: "samples", Type: stages.Int, Default: int64(64), Doc: "without data: how many random samples"},
 			{Name: "seed", Type: stages.Int, Default: int64(0), Doc: "without data: the random inputs' seed"},
 			{Name: "batch", Type: stages.Int, Default: int64(0),
@@ -63,8 +63,8 @@ const specDoc = "Runs `reference` and every model of `candidates` over the same 
 the model's inputs, all with the samples along the first dimension, plus an
 optional ` + "`labels`" + ` array (int64 or int32, shape [N]) of class indices. Without
 ` + "`data`" + `, ` + "`samples`" + ` random inputs are drawn from ` + "`seed`" + `: floats uniform in
-[-1, 1), integers in [0, 10); ` + "`shapes`" + ` gives the full shape of inputs with dynamic
-dimensions besides the batch. Inputs that do not match the model (name, dtype,
+[-1, 1), integers in [0, 10); ` + "`shapes`" + ` gives the shape, without the batch dimension,
+of inputs with dynamic dimensions besides the batch (` + "`shapes: {input_ids: [128]}`" + `). Inputs that do not match the model (name, dtype,
 rank, static dims) are an error naming the input before anything runs.
 
 **Metrics**, per candidate and output (errors over finite pairs; NaN and Inf are

@@ -59,14 +59,15 @@ func Shapes(param string, m map[string]any) (map[string][]int64, error) {
 }
 
 // RandomData makes samples rows of reproducible random inputs for a model
-// (runtime.RandomInputs): shapes fixes an input's full shape; other inputs get
-// samples along axis 0, even where the model's batch dimension is static (Run cuts
-// them into batches of that size).
+// (runtime.RandomInputs). shapes gives an input's shape without the sample (batch)
+// dimension, for inputs with dynamic dimensions besides it; every input gets
+// samples along axis 0, even where the model's batch dimension is static (Run
+// cuts them into batches of that size).
 func RandomData(info []runtime.IOInfo, shapes map[string][]int64, samples, seed int64) (*Data, error) {
 	full := make(map[string][]int64, len(info))
 	for _, in := range info {
 		if s, ok := shapes[in.Name]; ok {
-			full[in.Name] = s
+			full[in.Name] = append([]int64{samples}, s...)
 			continue
 		}
 		if len(in.Shape) > 0 && in.Shape[0] >= 0 {

@@ -1,0 +1,90 @@
+package benchmark
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"github.com/charmbracelet/log"
+
+	"github.com/sentinelzer0/szrun/stages"
+	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
+)
+
+// File names inside the work dir.
+const (
+	MetricsFile = "metrics.json"
+	TableFile   = "table.md"
+)
+
+// Run loads and checks every model, warms each up, times them in rotation, and
+// writes the metrics and table.
+func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, error) {
+	if in.Log == nil {
+		in.Log = log.New(io.Discard)
+	}
+	m, err := s.run(ctx, in)
+	if err != nil {
+		return nil, fmt.Errorf("benchmark: %w", err)
+	}
+	if err := write(m, in.WorkDir); err != nil {
+		return nil, fmt.Errorf("benchmark: %w", err)
+	}
+	return &stages.Output{Files: map[string]string{"metrics": MetricsFile, "table": TableFile}, Values: m.values()}, nil
+}
+
+// run does the measuring and returns the metrics; nothing is written.
+func (s *Stage) run(ctx context.Context, in *stages.Input) (*Metrics, error) {
+	c, err := parse(in)
+	if err != nil {
+		return nil, err
+	}
+	var data *evaluate.Data
+	if c.inputs != "" {
+		if data, err = evaluate.LoadData(c.inputs); err != nil {
+			return nil, fmt.Errorf("inputs: %w", err)
+		}
+	}
+	models, err := load(c, data)
+	if err != nil {
+		return nil, err
+	}
+	var targets []*target
+	defer func() { closeAll(models, targets) }()
+	for _, m := range models {
+		in.Log.Info("loaded", "model", m.name, "load_ms", fmt.Sprintf("%.1f", ms(m.load)), "size_bytes", m.size)
+	}
+	if targets, err = prepare(ctx, c, models, data); err != nil {
+		return nil, err
+	}
+	if err := measure(ctx, c, targets, in.Report); err != nil {
+		return nil, err
+	}
+	gpuName, gpuUse, warn, err := s.sampleGPU(ctx, c, targets)
+	if err != nil {
+		return nil, err
+	}
+	m := buildMetrics(c, models, targets, gpuName, gpuUse)
+	if warn != "" {
+		m.Warnings = append(m.Warnings, warn)
+	}
+	for _, w := range m.Warnings {
+		in.Log.Warn(w)
+	}
+	for _, mm := range m.Models {
+		for _, r := range mm.Results {
+			in.Log.Info("measured", "model", mm.Name, "batch", r.Batch, "mean_ms", fmt.Sprintf("%.3f", r.MeanMS),
+				"p95_ms", fmt.Sprintf("%.3f", r.P95MS), "speedup", fmt.Sprintf("%.2f", r.Speedup))
+		}
+	}
+	return m, nil
+}
+
+// write puts metrics.json and table.md into dir.
+func write(m *Metrics, dir string) error {
+	if err := evaluate.WriteJSON(filepath.Join(dir, MetricsFile), m); err != nil {
+		return err
+	}
+	return evaluate.WriteFile(filepath.Join(dir, TableFile), []byte(m.Table()))
+}

@@ -1,0 +1,240 @@
+package benchmark
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sentinelzer0/szrun/gpu"
+	"github.com/sentinelzer0/szrun/runtime"
+	"github.com/sentinelzer0/szrun/stages"
+)
+
+func requireORT(tb testing.TB) {
+	tb.Helper()
+	err := runtime.Init()
+	if err == nil {
+		return
+	}
+	if errors.Is(err, runtime.ErrNoLibrary) && os.Getenv("CI") != "true" {
+		tb.Skipf("no ONNX Runtime: %v", err)
+	}
+	tb.Fatalf("Init: %v", err)
+}
+
+func example(tb testing.TB, rel string) string {
+	tb.Helper()
+	p, err := filepath.Abs(filepath.Join("..", "..", "examples", rel))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return p
+}
+
+func input(tb testing.TB, params map[string]any) *stages.Input {
+	tb.Helper()
+	p, err := New().Spec().Coerce(params, stages.CoerceOptions{})
+	if err != nil {
+		tb.Fatalf("coerce: %v", err)
+	}
+	return &stages.Input{Instance: "bench", Params: p, WorkDir: tb.TempDir()}
+}
+
+// optimized writes an ONNX Runtime-optimized copy of the digits CNN.
+func optimized(tb testing.TB) string {
+	tb.Helper()
+	out := filepath.Join(tb.TempDir(), "digits_opt.onnx")
+	if err := runtime.Optimize(example(tb, "models/digits_cnn.onnx"), out, "extended", 1); err != nil {
+		tb.Fatal(err)
+	}
+	return out
+}
+
+type progress struct{ calls int }
+
+func (p *progress) Report(done, total int64, what string) { p.calls++ }
+
+// TestBenchmarkDigits times the digits CNN against its optimized copy, nested as a
+// matrix output would be, at batch 1 and 8 on the test data. No time is asserted.
+func TestBenchmarkDigits(t *testing.T) {
+	requireORT(t)
+	in := input(t, map[string]any{
+		"models": map[string]any{
+			"fp32": example(t, "models/digits_cnn.onnx"),
+			"opt":  map[string]any{"ort-extended": optimized(t)},
+		},
+		"inputs": example(t, "data/digits_test.npz"), "batch_sizes": []any{1, 8},
+		"warmup": 2, "iterations": 12, "block": 5, "threads": 1, "latency_budget_ms": 1000.0,
+	})
+	p := &progress{}
+	in.Progress = p
+	out, err := New().Run(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.calls != 2*2*3 { // 2 models x 2 batch sizes x ceil(12/5) blocks
+		t.Errorf("progress reports = %d, want 12", p.calls)
+	}
+	v := out.Values
+	if v["baseline"] != "fp32" {
+		t.Errorf("baseline = %v, want fp32 (the only plain entry)", v["baseline"])
+	}
+	for _, key := range []string{"p50_ms", "p95_ms", "mean_ms", "throughput", "speedup", "size_bytes", "size_ratio", "load_ms", "best_batch_size"} {
+		m := v[key].(map[string]any)
+		if _, ok := m["fp32"]; !ok {
+			t.Errorf("%s has no fp32: %v", key, m)
+		}
+		if _, ok := m["ort-extended"]; !ok {
+			t.Errorf("%s has no ort-extended: %v", key, m)
+		}
+	}
+	if v["speedup"].(map[string]any)["fp32"] != 1.0 || v["size_ratio"].(map[string]any)["fp32"] != 1.0 {
+		t.Errorf("baseline's own speedup/size ratio: %v %v", v["speedup"], v["size_ratio"])
+	}
+	if b := v["best_batch_size"].(map[string]any)["fp32"].(int64); b != 1 && b != 8 {
+		t.Errorf("best_batch_size = %d", b)
+	}
+	for _, key := range []string{"fp32@1", "fp32@8", "ort-extended@1", "ort-extended@8"} {
+		if _, ok := v["p95_ms_by_batch"].(map[string]any)[key]; !ok {
+			t.Errorf("p95_ms_by_batch lacks %s", key)
+		}
+	}
+	data, err := os.ReadFile(filepath.Join(in.WorkDir, out.Files["metrics"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m Metrics
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Models) != 2 || len(m.Models[0].Results) != 2 || m.Models[0].Results[1].Runs != 12 || m.Models[0].Results[0].GPU != "n/a" {
+		t.Errorf("metrics: %+v", m)
+	}
+	r := m.Models[0].Results[1]
+	if !(r.MinMS <= r.MedianMS && r.MedianMS <= r.P95MS && r.P95MS <= r.MaxMS) || r.SamplesPerSecond != 8*r.QueriesPerSecond {
+		t.Errorf("inconsistent figures: %+v", r)
+	}
+	table, err := os.ReadFile(filepath.Join(in.WorkDir, out.Files["table"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(table), "| ort-extended | 8 |") {
+		t.Errorf("table:\n%s", table)
+	}
+	t.Logf("\n%s", table)
+}
+
+func TestBenchmarkBadInput(t *testing.T) {
+	requireORT(t)
+	model := example(t, "models/digits_cnn.onnx")
+	tests := []struct {
+		name   string
+		params map[string]any
+		want   string
+	}{
+		{"unknown baseline", map[string]any{"baseline": "fp23"}, `baseline: "fp23" is not one of the models (a, fp32); did you mean "fp32"?`},
+		{"iterations 0", map[string]any{"iterations": 0}, "iterations: 0; need at least 1 timed run"},
+		{"unknown provider", map[string]any{"providers": []any{"gpu"}}, `providers[0]: unknown execution provider "gpu"`},
+		{"inputs mismatch", map[string]any{"inputs": example(t, "data/encoder_test.npz")}, `do not fit models.a`},
+		{"zero batch", map[string]any{"batch_sizes": []any{1, 0}}, "batch_sizes[1]: 0 is not a positive batch size"},
+		{"missing model", map[string]any{"models": map[string]any{"x": "/nonexistent.onnx"}}, "models.x: stat /nonexistent.onnx"},
+		{"shape of unknown input", map[string]any{"shapes": map[string]any{"pixels": []any{1, 8, 8}}}, "shapes.pixels: the model has no such input"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := map[string]any{"models": map[string]any{"a": model, "fp32": model}, "iterations": 1, "warmup": 0}
+			for k, v := range tt.params {
+				p[k] = v
+			}
+			in := input(t, p)
+			_, err := New().Run(context.Background(), in)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want %q", err, tt.want)
+			}
+			if entries, _ := os.ReadDir(in.WorkDir); len(entries) != 0 {
+				t.Errorf("work dir not empty: %v", entries)
+			}
+		})
+	}
+}
+
+// TestBenchmarkStaticBatch rejects, before timing, a batch size that a static
+// batch dimension forbids.
+func TestBenchmarkStaticBatch(t *testing.T) {
+	requireORT(t)
+	static := staticBatchModel(t, 4)
+	in := input(t, map[string]any{"models": map[string]any{"s": static}, "batch_sizes": []any{4, 8}, "iterations": 1})
+	_, err := New().Run(context.Background(), in)
+	if err == nil || !strings.Contains(err.Error(), `batch_sizes[1]: models.s: batch size 8: input "input" has a static batch dimension of 4`) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestBenchmarkGPUFake drives the GPU sampling path with a scripted NVML monitor
+// (this machine has no GPU). The sessions run on CPU, since a cuda session cannot be
+// made here, so the test calls the stage's steps itself and sets cuda only for
+// sampleGPU.
+func TestBenchmarkGPUFake(t *testing.T) {
+	requireORT(t)
+	in := input(t, map[string]any{"models": map[string]any{"a": example(t, "models/digits_cnn.onnx")}, "iterations": 2, "warmup": 0, "block": 1})
+	c, err := parse(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	models, err := load(c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	targets, err := prepare(context.Background(), c, models, nil)
+	defer closeAll(models, targets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := measure(context.Background(), c, targets, func(int64, int64, string) {}); err != nil {
+		t.Fatal(err)
+	}
+	fake := &gpu.FakeMonitorForTests{
+		Devs:   []gpu.Device{{Index: 0, Name: "NVIDIA Fake 80GB"}},
+		Script: []gpu.FakeReading{{MemoryUsed: 1 << 30, Utilization: 10}, {MemoryUsed: 3 << 30, Utilization: 90}},
+	}
+	s := &Stage{openGPU: func() (gpu.Monitor, error) { return fake, nil }}
+	c.providers = []string{"cuda"} // only sampleGPU reads it from here on
+	name, uses, warn, err := s.sampleGPU(context.Background(), c, targets)
+	if err != nil || warn != "" {
+		t.Fatalf("sampleGPU: %v %q", err, warn)
+	}
+	u := uses[targets[0]]
+	if name != "NVIDIA Fake 80GB" || u == nil || u.PeakMemoryBytes != 3<<30 || u.MemoryBytes != 2<<30 || u.MaxUtilization != 90 {
+		t.Fatalf("got %q %+v", name, u)
+	}
+	m := buildMetrics(c, models, targets, name, uses)
+	if !strings.Contains(m.Table(), "| 3221.2 | ") {
+		t.Errorf("table lacks GPU memory:\n%s", m.Table())
+	}
+}
+
+func TestRunStandalone(t *testing.T) {
+	requireORT(t)
+	var buf bytes.Buffer
+	dir := t.TempDir()
+	m, err := RunStandalone(context.Background(), map[string]string{"digits": example(t, "models/digits_cnn.onnx")},
+		map[string]any{"iterations": 3, "warmup": 1, "batch_sizes": []any{2}}, &buf, StandaloneOptions{OutDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Baseline != "digits" || !strings.Contains(buf.String(), "| digits | 2 |") {
+		t.Errorf("baseline %q, table:\n%s", m.Baseline, buf.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, MetricsFile)); err != nil {
+		t.Error(err)
+	}
+	_, err = RunStandalone(context.Background(), map[string]string{"d": "missing.onnx"}, nil, &buf, StandaloneOptions{})
+	if err == nil || !strings.Contains(err.Error(), "missing.onnx") {
+		t.Errorf("missing model: %v", err)
+	}
+}

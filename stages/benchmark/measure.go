@@ -1,0 +1,205 @@
+package benchmark
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"time"
+
+	"github.com/sentinelzer0/szrun/runtime"
+	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
+)
+
+// model is one loaded model.
+type model struct {
+	name, path string
+	session    *runtime.Session
+	load       time.Duration
+	size       int64
+	rss        int64 // resident memory gained while loading and warming it up
+}
+
+// target is one model at one batch size, with its Runner and timings.
+type target struct {
+	m       *model
+	batch   int64
+	runner  *runtime.Runner
+	times   []time.Duration
+	elapsed time.Duration
+}
+
+func (t *target) label() string { return fmt.Sprintf("%s@%d", t.m.name, t.batch) }
+
+// load opens every model's session and checks its inputs against the data and the
+// batch sizes: every mistake surfaces before anything is timed.
+func load(c *config, data *evaluate.Data) ([]*model, error) {
+	var models []*model
+	fail := func(err error) ([]*model, error) {
+		closeAll(models, nil)
+		return nil, err
+	}
+	for _, name := range c.names {
+		m := &model{name: name, path: c.models[name]}
+		var err error
+		if m.size, err = modelSize(m.path); err != nil {
+			return fail(fmt.Errorf("models.%s: %w", name, err))
+		}
+		before := rssBytes()
+		start := time.Now()
+		m.session, err = runtime.NewSession(m.path, runtime.SessionOptions{IntraOpThreads: c.threads, Providers: c.providers})
+		m.load = time.Since(start)
+		m.rss = rssBytes() - before
+		if err != nil {
+			return fail(fmt.Errorf("models.%s: %w", name, err))
+		}
+		models = append(models, m)
+		info := m.session.Inputs()
+		if data != nil {
+			if err := data.Match(info); err != nil {
+				return fail(fmt.Errorf("inputs %s do not fit models.%s (%s): %w", data.Path, name, m.path, err))
+			}
+		}
+		for i, b := range c.batches {
+			if _, err := evaluate.BatchSize(info, b); err != nil {
+				return fail(fmt.Errorf("batch_sizes[%d]: models.%s: %w", i, name, err))
+			}
+		}
+		if data == nil {
+			if _, err := evaluate.RandomData(info, c.shapes, 1, c.seed); err != nil {
+				return fail(fmt.Errorf("models.%s: %w", name, err))
+			}
+		}
+	}
+	return models, nil
+}
+
+// prepare makes a Runner per model and batch size and warms each up.
+func prepare(ctx context.Context, c *config, models []*model, data *evaluate.Data) ([]*target, error) {
+	var targets []*target
+	for _, b := range c.batches {
+		for _, m := range models {
+			before := rssBytes()
+			inputs, err := batchInputs(m.session.Inputs(), c, data, b)
+			if err != nil {
+				closeAll(nil, targets)
+				return nil, fmt.Errorf("models.%s at batch %d: %w", m.name, b, err)
+			}
+			r, err := runtime.NewRunner(ctx, m.session, inputs)
+			if err != nil {
+				closeAll(nil, targets)
+				return nil, fmt.Errorf("models.%s at batch %d: %w", m.name, b, err)
+			}
+			t := &target{m: m, batch: b, runner: r, times: make([]time.Duration, 0, max(c.iterations, 64))}
+			targets = append(targets, t)
+			for range c.warmup {
+				if err := r.Run(ctx); err != nil {
+					closeAll(nil, targets)
+					return nil, fmt.Errorf("warm up models.%s at batch %d: %w", m.name, b, err)
+				}
+			}
+			m.rss += rssBytes() - before
+		}
+	}
+	return targets, nil
+}
+
+// batchInputs builds one batch of inputs in model order: the data's first rows
+// (repeated when the data has fewer), or random values.
+func batchInputs(info []runtime.IOInfo, c *config, data *evaluate.Data, b int64) ([]*runtime.Tensor, error) {
+	if data == nil {
+		d, err := evaluate.RandomData(info, c.shapes, b, c.seed)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]*runtime.Tensor, len(info))
+		for i, in := range info {
+			out[i] = d.Arrays[in.Name]
+		}
+		return out, nil
+	}
+	out := make([]*runtime.Tensor, len(info))
+	for i, in := range info {
+		t, err := tile(data.Arrays[in.Name], b)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = t
+	}
+	return out, nil
+}
+
+// tile returns rows rows of t, repeating t's rows from the start as needed.
+func tile(t *runtime.Tensor, rows int64) (*runtime.Tensor, error) {
+	out, err := runtime.NewTensor(t.Name, t.DType, append([]int64{rows}, t.Shape[1:]...))
+	if err != nil {
+		return nil, fmt.Errorf("input %q: %w", t.Name, err)
+	}
+	src, dst := reflect.ValueOf(t.Data), reflect.ValueOf(out.Data)
+	for off := 0; off < dst.Len(); off += src.Len() {
+		reflect.Copy(dst.Slice(off, dst.Len()), src)
+	}
+	return out, nil
+}
+
+// measure times every target in rotation: each round gives every target a block
+// of runs, starting one target further along each time, so that drift in the
+// machine's speed (thermal, other processes) spreads over all models instead of
+// favouring the one measured last.
+func measure(ctx context.Context, c *config, targets []*target, report func(done, total int64, what string)) error {
+	rounds := (c.iterations + c.block - 1) / c.block
+	total := rounds * int64(len(targets))
+	if c.duration > 0 {
+		total = 0
+	}
+	var done int64
+	for round := int64(0); ; round++ {
+		active := 0
+		for k := range targets {
+			t := targets[(int(round)+k)%len(targets)]
+			n := c.block
+			if c.duration > 0 {
+				if t.elapsed >= c.duration {
+					continue
+				}
+			} else if left := c.iterations - int64(len(t.times)); left < n {
+				n = left
+			}
+			if n <= 0 {
+				continue
+			}
+			active++
+			if err := runBlock(ctx, t, n); err != nil {
+				return fmt.Errorf("run models.%s at batch %d: %w", t.m.name, t.batch, err)
+			}
+			done++
+			report(done, total, t.label())
+		}
+		if active == 0 {
+			return nil
+		}
+	}
+}
+
+// runBlock times n runs one by one. The Runner does not allocate, so the only
+// cost around ONNX Runtime's own work is a cgo call and two clock reads.
+func runBlock(ctx context.Context, t *target, n int64) error {
+	for range n {
+		start := time.Now()
+		if err := t.runner.Run(ctx); err != nil {
+			return err
+		}
+		d := time.Since(start)
+		t.times = append(t.times, d)
+		t.elapsed += d
+	}
+	return nil
+}
+
+func closeAll(models []*model, targets []*target) {
+	for _, t := range targets {
+		t.runner.Close()
+	}
+	for _, m := range models {
+		m.session.Close()
+	}
+}

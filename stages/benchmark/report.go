@@ -1,0 +1,197 @@
+package benchmark
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+)
+
+// Metrics is the JSON metrics file.
+type Metrics struct {
+	Baseline     string         `json:"baseline"`
+	Machine      Machine        `json:"machine"`
+	Settings     Settings       `json:"settings"`
+	Models       []ModelMetrics `json:"models"`
+	PeakRSSBytes int64          `json:"peak_rss_bytes"`
+	Warnings     []string       `json:"warnings"`
+}
+
+// Settings echoes how the figures were measured.
+type Settings struct {
+	BatchSizes []int64 `json:"batch_sizes"`
+	Warmup     int64   `json:"warmup"`
+	Iterations int64   `json:"iterations,omitempty"`
+	Duration   string  `json:"duration,omitempty"`
+	Block      int64   `json:"block"`
+	Threads    int     `json:"threads"`
+	Inputs     string  `json:"inputs"`
+}
+
+// ModelMetrics holds one model's figures.
+type ModelMetrics struct {
+	Name      string  `json:"name"`
+	Path      string  `json:"path"`
+	SizeBytes int64   `json:"size_bytes"`
+	SizeRatio float64 `json:"size_ratio"`
+	LoadMS    float64 `json:"load_ms"`
+	// RSSBytes is the resident memory the process gained while loading this model
+	// and warming it up: an estimate, since Go and ONNX Runtime reuse freed memory.
+	RSSBytes      int64         `json:"rss_bytes"`
+	BestBatchSize *int64        `json:"best_batch_size,omitempty"`
+	Results       []BatchResult `json:"results"`
+}
+
+// BatchResult is one model at one batch size.
+type BatchResult struct {
+	Batch int64 `json:"batch"`
+	Latency
+	Unstable         bool    `json:"unstable"`
+	QueriesPerSecond float64 `json:"queries_per_second"`
+	SamplesPerSecond float64 `json:"samples_per_second"`
+	Speedup          float64 `json:"speedup"`
+	// GPU is a GPUUse, or "n/a" where no NVIDIA GPU was used or sampled.
+	GPU any `json:"gpu"`
+}
+
+// buildMetrics turns the timings into Metrics.
+func buildMetrics(c *config, models []*model, targets []*target, gpuName string, gpuUse map[*target]*GPUUse) *Metrics {
+	m := &Metrics{Baseline: c.baseline, Machine: machine(c.providers, gpuName), Warnings: []string{},
+		Settings: Settings{BatchSizes: c.batches, Warmup: c.warmup, Block: c.block, Threads: c.threads, Inputs: c.inputs}}
+	if m.Settings.Inputs == "" {
+		m.Settings.Inputs = fmt.Sprintf("random (seed %d)", c.seed)
+	}
+	if c.duration > 0 {
+		m.Settings.Duration = c.duration.String()
+	} else {
+		m.Settings.Iterations = c.iterations
+	}
+	byModel := map[string]map[int64]*target{}
+	for _, t := range targets {
+		if byModel[t.m.name] == nil {
+			byModel[t.m.name] = map[int64]*target{}
+		}
+		byModel[t.m.name][t.batch] = t
+	}
+	var baseSize int64
+	for _, md := range models {
+		if md.name == c.baseline {
+			baseSize = md.size
+		}
+	}
+	base := map[int64]Latency{}
+	for _, b := range c.batches {
+		base[b] = summarize(byModel[c.baseline][b].times)
+	}
+	for _, md := range models {
+		mm := ModelMetrics{Name: md.name, Path: md.path, SizeBytes: md.size, SizeRatio: ratio(float64(md.size), float64(baseSize)),
+			LoadMS: ms(md.load), RSSBytes: max(md.rss, 0)}
+		for _, b := range c.batches {
+			t := byModel[md.name][b]
+			r := BatchResult{Batch: b, Latency: summarize(t.times), GPU: "n/a"}
+			r.Unstable = r.CV > c.maxCV
+			if r.Unstable {
+				m.Warnings = append(m.Warnings, fmt.Sprintf("%s: timing unstable (coefficient of variation %.2f > max_cv %.2f): close other programs, raise iterations or duration", t.label(), r.CV, c.maxCV))
+			}
+			r.QueriesPerSecond = ratio(1000, r.MeanMS)
+			r.SamplesPerSecond = r.QueriesPerSecond * float64(b)
+			r.Speedup = ratio(base[b].MeanMS, r.MeanMS)
+			if u, ok := gpuUse[t]; ok {
+				r.GPU = u
+			}
+			mm.Results = append(mm.Results, r)
+		}
+		if c.budgetMS > 0 {
+			best := int64(0)
+			bestTP := -1.0
+			for _, r := range mm.Results {
+				if r.P95MS <= c.budgetMS && r.SamplesPerSecond > bestTP {
+					best, bestTP = r.Batch, r.SamplesPerSecond
+				}
+			}
+			mm.BestBatchSize = &best
+			if best == 0 {
+				m.Warnings = append(m.Warnings, fmt.Sprintf("%s: no batch size has p95 within latency_budget_ms %g", md.name, c.budgetMS))
+			}
+		}
+		m.Models = append(m.Models, mm)
+	}
+	m.PeakRSSBytes = peakRSSBytes()
+	return m
+}
+
+// values are the stage's value outputs; plain maps are at batch_sizes[0].
+func (m *Metrics) values() map[string]any {
+	maps := map[string]map[string]any{}
+	for _, k := range []string{"p50_ms", "p95_ms", "mean_ms", "p95_ms_by_batch", "mean_ms_by_batch", "throughput",
+		"throughput_by_batch", "speedup", "speedup_by_batch", "size_bytes", "size_ratio", "load_ms", "best_batch_size"} {
+		maps[k] = map[string]any{}
+	}
+	for _, mm := range m.Models {
+		first := mm.Results[0]
+		maps["p50_ms"][mm.Name] = first.MedianMS
+		maps["p95_ms"][mm.Name] = first.P95MS
+		maps["mean_ms"][mm.Name] = first.MeanMS
+		maps["throughput"][mm.Name] = first.SamplesPerSecond
+		maps["speedup"][mm.Name] = first.Speedup
+		maps["size_bytes"][mm.Name] = mm.SizeBytes
+		maps["size_ratio"][mm.Name] = mm.SizeRatio
+		maps["load_ms"][mm.Name] = mm.LoadMS
+		if mm.BestBatchSize != nil {
+			maps["best_batch_size"][mm.Name] = *mm.BestBatchSize
+		}
+		for _, r := range mm.Results {
+			key := fmt.Sprintf("%s@%d", mm.Name, r.Batch)
+			maps["p95_ms_by_batch"][key] = r.P95MS
+			maps["mean_ms_by_batch"][key] = r.MeanMS
+			maps["throughput_by_batch"][key] = r.SamplesPerSecond
+			maps["speedup_by_batch"][key] = r.Speedup
+		}
+	}
+	out := map[string]any{"baseline": m.Baseline}
+	for k, v := range maps {
+		out[k] = v
+	}
+	return out
+}
+
+// Table renders the metrics as a markdown table, one row per model and batch size.
+func (m *Metrics) Table() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Baseline: `%s`. %s, %d CPUs, ONNX Runtime %s, providers %s, GPU %s.\n\n",
+		m.Baseline, m.Machine.CPU, m.Machine.CPUs, m.Machine.ORTVersion, strings.Join(m.Machine.Providers, ","), m.Machine.GPU)
+	b.WriteString("| model | batch | mean ms | p50 ms | p95 ms | p99 ms | std ms | samples/s | speedup | size MB | size ratio | load ms | GPU mem MB | GPU util % |\n")
+	b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	for _, mm := range m.Models {
+		for _, r := range mm.Results {
+			mem, util := "n/a", "n/a"
+			if u, ok := r.GPU.(*GPUUse); ok {
+				mem, util = fmt.Sprintf("%.1f", float64(u.PeakMemoryBytes)/1e6), fmt.Sprintf("%.0f", u.MeanUtilization)
+			}
+			flag := ""
+			if r.Unstable {
+				flag = " ⚠"
+			}
+			fmt.Fprintf(&b, "| %s | %d | %.3f%s | %.3f | %.3f | %.3f | %.3f | %.1f | %.2fx | %.2f | %.2f | %.0f | %s | %s |\n",
+				mm.Name, r.Batch, r.MeanMS, flag, r.MedianMS, r.P95MS, r.P99MS, r.StdMS, r.SamplesPerSecond, r.Speedup,
+				float64(mm.SizeBytes)/1e6, mm.SizeRatio, mm.LoadMS, mem, util)
+		}
+	}
+	for _, w := range m.Warnings {
+		fmt.Fprintf(&b, "\n> warning: %s", w)
+	}
+	if len(m.Warnings) > 0 {
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// ratio is a/b, 0 when b is 0 (JSON has no Inf).
+func ratio(a, b float64) float64 {
+	if b == 0 || math.IsNaN(b) {
+		return 0
+	}
+	return a / b
+}

@@ -1,0 +1,68 @@
+package benchmark
+
+const specDoc = "Measures every model of `models` at every batch size of `batch_sizes` in\n" +
+	"ONNX Runtime and compares each with `baseline`.\n" + `
+**How it measures.** Each model is loaded once (its session creation time is
+` + "`load_ms`" + `). For every batch size a ` + "`runtime.Runner`" + ` binds pre-allocated inputs
+and outputs, so a timed run is one call into ONNX Runtime with no allocation,
+and runs ` + "`warmup`" + ` times untimed. Then models are timed in rotation: each turn
+gives every model and batch size ` + "`block`" + ` runs, starting one further along each
+turn, until each has ` + "`iterations`" + ` runs (or, with ` + "`duration`" + `, has run that long),
+so a machine that slows down or speeds up does not favour one model. Every run
+is timed on its own. On this loop the overhead over ONNX Runtime's own
+` + "`model_run`" + ` time is under 2% (see Overhead).
+
+**Inputs.** ` + "`inputs`" + ` is a .npz (or folder of .npy) named like the model inputs;
+its first rows make a batch (repeated when it has fewer). Without it, random
+inputs are drawn from ` + "`seed`" + ` (floats in [-1, 1), integers in [0, 10));
+` + "`shapes`" + ` gives the shape without the batch dimension of inputs with other
+dynamic dims (` + "`shapes: {input_ids: [128]}`" + `).
+
+**Figures**, per model and batch size: mean, median, p90, p95, p99, min, max and
+standard deviation of the latency (ms), a warning when the coefficient of
+variation exceeds ` + "`max_cv`" + `, queries and samples per second, speedup (baseline
+mean / model mean at the same batch size); per model: file size (plus
+` + "`<file>.data`" + `), size ratio to the baseline, load time, resident memory gained
+while loading and warming up (an estimate), and the process's peak RSS. With
+` + "`providers: [cuda]`" + ` or ` + "`[tensorrt]`" + ` on a machine with an NVIDIA GPU, each model and
+batch size then runs alone for 0.5 s while NVML samples GPU 0's memory and
+utilization; elsewhere these read "n/a".
+
+**Names.** ` + "`models`" + ` maps names to models; a value may be a whole matrix output
+(a map label -> model), whose entries are named by their label alone, or
+"name/label" when two entries would share a name. ` + "`baseline`" + ` defaults to the
+only plain (non-map) entry, else the first name in sorted order.
+
+**Outputs.** ` + "`metrics`" + ` (metrics.json, everything) and ` + "`table`" + ` (table.md). Value
+maps are keyed by model name and taken at the first batch size
+(` + "`p50_ms`, `p95_ms`, `mean_ms`, `throughput`" + ` in samples/s, ` + "`speedup`" + `); the
+` + "`_by_batch`" + ` maps are keyed "model@batch". ` + "`best_batch_size`" + `, with
+` + "`latency_budget_ms`" + `, is per model the batch size of highest throughput whose p95
+fits the budget (0 when none does).
+
+Errors, before anything is timed: a ` + "`baseline`" + ` that is not a model, inputs that do
+not fit a model, ` + "`iterations: 0`" + `, an unknown provider, or a batch size that a
+model's static batch dimension forbids.
+
+Example:
+
+` + "```yaml" + `
+stages:
+  bench:
+    uses: benchmark
+    with:
+      models:
+        fp32: ${{ params.model }}
+        int8: ${{ stages.quantize.outputs.model }}   # int8-dynamic, int8-static
+      batch_sizes: [1, 8]
+      iterations: 200
+      latency_budget_ms: 5
+
+  gate:
+    uses: assert
+    with:
+      checks:
+        - that: ${{ stages.bench.outputs.speedup["int8-static"] >= 1.5 }}
+          message: static INT8 must be 1.5x faster than fp32
+` + "```" + `
+`

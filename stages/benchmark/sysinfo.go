@@ -1,0 +1,93 @@
+package benchmark
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	goruntime "runtime"
+	"strconv"
+	"strings"
+
+	"github.com/sentinelzer0/szrun/runtime"
+)
+
+// rssBytes returns the process's resident memory now (VmRSS), 0 where /proc is
+// unavailable.
+func rssBytes() int64 { return procStatus("VmRSS:") }
+
+// peakRSSBytes returns the process's peak resident memory (VmHWM): every model's
+// session and buffers together, plus szrun itself.
+func peakRSSBytes() int64 { return procStatus("VmHWM:") }
+
+func procStatus(key string) int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for line := range bytes.Lines(data) {
+		if rest, ok := bytes.CutPrefix(line, []byte(key)); ok {
+			f := strings.Fields(string(rest)) // "123456 kB"
+			if len(f) >= 1 {
+				kb, _ := strconv.ParseInt(f[0], 10, 64)
+				return kb * 1024
+			}
+		}
+	}
+	return 0
+}
+
+// modelSize is the model file's size plus its external data file "<path>.data"
+// (the name szrun's own tools write) when there is one.
+func modelSize(path string) (int64, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return 0, err
+	}
+	if st.IsDir() {
+		return 0, fmt.Errorf("%s is a folder, not an ONNX model", path)
+	}
+	size := st.Size()
+	if ext, err := os.Stat(path + ".data"); err == nil && ext.Mode().IsRegular() {
+		size += ext.Size()
+	}
+	return size, nil
+}
+
+// Machine describes where the figures were measured.
+type Machine struct {
+	OS         string   `json:"os"`
+	Arch       string   `json:"arch"`
+	CPU        string   `json:"cpu"`
+	CPUs       int      `json:"cpus"`
+	ORTVersion string   `json:"onnxruntime"`
+	Providers  []string `json:"providers"`
+	GPU        string   `json:"gpu"`
+	GoMaxProcs int      `json:"gomaxprocs"`
+}
+
+func machine(providers []string, gpuName string) Machine {
+	if gpuName == "" {
+		gpuName = "n/a"
+	}
+	if len(providers) == 0 {
+		providers = []string{"cpu"}
+	}
+	return Machine{OS: goruntime.GOOS, Arch: goruntime.GOARCH, CPU: cpuModel(), CPUs: goruntime.NumCPU(),
+		ORTVersion: runtime.Version(), Providers: providers, GPU: gpuName, GoMaxProcs: goruntime.GOMAXPROCS(0)}
+}
+
+func cpuModel() string {
+	f, err := os.Open("/proc/cpuinfo")
+	if err != nil {
+		return "unknown"
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown"
+}

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -31,11 +30,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	testBin = filepath.Join(dir, "testplugin")
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		gobin = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	build := exec.Command(gobin, "build", "-o", testBin, "./internal/testplugin")
+	build := exec.Command("go", "build", "-o", testBin, "./internal/testplugin")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build test plugin:", err)

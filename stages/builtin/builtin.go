@@ -3,6 +3,7 @@ package builtin
 
 import (
 	"github.com/sentinelzer0/szrun/stages"
+	"github.com/sentinelzer0/szrun/stages/assert"
 	"github.com/sentinelzer0/szrun/stages/compare"
 	"github.com/sentinelzer0/szrun/stages/inspect"
 	"github.com/sentinelzer0/szrun/stages/optimize"
@@ -18,5 +19,6 @@ func Registry() *stages.Registry {
 	r.MustRegister(optimize.New())
 	r.MustRegister(compare.New())
 	r.MustRegister(prune.New())
+	r.MustRegister(assert.New())
 	return r
 }

@@ -1,0 +1,214 @@
+package assert
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/sentinelzer0/szrun/stages"
+)
+
+// Check is one parsed check.
+type Check struct {
+	Message string
+	That    bool
+	Values  map[string]any
+}
+
+// Result is what the `checks` output says about one check.
+type Result struct {
+	Message string         `json:"message"`
+	Passed  bool           `json:"passed"`
+	Detail  string         `json:"detail"`
+	Values  map[string]any `json:"values,omitempty"`
+}
+
+// FailedError is returned when a check does not hold. Values holds the value
+// outputs the stage would have had, so that a caller (the engine, for JUnit and
+// run.json) can still show every check's result.
+type FailedError struct {
+	Failed  []Result
+	Total   int
+	Outputs map[string]any
+}
+
+func (e *FailedError) Error() string {
+	lines := make([]string, len(e.Failed))
+	for i, r := range e.Failed {
+		lines[i] = r.Message
+		if r.Detail != "" {
+			lines[i] += " (" + r.Detail + ")"
+		}
+	}
+	return fmt.Sprintf("assert: %d of %d checks failed:\n  %s", len(e.Failed), e.Total, strings.Join(lines, "\n  "))
+}
+
+// PartialValues returns the value outputs of the failed stage (the `checks` list).
+func (e *FailedError) PartialValues() map[string]any { return e.Outputs }
+
+// Run evaluates every check; it fails with a *FailedError when any is false.
+func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, error) {
+	checks, err := Parse(in.List("checks"))
+	if err != nil {
+		return nil, fmt.Errorf("assert: %w", err)
+	}
+	results := Evaluate(checks)
+	list := make([]any, len(results))
+	var failed []Result
+	for i, r := range results {
+		list[i] = r.asMap()
+		if !r.Passed {
+			failed = append(failed, r)
+			if in.Log != nil {
+				in.Log.Error("check failed", "check", r.Message, "values", r.Detail)
+			}
+		} else if in.Log != nil {
+			in.Log.Info("check passed", "check", r.Message)
+		}
+	}
+	values := map[string]any{"checks": list, "passed": int64(len(results) - len(failed))}
+	if len(failed) > 0 {
+		return nil, &FailedError{Failed: failed, Total: len(results), Outputs: values}
+	}
+	return &stages.Output{Values: values}, nil
+}
+
+// Parse checks the `checks` parameter: every element a bool or a map with a bool
+// `that`, an optional string `message` and an optional map `values`. Errors name
+// the element ("checks[2].that").
+func Parse(list []any) ([]Check, error) {
+	if len(list) == 0 {
+		return nil, fmt.Errorf("checks: the list is empty; give at least one check")
+	}
+	out := make([]Check, 0, len(list))
+	for i, e := range list {
+		where := fmt.Sprintf("checks[%d]", i)
+		c := Check{Message: where}
+		switch t := e.(type) {
+		case bool:
+			c.That = t
+		case map[string]any:
+			for _, k := range sortedKeys(t) {
+				if !slices.Contains([]string{"that", "message", "values"}, k) {
+					msg := fmt.Sprintf("%s: unknown key %q; valid keys: message, that, values", where, k)
+					if near := stages.Nearest(k, []string{"that", "message", "values"}); near != "" {
+						msg += fmt.Sprintf(" (did you mean %q?)", near)
+					}
+					return nil, fmt.Errorf("%s", msg)
+				}
+			}
+			that, ok := t["that"]
+			if !ok {
+				return nil, fmt.Errorf("%s: `that` is missing", where)
+			}
+			b, ok := that.(bool)
+			if !ok {
+				return nil, fmt.Errorf("%s.that: expected a bool (a comparison such as ${{ x >= 1.5 }}), got %s", where, describe(that))
+			}
+			c.That = b
+			if m, ok := t["message"]; ok && m != nil {
+				s, ok := m.(string)
+				if !ok || strings.TrimSpace(s) == "" {
+					return nil, fmt.Errorf("%s.message: expected a non-empty string, got %s", where, describe(m))
+				}
+				c.Message = strings.TrimSpace(s)
+			}
+			if v, ok := t["values"]; ok && v != nil {
+				vm, ok := v.(map[string]any)
+				if !ok {
+					return nil, fmt.Errorf("%s.values: expected a map name -> value, got %s", where, describe(v))
+				}
+				c.Values = vm
+			}
+		default:
+			return nil, fmt.Errorf("%s: expected a map {that, message, values} or a bool, got %s", where, describe(e))
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// Evaluate turns checks into results; the detail lists the check's values.
+func Evaluate(checks []Check) []Result {
+	out := make([]Result, len(checks))
+	for i, c := range checks {
+		r := Result{Message: c.Message, Passed: c.That, Values: c.Values}
+		if len(c.Values) > 0 {
+			parts := make([]string, 0, len(c.Values))
+			for _, k := range sortedKeys(c.Values) {
+				parts = append(parts, k+" = "+Format(c.Values[k]))
+			}
+			r.Detail = strings.Join(parts, ", ")
+		} else if !c.That {
+			r.Detail = "condition is false"
+		}
+		out[i] = r
+	}
+	return out
+}
+
+func (r Result) asMap() map[string]any {
+	m := map[string]any{"message": r.Message, "passed": r.Passed, "detail": r.Detail}
+	if len(r.Values) > 0 {
+		m["values"] = r.Values
+	}
+	return m
+}
+
+// Format renders a value for a failure message: numbers without noise (1.21,
+// not 1.2100000000000002), strings quoted, lists and maps as JSON.
+func Format(v any) string {
+	switch t := v.(type) {
+	case nil:
+		return "null"
+	case float64:
+		if math.IsInf(t, 0) || math.IsNaN(t) {
+			return strconv.FormatFloat(t, 'g', -1, 64)
+		}
+		return strconv.FormatFloat(t, 'g', 6, 64)
+	case int64:
+		return strconv.FormatInt(t, 10)
+	case int:
+		return strconv.Itoa(t)
+	case bool:
+		return strconv.FormatBool(t)
+	case string:
+		return strconv.Quote(t)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
+func describe(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "the string " + strconv.Quote(v.(string))
+	case float64, int64, int:
+		return "the number " + Format(v)
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "a map"
+	case bool:
+		return "a bool"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

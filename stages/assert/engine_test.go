@@ -1,0 +1,76 @@
+package assert_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sentinelzer0/szrun/engine"
+	"github.com/sentinelzer0/szrun/stages"
+	"github.com/sentinelzer0/szrun/stages/assert"
+	"github.com/sentinelzer0/szrun/stages/shell"
+)
+
+// runGate runs testdata/gate.yaml through the real engine with the shell and
+// assert stages, its state in a temp dir, and returns the result and JUnit XML.
+func runGate(t *testing.T, params ...string) (*engine.Result, string) {
+	t.Helper()
+	reg := stages.NewRegistry()
+	reg.MustRegister(shell.New())
+	reg.MustRegister(assert.New())
+	dir := t.TempDir()
+	recipe, err := filepath.Abs("testdata/gate.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := engine.Run(context.Background(), engine.Options{
+		Recipe: recipe, Params: params, Catalog: &engine.StageCatalog{Builtin: reg},
+		CacheDir: filepath.Join(dir, "cache"), StateDir: filepath.Join(dir, "state"), OutDir: filepath.Join(dir, "out"),
+	})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	junit := filepath.Join(dir, "junit.xml")
+	if err := engine.WriteJUnit(junit, res); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(junit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, string(b)
+}
+
+func TestRecipePasses(t *testing.T) {
+	res, junit := runGate(t)
+	if res.Status != engine.StatusSucceeded {
+		t.Fatalf("status %s: %+v", res.Status, res.Stages)
+	}
+	for _, want := range []string{
+		`<testcase name="gate: static INT8 is fast enough" classname="gate.assert.check"`,
+		`<testcase name="gate: dynamic INT8 is not slower" classname="gate.assert.check"`,
+	} {
+		if !strings.Contains(junit, want) {
+			t.Errorf("JUnit lacks %s:\n%s", want, junit)
+		}
+	}
+}
+
+func TestRecipeFails(t *testing.T) {
+	res, _ := runGate(t, "min_speedup=2")
+	if res.Status != engine.StatusFailed {
+		t.Fatalf("status %s, want failed", res.Status)
+	}
+	var gate *engine.StageResult
+	for _, s := range res.Stages {
+		if s.Instance == "gate" {
+			gate = s
+		}
+	}
+	want := "assert: 1 of 2 checks failed:\n  static INT8 is fast enough (min = 2, speedup = 1.8)"
+	if gate == nil || !strings.HasPrefix(gate.Error, want) {
+		t.Fatalf("gate error:\n%v\nwant it to start with:\n%s", gate, want)
+	}
+}

@@ -3,6 +3,7 @@ package builtin
 
 import (
 	"github.com/sentinelzer0/szrun/stages"
+	"github.com/sentinelzer0/szrun/stages/benchmark"
 	"github.com/sentinelzer0/szrun/stages/assert"
 	"github.com/sentinelzer0/szrun/stages/compare"
 	"github.com/sentinelzer0/szrun/stages/inspect"
@@ -20,5 +21,6 @@ func Registry() *stages.Registry {
 	r.MustRegister(compare.New())
 	r.MustRegister(prune.New())
 	r.MustRegister(assert.New())
+	r.MustRegister(benchmark.New())
 	return r
 }

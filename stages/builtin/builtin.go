@@ -3,8 +3,8 @@ package builtin
 
 import (
 	"github.com/sentinelzer0/szrun/stages"
-	"github.com/sentinelzer0/szrun/stages/benchmark"
 	"github.com/sentinelzer0/szrun/stages/assert"
+	"github.com/sentinelzer0/szrun/stages/benchmark"
 	"github.com/sentinelzer0/szrun/stages/compare"
 	"github.com/sentinelzer0/szrun/stages/inspect"
 	"github.com/sentinelzer0/szrun/stages/optimize"
@@ -20,7 +20,7 @@ func Registry() *stages.Registry {
 	r.MustRegister(optimize.New())
 	r.MustRegister(compare.New())
 	r.MustRegister(prune.New())
-	r.MustRegister(assert.New())
 	r.MustRegister(benchmark.New())
+	r.MustRegister(assert.New())
 	return r
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/sentinelzer0/szrun/onnx"
+	"github.com/sentinelzer0/szrun/onnx/onnxpb"
 	"github.com/sentinelzer0/szrun/runtime"
 	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
 )
@@ -91,4 +92,13 @@ func loadLabels(tb testing.TB, data string) []int64 {
 		tb.Fatal(err)
 	}
 	return d.Labels
+}
+
+func loadProto(tb testing.TB, path string) *onnxpb.ModelProto {
+	tb.Helper()
+	m, err := onnx.Load(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return m.Proto
 }

@@ -3,6 +3,7 @@ package prune
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,13 @@ import (
 
 // runStage coerces with against the Spec, as the engine does, and runs the stage.
 func runStage(t *testing.T, with map[string]any) (*stages.Output, error) {
+	t.Helper()
+	out, _, err := runStageIn(t, with)
+	return out, err
+}
+
+// runStageIn is runStage that also returns the work dir.
+func runStageIn(t *testing.T, with map[string]any) (*stages.Output, string, error) {
 	t.Helper()
 	s := New()
 	params, err := s.Spec().Coerce(with, stages.CoerceOptions{})
@@ -26,7 +34,8 @@ func runStage(t *testing.T, with map[string]any) (*stages.Output, error) {
 		}
 	}
 	in := &stages.Input{Instance: "prune", Params: params, WorkDir: t.TempDir()}
-	return s.Run(context.Background(), in)
+	out, err := s.Run(context.Background(), in)
+	return out, in.WorkDir, err
 }
 
 func TestStageMagnitudeDigits(t *testing.T) {
@@ -88,12 +97,79 @@ func TestStageBadInput(t *testing.T) {
 			for k, v := range c.with {
 				with[k] = v
 			}
-			out, err := runStage(t, with)
+			out, dir, err := runStageIn(t, with)
 			if err == nil {
 				t.Fatalf("no error; outputs %v", out.Files)
 			}
 			if !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("error %q\nwant it to contain %q", err, c.want)
+			}
+			if ents, _ := os.ReadDir(dir); len(ents) > 0 {
+				t.Errorf("bad input still wrote %d entries into the work dir", len(ents))
+			}
+		})
+	}
+}
+
+func TestStageSchedule(t *testing.T) {
+	requireORT(t)
+	cases := []struct {
+		strategy string
+		data     string
+	}{
+		{Magnitude, digitsTest},
+		{Structured, digitsTest},
+		{Random, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.strategy, func(t *testing.T) {
+			with := map[string]any{"model": digitsModel, "strategy": c.strategy, "schedule": []any{0.1, 0.2, 0.3}}
+			if c.data != "" {
+				with["data"] = c.data
+			}
+			out, err := runStage(t, with)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ents, err := os.ReadDir(out.Files["models"])
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, e := range ents {
+				names = append(names, e.Name())
+				checkModel(t, filepath.Join(out.Files["models"], e.Name()))
+			}
+			if strings.Join(names, " ") != "0.1.onnx 0.2.onnx 0.3.onnx" {
+				t.Errorf("models %v", names)
+			}
+			if filepath.Base(out.Files["model"]) != "0.3.onnx" {
+				t.Errorf("model %s: want the last step", out.Files["model"])
+			}
+			steps := out.Values["steps"].(map[string]any)
+			prev := -1.0
+			for _, l := range []string{"0.1", "0.2", "0.3"} {
+				sv := steps[l].(map[string]any)
+				sp := sv["sparsity"].(float64)
+				if sp <= prev {
+					t.Errorf("step %s: sparsity %v after %v", l, sp, prev)
+				}
+				prev = sp
+				if c.data != "" {
+					if _, ok := sv["accuracy"]; !ok {
+						t.Errorf("step %s: no accuracy: %v", l, sv)
+					}
+				}
+			}
+			if c.strategy == Structured {
+				if out.Values["params_after"].(int64) >= out.Values["params_before"].(int64) {
+					t.Errorf("structured: params %v -> %v", out.Values["params_before"], out.Values["params_after"])
+				}
+				if out.Values["size_after"].(int64) >= out.Values["size_before"].(int64) {
+					t.Errorf("structured: size %v -> %v", out.Values["size_before"], out.Values["size_after"])
+				}
+			} else if math.Abs(prev-0.3) > 0.001 {
+				t.Errorf("final sparsity %v, want 0.3", prev)
 			}
 		})
 	}

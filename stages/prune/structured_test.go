@@ -1,8 +1,14 @@
 package prune
 
 import (
+	"context"
 	"fmt"
+	"path/filepath"
+	"slices"
 	"testing"
+
+	"github.com/sentinelzer0/szrun/onnx"
+	"github.com/sentinelzer0/szrun/onnx/onnxpb"
 
 	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
 )
@@ -37,6 +43,88 @@ func TestStructuredMatchesMask(t *testing.T) {
 				cl := evaluate.AllClose(b.Tensors[name], a.Tensors[name], 1e-4, 1e-4)
 				if cl.Exceeding > 0 {
 					t.Errorf("output %s: %d elements differ from the masked model (worst ratio %g)", name, cl.Exceeding, cl.Worst)
+				}
+			}
+		})
+	}
+}
+
+func saveProto(t *testing.T, m *onnxpb.ModelProto, name string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := onnx.Save(&onnx.Model{Proto: m}, p, onnx.SaveOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// randomOutputs runs a model on a fixed random batch of 3.
+func randomOutputs(t *testing.T, model string) *evaluate.Outputs {
+	t.Helper()
+	d, err := randomData(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := evaluate.Run(context.Background(), model, d, evaluate.Options{Threads: 1})
+	if err != nil {
+		t.Fatalf("run %s: %v", model, err)
+	}
+	return out
+}
+
+func TestStructuredMixedGraph(t *testing.T) {
+	requireORT(t)
+	cases := []struct {
+		name        string
+		extraOutput bool
+		o           Options
+		// removed is the expected Removed per group, in graph order of the groups' first layer.
+		removed []int
+	}{
+		{"layer", false, Options{Strategy: Structured, Amount: 0.5}, []int{4, 3, 2, 6, 8, 6, 0}},
+		{"global", false, Options{Strategy: Structured, Amount: 0.4, Scope: "global"}, nil},
+		{"concat output pinned", true, Options{Strategy: Structured, Amount: 0.5}, []int{4, 0, 0, 6, 8, 6, 0}},
+		{"excluded", false, Options{Strategy: Structured, Amount: 0.5, Exclude: []string{"c5"}}, []int{4, 3, 2, 0, 8, 6, 0}},
+		{"gemm only", false, Options{Strategy: Structured, Amount: 0.5, OpTypes: []string{"Gemm"}}, []int{0, 0, 0, 0, 8, 0, 0}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			orig := saveProto(t, mixedModel(c.extraOutput), "orig.onnx")
+			pruned, res := pruneFile(t, orig, c.o, false)
+			masked, _ := pruneFile(t, orig, c.o, true)
+			checkModel(t, orig)
+			checkModel(t, pruned)
+			var got []int
+			for _, g := range res.Groups {
+				got = append(got, g.Removed)
+				t.Logf("group %v: %d/%d removed, pinned %q", g.Layers, g.Removed, g.Channels, g.Pinned)
+			}
+			if c.removed != nil && !slices.Equal(got, c.removed) {
+				t.Errorf("removed per group %v, want %v", got, c.removed)
+			}
+			a, b := randomOutputs(t, pruned), randomOutputs(t, masked)
+			for _, name := range a.Names {
+				if cl := evaluate.AllClose(b.Tensors[name], a.Tensors[name], 1e-4, 1e-4); cl.Exceeding > 0 {
+					t.Errorf("output %s: %d elements differ from the masked model (worst ratio %g)", name, cl.Exceeding, cl.Worst)
+				}
+			}
+		})
+	}
+}
+
+// TestStructuredAmountZero: nothing removed, outputs bit for bit the original's.
+func TestStructuredAmountZero(t *testing.T) {
+	requireORT(t)
+	for _, model := range []string{digitsModel, resnetModel} {
+		t.Run(filepath.Base(model), func(t *testing.T) {
+			pruned, res := pruneFile(t, model, Options{Strategy: Structured, Amount: 0}, false)
+			if res.RemovedChannels != 0 || res.Sparsity != 0 {
+				t.Fatalf("amount 0 removed %d channels, sparsity %v", res.RemovedChannels, res.Sparsity)
+			}
+			a, b := randomOutputs(t, model), randomOutputs(t, pruned)
+			for _, name := range a.Names {
+				if cl := evaluate.AllClose(a.Tensors[name], b.Tensors[name], 0, 0); cl.Exceeding > 0 {
+					t.Errorf("output %s: %d elements changed", name, cl.Exceeding)
 				}
 			}
 		})

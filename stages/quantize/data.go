@@ -23,7 +23,7 @@ type dataset struct {
 // sample count everywhere, at least one sample, and no unknown arrays (a
 // typo'd name would otherwise be silently ignored). param names the
 // parameter in errors.
-func loadDataset(path, param, labelName string, info []runtime.IOInfo) (*dataset, error) {
+func loadDataset(path, param, labelName string, info, outInfo []runtime.IOInfo) (*dataset, error) {
 	arrays, err := runtime.LoadInputs(path)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", param, path, err)
@@ -32,6 +32,12 @@ func loadDataset(path, param, labelName string, info []runtime.IOInfo) (*dataset
 	for _, in := range info {
 		want[in.Name] = true
 	}
+	// Arrays named after model outputs are reference outputs saved beside
+	// the inputs (as in resnet_inputs.npz): known, and not inputs.
+	isOutput := map[string]bool{}
+	for _, o := range outInfo {
+		isOutput[o.Name] = true
+	}
 	var unknown, missing []string
 	var tensors []*runtime.Tensor
 	ds := &dataset{}
@@ -39,6 +45,7 @@ func loadDataset(path, param, labelName string, info []runtime.IOInfo) (*dataset
 		switch {
 		case want[name]:
 			tensors = append(tensors, arrays[name])
+		case isOutput[name]:
 		case labelName != "" && name == labelName:
 			if ds.labels, err = labelValues(arrays[name]); err != nil {
 				return nil, fmt.Errorf("%s %s: labels %q: %w", param, path, name, err)

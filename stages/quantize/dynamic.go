@@ -14,7 +14,7 @@ type linear struct {
 	a        string    // activation input
 	w        []float32 // [K, N], alpha folded in
 	k, n     int
-	bias     []float32          // [N] or nil, beta folded in
+	bias     []float32         // [N] or nil, beta folded in
 	biasNode *onnxpb.NodeProto // an Add absorbed as the bias, or nil
 	out      string            // the value the replacement writes
 }

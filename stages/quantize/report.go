@@ -107,14 +107,11 @@ func (j *job) finish(ctx context.Context, out string) (*stages.Output, error) {
 		if err != nil {
 			return nil, fmt.Errorf("quantize: speed check inputs: %w", err)
 		}
-		fp, err := Latency(ctx, j.base, inputs, j.o.iterations, j.o.threads)
+		ms, err := Latencies(ctx, []string{j.base, out}, inputs, j.o.iterations, j.o.threads)
 		if err != nil {
 			return nil, fmt.Errorf("quantize: speed check: %w", err)
 		}
-		q, err := Latency(ctx, out, inputs, j.o.iterations, j.o.threads)
-		if err != nil {
-			return nil, fmt.Errorf("quantize: speed check: %w", err)
-		}
+		fp, q := ms[0], ms[1]
 		speedup = fp / q
 		r.Speed = &SpeedReport{Threads: j.o.threads, Iterations: j.o.iterations, FP32ms: fp, INT8ms: q, Speedup: speedup}
 		if q > fp {

@@ -25,7 +25,7 @@ func (s *Stage) Spec() stages.Spec {
 				Doc: "static output format: qdq (QuantizeLinear/DequantizeLinear pairs ONNX Runtime fuses) or qoperator (QLinearConv/QLinearMatMul written out)"},
 			{Name: "per_channel", Type: stages.Bool, Default: true, Doc: "one weight scale per output channel (Conv axis 0, MatMul/Gemm per output column)"},
 			{Name: "weight_type", Type: stages.String, Default: "int8", Enum: []string{"int8", "uint8"}, Doc: "weight element type"},
-			{Name: "activation_type", Type: stages.String, Default: "int8", Enum: []string{"int8", "uint8"}, Doc: "static activation element type (dynamic activations are always uint8)"},
+			{Name: "activation_type", Type: stages.String, Default: "uint8", Enum: []string{"int8", "uint8"}, Doc: "static activation element type (dynamic activations are always uint8); uint8 because ONNX Runtime 1.30's CPU engine fuses u8s8 QDQ into integer kernels far more completely than s8s8"},
 			{Name: "symmetric_weights", Type: stages.Bool, Doc: "symmetric weight ranges (zero point 0); default true for int8, false for uint8"},
 			{Name: "symmetric_activations", Type: stages.Bool, Default: false, Doc: "symmetric activation ranges; keeps Relu/Clip from being folded"},
 			{Name: "reduce_range", Type: stages.Bool, Default: false, Doc: "7-bit weights, for u8s8 on CPUs without VNNI"},

@@ -9,36 +9,47 @@ import (
 	"github.com/sentinelzer0/szrun/runtime"
 )
 
-// Latency times a model at path on inputs: a few warm-up runs, then iters
-// timed runs through a zero-allocation Runner; it returns the median in
-// milliseconds. The median, not the mean, because the machine is shared and
-// a single descheduled run must not decide a warning.
-func Latency(ctx context.Context, path string, inputs []*runtime.Tensor, iters, threads int) (float64, error) {
-	s, err := runtime.NewSession(path, runtime.SessionOptions{IntraOpThreads: threads, InterOpThreads: 1})
-	if err != nil {
-		return 0, fmt.Errorf("time %s: %w", path, err)
-	}
-	defer s.Close()
-	r, err := runtime.NewRunner(ctx, s, inputs)
-	if err != nil {
-		return 0, fmt.Errorf("time %s: %w", path, err)
-	}
-	defer r.Close()
-	for range 3 {
-		if err := r.Run(ctx); err != nil {
-			return 0, fmt.Errorf("time %s: %w", path, err)
+// Latencies times models on the same inputs: a few warm-up runs each, then
+// iters rounds in which every model runs once, in turn, through a
+// zero-allocation Runner; it returns each model's median in milliseconds.
+// Interleaving the models and taking medians keeps a busy, shared machine
+// from favouring whichever model happened to run during a quiet spell.
+func Latencies(ctx context.Context, paths []string, inputs []*runtime.Tensor, iters, threads int) ([]float64, error) {
+	runners := make([]*runtime.Runner, len(paths))
+	for i, path := range paths {
+		s, err := runtime.NewSession(path, runtime.SessionOptions{IntraOpThreads: threads, InterOpThreads: 1})
+		if err != nil {
+			return nil, fmt.Errorf("time %s: %w", path, err)
+		}
+		defer s.Close()
+		r, err := runtime.NewRunner(ctx, s, inputs)
+		if err != nil {
+			return nil, fmt.Errorf("time %s: %w", path, err)
+		}
+		defer r.Close()
+		runners[i] = r
+		for range 3 {
+			if err := r.Run(ctx); err != nil {
+				return nil, fmt.Errorf("time %s: %w", path, err)
+			}
 		}
 	}
-	d := make([]float64, iters)
+	d := make([][]float64, len(paths))
+	for range iters {
+		for i, r := range runners {
+			t0 := time.Now()
+			if err := r.Run(ctx); err != nil {
+				return nil, fmt.Errorf("time %s: %w", paths[i], err)
+			}
+			d[i] = append(d[i], float64(time.Since(t0).Nanoseconds())/1e6)
+		}
+	}
+	med := make([]float64, len(paths))
 	for i := range d {
-		t0 := time.Now()
-		if err := r.Run(ctx); err != nil {
-			return 0, fmt.Errorf("time %s: %w", path, err)
-		}
-		d[i] = float64(time.Since(t0).Nanoseconds()) / 1e6
+		sort.Float64s(d[i])
+		med[i] = d[i][len(d[i])/2]
 	}
-	sort.Float64s(d)
-	return d[len(d)/2], nil
+	return med, nil
 }
 
 // batchOf cuts the first n samples of a data set (fewer if it is smaller,

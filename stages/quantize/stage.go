@@ -93,16 +93,16 @@ func prepare(in *stages.Input) (*job, error) {
 	if err != nil {
 		return nil, fmt.Errorf("quantize: load model %s in ONNX Runtime: %w", o.model, err)
 	}
-	info := s.Inputs()
+	info, outInfo := s.Inputs(), s.Outputs()
 	_ = s.Close()
 	j := &job{o: o, in: in, rep: &Report{Model: o.model, Mode: o.cfg.Mode, Format: o.cfg.Format}}
 	if o.calib != nil {
-		if j.calibDS, err = loadDataset(o.calib.data, "calibration.data", "", info); err != nil {
+		if j.calibDS, err = loadDataset(o.calib.data, "calibration.data", "labels", info, outInfo); err != nil {
 			return nil, fmt.Errorf("quantize: %w", err)
 		}
 	}
 	if o.acc != nil {
-		if j.verifyDS, err = loadDataset(o.acc.data, "accuracy.data", o.acc.labels, info); err != nil {
+		if j.verifyDS, err = loadDataset(o.acc.data, "accuracy.data", o.acc.labels, info, outInfo); err != nil {
 			return nil, fmt.Errorf("quantize: %w", err)
 		}
 	} else if j.calibDS != nil {

@@ -1,0 +1,114 @@
+package quantize
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sentinelzer0/szrun/runtime"
+	"github.com/sentinelzer0/szrun/stages/quantize/internal/qtest"
+)
+
+// TestPerfTable quantizes resnet_small and the encoder every way the stage
+// offers and times each against the ORT-optimized fp32 model at batch 1 and 8
+// with 2 threads. It always runs (CI too) with a few iterations, checking that
+// every model loads, runs and stays within 5% output error; SZRUN_PERF=1 times
+// with enough iterations for the table in docs/PERFORMANCE.md:
+//
+//	SZRUN_PERF=1 go test ./stages/quantize -run TestPerfTable -v
+func TestPerfTable(t *testing.T) {
+	iters := 3
+	if os.Getenv("SZRUN_PERF") == "1" {
+		iters = 200
+	}
+	type variant struct {
+		name string
+		with map[string]any
+	}
+	models := []struct {
+		name, model, calib, acc string
+		variants                []variant
+	}{
+		{"resnet_small", "examples/models/resnet_small.onnx", "examples/data/resnet_inputs.npz", "", []variant{
+			{"int8-dynamic", map[string]any{"mode": "int8-dynamic"}},
+			{"int8-static qdq minmax (default)", map[string]any{"mode": "int8-static"}},
+			{"int8-static qdq s8 activations", map[string]any{"mode": "int8-static", "activation_type": "int8"}},
+			{"int8-static qdq per-tensor", map[string]any{"mode": "int8-static", "per_channel": false}},
+		}},
+		{"encoder", "examples/models/encoder.onnx", "examples/data/encoder_inputs.npz", "examples/data/encoder_test.npz", []variant{
+			{"int8-dynamic", map[string]any{"mode": "int8-dynamic"}},
+			{"int8-static qdq minmax (default)", map[string]any{"mode": "int8-static"}},
+			{"int8-static qdq s8 activations", map[string]any{"mode": "int8-static", "activation_type": "int8"}},
+		}},
+	}
+	var table []string
+	table = append(table, "| model | variant | size KB | max rel err | b1 ms | b1 speedup | b8 ms | b8 speedup |", "|---|---|---:|---:|---:|---:|---:|---:|")
+	for _, mc := range models {
+		var paths []string
+		var reps []*Report
+		for _, v := range mc.variants {
+			with := map[string]any{"model": mc.model, "verify_speed": false,
+				"calibration": map[string]any{"data": mc.calib}}
+			if mc.acc != "" {
+				with["accuracy"] = map[string]any{"data": mc.acc}
+			}
+			for k, x := range v.with {
+				with[k] = x
+			}
+			out, rep, err := runStage(t, with)
+			if err != nil {
+				t.Fatalf("%s %s: %v", mc.name, v.name, err)
+			}
+			qtest.Check(t, out.Files["model"])
+			if !strings.Contains(v.name, "s8") && !strings.Contains(v.name, "per-tensor") && rep.Verification.MaxRelError > 0.05 {
+				t.Errorf("%s %s: max relative output error %.4f > 5%%", mc.name, v.name, rep.Verification.MaxRelError)
+			}
+			if len(paths) == 0 {
+				// The baseline: the same ORT-optimized fp32 model the stage compared with.
+				paths = append(paths, filepath.Join(filepath.Dir(out.Files["model"]), "fp32_optimized.onnx"))
+				reps = append(reps, &Report{SizeAfter: fileSize(paths[0])})
+			}
+			paths = append(paths, out.Files["model"])
+			reps = append(reps, rep)
+		}
+		var ms [2][]float64
+		for b, bs := range []int64{1, 8} {
+			ms[b] = latenciesAt(t, paths, mc.calib, bs, iters)
+		}
+		for i, rep := range reps {
+			name := "fp32 optimized"
+			if i > 0 {
+				name = mc.variants[i-1].name
+			}
+			table = append(table, fmt.Sprintf("| %s | %s | %d | %.4f | %.3f | %.2f | %.3f | %.2f |", mc.name, name,
+				rep.SizeAfter/1024, rep.Verification.MaxRelError, ms[0][i], ms[0][0]/ms[0][i], ms[1][i], ms[1][0]/ms[1][i]))
+		}
+	}
+	t.Logf("latency, 2 threads, median of %d interleaved runs:\n%s", iters, strings.Join(table, "\n"))
+}
+
+// latenciesAt times models on the first bs samples of a data file.
+func latenciesAt(t *testing.T, models []string, data string, bs int64, iters int) []float64 {
+	t.Helper()
+	s, err := runtime.NewSession(models[0], runtime.SessionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, err := loadDataset(fixture(t, data), "data", "labels", s.Inputs(), s.Outputs())
+	s.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := batchOf(ds, bs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := Latencies(context.Background(), models, in, iters, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ms
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/sentinelzer0/szrun/stages/inspect"
 	"github.com/sentinelzer0/szrun/stages/optimize"
 	"github.com/sentinelzer0/szrun/stages/prune"
+	"github.com/sentinelzer0/szrun/stages/quantize"
 	"github.com/sentinelzer0/szrun/stages/shell"
 )
 
@@ -20,6 +21,7 @@ func Registry() *stages.Registry {
 	r.MustRegister(optimize.New())
 	r.MustRegister(compare.New())
 	r.MustRegister(prune.New())
+	r.MustRegister(quantize.New())
 	r.MustRegister(benchmark.New())
 	r.MustRegister(assert.New())
 	return r

@@ -238,3 +238,48 @@ func TestRunStandalone(t *testing.T) {
 		t.Errorf("missing model: %v", err)
 	}
 }
+
+// TestBenchmarkDurationAndRandom times by duration on random inputs, including an
+// encoder whose sequence axis comes from shapes.
+func TestBenchmarkDurationAndRandom(t *testing.T) {
+	requireORT(t)
+	in := input(t, map[string]any{
+		"models":   map[string]any{"enc": example(t, "models/encoder.onnx")},
+		"shapes":   map[string]any{"input_ids": []any{16}},
+		"duration": "30ms", "warmup": 1, "block": 3, "threads": 1, "batch_sizes": []any{2},
+	})
+	out, err := New().Run(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(in.WorkDir, MetricsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m Metrics
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	if r := m.Models[0].Results[0]; r.Runs < 1 || r.Runs%3 != 0 || m.Settings.Duration != "30ms" {
+		t.Errorf("runs %d (want a positive multiple of the block), settings %+v", r.Runs, m.Settings)
+	}
+	if out.Values["speedup"].(map[string]any)["enc"] != 1.0 {
+		t.Errorf("speedup = %v", out.Values["speedup"])
+	}
+}
+
+// TestBenchmarkCancel stops between runs when the context ends.
+func TestBenchmarkCancel(t *testing.T) {
+	requireORT(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	in := input(t, map[string]any{"models": map[string]any{"a": example(t, "models/digits_cnn.onnx")}, "duration": "1h", "warmup": 0})
+	in.Progress = cancelAfter{cancel}
+	_, err := New().Run(ctx, in)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+}
+
+type cancelAfter struct{ cancel context.CancelFunc }
+
+func (c cancelAfter) Report(done, total int64, what string) { c.cancel() }

@@ -214,7 +214,7 @@ func loadData(in *stages.Input, info []runtime.IOInfo) (*evaluate.Data, error) {
 	}
 	d, err := evaluate.RandomData(info, shapes, in.Int("samples"), in.Int("seed"))
 	if err != nil {
-		return nil, fmt.Errorf("random data for the reference: %w", err)
+		return nil, fmt.Errorf("random inputs for the reference: %w", err)
 	}
 	return d, nil
 }

@@ -199,3 +199,26 @@ func TestCompareBadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestCompareEncoderRandom compares the encoder with itself on random token ids
+// whose sequence length comes from shapes.
+func TestCompareEncoderRandom(t *testing.T) {
+	requireORT(t)
+	model := example(t, "models/encoder.onnx")
+	out, err := New().Run(context.Background(), input(t, map[string]any{
+		"reference": model, "candidates": map[string]any{"self": model},
+		"shapes": map[string]any{"input_ids": []any{12}}, "samples": 5, "atol": 1e-5,
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Values["top1_agreement"].(map[string]any)["self"] != 1.0 {
+		t.Errorf("values: %v", out.Values)
+	}
+	_, err = New().Run(context.Background(), input(t, map[string]any{
+		"reference": model, "candidates": map[string]any{"self": model}, "samples": 5,
+	}))
+	if err == nil || !strings.Contains(err.Error(), "input_ids") {
+		t.Errorf("random inputs without shapes for a dynamic sequence axis: %v", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"github.com/sentinelzer0/szrun/runtime"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -70,6 +71,19 @@ func RandomData(info []runtime.IOInfo, shapes map[string][]int64, samples, seed 
 			full[in.Name] = append([]int64{samples}, s...)
 			continue
 		}
+		for i, d := range in.Shape {
+			if i > 0 && d < 0 {
+				eg := make([]string, len(in.Shape)-1)
+				for j, d := range in.Shape[1:] {
+					if d < 0 {
+						d = 128 // a typical sequence length, only an example
+					}
+					eg[j] = strconv.FormatInt(d, 10)
+				}
+				return nil, fmt.Errorf("shapes: input %q has dynamic dimension %d (%s); give its shape without the batch dimension, e.g. shapes: {%s: [%s]}",
+					in.Name, i, expected(in.Shape), in.Name, strings.Join(eg, ", "))
+			}
+		}
 		if len(in.Shape) > 0 && in.Shape[0] >= 0 {
 			full[in.Name] = append([]int64{samples}, in.Shape[1:]...)
 		}
@@ -81,7 +95,7 @@ func RandomData(info []runtime.IOInfo, shapes map[string][]int64, samples, seed 
 	}
 	ts, err := runtime.RandomInputs(info, full, samples, seed)
 	if err != nil {
-		return nil, fmt.Errorf("random inputs: %w", err)
+		return nil, err
 	}
 	arrays := make(map[string]*runtime.Tensor, len(ts))
 	for _, t := range ts {

@@ -1,7 +1,12 @@
 package quantize
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
+	"fmt"
+	"strconv"
+	"strings"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -32,13 +37,18 @@ func (w logWriter) Write(p []byte) (int, error) {
 // runStage runs the real stage with params as a recipe would give them.
 func runStage(t testing.TB, with map[string]any) (*stages.Output, *Report, error) {
 	t.Helper()
+	return runStageIn(t, t.TempDir(), with)
+}
+
+func runStageIn(t testing.TB, dir string, with map[string]any) (*stages.Output, *Report, error) {
+	t.Helper()
 	qtest.RequireORT(t)
 	st := New()
 	params, err := st.Spec().Coerce(with, stages.CoerceOptions{BaseDir: repoRoot(t), CheckPaths: true})
 	if err != nil {
 		return nil, nil, err
 	}
-	in := &stages.Input{Instance: "quantize", Params: params, WorkDir: t.TempDir(), Log: log.New(logWriter{t})}
+	in := &stages.Input{Instance: "quantize", Params: params, WorkDir: dir, Log: log.New(logWriter{t})}
 	out, err := st.Run(context.Background(), in)
 	if err != nil {
 		return nil, nil, err
@@ -52,4 +62,29 @@ func runStage(t testing.TB, with map[string]any) (*stages.Output, *Report, error
 		t.Fatal(err)
 	}
 	return out, &rep, nil
+}
+
+// writeNPY writes a little-endian .npy file (format 1.0) for tests.
+func writeNPY(t testing.TB, path, descr string, shape []int64, data []byte) {
+	t.Helper()
+	dims := make([]string, len(shape))
+	for i, d := range shape {
+		dims[i] = strconv.FormatInt(d, 10)
+	}
+	tuple := strings.Join(dims, ", ")
+	if len(shape) == 1 {
+		tuple += ","
+	}
+	header := fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': (%s), }", descr, tuple)
+	pad := 64 - (10+len(header)+1)%64
+	header += strings.Repeat(" ", pad%64) + "\n"
+	var buf bytes.Buffer
+	buf.WriteString("\x93NUMPY")
+	buf.Write([]byte{1, 0})
+	_ = binary.Write(&buf, binary.LittleEndian, uint16(len(header)))
+	buf.WriteString(header)
+	buf.Write(data)
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }

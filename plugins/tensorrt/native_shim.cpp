@@ -19,8 +19,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 using namespace nvinfer1;
@@ -103,7 +105,9 @@ std::size_t elemSize(DataType t) {
 Dims dimsOf(const long long *d, int rank) {
 	Dims out{};
 	out.nbDims = rank;
-	for (int i = 0; i < rank; i++) out.d[i] = static_cast<decltype(out.d[0])>(d[i]);
+	// Dims holds int32_t before TensorRT 10 and int64_t from 10 on.
+	using Dim = std::remove_reference_t<decltype(out.d[0])>;
+	for (int i = 0; i < rank; i++) out.d[i] = static_cast<Dim>(d[i]);
 	return out;
 }
 

@@ -6,6 +6,7 @@ import (
 	"github.com/sentinelzer0/szrun/stages/assert"
 	"github.com/sentinelzer0/szrun/stages/benchmark"
 	"github.com/sentinelzer0/szrun/stages/compare"
+	"github.com/sentinelzer0/szrun/stages/fp16"
 	"github.com/sentinelzer0/szrun/stages/inspect"
 	"github.com/sentinelzer0/szrun/stages/optimize"
 	"github.com/sentinelzer0/szrun/stages/prune"
@@ -19,6 +20,7 @@ func Registry() *stages.Registry {
 	r.MustRegister(shell.New())
 	r.MustRegister(inspect.New())
 	r.MustRegister(optimize.New())
+	r.MustRegister(fp16.New())
 	r.MustRegister(compare.New())
 	r.MustRegister(prune.New())
 	r.MustRegister(quantize.New())

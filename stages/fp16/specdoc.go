@@ -1,0 +1,65 @@
+package fp16
+
+const specDoc = "Converts a float32 model to float16 natively in Go: weights are stored as\n" +
+	"float16 (half the size) and nodes compute in float16 wherever that is safe.\n" +
+	`
+**What stays float32, and why** (each case is listed in the report):
+
+- ops in ` + "`op_block_list`" + `; the default is Range, CumSum, TopK,
+  NonMaxSuppression, RoiAlign, RandomUniformLike and the ONNX-ML ops. Giving the
+  list replaces the default; an op name no ONNX op has only warns.
+- nodes named in ` + "`node_block_list`" + ` (a name the model lacks is an error). A
+  blocked If/Loop/Scan keeps its bodies float32 too.
+- inputs whose signature forbids float16 (Resize scales, LayerNormalization's
+  mean/inv-std outputs, IsInf, Celu, QuantizeLinear scales...) and Resize's
+  roi: the node converts, that input or output stays float32.
+- **integer-valued float maths**: float arithmetic that computes a shape,
+  size, index, count or axes (walking back from Reshape/Expand/Tile shapes,
+  Range, Slice starts/ends, Resize sizes/scales, ConstantOfShape, TopK k,
+  OneHot depth, Gather indices...) through Cast/Add/Mul/Div/Floor/Concat/...
+  up to Shape/Size. float16 holds integers exactly only up to 2048.
+- ops outside ai.onnx (com.microsoft fused ops of an ` + "`optimize`" + ` at level
+  extended/all), and nodes using sequences or optionals. Convert before
+  ` + "`optimize`" + ` (or optimize at ` + "`basic`" + `) to get those converted.
+
+**Boundaries.** Every value has one type; a reader wanting the other type gets
+a Cast placed right after the value is defined, shared by all such readers,
+including readers inside If/Loop/Scan bodies (outer-scope captures). An
+initializer read by both float32 and float16 nodes is kept twice (float32 and
+float16 copies, listed as ` + "`shared_initializers`" + `). With ` + "`keep_io_types`" + ` (default)
+graph inputs and outputs stay float32 under their names. Cascaded Casts are
+removed where that is exact (fp16->fp32->fp16); a narrowing pair such as
+fp32->fp16->fp32 is a rounding and is kept. The graph stays topologically sorted.
+
+**Clamping.** Weights beyond ±65504 become ±65504 (not infinity) and non-zero
+weights below 2^-24 in magnitude become ±2^-24 (not zero, so epsilons survive);
+` + "`clamped_values`" + ` counts them, the report lists them per tensor.
+
+**Verification** (` + "`verify: true`" + `). Both models run in ONNX Runtime on ` + "`inputs`" + ` or
+` + "`samples`" + ` rows of random data. Every output must be free of NaN/Inf the
+original does not have, and max|fp16 - fp32| / max|fp32| must stay within
+` + "`rtol`" + ` (default 0.01); ` + "`max_rel_error`" + ` reports the worst output. ONNX Runtime's CPU
+provider lacks float16 kernels for many ops and inserts its own Casts, so CPU
+timings of an fp16 model say little; the size and GPU speed are the point.
+
+**Refused input.** A model ONNX Runtime cannot load, and a model that is
+already float16 (no float32 tensors: the error says so; running fp16 twice is
+a recipe mistake, not something to pass over silently).
+
+Example:
+
+` + "```yaml" + `
+stages:
+  fp16:
+    uses: fp16
+    with:
+      model: ../examples/models/encoder.onnx
+      inputs: ../examples/data/encoder_inputs.npz
+      node_block_list: [/classifier/Gemm]   # keep the head in float32
+  gate:
+    uses: assert
+    with:
+      checks:
+        - that: ${{ stages.fp16.outputs.size_after * 1.9 < stages.fp16.outputs.size_before }}
+` + "```" + `
+`

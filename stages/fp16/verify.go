@@ -1,0 +1,141 @@
+package fp16
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"github.com/x448/float16"
+
+	"github.com/sentinelzer0/szrun/onnx"
+	"github.com/sentinelzer0/szrun/runtime"
+	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
+)
+
+// outputCheck is the verification of one output.
+type outputCheck struct {
+	Name        string  `json:"name"`
+	MaxAbsError float64 `json:"max_abs_error"`
+	RefMaxAbs   float64 `json:"ref_max_abs"`
+	// RelError is MaxAbsError / RefMaxAbs: the error relative to the
+	// output's scale, meaningful where elementwise relative errors are not
+	// (values near zero).
+	RelError float64  `json:"rel_error"`
+	Cosine   float64  `json:"cosine"`
+	CandNaN  int64    `json:"cand_nan"`
+	CandInf  int64    `json:"cand_inf"`
+	Top1     *float64 `json:"top1_agreement,omitempty"`
+}
+
+func verificationData(ref *runtime.Session, p *params) (*evaluate.Data, error) {
+	var (
+		data *evaluate.Data
+		err  error
+	)
+	if p.inputs != "" {
+		if data, err = evaluate.LoadData(p.inputs); err != nil {
+			return nil, fmt.Errorf("fp16: parameter inputs: %w", err)
+		}
+	} else if data, err = evaluate.RandomData(ref.Inputs(), p.shapes, p.samples, 1); err != nil {
+		return nil, fmt.Errorf("fp16: random inputs for %s (set `inputs` or `shapes`): %w", p.model, err)
+	}
+	if err := data.Match(ref.Inputs()); err != nil {
+		return nil, fmt.Errorf("fp16: parameter inputs: %w", err)
+	}
+	return data, nil
+}
+
+// halfData returns d with float32 arrays stored as float16, for a model
+// converted without keep_io_types.
+func halfData(d *evaluate.Data) (*evaluate.Data, error) {
+	arrays := map[string]*runtime.Tensor{}
+	for name, t := range d.Arrays {
+		if f, ok := t.Data.([]float32); ok {
+			h := make([]uint16, len(f))
+			tmp := append([]float32(nil), f...)
+			Clamp(tmp)
+			for i, v := range tmp {
+				h[i] = uint16(onnxHalf(v))
+			}
+			t = &runtime.Tensor{Name: t.Name, DType: "float16", Shape: t.Shape, Data: h}
+		}
+		arrays[name] = t
+	}
+	return evaluate.NewData(arrays)
+}
+
+// verify runs both models and checks the converted one's outputs.
+func verify(ctx context.Context, ref *runtime.Session, path string, data *evaluate.Data, p *params) ([]outputCheck, float64, error) {
+	opts := evaluate.Options{Threads: int(p.threads)}
+	want, err := evaluate.RunSession(ctx, ref, data, opts)
+	if err != nil {
+		return nil, 0, fmt.Errorf("fp16: verify: run original %s: %w", p.model, err)
+	}
+	cdata := data
+	if p.opts.FP16IO {
+		if cdata, err = halfData(data); err != nil {
+			return nil, 0, fmt.Errorf("fp16: verify: %w", err)
+		}
+	}
+	got, err := evaluate.Run(ctx, path, cdata, opts)
+	if err != nil {
+		return nil, 0, fmt.Errorf("fp16: verify: ONNX Runtime cannot run the converted model: %w", err)
+	}
+	checks, worst, err := checkOutputs(want, got, p.rtol)
+	if err != nil {
+		return checks, worst, fmt.Errorf("fp16: verify: %w", err)
+	}
+	return checks, worst, nil
+}
+
+// checkOutputs compares outputs: no new NaN/Inf, and scale-relative error
+// within rtol for float outputs (other outputs are reported only).
+func checkOutputs(want, got *evaluate.Outputs, rtol float64) ([]outputCheck, float64, error) {
+	cmp := evaluate.Compare(want, got, nil)
+	var checks []outputCheck
+	worst := 0.0
+	var firstErr error
+	for _, oc := range cmp.Outputs {
+		if oc.Problem != "" {
+			return nil, 0, fmt.Errorf("output %q: %s", oc.Name, oc.Problem)
+		}
+		refMax := 0.0
+		for _, v := range evaluate.Float64s(want.Tensors[oc.Name]) {
+			if a := math.Abs(v); a > refMax && !math.IsInf(a, 0) {
+				refMax = a
+			}
+		}
+		ch := outputCheck{Name: oc.Name, MaxAbsError: oc.MaxAbsError, RefMaxAbs: refMax, Cosine: oc.Cosine,
+			CandNaN: oc.CandNaN, CandInf: oc.CandInf, Top1: oc.Top1Agreement}
+		if refMax > 0 {
+			ch.RelError = oc.MaxAbsError / refMax
+		} else {
+			ch.RelError = oc.MaxAbsError
+		}
+		checks = append(checks, ch)
+		if !isFloat(want.Tensors[oc.Name].DType) {
+			continue
+		}
+		worst = math.Max(worst, ch.RelError)
+		switch {
+		case firstErr != nil:
+		case oc.CandNaN > oc.RefNaN || oc.CandInf > oc.RefInf:
+			firstErr = fmt.Errorf("output %q: the float16 model gives %d NaN and %d Inf values, the original %d and %d",
+				oc.Name, oc.CandNaN, oc.CandInf, oc.RefNaN, oc.RefInf)
+		case ch.RelError > rtol:
+			firstErr = fmt.Errorf("output %q: max |fp16-fp32| = %.4g is %.3g of the output's largest magnitude %.4g, above rtol %g",
+				oc.Name, oc.MaxAbsError, ch.RelError, refMax, rtol)
+		}
+	}
+	return checks, worst, firstErr
+}
+
+func isFloat(dtype string) bool {
+	return dtype == "float32" || dtype == "float16" || dtype == "float64" || dtype == "bfloat16"
+}
+
+func onnxHalf(v float32) uint16 {
+	var h [1]float16.Float16
+	onnx.Float32ToFloat16(h[:], []float32{v})
+	return uint16(h[0])
+}

@@ -12,7 +12,10 @@ package main
 // CGO_CXXFLAGS=-I$TRT/include CGO_LDFLAGS=-L$TRT/lib. The binary then needs
 // libnvinfer, libnvonnxparser and libcudart at run time.
 //
-// Written without TensorRT at hand: never compiled or run. The build cannot
+// Written without TensorRT at hand: the Go side was built and its C
+// marshaling tested against a stub shim, the C++ only syntax-checked against
+// stand-in declarations; never compiled with TensorRT's headers or run. The
+// build cannot
 // be interrupted once it is in TensorRT; szrun's plugin host kills the
 // plugin's process group on cancel instead.
 

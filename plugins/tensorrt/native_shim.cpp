@@ -3,8 +3,9 @@
 // native_shim.cpp builds an engine with TensorRT's C++ builder and times it
 // with CUDA events. It backs the plugin's -tags tensorrt build, used when
 // trtexec is not installed. It was written against the TensorRT 8.6/10 API
-// documentation without TensorRT at hand and has never been compiled or run:
-// treat it as a starting point and check it on a GPU machine.
+// documentation without TensorRT at hand: it has been syntax-checked only
+// against stand-in declarations of the calls it makes, never compiled with
+// TensorRT's headers or run. Check it on a GPU machine before relying on it.
 //
 // Timing runs enqueueV3 on device-resident, zero-filled buffers, so it
 // measures GPU compute only (no host transfers) at the profile's opt shapes.

@@ -14,10 +14,9 @@ package main
 //
 // Written without TensorRT at hand: the Go side was built and its C
 // marshaling tested against a stub shim, the C++ only syntax-checked against
-// stand-in declarations; never compiled with TensorRT's headers or run. The
-// build cannot
-// be interrupted once it is in TensorRT; szrun's plugin host kills the
-// plugin's process group on cancel instead.
+// stand-in declarations; never compiled with TensorRT's headers or run.
+// The build cannot be interrupted once it is in TensorRT; szrun's plugin
+// host kills the plugin's process group on cancel instead.
 
 /*
 #cgo CXXFLAGS: -std=c++17 -I/usr/local/cuda/include

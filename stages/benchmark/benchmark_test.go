@@ -283,3 +283,23 @@ func TestBenchmarkCancel(t *testing.T) {
 type cancelAfter struct{ cancel context.CancelFunc }
 
 func (c cancelAfter) Report(done, total int64, what string) { c.cancel() }
+
+type recorder struct{ whats []string }
+
+func (r *recorder) Report(done, total int64, what string) { r.whats = append(r.whats, what) }
+
+// TestBenchmarkRotation checks the order of timed blocks: every round starts one
+// model further along, so neither model is always measured last.
+func TestBenchmarkRotation(t *testing.T) {
+	requireORT(t)
+	model := example(t, "models/digits_cnn.onnx")
+	in := input(t, map[string]any{"models": map[string]any{"a": model, "b": model}, "iterations": 6, "block": 2, "warmup": 0, "threads": 1})
+	rec := &recorder{}
+	in.Progress = rec
+	if _, err := New().Run(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(rec.whats, " "), "a@1 b@1 b@1 a@1 a@1 b@1"; got != want {
+		t.Errorf("block order %q, want %q", got, want)
+	}
+}

@@ -107,7 +107,7 @@ func (x *executor) prepare(ctx context.Context, in *recipe.Instance, partial boo
 		Env:          envValues(x.p.Recipe.Env, x.opts.LookupEnv),
 	}
 	if spec.Environmental {
-		ki.Machine = machineFingerprint(x.opts.GPU.Names, x.opts.Fingerprint)
+		ki.Machine = x.machine()
 	}
 	return &prepared{in: in, stage: st, spec: spec, params: params, inputs: ki, key: ki.key()}, nil
 }

@@ -55,9 +55,10 @@ type Options struct {
 	Logger *log.Logger
 	// GPU is what `gpu.count` and `gpu.names` see.
 	GPU recipe.GPU
-	// Fingerprint adds machine facts (runtime versions) to the cache key of
-	// environment-sensitive stages.
-	Fingerprint map[string]string
+	// Fingerprint returns machine facts (runtime versions, GPU models) for
+	// the cache key of environment-sensitive stages; it is called at most
+	// once per run, and only when such a stage runs. nil adds nothing.
+	Fingerprint func() map[string]string
 	// LookupEnv reads the environment for the recipe's `env:` allow-list;
 	// nil means os.LookupEnv.
 	LookupEnv func(string) (string, bool)

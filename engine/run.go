@@ -25,6 +25,9 @@ type executor struct {
 	stateDir string
 	res      *Result
 
+	machineOnce sync.Once
+	machineFP   map[string]any
+
 	mu      sync.Mutex
 	outputs map[string]map[string]map[string]cty.Value // stage id -> label -> output -> value
 	views   map[string]bool                            // paths of file outputs
@@ -249,4 +252,16 @@ func (x *executor) stageValue(id string) map[string]cty.Value {
 		out[name] = cty.ObjectVal(m)
 	}
 	return out
+}
+
+// machine returns the machine fingerprint, computed once per run.
+func (x *executor) machine() map[string]any {
+	x.machineOnce.Do(func() {
+		var extra map[string]string
+		if x.opts.Fingerprint != nil {
+			extra = x.opts.Fingerprint()
+		}
+		x.machineFP = machineFingerprint(x.opts.GPU.Names, extra)
+	})
+	return x.machineFP
 }

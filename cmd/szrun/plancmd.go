@@ -15,7 +15,7 @@ func (c *cliEnv) loadPipeline(ctx context.Context, rf *recipeFlags, path string)
 	logger := log.NewWithOptions(c.stderr, log.Options{Prefix: "szrun"})
 	cat, host := newCatalog(rf.pluginDirs, logger)
 	opts := engine.Options{Recipe: path, Params: rf.params, Catalog: cat, Only: rf.only, CacheDir: rf.cacheDir,
-		Logger: logger, GPU: detectGPU(), Fingerprint: fingerprint()}
+		Logger: logger, GPU: detectGPU(), Fingerprint: fingerprint}
 	p, err := engine.Load(ctx, opts)
 	if err != nil {
 		host.Close()

@@ -42,7 +42,7 @@ func (c *cliEnv) runCmd(ctx context.Context, args []string) error {
 	opts := engine.Options{
 		Recipe: path, Params: rf.params, Catalog: cat, Parallelism: *jobs, Only: rf.only,
 		KeepGoing: *keepGoing, NoCache: *noCache, CacheDir: rf.cacheDir, OutDir: *outDir,
-		Reporter: reporter, Logger: logger, GPU: detectGPU(), Fingerprint: fingerprint(),
+		Reporter: reporter, Logger: logger, GPU: detectGPU(), Fingerprint: fingerprint,
 	}
 	res, err := engine.Run(ctx, opts)
 	closeReporter()

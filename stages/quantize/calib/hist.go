@@ -82,7 +82,7 @@ func (s *Stats) Add(x []float32) {
 func finiteMinMax(x []float32) (float32, float32) {
 	lo, hi := float32(math.Inf(1)), float32(math.Inf(-1))
 	for _, v := range x {
-		if math.IsInf(float64(v), 0) {
+		if v != v || math.IsInf(float64(v), 0) {
 			continue
 		}
 		lo, hi = min(lo, v), max(hi, v)

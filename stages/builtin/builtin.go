@@ -11,6 +11,7 @@ import (
 	"github.com/sentinelzer0/szrun/stages/optimize"
 	"github.com/sentinelzer0/szrun/stages/prune"
 	"github.com/sentinelzer0/szrun/stages/quantize"
+	"github.com/sentinelzer0/szrun/stages/selectstage"
 	"github.com/sentinelzer0/szrun/stages/shell"
 )
 
@@ -26,5 +27,6 @@ func Registry() *stages.Registry {
 	r.MustRegister(quantize.New())
 	r.MustRegister(benchmark.New())
 	r.MustRegister(assert.New())
+	r.MustRegister(selectstage.New())
 	return r
 }

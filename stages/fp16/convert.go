@@ -73,6 +73,10 @@ type Result struct {
 	// and removed as redundant (cascaded or no-op casts).
 	CastsInserted int `json:"casts_inserted"`
 	CastsRemoved  int `json:"casts_removed"`
+	// OpsetUpgradedFrom is the ai.onnx opset (1-5) the model imported when
+	// Convert lifted it to 6, which it does only where no node's meaning
+	// changes; 0 otherwise.
+	OpsetUpgradedFrom int64 `json:"opset_upgraded_from,omitempty"`
 	// Warnings repeats what was passed to Options.Warn.
 	Warnings []string `json:"warnings"`
 }
@@ -135,6 +139,7 @@ func Convert(ctx context.Context, m *onnxpb.ModelProto, opts Options) (*Result, 
 	if err := c.checkHasFloat32(); err != nil {
 		return nil, err
 	}
+	c.res.OpsetUpgradedFrom = c.upgradeOpset()
 	c.plan(root, "")
 	c.markShapeMath(root)
 	c.namer = onnx.NewNamer(m)

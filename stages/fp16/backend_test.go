@@ -1,0 +1,379 @@
+package fp16
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/sentinelzer0/szrun/onnx"
+	"github.com/sentinelzer0/szrun/onnx/onnxpb"
+	"github.com/sentinelzer0/szrun/runtime"
+	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// Half-precision tolerance against the suite's expected outputs:
+// |got - want| <= backendRtol*|want| + backendAtol*max(1, max|want|).
+const (
+	backendRtol = 1e-2
+	backendAtol = 5e-3
+)
+
+// onnxTestdata finds ONNX's backend test suite (Debian's libonnx-testdata);
+// its absence fails in CI.
+func onnxTestdata(t testing.TB) string {
+	dir := os.Getenv("ONNX_TESTDATA")
+	if dir == "" {
+		dir = "/usr/share/libonnx-testdata/data"
+	}
+	if _, err := os.Stat(dir); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("ONNX backend test data not found at %s (set ONNX_TESTDATA or install libonnx-testdata): %v", dir, err)
+		}
+		t.Skipf("ONNX backend test data not found at %s; set ONNX_TESTDATA", dir)
+	}
+	return dir
+}
+
+// backendCase is the outcome for one model of the suite.
+type backendCase struct {
+	name string
+	// skip says why the model is not a float model ONNX Runtime runs
+	// correctly (then it does not count); fail why the conversion broke it.
+	skip, fail string
+	// converted is the saved float16 model, for onnx.checker.
+	converted, original string
+	relErr    float64
+}
+
+// TestBackendSuite converts every float model of the ONNX backend test
+// suite that ONNX Runtime runs correctly and checks the float16 model
+// against the suite's expected outputs, then runs onnx.checker on all of
+// them. The outcome is compared with testdata/backend_results.md (refresh
+// with -update).
+func TestBackendSuite(t *testing.T) {
+	requireORT(t)
+	root := onnxTestdata(t)
+	var dirs []string
+	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.Name() == "model.onnx" {
+			dirs = append(dirs, filepath.Dir(p))
+		}
+		return err
+	})
+	sort.Strings(dirs)
+	if len(dirs) < 500 {
+		t.Fatalf("found only %d models under %s", len(dirs), root)
+	}
+	tmp := t.TempDir()
+	cases := make([]backendCase, len(dirs))
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range 2 { // CI has 2 cores; each session uses one thread
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				rel, _ := filepath.Rel(root, dirs[i])
+				cases[i] = runBackendCase(dirs[i], filepath.Join(tmp, fmt.Sprintf("%04d.onnx", i)))
+				cases[i].name = rel
+			}
+		}()
+	}
+	for i := range dirs {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+
+	var paths []string
+	for _, c := range cases {
+		if c.skip == "" && c.fail == "" {
+			paths = append(paths, c.converted, c.original)
+		}
+	}
+	rejected := checkModels(t, paths)
+	for i, c := range cases {
+		if c.skip != "" || c.fail != "" {
+			continue
+		}
+		if _, bad := rejected[c.original]; bad {
+			cases[i].skip = "onnx.checker rejects the original"
+		} else if why, bad := rejected[c.converted]; bad {
+			cases[i].fail = "onnx.checker: " + why
+		}
+	}
+	got := backendReport(cases)
+	path := filepath.Join("testdata", "backend_results.md")
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -run TestBackendSuite -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("backend results differ from %s (run with -update after checking):\n%s", path, got)
+	}
+}
+
+func runBackendCase(dir, out string) (c backendCase) {
+	m, err := onnx.Load(filepath.Join(dir, "model.onnx"))
+	if err != nil {
+		return backendCase{skip: "onnx.Load: " + err.Error()}
+	}
+	inputs, expected, err := loadTestSet(m, filepath.Join(dir, "test_data_set_0"))
+	if err != nil {
+		return backendCase{skip: err.Error()}
+	}
+	ref, err := runOnce(filepath.Join(dir, "model.onnx"), inputs)
+	if err != nil {
+		return backendCase{skip: "ONNX Runtime: " + firstLine(err)}
+	}
+	if why := compareExpected(ref, expected, 1e-3, 1e-5); why != "" {
+		return backendCase{skip: "ONNX Runtime's own outputs differ: " + why}
+	}
+	res, err := Convert(context.Background(), m.Proto, Options{})
+	switch {
+	case errors.Is(err, ErrNoFloat32), errors.Is(err, ErrAlreadyFloat16):
+		return backendCase{skip: "no float32 tensors"}
+	case err != nil:
+		return backendCase{fail: "convert: " + firstLine(err)}
+	}
+	_ = res
+	if err := onnx.Save(m, out, onnx.SaveOptions{}); err != nil {
+		return backendCase{fail: "save: " + firstLine(err)}
+	}
+	got, err := runOnce(out, inputs)
+	if err != nil {
+		msg := strings.ReplaceAll(firstLine(err), out, "fp16.onnx")
+		return backendCase{fail: "ONNX Runtime on the fp16 model: " + msg}
+	}
+	if why := compareExpected(got, expected, backendRtol, backendAtol); why != "" {
+		return backendCase{fail: "outputs: " + why}
+	}
+	return backendCase{converted: out, original: filepath.Join(dir, "model.onnx")}
+}
+
+func firstLine(err error) string {
+	s := err.Error()
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	if len(s) > 400 {
+		s = s[:400] + "..."
+	}
+	return s
+}
+
+func runOnce(path string, inputs []*runtime.Tensor) ([]*runtime.Tensor, error) {
+	s, err := runtime.NewSession(path, runtime.SessionOptions{IntraOpThreads: 1, InterOpThreads: 1})
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	return s.Run(context.Background(), inputs)
+}
+
+// loadTestSet reads input_N.pb and output_N.pb, naming them after the
+// model's inputs and outputs in order.
+func loadTestSet(m *onnx.Model, dir string) (inputs, expected []*runtime.Tensor, err error) {
+	g := m.Proto.GetGraph()
+	inits := map[string]bool{}
+	for _, t := range g.GetInitializer() {
+		inits[t.GetName()] = true
+	}
+	var inNames, outNames []string
+	for _, vi := range g.GetInput() {
+		if !inits[vi.GetName()] {
+			inNames = append(inNames, vi.GetName())
+		}
+	}
+	for _, vi := range g.GetOutput() {
+		outNames = append(outNames, vi.GetName())
+	}
+	read := func(prefix string, names []string) ([]*runtime.Tensor, error) {
+		var ts []*runtime.Tensor
+		for i, name := range names {
+			data, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("%s_%d.pb", prefix, i)))
+			if err != nil {
+				return nil, fmt.Errorf("test data: %s %q not stored as a tensor", prefix, name)
+			}
+			tp := &onnxpb.TensorProto{}
+			if err := proto.Unmarshal(data, tp); err != nil {
+				return nil, fmt.Errorf("test data %s_%d is not a tensor (sequence or optional)", prefix, i)
+			}
+			t, err := toTensor(name, tp)
+			if err != nil {
+				return nil, err
+			}
+			if prefix == "input" && (len(t.Shape) == 0 || t.Len() == 0) {
+				return nil, fmt.Errorf("runtime cannot feed scalar or empty input %q", name)
+			}
+			ts = append(ts, t)
+		}
+		return ts, nil
+	}
+	if inputs, err = read("input", inNames); err != nil {
+		return nil, nil, err
+	}
+	expected, err = read("output", outNames)
+	return inputs, expected, err
+}
+
+func toTensor(name string, tp *onnxpb.TensorProto) (*runtime.Tensor, error) {
+	t := &runtime.Tensor{Name: name, Shape: tp.GetDims()}
+	if t.Shape == nil {
+		t.Shape = []int64{}
+	}
+	var err error
+	switch onnx.DataType(tp.GetDataType()) {
+	case onnx.Float:
+		t.DType = "float32"
+		t.Data, err = onnx.Float32s(tp)
+	case onnx.Double:
+		t.DType = "float64"
+		t.Data, err = onnx.Float64s(tp)
+	case onnx.Float16:
+		var h []uint16
+		v, e := onnx.Float16s(tp)
+		for _, x := range v {
+			h = append(h, uint16(x))
+		}
+		t.DType, t.Data, err = "float16", h, e
+	case onnx.Int64:
+		t.DType = "int64"
+		t.Data, err = onnx.Int64s(tp)
+	case onnx.Int32:
+		t.DType = "int32"
+		t.Data, err = onnx.Int32s(tp)
+	case onnx.Int8:
+		t.DType = "int8"
+		t.Data, err = onnx.Int8s(tp)
+	case onnx.Uint8:
+		t.DType = "uint8"
+		t.Data, err = onnx.Uint8s(tp)
+	case onnx.Int16:
+		t.DType = "int16"
+		t.Data, err = onnx.Int16s(tp)
+	case onnx.Uint16:
+		t.DType = "uint16"
+		t.Data, err = onnx.Uint16s(tp)
+	case onnx.Uint32:
+		t.DType = "uint32"
+		t.Data, err = onnx.Uint32s(tp)
+	case onnx.Uint64:
+		t.DType = "uint64"
+		t.Data, err = onnx.Uint64s(tp)
+	case onnx.Bool:
+		t.DType = "bool"
+		t.Data, err = onnx.Bools(tp)
+	default:
+		return nil, fmt.Errorf("test data %q: runtime cannot hold %s tensors", name, onnx.DataTypeName(tp.GetDataType()))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("test data %q: %w", name, err)
+	}
+	if err := t.Check(); err != nil {
+		return nil, fmt.Errorf("test data %q: %w", name, err)
+	}
+	return t, nil
+}
+
+// compareExpected checks outputs against the suite's: float outputs within
+// rtol/atol scaled by the output's magnitude, others exactly.
+func compareExpected(got, want []*runtime.Tensor, rtol, atol float64) string {
+	if len(got) != len(want) {
+		return fmt.Sprintf("%d outputs, expected %d", len(got), len(want))
+	}
+	for i, w := range want {
+		g := got[i]
+		if g.Len() != w.Len() {
+			return fmt.Sprintf("output %q: %d elements, expected %d", w.Name, g.Len(), w.Len())
+		}
+		a, b := evaluate.Float64s(g), evaluate.Float64s(w)
+		if a == nil || b == nil {
+			return fmt.Sprintf("output %q: cannot compare %s", w.Name, w.DType)
+		}
+		scale := 1.0
+		for _, v := range b {
+			if !math.IsInf(v, 0) && !math.IsNaN(v) {
+				scale = math.Max(scale, math.Abs(v))
+			}
+		}
+		exact := !isFloat(w.DType)
+		for j := range b {
+			x, y := a[j], b[j]
+			if math.IsNaN(y) && math.IsNaN(x) || x == y {
+				continue
+			}
+			if exact || math.Abs(x-y) > rtol*math.Abs(y)+atol*scale || math.IsNaN(x) {
+				return fmt.Sprintf("output %q[%d] = %.6g, expected %.6g", w.Name, j, x, y)
+			}
+		}
+	}
+	return ""
+}
+
+func backendReport(cases []backendCase) []byte {
+	var pass, fail []backendCase
+	skips := map[string][]string{}
+	for _, c := range cases {
+		switch {
+		case c.skip != "":
+			key := c.skip
+			if i := strings.Index(key, ":"); i > 0 && !strings.HasPrefix(key, "runtime cannot") {
+				key = key[:i]
+			}
+			if strings.HasPrefix(key, "test data") || strings.HasPrefix(key, "runtime cannot") {
+				key = "inputs or outputs runtime cannot feed or read (scalars, empty, sequences, strings)"
+			}
+			skips[key] = append(skips[key], c.name)
+		case c.fail != "":
+			fail = append(fail, c)
+		default:
+			pass = append(pass, c)
+		}
+	}
+	var b bytes.Buffer
+	total := len(pass) + len(fail)
+	fmt.Fprintf(&b, "# fp16 on the ONNX backend test suite\n\n")
+	fmt.Fprintf(&b, "Generated by `go test ./stages/fp16 -run TestBackendSuite -update`; do not edit.\n\n")
+	fmt.Fprintf(&b, "Every float model of the suite that ONNX Runtime runs and gets right is converted\n")
+	fmt.Fprintf(&b, "(keep_io_types, default block list), run again and compared with the suite's expected\n")
+	fmt.Fprintf(&b, "outputs within |got-want| <= %g*|want| + %g*max(1, max|want|); every converted model\n", backendRtol, backendAtol)
+	fmt.Fprintf(&b, "also goes through onnx.checker (full_check).\n\n")
+	fmt.Fprintf(&b, "**%d of %d float models pass (%.1f%%).** %d models of the suite are not counted (below).\n\n",
+		len(pass), total, 100*float64(len(pass))/float64(max(total, 1)), len(cases)-total)
+	fmt.Fprintf(&b, "## Failures\n\n")
+	if len(fail) == 0 {
+		fmt.Fprintf(&b, "None.\n")
+	}
+	for _, c := range fail {
+		fmt.Fprintf(&b, "- `%s`: %s\n", c.name, c.fail)
+	}
+	fmt.Fprintf(&b, "\n## Not counted\n\n")
+	keys := make([]string, 0, len(skips))
+	for k := range skips {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(&b, "- %s: %d models: %s\n", k, len(skips[k]), strings.Join(skips[k], ", "))
+	}
+	return b.Bytes()
+}

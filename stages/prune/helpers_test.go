@@ -15,11 +15,13 @@ import (
 )
 
 const (
-	digitsModel = "../../examples/models/digits_cnn.onnx"
-	resnetModel = "../../examples/models/resnet_small.onnx"
-	digitsTest  = "../../examples/data/digits_test.npz"
-	resnetData  = "../../examples/data/resnet_inputs.npz"
-	python      = "/usr/bin/python3"
+	digitsModel  = "../../examples/models/digits_cnn.onnx"
+	resnetModel  = "../../examples/models/resnet_small.onnx"
+	digitsTest   = "../../examples/data/digits_test.npz"
+	resnetData   = "../../examples/data/resnet_inputs.npz"
+	encoderModel = "../../examples/models/encoder.onnx"
+	encoderData  = "../../examples/data/encoder_test.npz"
+	python       = "/usr/bin/python3"
 )
 
 // requireORT loads the real ONNX Runtime: a missing library skips locally and
@@ -101,4 +103,17 @@ func loadProto(tb testing.TB, path string) *onnxpb.ModelProto {
 		tb.Fatal(err)
 	}
 	return m.Proto
+}
+
+// loadModelStats returns the model file's parameter count.
+func loadModelStats(path string) (int64, error) {
+	m, err := onnx.Load(path)
+	if err != nil {
+		return 0, err
+	}
+	st, err := m.Stats()
+	if err != nil {
+		return 0, err
+	}
+	return st.Parameters, nil
 }

@@ -20,15 +20,15 @@ const (
 var DefaultOpTypes = []string{"Conv", "Gemm", "MatMul"}
 
 // Options says how to prune one model. The zero value is magnitude pruning of
-// nothing (Amount 0) in every Conv, Gemm and MatMul layer, scope "layer".
+// nothing (Amount 0) in every Conv, Gemm and MatMul layer, scope "global".
 type Options struct {
 	// Strategy is Magnitude (default), Random, Structured or NM.
 	Strategy string
 	// Amount is the target fraction in [0, 1): of zero weights (magnitude,
 	// random) or of removed output channels (structured). Unused by NM.
 	Amount float64
-	// Scope is "layer" (default: every layer, or channel group, loses Amount)
-	// or "global" (Amount of all candidates together, smallest first).
+	// Scope is "global" (default: Amount of all candidates together, least
+	// important first) or "layer" (every layer, or channel group, loses Amount).
 	Scope string
 	// OpTypes are the layer types pruned: Conv, Gemm, MatMul (default all three).
 	OpTypes []string
@@ -38,6 +38,11 @@ type Options struct {
 	Seed int64
 	// Norm ranks channels for Structured: "l2" (default) or "l1".
 	Norm string
+	// Multiple makes structured pruning keep a multiple of this many channels
+	// per group (the nearest to Amount), since CPU and GPU kernels work on
+	// blocks of 8 or 16 channels and pad the rest: a pruned count off the
+	// block size buys little speed. 0 means 8; 1 prunes exactly Amount.
+	Multiple int
 	// Pattern is "N:M" for NM: keep N of every M consecutive weights along
 	// the reduction axis (default "2:4").
 	Pattern string
@@ -48,13 +53,16 @@ func (o *Options) applyDefaults() {
 		o.Strategy = Magnitude
 	}
 	if o.Scope == "" {
-		o.Scope = "layer"
+		o.Scope = "global"
 	}
 	if len(o.OpTypes) == 0 {
 		o.OpTypes = DefaultOpTypes
 	}
 	if o.Norm == "" {
 		o.Norm = "l2"
+	}
+	if o.Multiple == 0 {
+		o.Multiple = 8
 	}
 	if o.Pattern == "" {
 		o.Pattern = "2:4"
@@ -73,6 +81,9 @@ func (o *Options) validate() error {
 	}
 	if o.Scope != "layer" && o.Scope != "global" {
 		return fmt.Errorf("scope %q: want layer or global", o.Scope)
+	}
+	if o.Multiple < 0 {
+		return fmt.Errorf("channel_multiple %d: must be 0 or more", o.Multiple)
 	}
 	if o.Norm != "l1" && o.Norm != "l2" {
 		return fmt.Errorf("norm %q: want l1 or l2", o.Norm)

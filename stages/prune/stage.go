@@ -38,6 +38,7 @@ func parse(in *stages.Input) (*plan, error) {
 			Seed:     in.Int("seed"),
 			Norm:     in.String("norm"),
 			Pattern:  in.String("pattern"),
+			Multiple: int(in.Int("channel_multiple")),
 		},
 		evalOpts: evaluate.Options{Batch: in.Int("batch"), Threads: int(in.Int("threads"))},
 	}

@@ -124,9 +124,12 @@ func byImportance(x, y ranked) int {
 	return cmp.Compare(x.c, y.c)
 }
 
-// selectChannels decides each free group's kept channels: round(amount*n) of
-// the least important go per group (layer scope) or across all groups
-// (global), and every group keeps at least one.
+// selectChannels decides each free group's kept channels. How many go is
+// round(amount*n) per group (layer scope), or the group's share of the
+// round(amount*total) least important channels of all groups (global); the
+// kept count is then rounded to the nearest multiple of o.Multiple (at least
+// one multiple; groups of at most Multiple channels stay whole), and the least
+// important channels of the group go.
 func selectChannels(ctx context.Context, a *analysis, gs []*Group, o *Options) error {
 	var all []ranked
 	for _, g := range gs {
@@ -141,21 +144,12 @@ func selectChannels(ctx context.Context, a *analysis, gs []*Group, o *Options) e
 		}
 		if o.Scope == "global" {
 			g.normalize()
-		}
-		var rs []ranked
-		for c, v := range g.imp {
-			rs = append(rs, ranked{g, c, v})
-		}
-		if o.Scope == "global" {
-			all = append(all, rs...)
+			for c, v := range g.imp {
+				all = append(all, ranked{g, c, v})
+			}
 			continue
 		}
-		slices.SortFunc(rs, byImportance)
-		k := min(int(math.Round(o.Amount*float64(g.Channels))), g.Channels-1)
-		for _, r := range rs[:k] {
-			r.g.Removed++
-			r.g.imp[r.c] = math.Inf(-1) // marks the channel removed
-		}
+		g.Removed = min(int(math.Round(o.Amount*float64(g.Channels))), g.Channels-1)
 	}
 	if o.Scope == "global" {
 		slices.SortStableFunc(all, byImportance)
@@ -166,7 +160,6 @@ func selectChannels(ctx context.Context, a *analysis, gs []*Group, o *Options) e
 			}
 			if r.g.Removed < r.g.Channels-1 {
 				r.g.Removed++
-				r.g.imp[r.c] = math.Inf(-1)
 				k--
 			}
 		}
@@ -175,13 +168,32 @@ func selectChannels(ctx context.Context, a *analysis, gs []*Group, o *Options) e
 		if g.Pinned != "" {
 			continue
 		}
+		g.Removed = roundRemoved(g.Channels, g.Removed, o.Multiple)
+		order := make([]ranked, g.Channels)
 		for c, v := range g.imp {
-			if !math.IsInf(v, -1) {
-				g.keep = append(g.keep, c)
-			}
+			order[c] = ranked{g, c, v}
 		}
+		slices.SortFunc(order, byImportance)
+		for _, r := range order[g.Removed:] {
+			g.keep = append(g.keep, r.c)
+		}
+		slices.Sort(g.keep)
 	}
 	return nil
+}
+
+// roundRemoved adjusts how many of n channels go so that the kept count is the
+// nearest multiple of m, and at least m.
+func roundRemoved(n, removed, m int) int {
+	if m <= 1 || removed == 0 {
+		return removed
+	}
+	if n <= m {
+		return 0
+	}
+	kept := int(math.Round(float64(n-removed)/float64(m))) * m
+	kept = min(max(kept, m), n)
+	return n - kept
 }
 
 // indices lists the positions along an edit's axis that survive.

@@ -22,13 +22,14 @@ func TestStructuredMatchesMask(t *testing.T) {
 		model, data string
 		o           Options
 	}{
-		{digitsModel, digitsTest, Options{Strategy: Structured, Amount: 0.3}},
+		{digitsModel, digitsTest, Options{Strategy: Structured, Amount: 0.3, Scope: "layer"}},
 		{digitsModel, digitsTest, Options{Strategy: Structured, Amount: 0.5, Norm: "l1", Scope: "global"}},
-		{resnetModel, resnetData, Options{Strategy: Structured, Amount: 0.3}},
+		{resnetModel, resnetData, Options{Strategy: Structured, Amount: 0.3, Scope: "layer"}},
 		{resnetModel, resnetData, Options{Strategy: Structured, Amount: 0.6, Scope: "global"}},
+		{encoderModel, encoderData, Options{Strategy: Structured, Amount: 0.4}},
 	}
 	for _, c := range cases {
-		t.Run(fmt.Sprintf("%s/%s/%v", c.o.Scope, c.model[len(c.model)-12:], c.o.Amount), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s/%s/%v", filepath.Base(c.model), c.o.Scope, c.o.Amount), func(t *testing.T) {
 			pruned, res := pruneFile(t, c.model, c.o, false)
 			masked, _ := pruneFile(t, c.model, c.o, true)
 			checkModel(t, pruned)
@@ -81,11 +82,11 @@ func TestStructuredMixedGraph(t *testing.T) {
 		// removed is the expected Removed per group, in graph order of the groups' first layer.
 		removed []int
 	}{
-		{"layer", false, Options{Strategy: Structured, Amount: 0.5}, []int{4, 3, 2, 6, 8, 6, 0}},
-		{"global", false, Options{Strategy: Structured, Amount: 0.4, Scope: "global"}, nil},
-		{"concat output pinned", true, Options{Strategy: Structured, Amount: 0.5}, []int{4, 0, 0, 6, 8, 6, 0}},
-		{"excluded", false, Options{Strategy: Structured, Amount: 0.5, Exclude: []string{"c5"}}, []int{4, 3, 2, 0, 8, 6, 0}},
-		{"gemm only", false, Options{Strategy: Structured, Amount: 0.5, OpTypes: []string{"Gemm"}}, []int{0, 0, 0, 0, 8, 0, 0}},
+		{"layer", false, Options{Strategy: Structured, Amount: 0.5, Scope: "layer", Multiple: 1}, []int{4, 3, 2, 6, 8, 6, 0}},
+		{"global", false, Options{Strategy: Structured, Amount: 0.4, Scope: "global", Multiple: 1}, nil},
+		{"concat output pinned", true, Options{Strategy: Structured, Amount: 0.5, Scope: "layer", Multiple: 1}, []int{4, 0, 0, 6, 8, 6, 0}},
+		{"excluded", false, Options{Strategy: Structured, Amount: 0.5, Scope: "layer", Multiple: 1, Exclude: []string{"c5"}}, []int{4, 3, 2, 0, 8, 6, 0}},
+		{"gemm only", false, Options{Strategy: Structured, Amount: 0.5, Scope: "layer", Multiple: 1, OpTypes: []string{"Gemm"}}, []int{0, 0, 0, 0, 8, 0, 0}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -126,6 +127,26 @@ func TestStructuredAmountZero(t *testing.T) {
 				if cl := evaluate.AllClose(a.Tensors[name], b.Tensors[name], 0, 0); cl.Exceeding > 0 {
 					t.Errorf("output %s: %d elements changed", name, cl.Exceeding)
 				}
+			}
+		})
+	}
+}
+
+func TestRoundRemoved(t *testing.T) {
+	cases := []struct{ n, removed, m, want int }{
+		{16, 5, 1, 5},
+		{16, 5, 8, 8},    // keep 11 -> 8
+		{16, 3, 8, 0},    // keep 13 -> 16
+		{32, 10, 8, 8},   // keep 22 -> 24
+		{128, 38, 8, 40}, // keep 90 -> 88
+		{8, 3, 8, 0},     // a group of one block stays whole
+		{12, 11, 8, 4},   // keep at least one block
+		{64, 0, 8, 0},
+	}
+	for _, c := range cases {
+		t.Run(fmt.Sprintf("%d-%d-x%d", c.n, c.removed, c.m), func(t *testing.T) {
+			if got := roundRemoved(c.n, c.removed, c.m); got != c.want {
+				t.Errorf("roundRemoved(%d, %d, %d) = %d, want %d", c.n, c.removed, c.m, got, c.want)
 			}
 		})
 	}

@@ -31,9 +31,9 @@ func TestUnstructuredSparsity(t *testing.T) {
 		name string
 		o    Options
 	}{
-		{"magnitude layer", Options{Amount: 0.4}},
+		{"magnitude layer", Options{Amount: 0.4, Scope: "layer"}},
 		{"magnitude global", Options{Amount: 0.4, Scope: "global"}},
-		{"random layer", Options{Strategy: Random, Amount: 0.4, Seed: 3}},
+		{"random layer", Options{Strategy: Random, Amount: 0.4, Scope: "layer", Seed: 3}},
 		{"random global", Options{Strategy: Random, Amount: 0.4, Scope: "global", Seed: 3}},
 	}
 	for _, c := range cases {

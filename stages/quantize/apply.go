@@ -99,6 +99,14 @@ func Apply(m *onnxpb.ModelProto, cfg Config, ranges map[string]calib.Range) ([]D
 	if err := onnx.TopoSort(g); err != nil {
 		return nil, nil, fmt.Errorf("sort quantized graph: %w", err)
 	}
+	if cfg.Mode == ModeStatic && cfg.Format == FormatQOp {
+		converted := toQOperator(g, opset)
+		for i, d := range decisions {
+			if op, ok := converted[d.Node]; ok && d.Quantized {
+				decisions[i].As = op
+			}
+		}
+	}
 	pruneInitializers(g)
 	for _, n := range g.Node {
 		if n.GetDomain() == "com.microsoft" {

@@ -1,24 +1,37 @@
 package quantize
 
 import (
+	"context"
+	"path/filepath"
 	"testing"
 
+	"github.com/sentinelzer0/szrun/runtime"
 	"github.com/sentinelzer0/szrun/stages/quantize/internal/qtest"
 )
 
-func TestDigitsModes(t *testing.T) {
+// TestDigitsAccuracy quantizes the digits CNN every way and scores each
+// model with ONNX Runtime on the 360-sample test split: fp32 gets 357, and no
+// INT8 variant may lose more than about half a point (at least 355 right).
+// Every model must pass onnx.checker, and its fused run (ORT "all") must
+// agree with the plain QDQ semantics (ORT "disable").
+func TestDigitsAccuracy(t *testing.T) {
+	calibData := "examples/data/digits_calib.npz"
 	cases := []struct {
 		name string
 		with map[string]any
 	}{
 		{"dynamic", map[string]any{"mode": "int8-dynamic"}},
-		{"static-minmax", map[string]any{"mode": "int8-static", "calibration": map[string]any{"data": "examples/data/digits_calib.npz", "method": "minmax"}}},
-		{"static-percentile", map[string]any{"mode": "int8-static", "calibration": map[string]any{"data": "examples/data/digits_calib.npz", "method": "percentile"}}},
-		{"static-entropy", map[string]any{"mode": "int8-static", "calibration": map[string]any{"data": "examples/data/digits_calib.npz", "method": "entropy"}}},
+		{"static-minmax", map[string]any{"calibration": map[string]any{"data": calibData, "method": "minmax"}}},
+		{"static-percentile", map[string]any{"calibration": map[string]any{"data": calibData, "method": "percentile"}}},
+		{"static-entropy", map[string]any{"calibration": map[string]any{"data": calibData, "method": "entropy"}}},
+		{"static-s8-symmetric", map[string]any{"activation_type": "int8", "symmetric_activations": true, "calibration": map[string]any{"data": calibData}}},
+		{"static-qoperator", map[string]any{"format": "qoperator", "calibration": map[string]any{"data": calibData}}},
+		{"static-per-tensor-u8-weights", map[string]any{"per_channel": false, "weight_type": "uint8", "calibration": map[string]any{"data": calibData}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			with := map[string]any{"model": "examples/models/digits_cnn.onnx", "accuracy": map[string]any{"data": "examples/data/digits_test.npz"}}
+			with := map[string]any{"model": "examples/models/digits_cnn.onnx", "speed_iterations": 5,
+				"accuracy": map[string]any{"data": "examples/data/digits_test.npz"}}
 			for k, v := range tc.with {
 				with[k] = v
 			}
@@ -27,11 +40,73 @@ func TestDigitsModes(t *testing.T) {
 				t.Fatal(err)
 			}
 			qtest.Check(t, out.Files["model"])
-			t.Logf("acc fp32 %.4f int8 %.4f rel %.4f size %d -> %d speed %+v", rep.Verification.AccuracyFP32, rep.Verification.Accuracy,
-				rep.Verification.MaxRelError, rep.SizeBefore, rep.SizeAfter, rep.Speed)
-			for _, d := range rep.Nodes {
-				t.Logf("%+v", d)
+			v := rep.Verification
+			right := int(v.Accuracy*360 + 0.5)
+			t.Logf("fp32 %.4f int8 %.4f (%d/360), max rel error %.4f, size %d -> %d, quantized %d float %d",
+				v.AccuracyFP32, v.Accuracy, right, v.MaxRelError, rep.SizeBefore, rep.SizeAfter, rep.QuantizedNodes, rep.FloatNodes)
+			if int(v.AccuracyFP32*360+0.5) != 357 {
+				t.Errorf("fp32 accuracy %.4f, want 357/360", v.AccuracyFP32)
 			}
+			if right < 355 {
+				t.Errorf("INT8 accuracy %d/360, want at least 355", right)
+			}
+			if rep.SizeAfter >= rep.SizeBefore/2 {
+				t.Errorf("size %d -> %d: not smaller by half", rep.SizeBefore, rep.SizeAfter)
+			}
+			if rep.QuantizedNodes == 0 {
+				t.Error("nothing quantized")
+			}
+			fusedMatchesQDQ(t, out.Files["model"], "examples/data/digits_test.npz", 0.02)
 		})
 	}
+}
+
+// fusedMatchesQDQ runs a quantized model with ONNX Runtime's integer fusions
+// ("all") and without any optimization ("disable": QuantizeLinear and
+// DequantizeLinear evaluated as the ONNX spec defines them, float ops between)
+// and requires the outputs to agree to tol relative to the output range. An
+// int32 bias with the wrong scale, a wrong axis or a fusion ORT computes
+// differently shows up here.
+func fusedMatchesQDQ(t *testing.T, model, data string, tol float64) {
+	t.Helper()
+	s, err := runtime.NewSession(model, runtime.SessionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, err := loadDataset(fixture(t, data), "data", "labels", s.Inputs(), s.Outputs())
+	s.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	fused, err := runOutputs(ctx, model, ds, 32, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := runOutputsAt(ctx, model, ds, "disable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := compare(plain, fused, nil)
+	t.Logf("%s: fused vs plain QDQ max rel error %.5f", filepath.Base(model), m.MaxRelError)
+	if m.MaxRelError > tol {
+		t.Errorf("fused run differs from the QDQ definition by %.4f (> %.4f)", m.MaxRelError, tol)
+	}
+}
+
+func runOutputsAt(ctx context.Context, model string, ds *dataset, level string) ([][]float32, error) {
+	s, err := runtime.NewSession(model, runtime.SessionOptions{OptimizationLevel: level, IntraOpThreads: 2})
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	res, err := s.Run(ctx, ds.inputs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]float32, len(res))
+	for i, r := range res {
+		out[i] = r.Data.([]float32)
+	}
+	return out, nil
 }

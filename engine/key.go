@@ -118,7 +118,11 @@ func digestValue(ctx context.Context, st *cache.Store, p stages.Param, v any) (a
 		}
 		out := make(map[string]any, len(m))
 		for k, e := range m {
-			dv, err := digestValue(ctx, st, stages.Param{Type: p.Elem}, e)
+			elem := stages.Param{Type: p.Elem}
+			if _, nested := e.(map[string]any); nested && (p.Elem == stages.Path || p.Elem == stages.Model) {
+				elem = stages.Param{Type: stages.Map, Elem: p.Elem} // a matrix output, as Coerce accepts
+			}
+			dv, err := digestValue(ctx, st, elem, e)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", k, err)
 			}

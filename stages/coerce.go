@@ -234,7 +234,13 @@ func coerceValue(p Param, path string, v any, opts CoerceOptions) (any, ParamErr
 		var errs ParamErrors
 		out := make(map[string]any, len(m))
 		for _, k := range sortedKeys(m) {
-			cv, perrs := coerceValue(Param{Name: p.Name, Type: p.Elem}, path+"."+k, m[k], opts)
+			elem := Param{Name: p.Name, Type: p.Elem}
+			if _, nested := m[k].(map[string]any); nested && (p.Elem == Path || p.Elem == Model) {
+				// A matrix stage's file output is a map label -> path: accept it as an
+				// entry of a map of paths (models: {fp32: a.onnx, int8: <matrix output>}).
+				elem = Param{Name: p.Name, Type: Map, Elem: p.Elem}
+			}
+			cv, perrs := coerceValue(elem, path+"."+k, m[k], opts)
 			errs = append(errs, perrs...)
 			out[k] = cv
 		}

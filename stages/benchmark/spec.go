@@ -25,7 +25,7 @@ func (s *Stage) Spec() stages.Spec {
 		Doc:           specDoc,
 		Environmental: true,
 		Params: []stages.Param{
-			{Name: "models", Type: stages.Map, Elem: stages.Any, Required: true,
+			{Name: "models", Type: stages.Map, Elem: stages.Model, Required: true,
 				Doc: "name -> model; a value may be a map label -> model (a matrix output), flattened to its labels"},
 			{Name: "baseline", Type: stages.String,
 				Doc: "the model the others are compared with; default: the only plain (non-map) entry of models, else the first name"},

@@ -19,7 +19,7 @@ func (s *Stage) Spec() stages.Spec {
 		Doc:     specDoc,
 		Params: []stages.Param{
 			{Name: "reference", Type: stages.Model, Required: true, Doc: "the reference ONNX model"},
-			{Name: "candidates", Type: stages.Map, Elem: stages.Any, Required: true,
+			{Name: "candidates", Type: stages.Map, Elem: stages.Model, Required: true,
 				Doc: "name -> model; a value may be a map label -> model (a matrix output), flattened to its labels"},
 			{Name: "data", Type: stages.Path,
 				Doc: ".npz (or folder of .npy) with arrays named like the model inputs and optional int `labels` [N]"},

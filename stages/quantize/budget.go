@@ -3,6 +3,7 @@ package quantize
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 )
@@ -23,9 +24,12 @@ func (j *job) met(m metrics) bool {
 }
 
 // budget is accuracy-aware mixed precision. When the fully quantized model
-// breaks the budget, it measures each quantized weight layer's effect on the
-// output (the output error with only that layer left in float), then keeps
-// layers in float, most sensitive first, until the budget holds.
+// breaks the budget, it measures each quantized weight layer's own effect on
+// the output (the output error with only that layer in INT8, every other
+// weight layer in float), then keeps layers in float, most harmful first,
+// until the budget holds. Measuring layers alone rather than leaving one out
+// ranks them by what each contributes: with everything else quantized, the
+// error of one layer drowns in the others'.
 func (j *job) budget(ctx context.Context, res *result, out string) error {
 	j.final = res
 	a := j.o.acc
@@ -56,18 +60,24 @@ func (j *job) budget(ctx context.Context, res *result, out string) error {
 		}
 		j.in.Report(int64(i), int64(len(layers)), "layer sensitivity")
 		cfg := j.o.cfg
-		cfg.Float = map[string]bool{name: true}
+		cfg.Float = map[string]bool{}
+		for _, other := range layers {
+			if other != name {
+				cfg.Float[other] = true
+			}
+		}
 		r, err := j.build(ctx, cfg, trial)
 		if err != nil {
 			return fmt.Errorf("quantize: sensitivity of %q: %w", name, err)
 		}
 		br.Sensitivity = append(br.Sensitivity, SensitivityEntry{Node: name, MaxRelError: r.m.MaxRelError, Accuracy: r.m.Accuracy})
 	}
-	// Most sensitive first: the lowest error once it is float; ties by name.
+	_ = os.Remove(trial)
+	// Most harmful first: the largest error when alone in INT8; ties by name.
 	order := append([]SensitivityEntry(nil), br.Sensitivity...)
 	sort.SliceStable(order, func(a, b int) bool {
 		if order[a].MaxRelError != order[b].MaxRelError {
-			return order[a].MaxRelError < order[b].MaxRelError
+			return order[a].MaxRelError > order[b].MaxRelError
 		}
 		return order[a].Node < order[b].Node
 	})

@@ -15,6 +15,7 @@ import (
 
 	"github.com/charmbracelet/log"
 
+	rt "github.com/sentinelzer0/szrun/runtime"
 	"github.com/sentinelzer0/szrun/stages"
 	"github.com/sentinelzer0/szrun/stages/quantize/internal/qtest"
 )
@@ -88,3 +89,5 @@ func writeNPY(t testing.TB, path, descr string, shape []int64, data []byte) {
 		t.Fatal(err)
 	}
 }
+
+func newSession(model string) (*rt.Session, error) { return rt.NewSession(model, rt.SessionOptions{}) }

@@ -66,11 +66,11 @@ type BudgetReport struct {
 	KeptFloat      []string           `json:"kept_float,omitempty"`
 }
 
-// SensitivityEntry is the output error with one layer left in float.
+// SensitivityEntry is the output error with only one weight layer in INT8.
 type SensitivityEntry struct {
 	Node        string  `json:"node"`
-	MaxRelError float64 `json:"max_rel_error_without"`
-	Accuracy    float64 `json:"accuracy_without,omitempty"`
+	MaxRelError float64 `json:"max_rel_error_alone"`
+	Accuracy    float64 `json:"accuracy_alone,omitempty"`
 }
 
 func fileSize(path string) int64 {

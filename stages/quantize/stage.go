@@ -44,11 +44,6 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 	if err := j.optimize(ctx); err != nil {
 		return nil, err
 	}
-	if j.o.cfg.Mode == ModeStatic {
-		if err := j.calibrate(ctx); err != nil {
-			return nil, err
-		}
-	}
 	out := filepath.Join(in.WorkDir, "model.onnx")
 	res, err := j.build(ctx, j.o.cfg, out)
 	if err != nil {
@@ -144,14 +139,25 @@ func (j *job) optimize(ctx context.Context) error {
 	return nil
 }
 
-// calibrate collects ranges for every tensor static quantization may need.
-func (j *job) calibrate(ctx context.Context) error {
-	tensors, err := StaticTensors(j.baseM, j.o.cfg)
+// calibrate collects ranges for every tensor static quantization with cfg
+// needs that has none yet (a layer kept in float by the accuracy budget can
+// make a tensor a region boundary that had shared its producer's range).
+func (j *job) calibrate(ctx context.Context, cfg Config) error {
+	tensors, err := StaticTensors(j.baseM, cfg)
 	if err != nil {
 		return fmt.Errorf("quantize: plan: %w", err)
 	}
+	var missing []string
+	for _, t := range tensors {
+		if _, ok := j.ranges[t]; !ok {
+			missing = append(missing, t)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
 	co := j.o.calib
-	stats, err := calib.Run(ctx, j.base, tensors, j.calibDS.inputs, calib.RunOptions{
+	stats, err := calib.Run(ctx, j.base, missing, j.calibDS.inputs, calib.RunOptions{
 		Bins: co.method.HistBins(), BatchSize: co.batchSize, Samples: co.samples,
 		WorkDir: j.in.WorkDir, Threads: j.o.threads,
 		Progress: func(done, total int64) { j.in.Report(done, total, "calibration samples") },
@@ -160,7 +166,9 @@ func (j *job) calibrate(ctx context.Context) error {
 		return fmt.Errorf("quantize: calibration on %s: %w", co.data, err)
 	}
 	_ = os.Remove(filepath.Join(j.in.WorkDir, "calibration_augmented.onnx"))
-	j.ranges = make(map[string]calib.Range, len(stats))
+	if j.ranges == nil {
+		j.ranges = make(map[string]calib.Range, len(stats))
+	}
 	for _, t := range sortedKeys(stats) {
 		j.ranges[t] = calib.Compute(stats[t], co.method)
 	}
@@ -168,8 +176,11 @@ func (j *job) calibrate(ctx context.Context) error {
 	if co.samples > 0 && int64(co.samples) < used {
 		used = int64(co.samples)
 	}
-	j.rep.Calibration = &CalibrationReport{Data: co.data, Method: string(co.method.Method), Samples: used, Tensors: len(tensors)}
-	j.in.Log.Info("calibrated", "tensors", len(tensors), "samples", used, "method", co.method.Method)
+	if j.rep.Calibration == nil {
+		j.rep.Calibration = &CalibrationReport{Data: co.data, Method: string(co.method.Method), Samples: used}
+	}
+	j.rep.Calibration.Tensors += len(missing)
+	j.in.Log.Info("calibrated", "tensors", len(missing), "samples", used, "method", co.method.Method)
 	return nil
 }
 
@@ -183,6 +194,11 @@ type result struct {
 // build quantizes a copy of the baseline with cfg, writes it to path and
 // measures it against the fp32 reference.
 func (j *job) build(ctx context.Context, cfg Config, path string) (*result, error) {
+	if cfg.Mode == ModeStatic {
+		if err := j.calibrate(ctx, cfg); err != nil {
+			return nil, err
+		}
+	}
 	m := proto.Clone(j.baseM).(*onnxpb.ModelProto)
 	dec, warns, err := Apply(m, cfg, j.ranges)
 	if err != nil {

@@ -1,0 +1,80 @@
+package quantize
+
+import (
+	"context"
+	"testing"
+)
+
+// TestAccuracyBudget: resnet_small's fully quantized static model is a few
+// percent off its fp32 outputs; with max_output_error 2% the stage measures
+// each layer's effect and keeps the most sensitive ones in float until the
+// budget holds. The result is re-checked here with ONNX Runtime.
+func TestAccuracyBudget(t *testing.T) {
+	const budget = 0.02
+	out, rep, err := runStage(t, map[string]any{
+		"model": "examples/models/resnet_small.onnx", "verify_speed": false,
+		"calibration": map[string]any{"data": "examples/data/resnet_inputs.npz"},
+		"accuracy":    map[string]any{"data": "examples/data/resnet_inputs.npz", "max_output_error": budget},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := rep.Budget
+	if b == nil || !b.Met {
+		t.Fatalf("budget not met: %+v", b)
+	}
+	if len(b.Sensitivity) == 0 || len(b.KeptFloat) == 0 {
+		t.Fatalf("expected a sensitivity search and float layers, got %+v", b)
+	}
+	t.Logf("kept in float: %v; final max rel error %.4f; %d quantized, %d float", b.KeptFloat, rep.Verification.MaxRelError, rep.QuantizedNodes, rep.FloatNodes)
+	for _, name := range b.KeptFloat {
+		for _, d := range rep.Nodes {
+			if d.Node == name && d.Quantized {
+				t.Errorf("%s is listed as kept float but quantized", name)
+			}
+		}
+	}
+	// Independent check against ONNX Runtime.
+	ds := mustDataset(t, out.Files["model"], "examples/data/resnet_inputs.npz")
+	ctx := context.Background()
+	ref, err := runOutputs(ctx, fixture(t, "examples/models/resnet_small.onnx"), ds, 8, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := runOutputs(ctx, out.Files["model"], ds, 8, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := compare(ref, got, nil); m.MaxRelError > budget {
+		t.Errorf("ORT measures %.4f max relative error, budget %.4f", m.MaxRelError, budget)
+	}
+}
+
+// TestAccuracyBudgetAlreadyMet: no search when the quantized model is good.
+func TestAccuracyBudgetAlreadyMet(t *testing.T) {
+	_, rep, err := runStage(t, map[string]any{
+		"model": "examples/models/digits_cnn.onnx", "verify_speed": false,
+		"calibration": map[string]any{"data": "examples/data/digits_calib.npz"},
+		"accuracy":    map[string]any{"data": "examples/data/digits_test.npz", "max_drop": 0.005},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Budget == nil || !rep.Budget.Met || len(rep.Budget.Sensitivity) != 0 || rep.FloatNodes != 0 {
+		t.Fatalf("budget %+v, float nodes %d", rep.Budget, rep.FloatNodes)
+	}
+}
+
+func mustDataset(t *testing.T, model, data string) *dataset {
+	t.Helper()
+	s, err := newSession(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ds, err := loadDataset(fixture(t, data), "data", "labels", s.Inputs(), s.Outputs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ds
+}

@@ -97,6 +97,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return env.schemaCmd(ctx, rest)
 	case "plugins":
 		return env.pluginsCmd(ctx, rest)
+	case "inspect":
+		return env.inspectCmd(ctx, rest)
+	case "bench":
+		return env.benchCmd(ctx, rest)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "szrun %s\n", engine.Version)
 		return nil
@@ -126,6 +130,8 @@ Usage:
   szrun stages                   list the stages recipes can use
   szrun stages describe NAME     a stage's parameters, outputs and docs
   szrun cache du|gc|verify|clear [--cache-dir DIR]
+  szrun inspect MODEL [--json]   ops, parameters, sparsity, inputs and outputs of a model
+  szrun bench MODEL... [flags]   the benchmark stage without a recipe
   szrun schema                   the recipe JSON Schema, for editors
   szrun plugins list             plugins found and their stages
   szrun version

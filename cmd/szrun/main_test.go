@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	ortruntime "github.com/sentinelzer0/szrun/runtime"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -28,6 +30,11 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	szrunBin = filepath.Join(dir, "szrun")
+	// The binary runs in temp dirs, where the repo's third_party/ort is not
+	// above it: point it at the library this test process finds.
+	if lib, err := ortruntime.LibraryPath(); err == nil {
+		os.Setenv(ortruntime.LibraryEnv, lib)
+	}
 	out, err := exec.Command("go", "build", "-o", szrunBin, ".").CombinedOutput()
 	if err != nil {
 		panic("build szrun: " + string(out))
@@ -95,6 +102,10 @@ func golden(t *testing.T, name, got string) {
 
 func TestExitCodes(t *testing.T) {
 	dir := copyTestdata(t, "invalid.yaml", "failing.yaml")
+	digits, err := filepath.Abs("../../examples/models/digits_cnn.onnx")
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		args []string
@@ -115,6 +126,13 @@ func TestExitCodes(t *testing.T) {
 		{"stages", []string{"stages"}, 0},
 		{"describe", []string{"stages", "describe", "shell"}, 0},
 		{"describe unknown", []string{"stages", "describe", "shel"}, 2},
+		{"inspect", []string{"inspect", digits}, 0},
+		{"inspect json", []string{"inspect", "--json", digits}, 0},
+		{"inspect missing", []string{"inspect", "nope.onnx"}, 1},
+		{"bench nothing", []string{"bench"}, 2},
+		{"bench bad batch", []string{"bench", digits, "--batch-sizes", "x"}, 2},
+		{"bench zero iterations", []string{"bench", digits, "--iterations", "0"}, 2},
+		{"bench", []string{"bench", digits, "--batch-sizes", "1,4", "--iterations", "5", "--warmup", "1"}, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

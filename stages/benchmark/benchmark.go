@@ -2,6 +2,7 @@ package benchmark
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -38,7 +39,7 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 func (s *Stage) run(ctx context.Context, in *stages.Input) (*Metrics, error) {
 	c, err := parse(in)
 	if err != nil {
-		return nil, err
+		return nil, &InvalidError{Err: err}
 	}
 	var data *evaluate.Data
 	if c.inputs != "" {
@@ -88,3 +89,12 @@ func write(m *Metrics, dir string) error {
 	}
 	return evaluate.WriteFile(filepath.Join(dir, TableFile), []byte(m.Table()))
 }
+
+// ErrInvalid marks a parameter problem found before any timing started.
+var ErrInvalid = errors.New("invalid benchmark parameters")
+
+// InvalidError wraps a parameter problem; it matches ErrInvalid.
+type InvalidError struct{ Err error }
+
+func (e *InvalidError) Error() string   { return e.Err.Error() }
+func (e *InvalidError) Unwrap() []error { return []error{ErrInvalid, e.Err} }

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/charmbracelet/log"
+	"github.com/sentinelzer0/szrun/stages"
+	"github.com/sentinelzer0/szrun/stages/benchmark"
+	"github.com/sentinelzer0/szrun/stages/inspect"
+)
+
+func (c *cliEnv) inspectCmd(ctx context.Context, args []string) error {
+	fs := newFlagSet("inspect", "szrun inspect MODEL [--json]", c.stderr)
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageError("inspect: want exactly one model, got %d arguments", len(pos))
+	}
+	rep, err := inspect.Inspect(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	return inspect.Print(c.stdout, rep, *asJSON)
+}
+
+func (c *cliEnv) benchCmd(ctx context.Context, args []string) error {
+	const synopsis = "szrun bench MODEL... [--name NAME=MODEL]... [--batch-sizes 1,8] [--iterations N | --duration D] [flags]"
+	fs := newFlagSet("bench", synopsis, c.stderr)
+	var names, shapes multiFlag
+	fs.Var(&names, "name", "a model under a chosen name: NAME=MODEL (repeatable)")
+	fs.Var(&shapes, "shape", "fix an input's dynamic dims, batch excluded: NAME=D1xD2 (repeatable)")
+	batchSizes := fs.String("batch-sizes", "1", "comma-separated batch sizes")
+	warmup := fs.Int("warmup", -1, "untimed runs per model and batch size (default: the stage's)")
+	iterations := fs.Int("iterations", -1, "timed runs per model and batch size (default: the stage's)")
+	duration := fs.String("duration", "", "time each model for this long instead of a run count (e.g. 10s)")
+	block := fs.Int("block", -1, "runs per model before rotating to the next (default: the stage's)")
+	threads := fs.Int("threads", -1, "ONNX Runtime intra-op threads (default: the stage's)")
+	providers := fs.String("providers", "", "comma-separated execution providers (cpu, cuda, tensorrt)")
+	baseline := fs.String("baseline", "", "the model speedups are relative to")
+	inputs := fs.String("inputs", "", "a .npz or folder of .npy with the inputs (default: random data)")
+	seed := fs.Int("seed", -1, "seed for random inputs")
+	budget := fs.Float64("latency-budget-ms", 0, "report the batch size with the best throughput within this p95 latency")
+	out := fs.String("out", "", "write metrics.json and table.md here")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	models := map[string]string{}
+	for _, m := range pos {
+		name := strings.TrimSuffix(filepath.Base(m), filepath.Ext(m))
+		if _, dup := models[name]; dup {
+			return usageError("bench: two models are called %q; name them with --name NAME=MODEL", name)
+		}
+		models[name] = m
+	}
+	for _, nv := range names {
+		name, path, ok := strings.Cut(nv, "=")
+		if !ok || name == "" || path == "" {
+			return usageError("bench: --name %q: want NAME=MODEL", nv)
+		}
+		models[name] = path
+	}
+	if len(models) == 0 {
+		return usageError("bench: no models; usage: %s", synopsis)
+	}
+	params := map[string]any{}
+	var sizes []any
+	for _, s := range strings.Split(*batchSizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil {
+			return usageError("bench: --batch-sizes %q: %q is not a number", *batchSizes, s)
+		}
+		sizes = append(sizes, n)
+	}
+	params["batch_sizes"] = sizes
+	setInt := func(name string, v int) {
+		if v >= 0 {
+			params[name] = v
+		}
+	}
+	setInt("warmup", *warmup)
+	setInt("iterations", *iterations)
+	setInt("block", *block)
+	setInt("threads", *threads)
+	setInt("seed", *seed)
+	if *duration != "" {
+		params["duration"] = *duration
+	}
+	if *providers != "" {
+		var ps []any
+		for _, p := range strings.Split(*providers, ",") {
+			ps = append(ps, strings.TrimSpace(p))
+		}
+		params["providers"] = ps
+	}
+	if *baseline != "" {
+		params["baseline"] = *baseline
+	}
+	if *inputs != "" {
+		params["inputs"] = *inputs
+	}
+	if *budget > 0 {
+		params["latency_budget_ms"] = *budget
+	}
+	if len(shapes) > 0 {
+		sm := map[string]any{}
+		for _, s := range shapes {
+			name, dims, ok := strings.Cut(s, "=")
+			if !ok {
+				return usageError("bench: --shape %q: want NAME=D1xD2", s)
+			}
+			sm[name] = dims
+		}
+		params["shapes"] = sm
+	}
+	logger := log.NewWithOptions(c.stderr, log.Options{Prefix: "bench"})
+	_, err = benchmark.RunStandalone(ctx, models, params, c.stdout, benchmark.StandaloneOptions{OutDir: *out, Log: logger})
+	var perrs stages.ParamErrors
+	if errors.As(err, &perrs) || errors.Is(err, benchmark.ErrInvalid) {
+		return &exitError{code: exitUsage, err: fmt.Errorf("bench: %w", err)}
+	}
+	return err
+}

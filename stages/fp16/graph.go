@@ -27,6 +27,12 @@ func (c *converter) actualType(s *scope, name string) onnx.DataType {
 func (c *converter) inputWant(s *scope, n *onnxpb.NodeProto, sch opSchema, conv bool, i int) onnx.DataType {
 	name := n.GetInput()[i]
 	o := s.origType(name)
+	if n.GetOpType() == "Cast" {
+		// A Cast reads whatever it is given: converting its input first
+		// would add a rounding (and lose integers above 2048 on the way to
+		// an int type).
+		return c.actualType(s, name)
+	}
 	if conv && o == onnx.Float && sch.in(i) == codeHalf && !slices.Contains(forcedFloat32[n.GetOpType()], i) {
 		return onnx.Float16
 	}

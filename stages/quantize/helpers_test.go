@@ -26,7 +26,12 @@ func repoRoot(t testing.TB) string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
-func fixture(t testing.TB, rel string) string { return filepath.Join(repoRoot(t), rel) }
+func fixture(t testing.TB, rel string) string {
+	if filepath.IsAbs(rel) {
+		return rel
+	}
+	return filepath.Join(repoRoot(t), rel)
+}
 
 type logWriter struct{ t testing.TB }
 

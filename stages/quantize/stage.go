@@ -103,11 +103,18 @@ func prepare(in *stages.Input) (*job, error) {
 	} else if j.calibDS != nil {
 		j.verifyDS = j.calibDS
 	} else {
-		rnd, err := runtime.RandomInputs(info, nil, 8, 1)
+		// Inputs whose first axis is static keep it; the others get 8 rows.
+		shapes := map[string][]int64{}
+		for _, in := range info {
+			if len(in.Shape) > 0 && in.Shape[0] > 0 {
+				shapes[in.Name] = in.Shape
+			}
+		}
+		rnd, err := runtime.RandomInputs(info, shapes, 8, 1)
 		if err != nil {
 			return nil, fmt.Errorf("quantize: no accuracy.data or calibration.data to verify with, and random inputs fail: %w", err)
 		}
-		j.verifyDS = &dataset{inputs: rnd, n: 8}
+		j.verifyDS = &dataset{inputs: rnd, n: rnd[0].Shape[0]}
 	}
 	return j, nil
 }

@@ -1,0 +1,249 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/sentinelzer0/szrun/stages"
+)
+
+// job is the JSON spec export.py reads: the checked parameters plus the
+// files it writes.
+type job struct {
+	Model           string         `json:"model,omitempty"`
+	Kwargs          map[string]any `json:"kwargs,omitempty"`
+	TorchScript     string         `json:"torchscript,omitempty"`
+	Checkpoint      string         `json:"checkpoint,omitempty"`
+	Strict          bool           `json:"strict"`
+	PythonPath      []string       `json:"python_path,omitempty"`
+	Inputs          []inputSpec    `json:"inputs"`
+	Outputs         []string       `json:"outputs,omitempty"`
+	DynamicAxes     map[string]any `json:"dynamic_axes,omitempty"`
+	Opset           int64          `json:"opset"`
+	Seed            int64          `json:"seed"`
+	Runs            int64          `json:"runs"`
+	Threads         int64          `json:"threads"`
+	ConstantFolding bool           `json:"constant_folding"`
+	OnnxPath        string         `json:"onnx_path"`
+	InputsPath      string         `json:"inputs_path"`
+	OutputsPath     string         `json:"outputs_path"`
+	ResultPath      string         `json:"result_path"`
+}
+
+// inputSpec is one entry of the `inputs` parameter.
+type inputSpec struct {
+	Name  string   `json:"name"`
+	Shape []int64  `json:"shape"`
+	DType string   `json:"dtype"`
+	Low   *float64 `json:"low,omitempty"`
+	High  *float64 `json:"high,omitempty"`
+}
+
+// dtypes are the input element types export.py can generate and ONNX Runtime
+// can be fed.
+var dtypes = []string{"bool", "float16", "float32", "float64", "int32", "int64", "int8", "uint8"}
+
+// checkParams turns the stage's parameters into a job and the interpreter's
+// path, reporting every problem at once, before anything runs.
+func checkParams(in *stages.Input) (*job, string, error) {
+	var errs []string
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
+
+	python, err := exec.LookPath(in.String("python"))
+	if err != nil {
+		bad("python %q: no such executable interpreter; install python3-torch or set python to an interpreter with torch", in.String("python"))
+	}
+	j := &job{
+		Model: in.String("model"), Kwargs: in.Map("kwargs"), TorchScript: in.String("torchscript"),
+		Checkpoint: in.String("checkpoint"), Strict: in.Bool("strict"),
+		Opset: in.Int("opset"), Seed: in.Int("seed"), Runs: in.Int("runs"), Threads: in.Int("threads"),
+		ConstantFolding: true,
+	}
+	switch {
+	case j.Model != "" && j.TorchScript != "":
+		bad("model %q and torchscript %q: set one of them", j.Model, j.TorchScript)
+	case j.Model == "" && j.TorchScript == "" && j.Checkpoint == "":
+		bad("model: set model (package.module:factory), torchscript, or a checkpoint holding a whole module")
+	}
+	if j.Model != "" {
+		mod, attr, ok := strings.Cut(j.Model, ":")
+		if !ok || mod == "" || attr == "" || strings.ContainsAny(j.Model, "/\\ ") {
+			bad("model %q: want package.module:factory (for a file, use torchscript or python_path)", j.Model)
+		}
+	}
+	if len(j.Kwargs) > 0 && j.Model == "" {
+		bad("kwargs: only used with model (a factory)")
+	}
+	for _, p := range in.List("python_path") {
+		j.PythonPath = append(j.PythonPath, p.(string))
+	}
+	if j.Opset < minOpset || j.Opset > maxOpset {
+		bad("opset %d: torch 1.13 exports opsets %d to %d", j.Opset, minOpset, maxOpset)
+	}
+	if j.Runs < 0 || j.Threads < 0 {
+		bad("runs %d, threads %d: must not be negative", j.Runs, j.Threads)
+	}
+	if in.Float("atol") < 0 || in.Float("rtol") < 0 || math.IsNaN(in.Float("atol")+in.Float("rtol")) {
+		bad("atol %g, rtol %g: must be numbers >= 0", in.Float("atol"), in.Float("rtol"))
+	}
+	j.Inputs = parseInputs(in.List("inputs"), bad)
+	for i, o := range in.List("outputs") {
+		if o.(string) == "" || slices.Contains(j.Outputs, o.(string)) {
+			bad("outputs[%d] %q: empty or repeated", i, o)
+		}
+		j.Outputs = append(j.Outputs, o.(string))
+	}
+	j.DynamicAxes = parseDynamicAxes(in.Map("dynamic_axes"), j.Inputs, bad)
+	if len(errs) > 0 {
+		return nil, "", fmt.Errorf("torch-export: %s", strings.Join(errs, "; "))
+	}
+	if j.TorchScript != "" {
+		j.TorchScript = filepath.Clean(j.TorchScript)
+	}
+	return j, python, nil
+}
+
+func parseInputs(list []any, bad func(string, ...any)) []inputSpec {
+	if len(list) == 0 {
+		bad("inputs: at least one input is needed ({name, shape})")
+	}
+	var out []inputSpec
+	seen := map[string]bool{}
+	for i, e := range list {
+		m, _ := e.(map[string]any)
+		where := fmt.Sprintf("inputs[%d]", i)
+		for _, k := range sortedKeys(m) {
+			if !slices.Contains([]string{"name", "shape", "dtype", "low", "high"}, k) {
+				bad("%s: unknown key %q (want name, shape, dtype, low, high)", where, k)
+			}
+		}
+		s := inputSpec{DType: "float32"}
+		s.Name, _ = m["name"].(string)
+		if s.Name == "" || seen[s.Name] {
+			bad("%s: name %q is empty or repeated", where, s.Name)
+		}
+		seen[s.Name] = true
+		where = fmt.Sprintf("inputs[%d] (%s)", i, s.Name)
+		if d, ok := m["dtype"]; ok {
+			s.DType, _ = d.(string)
+			if !slices.Contains(dtypes, s.DType) {
+				bad("%s: dtype %v: want one of %s", where, d, strings.Join(dtypes, ", "))
+			}
+		}
+		dims, ok := m["shape"].([]any)
+		if !ok || len(dims) == 0 {
+			bad("%s: shape %v: want a list of dimensions, e.g. [1, 3, 224, 224]", where, m["shape"])
+		}
+		for _, d := range dims {
+			n, ok := asInt(d)
+			if !ok || n <= 0 {
+				bad("%s: shape %v: dimension %v is not a positive integer", where, dims, d)
+				break
+			}
+			s.Shape = append(s.Shape, n)
+		}
+		s.Low, s.High = asFloatPtr(m["low"]), asFloatPtr(m["high"])
+		if (m["low"] != nil && s.Low == nil) || (m["high"] != nil && s.High == nil) {
+			bad("%s: low %v, high %v: want numbers", where, m["low"], m["high"])
+		}
+		if s.Low != nil && s.High != nil && *s.Low >= *s.High {
+			bad("%s: low %g must be below high %g", where, *s.Low, *s.High)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// parseDynamicAxes checks dynamic_axes and normalizes each value to a list of
+// axes or a map axis -> name (string keys, as JSON needs).
+func parseDynamicAxes(m map[string]any, inputs []inputSpec, bad func(string, ...any)) map[string]any {
+	if len(m) == 0 {
+		return nil
+	}
+	rank := map[string]int{}
+	for _, s := range inputs {
+		rank[s.Name] = len(s.Shape)
+	}
+	out := map[string]any{}
+	for _, name := range sortedKeys(m) {
+		var axes []int64
+		switch v := m[name].(type) {
+		case []any:
+			for _, a := range v {
+				n, ok := asInt(a)
+				if !ok || n < 0 {
+					bad("dynamic_axes.%s: axis %v is not an integer >= 0", name, a)
+					continue
+				}
+				axes = append(axes, n)
+			}
+			out[name] = axes
+		case map[string]any:
+			named := map[string]any{}
+			for _, k := range sortedKeys(v) {
+				n, err := strconv.ParseInt(k, 10, 64)
+				label, ok := v[k].(string)
+				if err != nil || n < 0 || !ok || label == "" {
+					bad("dynamic_axes.%s: %q: %v: want axis: name, e.g. {0: batch}", name, k, v[k])
+					continue
+				}
+				axes = append(axes, n)
+				named[k] = label
+			}
+			out[name] = named
+		default:
+			bad("dynamic_axes.%s: %v: want a list of axes [0] or a map {0: batch}", name, m[name])
+		}
+		if r, ok := rank[name]; ok {
+			for _, a := range axes {
+				if a >= int64(r) {
+					bad("dynamic_axes.%s: axis %d, but the input has rank %d", name, a, r)
+				}
+			}
+		}
+	}
+	return out
+}
+
+func asInt(v any) (int64, bool) {
+	switch n := v.(type) {
+	case int64:
+		return n, true
+	case int:
+		return int64(n), true
+	case float64:
+		if n == math.Trunc(n) && math.Abs(n) < 1<<53 {
+			return int64(n), true
+		}
+	}
+	return 0, false
+}
+
+func asFloatPtr(v any) *float64 {
+	switch n := v.(type) {
+	case float64:
+		return &n
+	case int64:
+		f := float64(n)
+		return &f
+	case int:
+		f := float64(n)
+		return &f
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

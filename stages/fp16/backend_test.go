@@ -55,7 +55,7 @@ type backendCase struct {
 	skip, fail string
 	// converted is the saved float16 model, for onnx.checker.
 	converted, original string
-	relErr    float64
+	relErr              float64
 }
 
 // TestBackendSuite converts every float model of the ONNX backend test

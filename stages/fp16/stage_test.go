@@ -1,0 +1,149 @@
+package fp16
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/x448/float16"
+
+	"github.com/sentinelzer0/szrun/onnx"
+)
+
+const digits = "../../examples/models/digits_cnn.onnx"
+
+func TestStageBadInput(t *testing.T) {
+	requireORT(t)
+	dir := t.TempDir()
+	garbage := filepath.Join(dir, "garbage.onnx")
+	os.WriteFile(garbage, []byte("not a model"), 0o644)
+	m, err := onnx.Load(digits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Proto.Graph.Node[0].OpType = strp("NoSuchOp")
+	rejected := filepath.Join(dir, "rejected.onnx")
+	if err := onnx.Save(m, rejected, onnx.SaveOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// An already converted model.
+	half, err := onnx.Load(digits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Convert(context.Background(), half.Proto, Options{FP16IO: true}); err != nil {
+		t.Fatal(err)
+	}
+	halfPath := filepath.Join(dir, "half.onnx")
+	if err := onnx.Save(half, halfPath, onnx.SaveOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	model := abs(t, digits)
+	for _, tc := range []struct {
+		name   string
+		params map[string]any
+		want   string
+	}{
+		{"garbage", map[string]any{"model": garbage}, "garbage.onnx"},
+		{"ort rejects", map[string]any{"model": rejected}, "ONNX Runtime cannot load"},
+		{"unknown nodes", map[string]any{"model": model, "node_block_list": []any{"nope", "/conv1/Conv", "also_nope"}},
+			`node_block_list: "also_nope", "nope": no such node`},
+		{"already fp16", map[string]any{"model": halfPath}, "already float16"},
+		{"rtol", map[string]any{"model": model, "rtol": -1.0}, "rtol"},
+		{"samples", map[string]any{"model": model, "samples": int64(0)}, "samples"},
+		{"list type", map[string]any{"model": model, "op_block_list": []any{int64(3)}}, "op_block_list[0]"},
+		{"wrong data", map[string]any{"model": model, "inputs": abs(t, "../../examples/data/encoder_inputs.npz")}, "parameter inputs"},
+		{"tolerance", map[string]any{"model": model, "rtol": 1e-9}, "above rtol"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := input(t, tc.params)
+			_, err := New().Run(context.Background(), in)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want it to mention %q", err, tc.want)
+			}
+			if tc.name == "tolerance" {
+				return // the model was written before verification failed
+			}
+			if ents, _ := os.ReadDir(in.WorkDir); len(ents) != 0 {
+				t.Errorf("wrote %d files before failing", len(ents))
+			}
+		})
+	}
+	if _, err := Convert(context.Background(), half.Proto, Options{}); !errors.Is(err, ErrAlreadyFloat16) {
+		t.Errorf("Convert on a float16 model: %v, want ErrAlreadyFloat16", err)
+	}
+}
+
+func TestUnknownOpWarns(t *testing.T) {
+	requireORT(t)
+	in := input(t, map[string]any{"model": abs(t, digits), "op_block_list": []any{"Relu", "NoSuchOp"}})
+	out, err := New().Run(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(out.Files["report"])
+	var r report
+	if err := json.Unmarshal(data, &r); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], `"NoSuchOp"`) {
+		t.Errorf("warnings %q, want one about NoSuchOp", r.Warnings)
+	}
+	if out.Values["blocked_nodes"].(int64) != 3 { // the three Relus
+		t.Errorf("blocked_nodes = %v, want 3", out.Values["blocked_nodes"])
+	}
+}
+
+// TestDeterministic converts the same model twice and compares the bytes.
+func TestDeterministic(t *testing.T) {
+	var outs [][]byte
+	for range 2 {
+		m, err := onnx.Load("testdata/pitfalls/control_flow.onnx")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Convert(context.Background(), m.Proto, Options{NodeBlockList: []string{"body_blocked_exp"}}); err != nil {
+			t.Fatal(err)
+		}
+		b, err := onnx.Marshal(m.Proto)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outs = append(outs, b)
+	}
+	if !bytes.Equal(outs[0], outs[1]) {
+		t.Error("two conversions of the same model differ")
+	}
+}
+
+func TestClamp(t *testing.T) {
+	inf := float32(math.Inf(1))
+	nan := float32(math.NaN())
+	v := []float32{0, 1, -1, 70000, -1e9, 1e-9, -1e-12, 65504, 6e-8, inf, -inf, nan}
+	over, under := Clamp(v)
+	want := []float32{0, 1, -1, 65504, -65504, minHalf, -minHalf, 65504, 6e-8, inf, -inf}
+	if over != 2 || under != 2 {
+		t.Errorf("overflow %d underflow %d, want 2 and 2", over, under)
+	}
+	for i, w := range want {
+		if v[i] != w {
+			t.Errorf("v[%d] = %g, want %g", i, v[i], w)
+		}
+	}
+	if v[11] == v[11] {
+		t.Error("NaN was changed")
+	}
+	h := make([]float16.Float16, 2)
+	ToFloat16(h, []float32{1e6, 1e-30})
+	if h[0].Float32() != 65504 || h[1].Float32() == 0 {
+		t.Errorf("ToFloat16 = %v %v", h[0].Float32(), h[1].Float32())
+	}
+}
+
+func strp(s string) *string { return &s }

@@ -1,3 +1,96 @@
 package quantize
 
-const specDoc = "TODO"
+const specDoc = "Quantizes an fp32 ONNX model to INT8 and proves the result: every output\n" +
+	"model is loaded and run in ONNX Runtime, compared with the fp32 model, scored\n" +
+	"when labels are given, and timed against it.\n" +
+	`
+**Pipeline.** (1) ` + "`optimize: true`" + ` runs ONNX Runtime's basic optimizer
+(Conv+BatchNorm folding, constant folding; standard ONNX out). That optimized
+fp32 model is what gets quantized and what every number is compared with.
+(2) Static mode calibrates (below). (3) Nodes are rewritten. (4) The result is
+checked against the fp32 model on ` + "`accuracy.data`" + ` (else the calibration
+data, else 8 random samples) and (5) timed against it at batch 1
+(` + "`verify_speed`" + `, ` + "`speed_iterations`" + ` interleaved runs, medians): a
+model slower than its input is a WARN in the log and the report.
+
+**Modes.** ` + "`mode: auto`" + ` (default) is int8-static when ` + "`calibration`" + ` is
+given, else int8-dynamic.
+
+- ` + "`int8-dynamic`" + `: MatMul and Gemm with a constant weight become
+  com.microsoft ` + "`DynamicQuantizeMatMul`" + ` (weights int8 per output column,
+  activations quantized to uint8 at run time, a following ` + "`Add`" + ` of a
+  constant vector absorbed as the bias). The choice for transformers. Conv stays
+  float: ONNX Runtime's CPU engine has no u8s8 ConvInteger kernel and its u8u8
+  one is slower than float Conv (the cause of "INT8 Conv model fails to load" and
+  "25x slower" reports against ONNX Runtime's own quantizer).
+- ` + "`int8-static`" + `: QDQ (QuantizeLinear → DequantizeLinear) around a connected
+  INT8 region: Conv, MatMul and Gemm with constant weights, plus Add, MaxPool,
+  AveragePool, GlobalAveragePool, Flatten, Reshape, Transpose, Squeeze, Unsqueeze
+  when all their inputs are already INT8 and one of their readers is too. Relu
+  and Clip right after a quantized node are folded into its output range (exact
+  with asymmetric activations). Weights int8 per channel (Conv axis 0, MatMul
+  and Gemm per output column), biases int32 with scale = input scale x weight
+  scale. ONNX Runtime fuses this into QLinearConv, QLinearAdd, QGemm,
+  MatMulIntegerToFloat; everything else stays float instead of paying for
+  conversions. ` + "`format: qoperator`" + ` writes those integer operators
+  out (QLinearConv, QLinearMatMul, QGemm, QLinearAdd, QLinearGlobalAveragePool).
+
+Default types are uint8 activations and int8 symmetric weights: on ONNX
+Runtime 1.30's CPU engine s8s8 QDQ fuses only partly and ran 1.3-3x slower than
+fp32 on resnet_small, u8s8 ran 1.6-1.9x faster (see TestPerfTable). On CPUs
+without AVX-VNNI, u8s8 products can saturate: set ` + "`reduce_range: true`" + `.
+Numerics follow ONNX QuantizeLinear exactly (round half to even, ranges widened
+to include 0, ONNX Runtime's scale and zero-point rules).
+
+**Calibration** runs the optimized model in ONNX Runtime with every tensor to
+calibrate added as a graph output, batch by batch (` + "`batch_size`" + `), and folds
+each batch into per-tensor min/max and a fixed-size histogram before the next
+one: memory does not grow with the number of samples. ` + "`method`" + `:
+` + "`minmax`" + ` (observed range), ` + "`percentile`" + ` (drops (100-p)/2 % at each end),
+` + "`entropy`" + ` (KL-divergence threshold, TensorRT style, over ` + "`bins`" + ` bins
+against 255 levels). The data must name exactly the model's inputs (arrays
+named ` + "`labels`" + ` or like a model output are ignored).
+
+**Accuracy budget.** With ` + "`accuracy.max_drop`" + ` (a fraction: 0.005 = half a
+point of top-1 accuracy, needs labels) or ` + "`accuracy.max_output_error`" + ` (max
+|int8 - fp32| / max |fp32| over the outputs), a model that breaks the budget
+triggers a sensitivity search: each weight layer is measured alone in INT8, and
+layers are kept in float, most harmful first, until the budget holds.
+
+**Skipped nodes** are reported with the reason: weights not constant after
+optimization, op types without a faster integer kernel, ` + "`exclude_nodes`" + `,
+the budget. Bad input fails before any work: calibration or accuracy data whose
+names, types or shapes do not match the model's inputs, an empty data set, an
+` + "`exclude_nodes`" + ` name not in the model, a model that is already quantized.
+
+**Outputs.** ` + "`model`" + `, ` + "`report`" + ` (JSON: every node's decision and reason,
+sizes, calibration, verification, speed, budget search, warnings), and the
+values ` + "`size_before`" + `, ` + "`size_after`" + `, ` + "`size_ratio`" + `, ` + "`quantized_nodes`" + `,
+` + "`float_nodes`" + `, ` + "`max_rel_error`" + `, ` + "`accuracy`" + `, ` + "`accuracy_fp32`" + `,
+` + "`accuracy_drop`" + ` (-1/0 without labels) and ` + "`speedup`" + ` (batch 1).
+
+Example: a CNN with static INT8 and a half-point accuracy budget, and an
+encoder with dynamic INT8.
+
+` + "```yaml" + `
+stages:
+  cnn:
+    uses: quantize
+    with:
+      model: ../examples/models/digits_cnn.onnx
+      calibration: { data: ../examples/data/digits_calib.npz, method: percentile }
+      accuracy: { data: ../examples/data/digits_test.npz, max_drop: 0.005 }
+  encoder:
+    uses: quantize
+    with:
+      model: ../examples/models/encoder.onnx
+      mode: int8-dynamic
+      accuracy: { data: ../examples/data/encoder_test.npz }
+  gate:
+    uses: assert
+    with:
+      checks:
+        - that: ${{ stages.cnn.outputs.accuracy_drop <= 0.005 }}
+          message: INT8 lost more than half a point
+` + "```" + `
+`

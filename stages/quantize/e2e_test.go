@@ -110,3 +110,31 @@ func runOutputsAt(ctx context.Context, model string, ds *dataset, level string) 
 	}
 	return out, nil
 }
+
+// TestEncoderAccuracy scores the encoder (91.02% fp32 on 512 sequences) in
+// both modes with ONNX Runtime: at most one point lost, under 5% output error.
+func TestEncoderAccuracy(t *testing.T) {
+	for _, mode := range []string{ModeDynamic, ModeStatic} {
+		t.Run(mode, func(t *testing.T) {
+			with := map[string]any{"model": "examples/models/encoder.onnx", "mode": mode, "speed_iterations": 5,
+				"accuracy": map[string]any{"data": "examples/data/encoder_test.npz"}}
+			if mode == ModeStatic {
+				with["calibration"] = map[string]any{"data": "examples/data/encoder_inputs.npz"}
+			}
+			out, rep, err := runStage(t, with)
+			if err != nil {
+				t.Fatal(err)
+			}
+			qtest.Check(t, out.Files["model"])
+			v := rep.Verification
+			t.Logf("fp32 %.4f int8 %.4f, max rel error %.4f, size %d -> %d, quantized %d float %d, speed %+v",
+				v.AccuracyFP32, v.Accuracy, v.MaxRelError, rep.SizeBefore, rep.SizeAfter, rep.QuantizedNodes, rep.FloatNodes, rep.Speed)
+			if v.AccuracyFP32 < 0.91 || v.AccuracyFP32-v.Accuracy > 0.01 || v.MaxRelError > 0.05 {
+				t.Errorf("fp32 %.4f int8 %.4f max rel error %.4f", v.AccuracyFP32, v.Accuracy, v.MaxRelError)
+			}
+			if rep.SizeAfter > rep.SizeBefore*6/10 {
+				t.Errorf("size %d -> %d", rep.SizeBefore, rep.SizeAfter)
+			}
+		})
+	}
+}

@@ -32,8 +32,11 @@ const specDoc = `Prunes an ONNX model natively, without Python or the model's tr
 weights (channels) of all layers together go, which lets sensitive layers keep
 more; global structured pruning compares each channel with its own group's mean
 score, since weight scales differ between layers. With ` + "`layer`" + ` every layer, or
-channel group, loses that fraction (rounded). Structured pruning always keeps at
-least one channel per group. On the digits CNN, global kept accuracy better for
+channel group, loses that fraction (rounded). Structured pruning then rounds
+each group's kept channels to the nearest multiple of ` + "`channel_multiple`" + ` (default 8,
+at least one multiple; groups of 8 or fewer stay whole): CPU and GPU kernels work
+on blocks of 8 or 16 channels and pad the rest, so 11 kept channels cost as much
+as 16. ` + "`channel_multiple: 1`" + ` prunes exactly ` + "`amount`" + `; 16 suits AVX-512 CPUs. On the digits CNN, global kept accuracy better for
 both strategies (docs/pruning.md has the table).
 ` + "`op_types`" + ` limits the layers (Conv, Gemm, MatMul), ` + "`exclude`" + ` names nodes or weights to
 leave alone: for structured pruning an excluded layer keeps its output channels,

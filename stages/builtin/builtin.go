@@ -11,6 +11,7 @@ import (
 	"github.com/sentinelzer0/szrun/stages/optimize"
 	"github.com/sentinelzer0/szrun/stages/prune"
 	"github.com/sentinelzer0/szrun/stages/quantize"
+	"github.com/sentinelzer0/szrun/stages/report"
 	"github.com/sentinelzer0/szrun/stages/selectstage"
 	"github.com/sentinelzer0/szrun/stages/shell"
 )
@@ -28,5 +29,6 @@ func Registry() *stages.Registry {
 	r.MustRegister(benchmark.New())
 	r.MustRegister(assert.New())
 	r.MustRegister(selectstage.New())
+	r.MustRegister(report.New())
 	return r
 }

@@ -88,3 +88,27 @@ func dominates(axes []string, a, b *Verdict) bool {
 func IsLatency(metric string) bool {
 	return strings.HasSuffix(metric, "_ms") && metric != "load_ms"
 }
+
+// Front returns the names in names that are Pareto-optimal over axes in t,
+// leaving out names missing an axis; the report stage draws it when there is
+// no selection.
+func Front(t Table, names, axes []string) []string {
+	vs := make([]*Verdict, 0, len(names))
+	for _, n := range names {
+		v := &Verdict{Name: n, Metrics: map[string]float64{}}
+		for _, ax := range axes {
+			if x, ok := t.Get(ax, n); ok {
+				v.Metrics[ax] = x
+			}
+		}
+		vs = append(vs, v)
+	}
+	pareto(axes, vs)
+	var out []string
+	for _, v := range vs {
+		if v.Pareto {
+			out = append(out, v.Name)
+		}
+	}
+	return out
+}

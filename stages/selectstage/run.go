@@ -265,13 +265,13 @@ func fillReference(t Table, baseline string, refAcc *float64) {
 	for m, v := range referenceFigures {
 		if len(t[m]) > 0 {
 			if _, ok := t.Get(m, baseline); !ok {
-				t.set(m, baseline, v)
+				t.Set(m, baseline, v)
 			}
 		}
 	}
 	if refAcc != nil && len(t["accuracy"]) > 0 {
 		if _, ok := t.Get("accuracy", baseline); !ok {
-			t.set("accuracy", baseline, *refAcc)
+			t.Set("accuracy", baseline, *refAcc)
 		}
 	}
 }
@@ -292,7 +292,7 @@ func gather(in *stages.Input) (Table, string, *float64, error) {
 		if err != nil {
 			return nil, "", nil, fmt.Errorf("batch: %w", err)
 		}
-		merge(t, bt)
+		t.Merge(bt)
 		baseline = b.Baseline
 	} else if in.Int("batch") != 0 {
 		return nil, "", nil, fmt.Errorf("batch: only a benchmark file has figures per batch size")
@@ -302,7 +302,7 @@ func gather(in *stages.Input) (Table, string, *float64, error) {
 		if err != nil {
 			return nil, "", nil, fmt.Errorf("comparison: %w", err)
 		}
-		merge(t, c.Table())
+		t.Merge(c.Table())
 		refAcc = c.ReferenceAccuracy
 	}
 	given := in.Map("metrics")
@@ -320,18 +320,10 @@ func gather(in *stages.Input) (Table, string, *float64, error) {
 			if !ok {
 				return nil, "", nil, fmt.Errorf("metrics.%s.%s: expected a number, got %s", metric, name, describe(m[name]))
 			}
-			t.set(metric, name, x)
+			t.Set(metric, name, x)
 		}
 	}
 	return t, baseline, refAcc, nil
-}
-
-func merge(dst, src Table) {
-	for m, byName := range src {
-		for name, v := range byName {
-			dst.set(m, name, v)
-		}
-	}
 }
 
 func number(v any) (float64, bool) {

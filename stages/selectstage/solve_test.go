@@ -24,10 +24,10 @@ func fleet() Table {
 		{"fp32", 10, 40, 0, 100}, {"fp16", 12, 20, 0, 90}, {"int8-dynamic", 8, 10, 0.02, 120},
 		{"int8-static", 6, 10, 0.005, 160}, {"int8-qdq", 9, 10, 0.006, 110},
 	} {
-		t.set("p95_ms", r.name, r.p95)
-		t.set("size_bytes", r.name, r.size)
-		t.set("accuracy_drop", r.name, r.drop)
-		t.set("throughput", r.name, r.thrpt)
+		t.Set("p95_ms", r.name, r.p95)
+		t.Set("size_bytes", r.name, r.size)
+		t.Set("accuracy_drop", r.name, r.drop)
+		t.Set("throughput", r.name, r.thrpt)
 	}
 	return t
 }
@@ -75,7 +75,7 @@ func TestSolve(t *testing.T) {
 			edit: func(p *Problem) {
 				p.Objective = Objective{Metric: "size_bytes"}
 				p.AllowSlower = true
-				p.Table.set("size_bytes", "fp16", 5)
+				p.Table.Set("size_bytes", "fp16", 5)
 			},
 			selected: "fp16", value: 5,
 			pareto: []string{"int8-static", "fp32", "fp16"},
@@ -100,7 +100,7 @@ func TestSolve(t *testing.T) {
 			edit: func(p *Problem) {
 				p.Objective = Objective{Metric: "size_bytes"}
 				p.Constraints = nil
-				p.Table.set("accuracy_drop", "int8-dynamic", 0) // on the front, not dominated
+				p.Table.Set("accuracy_drop", "int8-dynamic", 0) // on the front, not dominated
 			},
 			selected: "int8-static", value: 10,
 			pareto: []string{"int8-static", "int8-dynamic"},
@@ -164,7 +164,7 @@ func TestSolve(t *testing.T) {
 func TestSolveNoCandidate(t *testing.T) {
 	p := base(fleet())
 	p.Constraints = append(p.Constraints, Constraint{Name: "min_throughput", Metric: "throughput", Limit: 150})
-	p.Table.set("accuracy_drop", "int8-static", 0.03)
+	p.Table.Set("accuracy_drop", "int8-static", 0.03)
 	_, err := Solve(p)
 	var nc *NoCandidateError
 	if !errors.As(err, &nc) {
@@ -208,5 +208,12 @@ func TestPareto(t *testing.T) {
 		if v.Name == "c" && !reflect.DeepEqual(v.DominatedBy, []string{"b", "d"}) {
 			t.Errorf("c dominated by %v, want [b d]", v.DominatedBy)
 		}
+	}
+}
+
+func TestFront(t *testing.T) {
+	got := Front(fleet(), []string{"fp16", "fp32", "int8-dynamic", "int8-qdq", "int8-static"}, []string{"p95_ms", "size_bytes", "accuracy_drop"})
+	if want := []string{"fp16", "fp32", "int8-static"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("Front = %v, want %v", got, want)
 	}
 }

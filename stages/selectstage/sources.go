@@ -10,12 +10,21 @@ import (
 // Table maps a metric name to candidate name -> value.
 type Table map[string]map[string]float64
 
-// set records one value.
-func (t Table) set(metric, name string, v float64) {
+// Set records one value.
+func (t Table) Set(metric, name string, v float64) {
 	if t[metric] == nil {
 		t[metric] = map[string]float64{}
 	}
 	t[metric][name] = v
+}
+
+// Merge copies every value of src into t.
+func (t Table) Merge(src Table) {
+	for m, byName := range src {
+		for name, v := range byName {
+			t.Set(m, name, v)
+		}
+	}
 }
 
 // Get returns a candidate's value of a metric.
@@ -117,7 +126,7 @@ func (b *Benchmark) Table(batch int64) (Table, error) {
 			"throughput": r.SamplesPerSecond, "speedup": r.Speedup, "size_bytes": float64(m.SizeBytes),
 			"size_ratio": m.SizeRatio, "load_ms": m.LoadMS, "rss_bytes": float64(m.RSSBytes),
 		} {
-			t.set(k, m.Name, v)
+			t.Set(k, m.Name, v)
 		}
 	}
 	return t, nil
@@ -186,21 +195,21 @@ func (c *Comparison) Table() Table {
 				top1 = *o.Top1Agreement
 			}
 			if o.Name == c.ClassifierOutput && o.CandAccuracy != nil && o.AccuracyDrop != nil {
-				t.set("accuracy", cand.Name, *o.CandAccuracy)
-				t.set("accuracy_drop", cand.Name, *o.AccuracyDrop)
+				t.Set("accuracy", cand.Name, *o.CandAccuracy)
+				t.Set("accuracy_drop", cand.Name, *o.AccuracyDrop)
 			}
 		}
-		t.set("max_abs_error", cand.Name, maxAbs)
-		t.set("max_rel_error", cand.Name, maxRel)
-		t.set("cosine", cand.Name, cos)
+		t.Set("max_abs_error", cand.Name, maxAbs)
+		t.Set("max_rel_error", cand.Name, maxRel)
+		t.Set("cosine", cand.Name, cos)
 		if top1 >= 0 {
-			t.set("top1_agreement", cand.Name, top1)
+			t.Set("top1_agreement", cand.Name, top1)
 		}
 		passed := 0.0
 		if cand.Passed {
 			passed = 1
 		}
-		t.set("passed", cand.Name, passed)
+		t.Set("passed", cand.Name, passed)
 	}
 	return t
 }

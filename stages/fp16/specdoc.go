@@ -38,7 +38,10 @@ weights below 2^-24 in magnitude become ±2^-24 (not zero, so epsilons survive);
 **Verification** (` + "`verify: true`" + `). Both models run in ONNX Runtime on ` + "`inputs`" + ` or
 ` + "`samples`" + ` rows of random data. Every output must be free of NaN/Inf the
 original does not have, and max|fp16 - fp32| / max|fp32| must stay within
-` + "`rtol`" + ` (default 0.01); ` + "`max_rel_error`" + ` reports the worst output. ONNX Runtime's CPU
+` + "`rtol`" + ` (default 0.05); ` + "`max_rel_error`" + ` reports the worst output. The default
+catches broken conversions (whose errors are of order 1) without failing on
+the rounding a deep network accumulates in float16 (MobileNetV2 with random
+weights: 0.019, cosine 0.9999, same top-1); gate accuracy with ` + "`compare`" + `. ONNX Runtime's CPU
 provider lacks float16 kernels for many ops and inserts its own Casts, so CPU
 timings of an fp16 model say little; the size and GPU speed are the point.
 

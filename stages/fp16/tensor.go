@@ -75,7 +75,7 @@ func floatTensor(t *onnxpb.TensorProto) bool {
 // comes from an attribute or an attribute tensor.
 func (c *converter) rewriteAttrs(n *onnxpb.NodeProto) {
 	label := n.GetName()
-	if label == "" {
+	if label == "" && len(n.GetOutput()) > 0 {
 		label = n.GetOutput()[0]
 	}
 	switch op := n.GetOpType(); op {

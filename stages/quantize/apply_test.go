@@ -175,3 +175,38 @@ func TestClipFolded(t *testing.T) {
 		t.Errorf("fused vs plain QDQ differ by %.4f", m.MaxRelError)
 	}
 }
+
+// TestBiasWidensWeightScale: a bias far larger than input scale x weight
+// scale can hold in int32 makes the weight scale grow instead of saturating
+// the bias; the output still matches fp32 in ORT.
+func TestBiasWidensWeightScale(t *testing.T) {
+	qtest.RequireORT(t)
+	w := randFloats(128, 7)
+	for i := range w {
+		w[i] *= 1e-3
+	}
+	g := &onnxpb.GraphProto{Name: new("g"), Input: []*onnxpb.ValueInfoProto{onnxb.VI("x", onnxpb.TensorProto_FLOAT, -1, 16)},
+		Output: []*onnxpb.ValueInfoProto{onnxb.VI("y", onnxpb.TensorProto_FLOAT, -1, 8)},
+		Node:   []*onnxpb.NodeProto{onnxb.Node("Gemm", "gemm", []string{"x", "W", "C"}, []string{"y"})},
+		Initializer: []*onnxpb.TensorProto{onnxb.Floats("W", w, 16, 8),
+			onnxb.Floats("C", []float32{1e6, -1e6, 5e5, 0, 1, 2, 3, 4}, 8)}}
+	model := qtest.SaveTemp(t, onnxb.Model(g, 17), "bias.onnx")
+	dir := t.TempDir()
+	raw := make([]byte, 4*64*16)
+	for i, v := range randFloats(64*16, 8) {
+		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(v*1e-4))
+	}
+	writeNPY(t, filepath.Join(dir, "x.npy"), "<f4", []int64{64, 16}, raw)
+	out, rep, err := runStage(t, map[string]any{"model": model, "verify_speed": false, "calibration": map[string]any{"data": dir}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	qtest.Check(t, out.Files["model"])
+	widened := false
+	for _, w := range rep.Warnings {
+		widened = widened || strings.Contains(w, "widened")
+	}
+	if !widened || rep.Verification.MaxRelError > 1e-3 {
+		t.Fatalf("warnings %v, max rel error %.6f", rep.Warnings, rep.Verification.MaxRelError)
+	}
+}

@@ -2,6 +2,7 @@ package quantize
 
 import (
 	"fmt"
+	"math"
 
 	"google.golang.org/protobuf/proto"
 
@@ -127,7 +128,10 @@ func (q *rewriter) staticWeights(n *onnxpb.NodeProto, l *linear, in qmath.Params
 	} else {
 		w, dims, axis, bias = l.w, []int64{int64(l.k), int64(l.n)}, 1, l.bias
 		if n.GetOpType() == "Gemm" {
-			setAttr(n, onnxb.Int("transB", 0))
+			if attrInt(n, "transB", 0) != 0 {
+				// Keep B as [N, K]: one scale per output row, axis 0.
+				w, dims, axis = transpose2D(l.w, l.k, l.n), []int64{int64(l.n), int64(l.k)}, 0
+			}
 			setAttr(n, onnxb.Float("alpha", 1))
 			setAttr(n, onnxb.Float("beta", 1))
 		}
@@ -135,6 +139,9 @@ func (q *rewriter) staticWeights(n *onnxpb.NodeProto, l *linear, in qmath.Params
 	qw, err := quantizeWeight(w, dims, axis, q.cfg.PerChannel, q.cfg.weightOptions())
 	if err != nil {
 		return fmt.Errorf("quantize weight: %w", err)
+	}
+	if bias != nil && q.widenForBias(qw, w, bias, in.Scale) {
+		q.warnings = append(q.warnings, fmt.Sprintf("node %q: weight scales widened so that the int32 bias does not saturate", n.GetName()))
 	}
 	base := q.namer.Name(n.GetName() + "_W")
 	wq, ws, wz := qw.initializers(base, q.cfg.Weight)
@@ -180,4 +187,42 @@ func (q *rewriter) dequantize(base, data, scale, zp string, axis int) string {
 	q.extra = append(q.extra, onnxb.Node("DequantizeLinear", q.namer.Name(base+"_DequantizeLinear"),
 		[]string{data, scale, zp}, []string{out}, attrs...))
 	return out
+}
+
+// widenForBias enlarges weight scales whose bias would not fit int32 at
+// scale inputScale*weightScale (a tiny input range times tiny weights), and
+// requantizes the weight; as ONNX Runtime does unless told not to. It
+// reports whether anything changed.
+func (q *rewriter) widenForBias(qw *qweight, w, bias []float32, inputScale float32) bool {
+	const limit = float64(math.MaxInt32) * 0.999
+	changed := false
+	for c := range qw.params {
+		need := 0.0
+		if len(qw.params) == 1 {
+			for _, b := range bias {
+				need = max(need, math.Abs(float64(b)))
+			}
+		} else {
+			need = math.Abs(float64(bias[c]))
+		}
+		bs := float64(inputScale) * float64(qw.params[c].Scale)
+		if bs > 0 && need/bs <= limit {
+			continue
+		}
+		if inputScale == 0 {
+			continue
+		}
+		qw.params[c].Scale = float32(need / limit / float64(inputScale) * 1.0001)
+		changed = true
+	}
+	if changed {
+		axis := max(qw.axis, 0)
+		outer, ch, inner, err := qmath.Layout(qw.dims, axis)
+		if err == nil && ch == len(qw.params) {
+			qmath.QuantizeAxis(qw.data, w, qw.params, outer, ch, inner, q.cfg.Weight)
+		} else {
+			qmath.Quantize(qw.data, w, qw.params[0], q.cfg.Weight)
+		}
+	}
+	return changed
 }

@@ -136,8 +136,18 @@ func (q *rewriter) dynamic() error {
 			q.decide(n, false, "", why)
 			continue
 		}
+		if op == "Gather" {
+			why, err := q.gather(n)
+			if err != nil {
+				return err
+			}
+			if why != "" {
+				q.decide(n, false, "", why)
+			}
+			continue
+		}
 		if op != "MatMul" && op != "Gemm" {
-			q.decide(n, false, "", fmt.Sprintf("int8-dynamic quantizes only MatMul and Gemm, not %s", op))
+			q.decide(n, false, "", fmt.Sprintf("int8-dynamic quantizes only MatMul, Gemm and Gather tables, not %s", op))
 			continue
 		}
 		l, why, err := q.x.asLinear(n, true)

@@ -35,8 +35,8 @@ type Config struct {
 // DefaultOpTypes are the op types each mode quantizes by default: those
 // ONNX Runtime's CPU engine runs faster in INT8.
 var DefaultOpTypes = map[string][]string{
-	ModeDynamic: {"Gemm", "MatMul"},
-	ModeStatic: {"Add", "AveragePool", "Clip", "Conv", "Flatten", "Gemm", "GlobalAveragePool",
+	ModeDynamic: {"Gather", "Gemm", "MatMul"},
+	ModeStatic: {"Add", "AveragePool", "Clip", "Conv", "Flatten", "Gather", "Gemm", "GlobalAveragePool",
 		"MatMul", "MaxPool", "Relu", "Reshape", "Squeeze", "Transpose", "Unsqueeze"},
 }
 

@@ -100,6 +100,18 @@ func (q *rewriter) planStatic() (*staticPlan, error) {
 				continue
 			}
 			p.second[n] = true
+		case op == "Gather":
+			if q.replace == nil { // planning only (StaticTensors): no rewrite
+				continue
+			}
+			why, err := q.gather(n)
+			if err != nil {
+				return nil, err
+			}
+			if why != "" {
+				q.decide(n, false, "", why)
+			}
+			continue
 		default:
 			q.decide(n, false, "", fmt.Sprintf("int8-static does not quantize %s on its own", op))
 			continue

@@ -132,29 +132,38 @@ func TestBackendSuite(t *testing.T) {
 }
 
 func runBackendCase(dir, out string) (c backendCase) {
-	m, err := onnx.Load(filepath.Join(dir, "model.onnx"))
+	orig := filepath.Join(dir, "model.onnx")
+	m, err := onnx.Load(orig)
 	if err != nil {
 		return backendCase{skip: "onnx.Load: " + err.Error()}
 	}
-	inputs, expected, err := loadTestSet(m, filepath.Join(dir, "test_data_set_0"))
+	inputs, expected, frozen, err := loadTestSet(m, filepath.Join(dir, "test_data_set_0"))
 	if err != nil {
 		return backendCase{skip: err.Error()}
 	}
-	ref, err := runOnce(filepath.Join(dir, "model.onnx"), inputs)
+	if frozen {
+		// Inputs runtime cannot feed (scalars, empty tensors) became
+		// initializers holding the test's values: save that model as the
+		// original.
+		orig = strings.TrimSuffix(out, ".onnx") + "_orig.onnx"
+		if err := onnx.Save(m, orig, onnx.SaveOptions{}); err != nil {
+			return backendCase{skip: "save frozen original: " + err.Error()}
+		}
+	}
+	ref, err := runOnce(orig, inputs)
 	if err != nil {
 		return backendCase{skip: "ONNX Runtime: " + firstLine(err)}
 	}
 	if why := compareExpected(ref, expected, 1e-3, 1e-5); why != "" {
 		return backendCase{skip: "ONNX Runtime's own outputs differ: " + why}
 	}
-	res, err := Convert(context.Background(), m.Proto, Options{})
+	_, err = Convert(context.Background(), m.Proto, Options{})
 	switch {
 	case errors.Is(err, ErrNoFloat32), errors.Is(err, ErrAlreadyFloat16):
 		return backendCase{skip: "no float32 tensors"}
 	case err != nil:
 		return backendCase{fail: "convert: " + firstLine(err)}
 	}
-	_ = res
 	if err := onnx.Save(m, out, onnx.SaveOptions{}); err != nil {
 		return backendCase{fail: "save: " + firstLine(err)}
 	}
@@ -166,7 +175,7 @@ func runBackendCase(dir, out string) (c backendCase) {
 	if why := compareExpected(got, expected, backendRtol, backendAtol); why != "" {
 		return backendCase{fail: "outputs: " + why}
 	}
-	return backendCase{converted: out, original: filepath.Join(dir, "model.onnx")}
+	return backendCase{converted: out, original: orig}
 }
 
 func firstLine(err error) string {
@@ -191,7 +200,9 @@ func runOnce(path string, inputs []*runtime.Tensor) ([]*runtime.Tensor, error) {
 
 // loadTestSet reads input_N.pb and output_N.pb, naming them after the
 // model's inputs and outputs in order.
-func loadTestSet(m *onnx.Model, dir string) (inputs, expected []*runtime.Tensor, err error) {
+// Inputs runtime cannot feed (rank 0 or empty) are frozen into the model
+// as initializers; frozen says whether that happened.
+func loadTestSet(m *onnx.Model, dir string) (inputs, expected []*runtime.Tensor, frozen bool, err error) {
 	g := m.Proto.GetGraph()
 	inits := map[string]bool{}
 	for _, t := range g.GetInitializer() {
@@ -222,17 +233,31 @@ func loadTestSet(m *onnx.Model, dir string) (inputs, expected []*runtime.Tensor,
 				return nil, err
 			}
 			if prefix == "input" && (len(t.Shape) == 0 || t.Len() == 0) {
-				return nil, fmt.Errorf("runtime cannot feed scalar or empty input %q", name)
+				freeze(g, name, tp)
+				frozen = true
+				continue
 			}
 			ts = append(ts, t)
 		}
 		return ts, nil
 	}
 	if inputs, err = read("input", inNames); err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
 	expected, err = read("output", outNames)
-	return inputs, expected, err
+	return inputs, expected, frozen, err
+}
+
+// freeze turns graph input name into an initializer holding tp.
+func freeze(g *onnxpb.GraphProto, name string, tp *onnxpb.TensorProto) {
+	tp.Name = proto.String(name)
+	g.Initializer = append(g.Initializer, tp)
+	for i, vi := range g.GetInput() {
+		if vi.GetName() == name {
+			g.Input = append(g.Input[:i], g.Input[i+1:]...)
+			break
+		}
+	}
 }
 
 func toTensor(name string, tp *onnxpb.TensorProto) (*runtime.Tensor, error) {

@@ -59,9 +59,9 @@ func render(p *plot.Plot, w, h float64) ([]byte, error) {
 }
 
 // quantiles draws one horizontal latency summary per model: a line from min to
-// max, a box from p50 to p95, a tick at p99 and a dot at the mean. The
-// benchmark file keeps percentiles, not every run, so this is what there is to
-// draw.
+// p99, a box from p50 to p95 and a dot at the mean. The benchmark file keeps
+// percentiles, not every run, so this is what there is to draw; the max is
+// left out because one stray run would squash every box.
 type quantiles struct {
 	rows []selectResultRow
 }
@@ -78,13 +78,13 @@ func (q *quantiles) Plot(c draw.Canvas, p *plot.Plot) {
 	half := vg.Points(7)
 	for i, r := range q.rows {
 		y := ty(float64(i))
-		c.StrokeLine2(thin, tx(r.min), y, tx(r.max), y)
+		c.StrokeLine2(thin, tx(r.min), y, tx(r.p99), y)
+		c.StrokeLine2(tick, tx(r.p99), y-half/2, tx(r.p99), y+half/2)
 		x0, x1 := tx(r.p50), tx(r.p95)
-		if x1-x0 < vg.Points(1) {
-			x1 = x0 + vg.Points(1)
+		if x1-x0 < vg.Points(2) {
+			x1 = x0 + vg.Points(2)
 		}
 		c.FillPolygon(blue, []vg.Point{{X: x0, Y: y - half}, {X: x1, Y: y - half}, {X: x1, Y: y + half}, {X: x0, Y: y + half}})
-		c.StrokeLine2(tick, tx(r.p99), y-half, tx(r.p99), y+half)
 		c.DrawGlyph(draw.GlyphStyle{Color: orange, Radius: vg.Points(3), Shape: draw.CircleGlyph{}}, vg.Point{X: tx(r.mean), Y: y})
 	}
 }
@@ -92,7 +92,7 @@ func (q *quantiles) Plot(c draw.Canvas, p *plot.Plot) {
 func (q *quantiles) DataRange() (xmin, xmax, ymin, ymax float64) {
 	xmin, xmax = math.Inf(1), math.Inf(-1)
 	for _, r := range q.rows {
-		xmin, xmax = math.Min(xmin, r.min), math.Max(xmax, r.max)
+		xmin, xmax = math.Min(xmin, r.min), math.Max(xmax, math.Max(r.p99, r.mean))
 	}
 	return xmin, xmax, -0.5, float64(len(q.rows)) - 0.5
 }
@@ -119,13 +119,20 @@ func latencyFigure(d *Data) (*Figure, error) {
 	p := newPlot(fmt.Sprintf("Latency per model, batch %d", d.batch()), "milliseconds", "")
 	p.Add(q, plotter.NewGrid())
 	p.NominalY(names...)
-	p.X.Min = math.Min(p.X.Min, 0)
+	caption := "Bar: p50 to p95; line: min to p99; dot: mean."
+	if lo, hi, _, _ := q.DataRange(); lo > 0 && hi/lo > 20 {
+		// Latencies over orders of magnitude (a noisy tail, or models of very
+		// different cost): a linear axis would flatten the fast ones.
+		p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
+		caption += " Log scale."
+	} else {
+		p.X.Min = 0
+	}
 	svg, err := render(p, 540, 60+32*float64(len(names)))
 	if err != nil {
 		return nil, err
 	}
-	return &Figure{Title: "Latency", SVG: svg,
-		Caption: "Bar: p50 to p95; line: min to max; tick: p99; dot: mean."}, nil
+	return &Figure{Title: "Latency", SVG: svg, Caption: caption}, nil
 }
 
 // barFigure draws one bar per model, with an optional reference line.

@@ -208,21 +208,29 @@ func winReason(p Problem, s *Selection, v *Verdict) string {
 			n++
 		}
 	}
-	rule := "meet every constraint"
-	if len(p.Constraints) == 0 {
-		rule = "qualify"
-	}
-	if p.Latency != "" && p.Baseline != "" && !p.AllowSlower {
-		rule += " and are not slower than the baseline"
+	// rule(plural) says what qualifying means, with the verbs agreeing.
+	rule := func(plural bool) string {
+		meet, qualify, be := "meets", "qualifies", "is"
+		if plural {
+			meet, qualify, be = "meet", "qualify", "are"
+		}
+		r := meet + " every constraint"
+		if len(p.Constraints) == 0 {
+			r = qualify
+		}
+		if p.Latency != "" && p.Baseline != "" && !p.AllowSlower {
+			r += " and " + be + " not slower than the baseline"
+		}
+		return r
 	}
 	word := "lowest"
 	if p.Objective.Max {
 		word = "highest"
 	}
 	if n == 1 {
-		return fmt.Sprintf("selected: the only candidate that %s (%s)", strings.Replace(rule, "meet", "meets", 1), obj)
+		return fmt.Sprintf("selected: the only candidate that %s (%s)", rule(false), obj)
 	}
-	return fmt.Sprintf("selected: %s %s of the %d candidates that %s", word, obj, n, rule)
+	return fmt.Sprintf("selected: %s %s of the %d candidates that %s", word, obj, n, rule(true))
 }
 
 // lossReason says why v was not selected; best is nil when nobody was.
@@ -251,7 +259,7 @@ func lossReason(p Problem, v, best *Verdict, byName map[string]*Verdict) string 
 	}
 	for _, d := range v.DominatedBy {
 		if byName[d].Qualifies {
-			return fmt.Sprintf("dominated by %s (%s)", d, versus(byName[d], v, byName[d].axesOf(v)))
+			return fmt.Sprintf("dominated by %s (%s)", d, versus(byName[d], v, paretoAxes(p)))
 		}
 	}
 	word := "higher"
@@ -273,19 +281,6 @@ func (v *Verdict) metric(p Problem, m string) float64 {
 		return x
 	}
 	return v.Metrics[m]
-}
-
-// axesOf returns the metrics both verdicts have, in a stable order.
-func (v *Verdict) axesOf(o *Verdict) []string {
-	var out []string
-	for _, m := range []string{"p50_ms", "p95_ms", "mean_ms", "p90_ms", "p99_ms", "size_bytes", "size_ratio", "accuracy_drop", "accuracy"} {
-		_, a := v.Metrics[m]
-		_, b := o.Metrics[m]
-		if a && b {
-			out = append(out, m)
-		}
-	}
-	return out
 }
 
 // versus renders "p95_ms 1.2 vs 1.5, size_bytes 10 vs 40".

@@ -18,7 +18,7 @@ func (s *Stage) Spec() stages.Spec {
 		Summary: "Pick the best candidate model on an objective under constraints; explain the choice and give the Pareto front.",
 		Doc:     specDoc,
 		Params: []stages.Param{
-			{Name: "models", Type: stages.Map, Elem: stages.Any, Required: true,
+			{Name: "models", Type: stages.Map, Elem: stages.Model, Required: true,
 				Doc: "candidate name -> model; a value may be a map label -> model (a matrix output), flattened to its labels as benchmark does"},
 			{Name: "objective", Type: stages.Map, Required: true, Doc: "exactly one of min: METRIC or max: METRIC",
 				Fields: []stages.Param{

@@ -87,7 +87,7 @@ func apply(ctx context.Context, m *onnxpb.ModelProto, o Options, mask bool) (*Re
 		a := analyze(g, &o)
 		res.Groups = a.groups()
 		if err = selectChannels(ctx, a, res.Groups, &o); err == nil {
-			err = a.apply(res.Groups, mask)
+			err = a.apply(ctx, res.Groups, mask)
 		}
 		for _, gr := range res.Groups {
 			res.RemovedChannels += gr.Removed * len(gr.Layers)

@@ -135,6 +135,7 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 			return nil, fmt.Errorf("prune %s step %s: %w", p.model, p.labels[i], err)
 		}
 		done = amount
+		logResult(logger, p.labels[i], o.Amount, res)
 		path := filepath.Join(dir, p.labels[i]+".onnx")
 		if err := onnx.Save(m, path, onnx.SaveOptions{}); err != nil {
 			return nil, fmt.Errorf("prune: save step %s: %w", p.labels[i], err)
@@ -185,4 +186,28 @@ func writeJSON(path string, v any) error {
 		return fmt.Errorf("rename to %s: %w", path, err)
 	}
 	return nil
+}
+
+// logResult tells the user what was left alone and why.
+func logResult(logger *log.Logger, label string, amount float64, res *Result) {
+	if len(res.Skipped) > 0 {
+		logger.Info("left dense: input axis not a multiple of m", "step", label, "weights", res.Skipped)
+	}
+	if res.Strategy != Structured {
+		return
+	}
+	pinned, pruned := 0, 0
+	for _, g := range res.Groups {
+		switch {
+		case g.Pinned != "":
+			pinned++
+			logger.Debug("channel group left alone", "step", label, "layers", g.Layers, "why", g.Pinned)
+		case g.Removed > 0:
+			pruned++
+		}
+	}
+	logger.Info("channel groups", "step", label, "groups", len(res.Groups), "pruned", pruned, "pinned", pinned)
+	if amount > 0 && pruned == 0 {
+		logger.Warn("no channel was removed: every group is pinned or too small (see the report's groups)", "step", label)
+	}
 }

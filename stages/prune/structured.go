@@ -218,7 +218,7 @@ func (a *analysis) indices(l *layout, spatial int, keep map[int][]int) []int {
 // apply rewrites the graph: every edit drops the removed channels. With mask
 // it instead zeroes the removed channels' input weights of the layers that
 // read them, which must compute the same function (the rewrite's test oracle).
-func (a *analysis) apply(gs []*Group, mask bool) error {
+func (a *analysis) apply(ctx context.Context, gs []*Group, mask bool) error {
 	keep := map[int][]int{}
 	for _, g := range gs {
 		if g.Pinned == "" && g.Removed > 0 {
@@ -229,6 +229,9 @@ func (a *analysis) apply(gs []*Group, mask bool) error {
 		return nil
 	}
 	for _, e := range a.edits {
+		if err := ctx.Err(); err != nil {
+			return context.Cause(ctx)
+		}
 		idx := a.indices(e.lay, e.spatial, keep)
 		if len(idx) == e.lay.total()*e.spatial {
 			continue

@@ -3,6 +3,7 @@ package prune
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -150,4 +151,36 @@ func TestRoundRemoved(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestStructuredMobileNet checks the rewrite on MobileNetV2 (depthwise Convs,
+// Clip, residual Adds), which is not committed: make it with
+// `/usr/bin/python3 examples/models/make_fixtures.py --mobilenet /tmp/mobilenet_v2.onnx`
+// and set SZRUN_MOBILENET=/tmp/mobilenet_v2.onnx.
+func TestStructuredMobileNet(t *testing.T) {
+	path := os.Getenv("SZRUN_MOBILENET")
+	if path == "" {
+		t.Skip("SZRUN_MOBILENET is not set")
+	}
+	requireORT(t)
+	o := Options{Strategy: Structured, Amount: 0.3}
+	pruned, res := pruneFile(t, path, o, false)
+	masked, _ := pruneFile(t, path, o, true)
+	pinned := 0
+	for _, g := range res.Groups {
+		if g.Pinned != "" {
+			pinned++
+			t.Logf("pinned %v: %s", g.Layers, g.Pinned)
+		}
+	}
+	before, _ := loadModelStats(path)
+	after, _ := loadModelStats(pruned)
+	t.Logf("%d groups, %d pinned, %d channels removed, params %d -> %d", len(res.Groups), pinned, res.RemovedChannels, before, after)
+	a, b := randomOutputs(t, pruned), randomOutputs(t, masked)
+	for _, name := range a.Names {
+		if cl := evaluate.AllClose(b.Tensors[name], a.Tensors[name], 1e-4, 1e-3); cl.Exceeding > 0 {
+			t.Errorf("output %s: %d elements differ from the masked model (worst ratio %g)", name, cl.Exceeding, cl.Worst)
+		}
+	}
+	checkModel(t, pruned)
 }

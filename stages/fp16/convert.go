@@ -256,6 +256,11 @@ func (c *converter) infer(s *scope) {
 	for _, t := range s.g.GetInitializer() {
 		s.orig[t.GetName()] = onnx.DataType(t.GetDataType())
 	}
+	// Sparse initializers stay as they are; readers that want another type
+	// get a Cast.
+	for _, sp := range s.g.GetSparseInitializer() {
+		s.orig[sp.GetValues().GetName()] = onnx.DataType(sp.GetValues().GetDataType())
+	}
 	for _, n := range s.g.GetNode() {
 		var sub [][]onnx.DataType
 		for _, a := range n.GetAttribute() {

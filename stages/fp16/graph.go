@@ -23,14 +23,16 @@ func (c *converter) actualType(s *scope, name string) onnx.DataType {
 	return d.orig[name]
 }
 
+// readsAsIs are ops that take their input in whatever type it comes: a Cast
+// (converting its input first would add a rounding, and lose integers above
+// 2048 on the way to an int type), and Shape and Size, which read no values.
+var readsAsIs = map[string]bool{"Cast": true, "Shape": true, "Size": true}
+
 // inputWant is the type a node wants for input i once decided.
 func (c *converter) inputWant(s *scope, n *onnxpb.NodeProto, sch opSchema, conv bool, i int) onnx.DataType {
 	name := n.GetInput()[i]
 	o := s.origType(name)
-	if n.GetOpType() == "Cast" {
-		// A Cast reads whatever it is given: converting its input first
-		// would add a rounding (and lose integers above 2048 on the way to
-		// an int type).
+	if readsAsIs[n.GetOpType()] {
 		return c.actualType(s, name)
 	}
 	if conv && o == onnx.Float && sch.in(i) == codeHalf && !slices.Contains(forcedFloat32[n.GetOpType()], i) {

@@ -101,3 +101,13 @@ func abs(t testing.TB, p string) string {
 func input(t testing.TB, params map[string]any) *stages.Input {
 	return &stages.Input{Instance: "fp16", Params: params, WorkDir: t.TempDir()}
 }
+
+// checkModelLight runs onnx.checker without shape inference.
+func checkModelLight(t *testing.T, path string) {
+	t.Helper()
+	requirePython(t)
+	out, err := exec.Command(python, "-c", "import onnx,sys; onnx.checker.check_model(onnx.load(sys.argv[1]))", path).CombinedOutput()
+	if err != nil {
+		t.Errorf("onnx.checker rejects %s: %v\n%s", path, err, out)
+	}
+}

@@ -44,7 +44,7 @@ var shapeSlots = map[string][]int{
 	"STFT": {1, 3}, "DFT": {1, 2}, "Compress": {1}, "ReduceSum": {1}, "ReduceMean": {1},
 	"ReduceMax": {1}, "ReduceMin": {1}, "ReduceProd": {1}, "ReduceL1": {1}, "ReduceL2": {1},
 	"ReduceLogSum": {1}, "ReduceLogSumExp": {1}, "ReduceSumSquare": {1}, "RoiAlign": {2},
-	"MaxUnpool": {2}, "Mod": {},
+	"MaxUnpool": {2},
 }
 
 // shapeMath are the ops the walk back from a shape input goes through:

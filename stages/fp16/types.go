@@ -32,6 +32,9 @@ func newScope(g *onnxpb.GraphProto, parent *scope) *scope {
 		s.defined[t.GetName()] = true
 		s.inits[t.GetName()] = t
 	}
+	for _, sp := range g.GetSparseInitializer() {
+		s.defined[sp.GetValues().GetName()] = true
+	}
 	for _, n := range g.GetNode() {
 		for _, o := range n.GetOutput() {
 			if o != "" {

@@ -130,3 +130,15 @@ save("control_flow", [
     init("zero", np.array(0, np.float32)),
     init("trips", np.array(3, np.int64)), init("true", np.array(True)),
 ])
+
+# A sparse initializer (stays float32 and sparse; its float16 reader gets a Cast).
+vals = nh.from_array(np.array([1.5, -2.0, 0.25], np.float32), "ws")
+idx = nh.from_array(np.array([0, 5, 10], np.int64), "ws_idx")
+g = h.make_graph([
+    h.make_node("MatMul", ["x", "ws"], ["mm"]),
+    h.make_node("Relu", ["mm"], ["y"]),
+], "sparse_init", [f32("x", ["N", 4])], [f32("y", ["N", 4])], [], sparse_initializer=[h.make_sparse_tensor(vals, idx, [4, 4])])
+m = h.make_model(g, opset_imports=[h.make_opsetid("", 13)], producer_name="szrun-pitfalls")
+m.ir_version = 7
+onnx.checker.check_model(m)  # onnx 1.12's shape inference cannot read sparse initializers
+onnx.save(m, "pitfalls/sparse_init.onnx")

@@ -147,3 +147,28 @@ func TestClamp(t *testing.T) {
 }
 
 func strp(s string) *string { return &s }
+
+// TestExternalData converts a model whose weights live in a side file.
+func TestExternalData(t *testing.T) {
+	requireORT(t)
+	m, err := onnx.Load(digits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(t.TempDir(), "digits_ext.onnx")
+	if err := onnx.Save(m, src, onnx.SaveOptions{External: onnx.ExternalAlways}); err != nil {
+		t.Fatal(err)
+	}
+	in := input(t, map[string]any{"model": src})
+	out, err := New().Run(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, after := out.Values["size_before"].(int64), out.Values["size_after"].(int64)
+	if before < 150_000 || float64(after) > 0.55*float64(before) {
+		t.Errorf("sizes %d -> %d (data files included?)", before, after)
+	}
+	if _, err := os.Stat(filepath.Join(in.WorkDir, "model.onnx.data")); err != nil {
+		t.Errorf("converted model lost its external data layout: %v", err)
+	}
+}

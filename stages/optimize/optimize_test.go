@@ -68,7 +68,7 @@ func TestOptimizeLevels(t *testing.T) {
 			if d := in0.GetType().GetTensorType().GetShape().GetDim()[0]; d.GetDimParam() == "" {
 				t.Errorf("input %s lost its symbolic batch dim: %v", in0.GetName(), d)
 			}
-			if ents, _ := os.ReadDir(in.WorkDir); len(ents) != 1 {
+			if ents, _ := os.ReadDir(in.WorkDir); len(ents) != 1 { // model.onnx only
 				t.Errorf("work dir holds %d entries, want only model.onnx", len(ents))
 			}
 			checkModel(t, out.Files["model"])
@@ -194,5 +194,41 @@ func TestRestoreValueInfoUnit(t *testing.T) {
 	}
 	if !gproto.Equal(opt.Input[0], g.Input[0]) {
 		t.Errorf("input not restored: %v", opt.Input[0])
+	}
+}
+
+// TestOptimizeExternalData optimizes a model whose weights live in a side
+// file and checks that the result keeps its data beside it and verifies.
+func TestOptimizeExternalData(t *testing.T) {
+	requireORT(t)
+	m, err := onnx.Load(digits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(t.TempDir(), "digits_ext.onnx")
+	if err := onnx.Save(m, src, onnx.SaveOptions{External: onnx.ExternalAlways}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(src + ".data"); err != nil {
+		t.Fatalf("no external data written: %v", err)
+	}
+	in := input(t, map[string]any{"model": src, "level": "basic"})
+	out, err := New().Run(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := onnx.Load(out.Files["model"]); err != nil {
+		t.Fatal(err)
+	}
+	ents, _ := os.ReadDir(in.WorkDir)
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	if strings.Join(names, ",") != "model.onnx,model.onnx.data" {
+		t.Errorf("work dir holds %v, want model.onnx and model.onnx.data", names)
+	}
+	if out.Values["size_after"].(int64) < 100_000 {
+		t.Errorf("size_after %v does not count the data file", out.Values["size_after"])
 	}
 }

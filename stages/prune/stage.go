@@ -107,6 +107,10 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 	if err := checkExclude(m.Proto.GetGraph(), p.opts.Exclude); err != nil {
 		return nil, fmt.Errorf("prune %s: %w", p.model, err)
 	}
+	// One self-contained file per step where it fits (under 2 GiB), so the
+	// `model` output carries everything; bigger models get <file>.data beside
+	// them in `models`.
+	m.External = false
 	base, err := newBaseline(ctx, p, m.Proto, logger)
 	if err != nil {
 		return nil, err

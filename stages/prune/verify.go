@@ -58,11 +58,11 @@ func newBaseline(ctx context.Context, p *plan, m *onnxpb.ModelProto, logger *log
 	if err != nil {
 		return nil, fmt.Errorf("prune: stats of %s: %w", p.model, err)
 	}
-	fi, err := os.Stat(p.model)
+	size, err := fileSize(p.model)
 	if err != nil {
 		return nil, fmt.Errorf("prune: %w", err)
 	}
-	b := &baseline{params: st.Parameters, size: fi.Size()}
+	b := &baseline{params: st.Parameters, size: size}
 	if err := runtime.Init(); err != nil {
 		return nil, fmt.Errorf("prune: %w", err)
 	}
@@ -115,12 +115,12 @@ func (b *baseline) step(ctx context.Context, p *plan, path, label string, m *onn
 	if err != nil {
 		return nil, fmt.Errorf("prune: stats of step %s: %w", label, err)
 	}
-	fi, err := os.Stat(path)
+	size, err := fileSize(path)
 	if err != nil {
 		return nil, fmt.Errorf("prune: %w", err)
 	}
 	r := &stepReport{Label: label, File: filepath.Base(path), Sparsity: res.Sparsity, ParamsAfter: st.Parameters,
-		SizeAfter: fi.Size(), RemovedChannels: res.RemovedChannels, Result: res, Verified: "loaded"}
+		SizeAfter: size, RemovedChannels: res.RemovedChannels, Result: res, Verified: "loaded"}
 	if b.out == nil {
 		s, err := runtime.NewSession(path, runtime.SessionOptions{IntraOpThreads: p.evalOpts.Threads})
 		if err != nil {
@@ -174,4 +174,17 @@ func (r *report) values() map[string]any {
 		v["accuracy"], v["accuracy_drop"] = *last.Accuracy, *last.AccuracyDrop
 	}
 	return v
+}
+
+// fileSize is a model file's size plus its external data file, if any.
+func fileSize(path string) (int64, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return 0, err
+	}
+	n := st.Size()
+	if d, err := os.Stat(path + ".data"); err == nil {
+		n += d.Size()
+	}
+	return n, nil
 }

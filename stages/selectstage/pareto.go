@@ -44,24 +44,34 @@ func paretoAxes(p Problem) []string {
 
 // pareto marks the candidates no other candidate dominates, and records who
 // dominates the rest. Candidates missing an axis are left off the front.
+// Values are copied into slices, oriented so that lower is better, once:
+// the pairwise loop is O(n²) and map lookups inside it dominated the cost.
 func pareto(axes []string, vs []*Verdict) {
 	if len(axes) == 0 {
 		return
 	}
-	complete := func(v *Verdict) bool {
-		for _, ax := range axes {
-			if _, ok := v.Metrics[ax]; !ok {
-				return false
+	vals := make([][]float64, len(vs))
+	for i, v := range vs {
+		row := make([]float64, len(axes))
+		for k, ax := range axes {
+			x, ok := v.Metrics[ax]
+			if !ok {
+				row = nil
+				break
 			}
+			if HigherIsBetter(ax) {
+				x = -x
+			}
+			row[k] = x
 		}
-		return true
+		vals[i] = row
 	}
-	for _, v := range vs {
-		if !complete(v) {
+	for i, v := range vs {
+		if vals[i] == nil {
 			continue
 		}
-		for _, o := range vs {
-			if o != v && complete(o) && dominates(axes, o, v) {
+		for j, o := range vs {
+			if j != i && vals[j] != nil && dominates(vals[j], vals[i]) {
 				v.DominatedBy = append(v.DominatedBy, o.Name)
 			}
 		}
@@ -70,14 +80,14 @@ func pareto(axes []string, vs []*Verdict) {
 }
 
 // dominates reports whether a is at least as good as b on every axis and
-// better on one.
-func dominates(axes []string, a, b *Verdict) bool {
+// better on one (lower is better).
+func dominates(a, b []float64) bool {
 	strict := false
-	for _, ax := range axes {
-		switch cmpDir(ax, a.Metrics[ax], b.Metrics[ax]) {
-		case 1:
+	for k := range a {
+		switch {
+		case a[k] > b[k]:
 			return false
-		case -1:
+		case a[k] < b[k]:
 			strict = true
 		}
 	}

@@ -112,9 +112,10 @@ func Solve(p Problem) (*Selection, error) {
 		s.Constraints = []Constraint{}
 	}
 	byName := map[string]*Verdict{}
+	metrics := p.Table.Metrics()
 	for _, name := range p.Candidates {
 		v := &Verdict{Name: name, Metrics: map[string]float64{}}
-		for _, m := range p.Table.Metrics() {
+		for _, m := range metrics {
 			if x, ok := p.Table.Get(m, name); ok {
 				v.Metrics[m] = x
 			}
@@ -179,6 +180,10 @@ func judge(p Problem, v *Verdict) {
 		base, okB := p.Table.Get(p.Latency, p.Baseline)
 		x, ok := v.Metrics[p.Latency]
 		v.Slower = okB && ok && x > base
+		if okB && !ok && !p.AllowSlower {
+			// Unknown speed cannot be shown not to be slower.
+			v.Violations = append(v.Violations, fmt.Sprintf("no %s measured to compare with the baseline %s", p.Latency, p.Baseline))
+		}
 	}
 	v.Qualifies = len(v.Violations) == 0 && (!v.Slower || p.AllowSlower)
 }

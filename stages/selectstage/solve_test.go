@@ -2,6 +2,7 @@ package selectstage
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -122,6 +123,18 @@ func TestSolve(t *testing.T) {
 			},
 		},
 		{
+			name: "a candidate of unknown speed is not selected",
+			edit: func(p *Problem) {
+				p.Objective = Objective{Metric: "size_bytes"}
+				delete(p.Table["p95_ms"], "int8-static")
+			},
+			selected: "int8-qdq", value: 10,
+			pareto:   []string{"int8-dynamic", "int8-qdq", "fp32", "fp16"},
+			reasons: map[string]string{
+				"int8-static": "constraint violated: no p95_ms measured to compare with the baseline fp32",
+			},
+		},
+		{
 			name: "a missing constrained metric breaks the constraint",
 			edit: func(p *Problem) {
 				delete(p.Table["accuracy_drop"], "int8-static")
@@ -215,5 +228,24 @@ func TestFront(t *testing.T) {
 	got := Front(fleet(), []string{"fp16", "fp32", "int8-dynamic", "int8-qdq", "int8-static"}, []string{"p95_ms", "size_bytes", "accuracy_drop"})
 	if want := []string{"fp16", "fp32", "int8-static"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("Front = %v, want %v", got, want)
+	}
+}
+
+func BenchmarkSolve(b *testing.B) {
+	t := Table{}
+	var names []string
+	for i := range 200 {
+		n := fmt.Sprintf("m%03d", i)
+		names = append(names, n)
+		t.Set("p95_ms", n, float64((i*37)%101)+1)
+		t.Set("size_bytes", n, float64((i*53)%89)+1)
+		t.Set("accuracy_drop", n, float64((i*71)%97)/1000)
+	}
+	p := Problem{Candidates: names, Table: t, Objective: Objective{Metric: "p95_ms"}, Baseline: "m000", Latency: "p95_ms",
+		Constraints: []Constraint{{Name: "max_accuracy_drop", Metric: "accuracy_drop", Upper: true, Limit: 0.05}}}
+	for b.Loop() {
+		if _, err := Solve(p); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -129,7 +129,7 @@ func TestSolve(t *testing.T) {
 				delete(p.Table["p95_ms"], "int8-static")
 			},
 			selected: "int8-qdq", value: 10,
-			pareto:   []string{"int8-dynamic", "int8-qdq", "fp32", "fp16"},
+			pareto: []string{"int8-dynamic", "int8-qdq", "fp32", "fp16"},
 			reasons: map[string]string{
 				"int8-static": "constraint violated: no p95_ms measured to compare with the baseline fp32",
 			},

@@ -5,8 +5,9 @@
 // Convert decides, per node, whether it computes in float16, using each
 // operator's signature (schemas_gen.go, generated from the onnx package's
 // schemas) to know which inputs and outputs may be float16. Nodes stay
-// float32 when an op or node block list says so, when they are not standard
-// ONNX, when they touch sequences, and when they compute "integer-valued
+// float32 when an op or node block list says so, when they are neither
+// standard ONNX nor a known ONNX Runtime fused op (contrib.go), when they
+// touch sequences, and when they compute "integer-valued
 // float maths": the float arithmetic found by walking back from a shape,
 // index, count or axes input (Reshape's shape, Range, Slice, Resize sizes and
 // scales, ConstantOfShape, Expand, Tile, TopK's k, OneHot's depth...).

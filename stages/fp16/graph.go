@@ -69,7 +69,7 @@ func (c *converter) convertGraph(s *scope, inputs map[string]onnx.DataType, outp
 		}
 		_, blocked := c.blocked[n]
 		conv := !blocked
-		sch, _ := schemaFor(n.GetOpType(), c.opset)
+		sch, _ := c.signature(n.GetDomain(), n.GetOpType())
 		changed := false
 		for i, name := range n.GetInput() {
 			if name == "" {

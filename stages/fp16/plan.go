@@ -71,8 +71,6 @@ func (c *converter) blockReason(s *scope, n *onnxpb.NodeProto) string {
 		return "node_block_list"
 	case c.opBlock[op]:
 		return "op_block_list"
-	case n.GetDomain() != "" && n.GetDomain() != onnx.DefaultDomain:
-		return fmt.Sprintf("domain %s: no float16 signature known", n.GetDomain())
 	}
 	for _, name := range append(append([]string{}, n.GetInput()...), n.GetOutput()...) {
 		if name != "" && s.origType(name) == nonTensor {
@@ -82,7 +80,10 @@ func (c *converter) blockReason(s *scope, n *onnxpb.NodeProto) string {
 	if a := attr(n, "reduction"); a != nil && string(a.GetS()) != "none" && (op == "ScatterElements" || op == "ScatterND") {
 		return "ONNX Runtime has no float16 " + op + " with reduction " + string(a.GetS())
 	}
-	if _, ok := schemaFor(op, c.opset); !ok {
+	if _, ok := c.signature(n.GetDomain(), op); !ok {
+		if d := n.GetDomain(); d != "" && d != onnx.DefaultDomain {
+			return fmt.Sprintf("no float16 signature known for %s:%s", d, op)
+		}
 		return fmt.Sprintf("no float16 signature known for %s at opset %d", op, c.opset)
 	}
 	for _, a := range n.GetAttribute() {

@@ -18,9 +18,12 @@ const specDoc = "Converts a float32 model to float16 natively in Go: weights are
   Range, Slice starts/ends, Resize sizes/scales, ConstantOfShape, TopK k,
   OneHot depth, Gather indices...) through Cast/Add/Mul/Div/Floor/Concat/...
   up to Shape/Size. float16 holds integers exactly only up to 2048.
-- ops outside ai.onnx (com.microsoft fused ops of an ` + "`optimize`" + ` at level
-  extended/all), and nodes using sequences or optionals. Convert before
-  ` + "`optimize`" + ` (or optimize at ` + "`basic`" + `) to get those converted.
+- ops outside ai.onnx, except the com.microsoft fused ops ONNX Runtime's
+  optimizer writes at level extended (FusedConv, FusedGemm, FusedMatMul,
+  Gelu, FastGelu, BiasGelu, QuickGelu, BiasAdd, SkipLayerNormalization),
+  which convert; the NCHWc layout ops of level ` + "`all`" + ` stay float32, so
+  convert before an ` + "`all`" + ` optimization, not after. Nodes using sequences
+  or optionals stay as they are.
 
 **Boundaries.** Every value has one type; a reader wanting the other type gets
 a Cast placed right after the value is defined, shared by all such readers,

@@ -158,7 +158,12 @@ func inferOutputs(s *scope, n *onnxpb.NodeProto, sub [][]onnx.DataType) []onnx.D
 		var t onnx.DataType
 		switch {
 		case !std:
-			t = onnx.Undefined
+			// Unknown ops: the declared type if any (below), else input 0's,
+			// which holds for the layout and fused ops ONNX Runtime writes.
+			t = in(0)
+			if sch, ok := contribTable[op]; ok && n.GetDomain() == msDomain && sch.out(j) == codeFloat {
+				t = onnx.Float
+			}
 		case op == "Constant":
 			t = constantType(n)
 		case op == "ConstantOfShape":
@@ -204,7 +209,7 @@ func inferOutputs(s *scope, n *onnxpb.NodeProto, sub [][]onnx.DataType) []onnx.D
 				t = in(0)
 			}
 		}
-		if t == onnx.Undefined || t == nonTensor {
+		if t == onnx.Undefined || t == nonTensor || !std {
 			if d := declaredType(s.g, n.GetOutput()[j]); d != onnx.Undefined {
 				t = d
 			}

@@ -17,10 +17,14 @@ import (
 // assert stages, its state in a temp dir, and returns the result and JUnit XML.
 func runGate(t *testing.T, params ...string) (*engine.Result, string) {
 	t.Helper()
+	return runGateIn(t, t.TempDir(), params...)
+}
+
+func runGateIn(t *testing.T, dir string, params ...string) (*engine.Result, string) {
+	t.Helper()
 	reg := stages.NewRegistry()
 	reg.MustRegister(shell.New())
 	reg.MustRegister(assert.New())
-	dir := t.TempDir()
 	recipe, err := filepath.Abs("testdata/gate.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -43,10 +47,17 @@ func runGate(t *testing.T, params ...string) (*engine.Result, string) {
 	return res, string(b)
 }
 
+// TestRecipePasses runs the recipe twice: the second run restores the assert
+// stage from the cache, and its checks must still be JUnit test cases.
 func TestRecipePasses(t *testing.T) {
-	res, junit := runGate(t)
+	dir := t.TempDir()
+	runGateIn(t, dir)
+	res, junit := runGateIn(t, dir)
 	if res.Status != engine.StatusSucceeded {
 		t.Fatalf("status %s: %+v", res.Status, res.Stages)
+	}
+	if c := res.Counts()[engine.StatusCached]; c != 2 {
+		t.Errorf("%d cached stages on the second run, want 2", c)
 	}
 	for _, want := range []string{
 		`<testcase name="gate: static INT8 is fast enough" classname="gate.assert.check"`,

@@ -26,6 +26,11 @@ func randFloats(n int, seed uint64) []float32 {
 
 // writeData writes inputs named x ([n, dims...] float32) as a folder of .npy.
 func writeData(t *testing.T, n int64, dims ...int64) string {
+	return writeNamedData(t, "x", n, dims...)
+}
+
+// writeNamedData writes one random float32 input called name.
+func writeNamedData(t *testing.T, name string, n int64, dims ...int64) string {
 	dir := t.TempDir()
 	shape := append([]int64{n}, dims...)
 	count := int64(1)
@@ -36,7 +41,7 @@ func writeData(t *testing.T, n int64, dims ...int64) string {
 	for i, v := range randFloats(int(count), 5) {
 		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(v))
 	}
-	writeNPY(t, filepath.Join(dir, "x.npy"), "<f4", shape, raw)
+	writeNPY(t, filepath.Join(dir, name+".npy"), "<f4", shape, raw)
 	return dir
 }
 

@@ -35,14 +35,26 @@ func TestPerfTable(t *testing.T) {
 		{"resnet_small", "examples/models/resnet_small.onnx", "examples/data/resnet_inputs.npz", "", []variant{
 			{"int8-dynamic", map[string]any{"mode": "int8-dynamic"}},
 			{"int8-static qdq minmax (default)", map[string]any{"mode": "int8-static"}},
+			{"int8-static qdq entropy", map[string]any{"mode": "int8-static", "calibration": map[string]any{"method": "entropy"}}},
+			{"int8-static qoperator", map[string]any{"mode": "int8-static", "format": "qoperator"}},
 			{"int8-static qdq s8 activations", map[string]any{"mode": "int8-static", "activation_type": "int8"}},
 			{"int8-static qdq per-tensor", map[string]any{"mode": "int8-static", "per_channel": false}},
 		}},
 		{"encoder", "examples/models/encoder.onnx", "examples/data/encoder_inputs.npz", "examples/data/encoder_test.npz", []variant{
-			{"int8-dynamic", map[string]any{"mode": "int8-dynamic"}},
-			{"int8-static qdq minmax (default)", map[string]any{"mode": "int8-static"}},
+			{"int8-dynamic (default)", map[string]any{"mode": "int8-dynamic"}},
+			{"int8-static qdq minmax", map[string]any{"mode": "int8-static"}},
 			{"int8-static qdq s8 activations", map[string]any{"mode": "int8-static", "activation_type": "int8"}},
 		}},
+	}
+	if mb := os.Getenv("SZRUN_MOBILENET"); mb != "" {
+		// make_fixtures.py --mobilenet; random weights, so random calibration data.
+		models = append(models, struct {
+			name, model, calib, acc string
+			variants                []variant
+		}{"mobilenet_v2", mb, writeNamedData(t, "input", 8, 3, 224, 224), "", []variant{
+			{"int8-dynamic", map[string]any{"mode": "int8-dynamic"}},
+			{"int8-static qdq minmax (default)", map[string]any{"mode": "int8-static"}},
+		}})
 	}
 	var table []string
 	table = append(table, "| model | variant | size KB | max rel err | b1 ms | b1 speedup | b8 ms | b8 speedup |", "|---|---|---:|---:|---:|---:|---:|---:|")
@@ -50,20 +62,30 @@ func TestPerfTable(t *testing.T) {
 		var paths []string
 		var reps []*Report
 		for _, v := range mc.variants {
-			with := map[string]any{"model": mc.model, "verify_speed": false,
-				"calibration": map[string]any{"data": mc.calib}}
+			with := map[string]any{"model": mc.model, "verify_speed": false}
 			if mc.acc != "" {
 				with["accuracy"] = map[string]any{"data": mc.acc}
 			}
 			for k, x := range v.with {
 				with[k] = x
 			}
+			if with["mode"] == ModeStatic {
+				c := map[string]any{"data": mc.calib}
+				if m, ok := with["calibration"].(map[string]any); ok {
+					for k, x := range m {
+						c[k] = x
+					}
+				}
+				with["calibration"] = c
+			}
 			out, rep, err := runStage(t, with)
 			if err != nil {
 				t.Fatalf("%s %s: %v", mc.name, v.name, err)
 			}
 			qtest.Check(t, out.Files["model"])
-			if !strings.Contains(v.name, "s8") && !strings.Contains(v.name, "per-tensor") && rep.Verification.MaxRelError > 0.05 {
+			// MobileNetV2 has random weights and random calibration data: its
+			// error is reported, not held to the 5% bar of the real fixtures.
+			if strings.Contains(v.name, "default") && mc.name != "mobilenet_v2" && rep.Verification.MaxRelError > 0.05 {
 				t.Errorf("%s %s: max relative output error %.4f > 5%%", mc.name, v.name, rep.Verification.MaxRelError)
 			}
 			if len(paths) == 0 {
@@ -75,8 +97,12 @@ func TestPerfTable(t *testing.T) {
 			reps = append(reps, rep)
 		}
 		var ms [2][]float64
+		n := iters
+		if mc.name == "mobilenet_v2" {
+			n = max(iters/10, 3)
+		}
 		for b, bs := range []int64{1, 8} {
-			ms[b] = latenciesAt(t, paths, mc.calib, bs, iters)
+			ms[b] = latenciesAt(t, paths, mc.calib, bs, n)
 		}
 		for i, rep := range reps {
 			name := "fp32 optimized"

@@ -64,7 +64,11 @@ func selectionSection(s *selectstage.Selection) *section {
 			win = v
 		}
 	}
-	sec.Paras = append(sec.Paras, fmt.Sprintf("**Selected: `%s`** — %s.", s.Selected, strings.TrimPrefix(win.Reason, "selected: ")))
+	head := fmt.Sprintf("**Selected: `%s`**", s.Selected)
+	if win != nil {
+		head += " — " + strings.TrimPrefix(win.Reason, "selected: ")
+	}
+	sec.Paras = append(sec.Paras, head+".")
 	var cons []string
 	for _, c := range s.Constraints {
 		op := "≥"

@@ -2,7 +2,6 @@ package fp16
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -11,84 +10,6 @@ import (
 	"github.com/sentinelzer0/szrun/onnx"
 	"github.com/sentinelzer0/szrun/onnx/onnxpb"
 )
-
-// Sentinel errors of Convert.
-var (
-	// ErrAlreadyFloat16: the model holds float16 tensors and no float32 ones.
-	ErrAlreadyFloat16 = errors.New("model is already float16: it has no float32 tensors")
-	// ErrNoFloat32: the model has no float32 tensors at all.
-	ErrNoFloat32 = errors.New("model has no float32 tensors to convert")
-	// ErrUnknownNode: node_block_list names a node the model does not have.
-	ErrUnknownNode = errors.New("no such node")
-)
-
-// Options controls Convert. The zero value is the default.
-type Options struct {
-	// FP16IO makes float32 graph inputs and outputs float16 too
-	// (keep_io_types: false). By default they stay float32 and Casts are
-	// inserted after the inputs and before the outputs.
-	FP16IO bool
-	// OpBlockList names op types that stay float32; nil means
-	// DefaultOpBlockList, an empty non-nil list blocks nothing.
-	OpBlockList []string
-	// NodeBlockList names nodes that stay float32; a name the model does not
-	// have is an error wrapping ErrUnknownNode.
-	NodeBlockList []string
-	// Warn receives warnings (an op_block_list entry no ONNX op is called);
-	// nil drops them.
-	Warn func(msg string)
-}
-
-// Blocked is a node that reads or writes float32 and stayed float32.
-type Blocked struct {
-	Node   string `json:"node"`
-	Op     string `json:"op"`
-	Graph  string `json:"graph"`
-	Reason string `json:"reason"`
-}
-
-// Clamped counts the weights of one tensor moved into float16's range.
-type Clamped struct {
-	Tensor    string `json:"tensor"`
-	Overflow  int64  `json:"overflow"`
-	Underflow int64  `json:"underflow"`
-}
-
-// Result says what Convert did.
-type Result struct {
-	// ConvertedNodes counts nodes that now compute in float16.
-	ConvertedNodes int `json:"converted_nodes"`
-	// Blocked lists, in graph order, the nodes that stayed float32 and why.
-	Blocked []Blocked `json:"blocked"`
-	// ConvertedInitializers counts float32 initializers stored as float16.
-	ConvertedInitializers int `json:"converted_initializers"`
-	// SharedInitializers are float32 initializers read by both float32 and
-	// float16 nodes: both a float32 and a float16 copy are kept.
-	SharedInitializers []string `json:"shared_initializers"`
-	// Clamped lists tensors with values outside float16's range: overflow
-	// beyond ±65504 became ±65504, and non-zero values smaller than 2^-24 in
-	// magnitude became ±2^-24 instead of flushing to zero.
-	Clamped []Clamped `json:"clamped"`
-	// CastsInserted and CastsRemoved count Cast nodes added at boundaries
-	// and removed as redundant (cascaded or no-op casts).
-	CastsInserted int `json:"casts_inserted"`
-	CastsRemoved  int `json:"casts_removed"`
-	// OpsetUpgradedFrom is the ai.onnx opset (1-5) the model imported when
-	// Convert lifted it to 6, which it does only where no node's meaning
-	// changes; 0 otherwise.
-	OpsetUpgradedFrom int64 `json:"opset_upgraded_from,omitempty"`
-	// Warnings repeats what was passed to Options.Warn.
-	Warnings []string `json:"warnings"`
-}
-
-// ClampedValues is the total number of values clamped.
-func (r *Result) ClampedValues() int64 {
-	var n int64
-	for _, c := range r.Clamped {
-		n += c.Overflow + c.Underflow
-	}
-	return n
-}
 
 type verKey struct {
 	s    *scope
@@ -123,7 +44,8 @@ func Convert(ctx context.Context, m *onnxpb.ModelProto, opts Options) (*Result, 
 	c := &converter{ctx: ctx, m: m, opts: opts, opBlock: map[string]bool{}, nodeBlock: map[string]bool{},
 		blocked: map[*onnxpb.NodeProto]string{}, children: map[*onnxpb.NodeProto][]*scope{},
 		versions: map[verKey]string{}, copies: map[*scope][][2]string{},
-		res: &Result{Blocked: []Blocked{}, SharedInitializers: []string{}, Clamped: []Clamped{}, Warnings: []string{}}}
+		res: &Result{Blocked: []Blocked{}, SharedInitializers: []string{}, Float32Initializers: []string{},
+			Clamped: []Clamped{}, Warnings: []string{}}}
 	c.opset, _ = onnx.OpsetFor(m, "")
 	if c.opset == 0 {
 		c.opset = 1
@@ -173,6 +95,18 @@ func Convert(ctx context.Context, m *onnxpb.ModelProto, opts Options) (*Result, 
 		return nil, fmt.Errorf("fp16: sort converted graph: %w", err)
 	}
 	c.collectBlocked(root)
+	shared := map[string]bool{}
+	for _, n := range c.res.SharedInitializers {
+		shared[n] = true
+	}
+	for _, s := range c.scopes {
+		for _, t := range s.g.GetInitializer() {
+			if onnx.DataType(t.GetDataType()) == onnx.Float && !shared[t.GetName()] {
+				c.res.Float32Initializers = append(c.res.Float32Initializers, t.GetName())
+			}
+		}
+	}
+	sort.Strings(c.res.Float32Initializers)
 	sort.Slice(c.res.Clamped, func(i, j int) bool { return c.res.Clamped[i].Tensor < c.res.Clamped[j].Tensor })
 	sort.Strings(c.res.SharedInitializers)
 	return c.res, nil

@@ -18,23 +18,33 @@ func TestDigitsAccuracyTable(t *testing.T) {
 	var tab strings.Builder
 	fmt.Fprintf(&tab, "digits_cnn test accuracy, unpruned %.2f%%\n", 100*base)
 	fmt.Fprintf(&tab, "| strategy | scope | 10%% | 20%% | 30%% | 40%% | 50%% | params at 50%% |\n|---|---|---|---|---|---|---|---|\n")
+	calib, err := evaluate.LoadData(digitsCalib)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cal := &calibration{data: calib, opts: evaluate.Options{Threads: 1}}
 	rows := []struct {
 		strategy, scope string
 		multiple        int
+		cal             *calibration
 	}{
-		{Magnitude, "layer", 0}, {Magnitude, "global", 0},
-		{Structured, "layer", 1}, {Structured, "global", 1},
-		{Structured, "layer", 8}, {Structured, "global", 8},
+		{Magnitude, "layer", 0, nil}, {Magnitude, "global", 0, nil},
+		{Structured, "layer", 1, nil}, {Structured, "global", 1, nil},
+		{Structured, "layer", 1, cal}, {Structured, "global", 1, cal},
+		{Structured, "layer", 8, cal}, {Structured, "global", 8, cal},
 	}
 	for _, row := range rows {
 		name := row.strategy
 		if row.strategy == Structured {
-			name = fmt.Sprintf("%s (channel_multiple %d)", row.strategy, row.multiple)
+			name = fmt.Sprintf("%s, channel_multiple %d", row.strategy, row.multiple)
+			if row.cal != nil {
+				name += ", compensated"
+			}
 		}
 		fmt.Fprintf(&tab, "| %s | %s |", name, row.scope)
 		var params int64
 		for _, amount := range []float64{0.1, 0.2, 0.3, 0.4, 0.5} {
-			o := Options{Strategy: row.strategy, Scope: row.scope, Amount: amount, Multiple: row.multiple}
+			o := Options{Strategy: row.strategy, Scope: row.scope, Amount: amount, Multiple: row.multiple, cal: row.cal}
 			pruned, _ := pruneFile(t, digitsModel, o, false)
 			acc := evaluate.Accuracy(runData(t, pruned, digitsTest), "logits", labels)
 			fmt.Fprintf(&tab, " %.2f |", 100*acc)

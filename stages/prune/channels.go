@@ -56,6 +56,7 @@ type edit struct {
 	// consumer edits are the input side of a layer: zeroing them instead of
 	// slicing masks the channels, which is how tests check the rewrite.
 	consumer bool
+	node     *onnxpb.NodeProto // the consumer layer, for bias compensation
 	group    *onnxpb.NodeProto // depthwise Conv: its group becomes the kept count
 	shapeIdx int               // >= 0: t is a Reshape shape whose entry becomes kept*spatial
 }
@@ -213,7 +214,11 @@ func (a *analysis) tensorEdit(n *onnxpb.NodeProto, name string, axis int, l *lay
 	case axis >= len(t.GetDims()) || int(t.GetDims()[axis]) != l.total()*spatial:
 		a.pin(l, a.why(n, fmt.Sprintf("%s dims %v do not match %d channels", name, t.GetDims(), l.total())))
 	default:
-		a.edits = append(a.edits, edit{t: t, axis: axis, lay: l, spatial: spatial, consumer: consumer, shapeIdx: -1})
+		e := edit{t: t, axis: axis, lay: l, spatial: spatial, consumer: consumer, shapeIdx: -1}
+		if consumer {
+			e.node = n
+		}
+		a.edits = append(a.edits, e)
 		return true
 	}
 	return false

@@ -18,6 +18,7 @@ const (
 	digitsModel  = "../../examples/models/digits_cnn.onnx"
 	resnetModel  = "../../examples/models/resnet_small.onnx"
 	digitsTest   = "../../examples/data/digits_test.npz"
+	digitsCalib  = "../../examples/data/digits_calib.npz"
 	resnetData   = "../../examples/data/resnet_inputs.npz"
 	encoderModel = "../../examples/models/encoder.onnx"
 	encoderData  = "../../examples/data/encoder_test.npz"

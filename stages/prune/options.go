@@ -46,6 +46,10 @@ type Options struct {
 	// Pattern is "N:M" for NM: keep N of every M consecutive weights along
 	// the reduction axis (default "2:4").
 	Pattern string
+
+	// cal, when set, makes structured pruning fold the removed channels' mean
+	// activations into the next layers' biases (the stage sets it from data).
+	cal *calibration
 }
 
 func (o *Options) applyDefaults() {

@@ -32,6 +32,9 @@ type Result struct {
 	Groups []*Group `json:"groups,omitempty"`
 	// RemovedChannels counts removed output channels over all layers (structured).
 	RemovedChannels int `json:"removed_channels"`
+	// Compensated counts the layers whose bias absorbed the removed channels'
+	// mean activations (structured, with data).
+	Compensated int `json:"compensated_layers,omitempty"`
 	// Skipped names weights n:m left dense: their reduction axis is not a multiple of M.
 	Skipped []string `json:"skipped,omitempty"`
 }
@@ -86,7 +89,11 @@ func apply(ctx context.Context, m *onnxpb.ModelProto, o Options, mask bool) (*Re
 	case Structured:
 		a := analyze(g, &o)
 		res.Groups = a.groups()
-		if err = selectChannels(ctx, a, res.Groups, &o); err == nil {
+		err = selectChannels(ctx, a, res.Groups, &o)
+		if err == nil && o.cal != nil {
+			res.Compensated, err = a.compensate(ctx, m, res.Groups, o.cal)
+		}
+		if err == nil {
 			err = a.apply(ctx, res.Groups, mask)
 		}
 		for _, gr := range res.Groups {

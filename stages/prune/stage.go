@@ -17,20 +17,24 @@ import (
 
 // plan is a validated stage invocation.
 type plan struct {
-	opts     Options
-	steps    []float64 // cumulative amounts; one entry without a schedule
-	labels   []string
-	model    string
-	data     string
-	evalOpts evaluate.Options
+	opts       Options
+	steps      []float64 // cumulative amounts; one entry without a schedule
+	labels     []string
+	model      string
+	data       string
+	calib      string
+	compensate bool
+	evalOpts   evaluate.Options
 }
 
 // parse turns the coerced parameters into a plan, rejecting bad values before
 // any work.
 func parse(in *stages.Input) (*plan, error) {
 	p := &plan{
-		model: in.String("model"),
-		data:  in.String("data"),
+		model:      in.String("model"),
+		data:       in.String("data"),
+		calib:      in.String("calibration"),
+		compensate: in.Bool("compensate"),
 		opts: Options{
 			Strategy: in.String("strategy"),
 			Amount:   in.Float("amount"),
@@ -114,6 +118,20 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 	base, err := newBaseline(ctx, p, m.Proto, logger)
 	if err != nil {
 		return nil, err
+	}
+	if p.opts.Strategy == Structured && p.compensate {
+		switch {
+		case p.calib != "":
+			d, err := evaluate.LoadData(p.calib)
+			if err != nil {
+				return nil, fmt.Errorf("prune: calibration: %w", err)
+			}
+			p.opts.cal = &calibration{data: d, opts: p.evalOpts}
+		case base.how == "data":
+			p.opts.cal = &calibration{data: base.data, opts: p.evalOpts}
+		default:
+			logger.Info("no data or calibration: removed channels are not compensated in the next biases")
+		}
 	}
 	dir := filepath.Join(in.WorkDir, "models")
 	if err := os.MkdirAll(dir, 0o755); err != nil {

@@ -219,12 +219,7 @@ func (a *analysis) indices(l *layout, spatial int, keep map[int][]int) []int {
 // it instead zeroes the removed channels' input weights of the layers that
 // read them, which must compute the same function (the rewrite's test oracle).
 func (a *analysis) apply(ctx context.Context, gs []*Group, mask bool) error {
-	keep := map[int][]int{}
-	for _, g := range gs {
-		if g.Pinned == "" && g.Removed > 0 {
-			keep[a.find(g.members[0])] = g.keep
-		}
-	}
+	keep := a.keepMap(gs)
 	if len(keep) == 0 {
 		return nil
 	}
@@ -304,4 +299,15 @@ func setAttrInt(n *onnxpb.NodeProto, name string, v int64) {
 	}
 	t := onnxpb.AttributeProto_INT
 	n.Attribute = append(n.Attribute, &onnxpb.AttributeProto{Name: &name, Type: &t, I: &v})
+}
+
+// keepMap maps each pruned group's root source to its kept channels.
+func (a *analysis) keepMap(gs []*Group) map[int][]int {
+	keep := map[int][]int{}
+	for _, g := range gs {
+		if g.Pinned == "" && g.Removed > 0 {
+			keep[a.find(g.members[0])] = g.keep
+		}
+	}
+	return keep
 }

@@ -88,10 +88,18 @@ func TestStructuredMixedGraph(t *testing.T) {
 		{"concat output pinned", true, Options{Strategy: Structured, Amount: 0.5, Scope: "layer", Multiple: 1}, []int{4, 0, 0, 6, 8, 6, 0}},
 		{"excluded", false, Options{Strategy: Structured, Amount: 0.5, Scope: "layer", Multiple: 1, Exclude: []string{"c5"}}, []int{4, 3, 2, 0, 8, 6, 0}},
 		{"gemm only", false, Options{Strategy: Structured, Amount: 0.5, Scope: "layer", Multiple: 1, OpTypes: []string{"Gemm"}}, []int{0, 0, 0, 0, 8, 0, 0}},
+		{"compensated", false, Options{Strategy: Structured, Amount: 0.5, Scope: "layer", Multiple: 1, cal: &calibration{}}, []int{4, 3, 2, 6, 8, 6, 0}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			orig := saveProto(t, mixedModel(c.extraOutput), "orig.onnx")
+			if c.o.cal != nil {
+				d, err := randomData(orig)
+				if err != nil {
+					t.Fatal(err)
+				}
+				c.o.cal = &calibration{data: d}
+			}
 			pruned, res := pruneFile(t, orig, c.o, false)
 			masked, _ := pruneFile(t, orig, c.o, true)
 			checkModel(t, orig)
@@ -100,6 +108,9 @@ func TestStructuredMixedGraph(t *testing.T) {
 			for _, g := range res.Groups {
 				got = append(got, g.Removed)
 				t.Logf("group %v: %d/%d removed, pinned %q", g.Layers, g.Removed, g.Channels, g.Pinned)
+			}
+			if c.o.cal != nil && res.Compensated != 7 {
+				t.Errorf("%d layers compensated, want the 7 readers of pruned channels: c2, c3, c4, c5, g1, mm, logits", res.Compensated)
 			}
 			if c.removed != nil && !slices.Equal(got, c.removed) {
 				t.Errorf("removed per group %v, want %v", got, c.removed)
@@ -183,4 +194,37 @@ func TestStructuredMobileNet(t *testing.T) {
 		}
 	}
 	checkModel(t, pruned)
+}
+
+// TestCompensation: folding the removed channels' mean activations into the
+// next biases must keep the rewrite exact (pruned equals masked, both
+// compensated) and should not cost accuracy on the digits test split.
+func TestCompensation(t *testing.T) {
+	requireORT(t)
+	d, err := evaluate.LoadData(digitsTest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	labels := loadLabels(t, digitsTest)
+	for _, amount := range []float64{0.3, 0.5} {
+		t.Run(fmt.Sprint(amount), func(t *testing.T) {
+			plain := Options{Strategy: Structured, Amount: amount, Scope: "layer", Multiple: 1}
+			comp := plain
+			comp.cal = &calibration{data: d, opts: evaluate.Options{Threads: 1}}
+			p0, _ := pruneFile(t, digitsModel, plain, false)
+			p1, res := pruneFile(t, digitsModel, comp, false)
+			m1, _ := pruneFile(t, digitsModel, comp, true)
+			checkModel(t, p1)
+			if res.Compensated == 0 {
+				t.Fatal("no layer compensated")
+			}
+			a, b := runData(t, p1, digitsTest), runData(t, m1, digitsTest)
+			if cl := evaluate.AllClose(b.Tensors["logits"], a.Tensors["logits"], 1e-4, 1e-4); cl.Exceeding > 0 {
+				t.Errorf("compensated: %d logits differ from the masked model", cl.Exceeding)
+			}
+			acc0 := evaluate.Accuracy(runData(t, p0, digitsTest), "logits", labels)
+			acc1 := evaluate.Accuracy(a, "logits", labels)
+			t.Logf("amount %v: accuracy %.4f plain, %.4f compensated (%d layers)", amount, acc0, acc1, res.Compensated)
+		})
+	}
 }

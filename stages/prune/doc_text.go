@@ -42,6 +42,12 @@ both strategies (docs/pruning.md has the table).
 leave alone: for structured pruning an excluded layer keeps its output channels,
 and so does every layer tied to it.
 
+**Bias compensation.** With ` + "`data`" + ` (or ` + "`calibration`" + `), structured pruning measures each
+removed channel's mean activation in ONNX Runtime and folds mean × weights into
+the bias of the layer that read it, so only the channel's variation is lost
+(digits CNN, 30% of channels per layer: 96.1% instead of 87.2%).
+` + "`compensate: false`" + ` turns it off. Measure on a set apart from the one you report on.
+
 **Iterative pruning.** ` + "`schedule: [0.1, 0.2, 0.3]`" + ` writes one model per step, each step
 pruning the previous one up to the scheduled total (for structured, the fraction
 of the original channels). Pruning usually needs fine-tuning between steps; that

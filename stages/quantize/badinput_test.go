@@ -68,6 +68,8 @@ func TestBadInput(t *testing.T) {
 		{"calibration empty", static(empty), []string{"calibration.data", "empty"}},
 		{"exclude unknown", map[string]any{"model": "examples/models/digits_cnn.onnx", "exclude_nodes": []any{"/conv3/Conv"}},
 			[]string{"exclude_nodes", `"/conv3/Conv"`, "did you mean"}},
+		{"unknown op type", map[string]any{"model": "examples/models/digits_cnn.onnx", "op_types": []any{"Conv2d"}},
+			[]string{"op_types", `"Conv2d"`, `did you mean "Conv"`}},
 		{"already quantized", map[string]any{"model": quantized}, []string{"already quantized", "DynamicQuantizeMatMul"}},
 		{"static without data", map[string]any{"model": "examples/models/digits_cnn.onnx", "mode": "int8-static"}, []string{"int8-static", "calibration.data"}},
 		{"bad method", map[string]any{"model": "examples/models/digits_cnn.onnx", "calibration": map[string]any{"data": "examples/data/digits_calib.npz", "method": "kl"}},

@@ -1,8 +1,11 @@
 package quantize
 
 import (
+	"errors"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/sentinelzer0/szrun/stages"
 	"github.com/sentinelzer0/szrun/stages/quantize/calib"
@@ -20,6 +23,7 @@ type options struct {
 	iterations   int
 	threads      int
 	excludeNames []string
+	shapes       map[string][]int64
 }
 
 type calibOptions struct {
@@ -65,7 +69,15 @@ func parseOptions(in *stages.Input) (*options, error) {
 	}
 	if ts := stringList(in.List("op_types")); len(ts) > 0 {
 		c.OpTypes = map[string]bool{}
+		known := knownOpTypes()
 		for _, t := range ts {
+			if !slices.Contains(known, t) {
+				msg := fmt.Sprintf("op_types: %q is not an op type szrun quantizes (known: %s)", t, strings.Join(known, ", "))
+				if near := stages.Nearest(t, known); near != "" {
+					msg += fmt.Sprintf("; did you mean %q?", near)
+				}
+				return nil, errors.New(msg)
+			}
 			c.OpTypes[t] = true
 		}
 	}
@@ -108,6 +120,21 @@ func parseOptions(in *stages.Input) (*options, error) {
 		c.Format = FormatQDQ
 	}
 	sort.Strings(o.excludeNames)
+	for _, name := range sortedKeys(in.Map("shapes")) {
+		l, _ := in.Map("shapes")[name].([]any)
+		var dims []int64
+		for _, d := range l {
+			v := num(d)
+			if v < 1 || v != float64(int64(v)) {
+				return nil, fmt.Errorf("shapes.%s: dimension %v is not a positive integer", name, d)
+			}
+			dims = append(dims, int64(v))
+		}
+		if o.shapes == nil {
+			o.shapes = map[string][]int64{}
+		}
+		o.shapes[name] = dims
+	}
 	return o, nil
 }
 
@@ -134,4 +161,20 @@ func num(v any) float64 {
 		return float64(x)
 	}
 	return 0
+}
+
+// knownOpTypes are the op types some mode can quantize, sorted.
+func knownOpTypes() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, ops := range DefaultOpTypes {
+		for _, o := range ops {
+			if !seen[o] {
+				seen[o] = true
+				out = append(out, o)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }

@@ -46,6 +46,7 @@ func (s *Stage) Spec() stages.Spec {
 				{Name: "max_drop", Type: stages.Float, Default: -1.0, Doc: "largest accuracy drop allowed, as a fraction (0.005 = half a point); layers are kept in float until it holds"},
 				{Name: "max_output_error", Type: stages.Float, Default: -1.0, Doc: "largest max relative output error allowed; layers are kept in float until it holds"},
 			}},
+			{Name: "shapes", Type: stages.Map, Elem: stages.List, Doc: "input -> full shape for the random verification inputs used without accuracy.data or calibration.data (needed for dynamic dims besides the batch)"},
 			{Name: "verify_speed", Type: stages.Bool, Default: true, Doc: "time the fp32 and INT8 models and warn when INT8 is slower"},
 			{Name: "speed_iterations", Type: stages.Int, Default: int64(30), Doc: "timed runs per model for verify_speed"},
 			{Name: "threads", Type: stages.Int, Default: int64(2), Doc: "ONNX Runtime intra-op threads for calibration, verification and timing"},

@@ -110,9 +110,12 @@ func prepare(in *stages.Input) (*job, error) {
 				shapes[in.Name] = in.Shape
 			}
 		}
+		for name, dims := range o.shapes {
+			shapes[name] = dims
+		}
 		rnd, err := runtime.RandomInputs(info, shapes, 8, 1)
 		if err != nil {
-			return nil, fmt.Errorf("quantize: no accuracy.data or calibration.data to verify with, and random inputs fail: %w", err)
+			return nil, fmt.Errorf("quantize: no accuracy.data or calibration.data to verify with, so random inputs are used, and they need shapes: %w", err)
 		}
 		j.verifyDS = &dataset{inputs: rnd, n: rnd[0].Shape[0]}
 	}

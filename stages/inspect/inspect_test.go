@@ -39,9 +39,8 @@ func TestPrintGolden(t *testing.T) {
 		model  string
 		asJSON bool
 	}{
-		{"digits.txt", digits, false},
-		{"digits.json", digits, true},
-		{"encoder.txt", "../../examples/models/encoder.onnx", false},
+		{"small.txt", "testdata/small.onnx", false},
+		{"small.json", "testdata/small.onnx", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r, err := Inspect(context.Background(), tc.model)

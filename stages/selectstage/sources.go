@@ -84,9 +84,17 @@ type BenchResult struct {
 
 // ReadBenchmark reads a benchmark stage's metrics.json.
 func ReadBenchmark(path string) (*Benchmark, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return parseBenchmark(path, data)
+}
+
+func parseBenchmark(path string, data []byte) (*Benchmark, error) {
 	var b Benchmark
-	if err := readJSON(path, &b); err != nil {
-		return nil, err
+	if err := json.Unmarshal(data, &b); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", path, err)
 	}
 	if len(b.Models) == 0 {
 		return nil, fmt.Errorf("read %s: no models: not a benchmark metrics file", path)
@@ -167,9 +175,17 @@ type CompOutput struct {
 
 // ReadComparison reads a compare stage's compare.json.
 func ReadComparison(path string) (*Comparison, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return parseComparison(path, data)
+}
+
+func parseComparison(path string, data []byte) (*Comparison, error) {
 	var c Comparison
-	if err := readJSON(path, &c); err != nil {
-		return nil, err
+	if err := json.Unmarshal(data, &c); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", path, err)
 	}
 	if c.Reference == "" {
 		return nil, fmt.Errorf("read %s: no reference: not a compare report", path)
@@ -212,17 +228,6 @@ func (c *Comparison) Table() Table {
 		t.Set("passed", cand.Name, passed)
 	}
 	return t
-}
-
-func readJSON(path string, v any) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("read %s: %w", path, err)
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("decode %s: %w", path, err)
-	}
-	return nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {

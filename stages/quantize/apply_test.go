@@ -215,3 +215,35 @@ func TestBiasWidensWeightScale(t *testing.T) {
 		t.Fatalf("warnings %v, max rel error %.6f", rep.Warnings, rep.Verification.MaxRelError)
 	}
 }
+
+// TestDepthwiseConv: a depthwise Conv (group = channels, MobileNet's
+// building block) quantized per channel runs fused exactly as its QDQ
+// definition says, and close to fp32.
+func TestDepthwiseConv(t *testing.T) {
+	qtest.RequireORT(t)
+	g := &onnxpb.GraphProto{Name: new("g"),
+		Input:  []*onnxpb.ValueInfoProto{onnxb.VI("x", onnxpb.TensorProto_FLOAT, -1, 8, 16, 16)},
+		Output: []*onnxpb.ValueInfoProto{onnxb.VI("y", onnxpb.TensorProto_FLOAT, -1, 16, 16, 16)},
+		Node: []*onnxpb.NodeProto{
+			onnxb.Node("Conv", "dw", []string{"x", "W1", "B1"}, []string{"h"}, onnxb.Ints("pads", 1, 1, 1, 1), onnxb.Int("group", 8)),
+			onnxb.Node("Relu", "relu", []string{"h"}, []string{"r"}),
+			onnxb.Node("Conv", "pw", []string{"r", "W2", "B2"}, []string{"y"}),
+		},
+		Initializer: []*onnxpb.TensorProto{
+			onnxb.Floats("W1", randFloats(8*9, 11), 8, 1, 3, 3), onnxb.Floats("B1", randFloats(8, 12), 8),
+			onnxb.Floats("W2", randFloats(16*8, 13), 16, 8, 1, 1), onnxb.Floats("B2", randFloats(16, 14), 16),
+		},
+	}
+	model := qtest.SaveTemp(t, onnxb.Model(g, 17), "dw.onnx")
+	data := writeData(t, 16, 8, 16, 16)
+	out, rep, err := runStage(t, map[string]any{"model": model, "verify_speed": false, "calibration": map[string]any{"data": data}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	qtest.Check(t, out.Files["model"])
+	if rep.QuantizedNodes != 3 || rep.Verification.MaxRelError > 0.03 {
+		t.Fatalf("quantized %d, max rel error %.4f: %+v", rep.QuantizedNodes, rep.Verification.MaxRelError, rep.Nodes)
+	}
+	t.Logf("max rel error vs fp32 %.4f", rep.Verification.MaxRelError)
+	fusedMatchesQDQ(t, out.Files["model"], data, 0.01)
+}

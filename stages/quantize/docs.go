@@ -9,7 +9,7 @@ const specDoc = "Quantizes an fp32 ONNX model to INT8 and proves the result: eve
 fp32 model is what gets quantized and what every number is compared with.
 (2) Static mode calibrates (below). (3) Nodes are rewritten. (4) The result is
 checked against the fp32 model on ` + "`accuracy.data`" + ` (else the calibration
-data, else 8 random samples) and (5) timed against it at batch 1
+data, else 8 random samples; ` + "`shapes`" + ` fixes dynamic dims for them) and (5) timed against it at batch 1
 (` + "`verify_speed`" + `, ` + "`speed_iterations`" + ` interleaved runs, medians): a
 model slower than its input is a WARN in the log and the report.
 
@@ -22,7 +22,9 @@ given, else int8-dynamic.
   constant vector absorbed as the bias). The choice for transformers. Conv stays
   float: ONNX Runtime's CPU engine has no u8s8 ConvInteger kernel and its u8u8
   one is slower than float Conv (the cause of "INT8 Conv model fails to load" and
-  "25x slower" reports against ONNX Runtime's own quantizer).
+  "25x slower" reports against ONNX Runtime's own quantizer). Embedding tables
+  (Gather of a constant [V, D]) are stored int8 per column in both modes and
+  dequantized after the lookup.
 - ` + "`int8-static`" + `: QDQ (QuantizeLinear → DequantizeLinear) around a connected
   INT8 region: Conv, MatMul and Gemm with constant weights, plus Add, MaxPool,
   AveragePool, GlobalAveragePool, Flatten, Reshape, Transpose, Squeeze, Unsqueeze

@@ -44,7 +44,7 @@ func Convert(ctx context.Context, m *onnxpb.ModelProto, opts Options) (*Result, 
 	c := &converter{ctx: ctx, m: m, opts: opts, opBlock: map[string]bool{}, nodeBlock: map[string]bool{},
 		blocked: map[*onnxpb.NodeProto]string{}, children: map[*onnxpb.NodeProto][]*scope{},
 		versions: map[verKey]string{}, copies: map[*scope][][2]string{},
-		res: &Result{Blocked: []Blocked{}, SharedInitializers: []string{}, Float32Initializers: []string{},
+		res: &Result{Blocked: []Blocked{}, KeptInputs: []KeptInput{}, SharedInitializers: []string{}, Float32Initializers: []string{},
 			Clamped: []Clamped{}, Warnings: []string{}}}
 	c.opset, _ = onnx.OpsetFor(m, "")
 	if c.opset == 0 {

@@ -41,6 +41,21 @@ func (c *converter) inputWant(s *scope, n *onnxpb.NodeProto, sch opSchema, conv 
 	return o
 }
 
+// keptInput records why a float32 input of a converted node stays float32.
+func (c *converter) keptInput(n *onnxpb.NodeProto, sch opSchema, i int) {
+	why := "its signature does not allow float16"
+	if slices.Contains(forcedFloat32[n.GetOpType()], i) {
+		why = "roi and scales stay float32"
+	} else if sch.in(i) == codeHalf {
+		return // a float16-capable input fed float32 on purpose cannot happen
+	}
+	name := n.GetName()
+	if name == "" {
+		name = "(unnamed " + n.GetOpType() + ")"
+	}
+	c.res.KeptInputs = append(c.res.KeptInputs, KeptInput{Node: name, Op: n.GetOpType(), Input: i, Reason: why})
+}
+
 func (c *converter) outputWant(s *scope, n *onnxpb.NodeProto, sch opSchema, conv bool, j int) onnx.DataType {
 	o := s.origType(n.GetOutput()[j])
 	if conv && o == onnx.Float && sch.out(j) == codeHalf {
@@ -77,6 +92,9 @@ func (c *converter) convertGraph(s *scope, inputs map[string]onnx.DataType, outp
 			}
 			want := c.inputWant(s, n, sch, conv, i)
 			changed = changed || want != s.origType(name)
+			if conv && want == onnx.Float && !readsAsIs[n.GetOpType()] {
+				c.keptInput(n, sch, i)
+			}
 			n.Input[i] = c.version(s, name, want)
 		}
 		outWant := make([]onnx.DataType, len(n.GetOutput()))

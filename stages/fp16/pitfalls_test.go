@@ -26,6 +26,9 @@ func TestPitfalls(t *testing.T) {
 		check  func(t *testing.T, m *onnx.Model, r *report)
 	}{
 		{"resize", map[string]any{"samples": int64(1)}, func(t *testing.T, m *onnx.Model, r *report) {
+			if len(r.KeptInputs) != 3 { // scales of both Resizes, roi of the second
+				t.Errorf("kept inputs %+v, want 3", r.KeptInputs)
+			}
 			for _, n := range nodes(m, "Resize") {
 				if got := typeOf(m, n.GetInput()[0]); got != onnx.Float16 {
 					t.Errorf("Resize %v data is %s, want FLOAT16", n.GetInput(), onnx.DataTypeName(int32(got)))

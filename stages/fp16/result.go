@@ -37,6 +37,14 @@ type Blocked struct {
 	Reason string `json:"reason"`
 }
 
+// KeptInput is an input of a float16 node that stays float32.
+type KeptInput struct {
+	Node   string `json:"node"`
+	Op     string `json:"op"`
+	Input  int    `json:"input"`
+	Reason string `json:"reason"`
+}
+
 // Clamped counts the weights of one tensor moved into float16's range.
 type Clamped struct {
 	Tensor    string `json:"tensor"`
@@ -50,6 +58,9 @@ type Result struct {
 	ConvertedNodes int `json:"converted_nodes"`
 	// Blocked lists, in graph order, the nodes that stayed float32 and why.
 	Blocked []Blocked `json:"blocked"`
+	// KeptInputs lists float32 inputs of converted nodes that stay float32:
+	// Resize's roi and scales, and inputs whose signature has no float16.
+	KeptInputs []KeptInput `json:"kept_inputs"`
 	// ConvertedInitializers counts float32 initializers stored as float16.
 	ConvertedInitializers int `json:"converted_initializers"`
 	// SharedInitializers are float32 initializers read by both float32 and

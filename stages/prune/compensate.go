@@ -3,8 +3,10 @@ package prune
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"google.golang.org/protobuf/proto"
 
@@ -28,8 +30,7 @@ func (a *analysis) compensate(ctx context.Context, m *onnxpb.ModelProto, gs []*G
 		removed []int
 	}
 	var jobs []job
-	var values []string
-	seen := map[string]bool{}
+	values := map[string]bool{} // value -> its channels are on axis 1 (a Conv reads it)
 	for _, e := range a.edits {
 		if !e.consumer || e.node == nil {
 			continue
@@ -39,10 +40,7 @@ func (a *analysis) compensate(ctx context.Context, m *onnxpb.ModelProto, gs []*G
 			continue
 		}
 		jobs = append(jobs, job{e, complementList(e.lay.total()*e.spatial, idx)})
-		if v := e.node.GetInput()[0]; !seen[v] {
-			seen[v] = true
-			values = append(values, v)
-		}
+		values[e.node.GetInput()[0]] = e.node.GetOpType() == "Conv"
 	}
 	if len(jobs) == 0 {
 		return 0, nil
@@ -207,15 +205,15 @@ type calibration struct {
 }
 
 // meanActivations runs the model over the calibration data with values as
-// extra outputs and returns each value's mean per channel: over every axis
-// but 1 for 3-D and larger tensors (NCHW), else over every axis but the last.
-func meanActivations(ctx context.Context, m *onnxpb.ModelProto, values []string, cal *calibration) (map[string][]float64, error) {
+// extra outputs and returns each value's mean per channel: over every axis but
+// 1 for values a Conv reads (NCHW), else over every axis but the last.
+func meanActivations(ctx context.Context, m *onnxpb.ModelProto, values map[string]bool, cal *calibration) (map[string][]float64, error) {
 	c := proto.Clone(m).(*onnxpb.ModelProto)
 	have := map[string]bool{}
 	for _, o := range c.GetGraph().GetOutput() {
 		have[o.GetName()] = true
 	}
-	for _, v := range values {
+	for _, v := range slices.Sorted(maps.Keys(values)) {
 		if !have[v] {
 			c.Graph.Output = append(c.Graph.Output, &onnxpb.ValueInfoProto{Name: proto.String(v), Type: &onnxpb.TypeProto{
 				Value: &onnxpb.TypeProto_TensorType{TensorType: &onnxpb.TypeProto_Tensor{ElemType: proto.Int32(int32(onnx.Float))}}}})
@@ -235,13 +233,13 @@ func meanActivations(ctx context.Context, m *onnxpb.ModelProto, values []string,
 		return nil, fmt.Errorf("compensate: measure activations: %w", err)
 	}
 	means := map[string][]float64{}
-	for _, v := range values {
+	for v, nchw := range values {
 		t := out.Tensors[v]
 		if t == nil || len(t.Shape) < 2 {
 			continue
 		}
 		axis := len(t.Shape) - 1
-		if len(t.Shape) >= 3 {
+		if nchw {
 			axis = 1
 		}
 		x := evaluate.Float64s(t)

@@ -174,3 +174,32 @@ func TestStageSchedule(t *testing.T) {
 		})
 	}
 }
+
+func TestStageStructuredCompensated(t *testing.T) {
+	requireORT(t)
+	out, err := runStage(t, map[string]any{"model": digitsModel, "strategy": "structured", "amount": 0.3,
+		"scope": "layer", "channel_multiple": int64(1), "data": digitsTest, "calibration": "../../examples/data/digits_calib.npz"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkModel(t, out.Files["model"])
+	b, err := os.ReadFile(out.Files["report"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	res := rep.Steps[0].Result
+	if res.Compensated != 3 || res.RemovedChannels != 34 || len(res.Groups) != 4 {
+		t.Errorf("compensated %d layers, removed %d channels in %d groups: want 3, 34 (5+10+19), 4",
+			res.Compensated, res.RemovedChannels, len(res.Groups))
+	}
+	if acc := out.Values["accuracy"].(float64); acc < 0.95 {
+		t.Errorf("accuracy %v after compensated 30%% structured pruning", acc)
+	}
+	if out.Values["removed_channels"].(int64) != 34 {
+		t.Errorf("removed_channels %v", out.Values["removed_channels"])
+	}
+}

@@ -195,36 +195,3 @@ func TestStructuredMobileNet(t *testing.T) {
 	}
 	checkModel(t, pruned)
 }
-
-// TestCompensation: folding the removed channels' mean activations into the
-// next biases must keep the rewrite exact (pruned equals masked, both
-// compensated) and should not cost accuracy on the digits test split.
-func TestCompensation(t *testing.T) {
-	requireORT(t)
-	d, err := evaluate.LoadData(digitsTest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	labels := loadLabels(t, digitsTest)
-	for _, amount := range []float64{0.3, 0.5} {
-		t.Run(fmt.Sprint(amount), func(t *testing.T) {
-			plain := Options{Strategy: Structured, Amount: amount, Scope: "layer", Multiple: 1}
-			comp := plain
-			comp.cal = &calibration{data: d, opts: evaluate.Options{Threads: 1}}
-			p0, _ := pruneFile(t, digitsModel, plain, false)
-			p1, res := pruneFile(t, digitsModel, comp, false)
-			m1, _ := pruneFile(t, digitsModel, comp, true)
-			checkModel(t, p1)
-			if res.Compensated == 0 {
-				t.Fatal("no layer compensated")
-			}
-			a, b := runData(t, p1, digitsTest), runData(t, m1, digitsTest)
-			if cl := evaluate.AllClose(b.Tensors["logits"], a.Tensors["logits"], 1e-4, 1e-4); cl.Exceeding > 0 {
-				t.Errorf("compensated: %d logits differ from the masked model", cl.Exceeding)
-			}
-			acc0 := evaluate.Accuracy(runData(t, p0, digitsTest), "logits", labels)
-			acc1 := evaluate.Accuracy(a, "logits", labels)
-			t.Logf("amount %v: accuracy %.4f plain, %.4f compensated (%d layers)", amount, acc0, acc1, res.Compensated)
-		})
-	}
-}

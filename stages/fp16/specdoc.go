@@ -5,9 +5,20 @@ const specDoc = "Converts a float32 model to float16 natively in Go: weights are
 	`
 **What stays float32, and why** (each case is listed in the report):
 
-- ops in ` + "`op_block_list`" + `; the default is Range, CumSum, TopK,
-  NonMaxSuppression, RoiAlign, RandomUniformLike and the ONNX-ML ops. Giving the
-  list replaces the default; an op name no ONNX op has only warns.
+- ops in ` + "`op_block_list`" + `. Giving the list replaces the default (` + "`[]`" + ` blocks
+  nothing); an op name no ONNX op has only warns. The default: Range, CumSum,
+  TopK, NonMaxSuppression, RoiAlign (indices, counts, boxes, thresholds); the
+  generators ONNX Runtime's CPU provider cannot run in float16 (EyeLike,
+  RandomNormal, RandomNormalLike, RandomUniform, RandomUniformLike, Bernoulli,
+  HannWindow, HammingWindow, BlackmanWindow, MelWeightMatrix: they generate in
+  float32 and a Cast follows); MeanVarianceNormalization (ONNX Runtime's
+  float16 expansion of it does not type-check); and the ONNX-ML ops
+  (ArrayFeatureExtractor, Binarizer, CastMap, CategoryMapper, DictVectorizer,
+  FeatureVectorizer, Imputer, LabelEncoder, LinearClassifier, LinearRegressor,
+  Normalizer, OneHotEncoder, SVMClassifier, SVMRegressor, Scaler, TreeEnsemble,
+  TreeEnsembleClassifier, TreeEnsembleRegressor, ZipMap).
+- ScatterElements and ScatterND with a reduction (add, mul, max, min): ONNX
+  Runtime has no float16 kernel for them.
 - nodes named in ` + "`node_block_list`" + ` (a name the model lacks is an error). A
   blocked If/Loop/Scan keeps its bodies float32 too.
 - inputs whose signature forbids float16 (Resize scales, LayerNormalization's

@@ -1,9 +1,11 @@
 package prune
 
 import (
+	"context"
 	"fmt"
 	"testing"
 
+	"github.com/sentinelzer0/szrun/runtime"
 	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
 )
 
@@ -66,4 +68,21 @@ func TestCompensationEncoder(t *testing.T) {
 	t.Logf("encoder, 50%% of feed-forward channels: accuracy %.4f -> %.4f plain, %.4f compensated",
 		evaluate.Accuracy(ref, "logits", labels), evaluate.Accuracy(runData(t, plain, encoderData), "logits", labels),
 		evaluate.Accuracy(a, "logits", labels))
+}
+
+// TestApplyCalibration: a library caller compensates through Options.Calibration.
+func TestApplyCalibration(t *testing.T) {
+	requireORT(t)
+	arrays, err := runtime.LoadNPZ(digitsCalib)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := loadProto(t, digitsModel)
+	res, err := Apply(context.Background(), m, Options{Strategy: Structured, Amount: 0.3, Calibration: arrays})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Compensated == 0 || res.RemovedChannels == 0 {
+		t.Errorf("compensated %d layers, removed %d channels", res.Compensated, res.RemovedChannels)
+	}
 }

@@ -2,6 +2,8 @@ package prune
 
 import (
 	"fmt"
+
+	"github.com/sentinelzer0/szrun/runtime"
 	"math"
 	"slices"
 	"strconv"
@@ -47,8 +49,12 @@ type Options struct {
 	// the reduction axis (default "2:4").
 	Pattern string
 
-	// cal, when set, makes structured pruning fold the removed channels' mean
-	// activations into the next layers' biases (the stage sets it from data).
+	// Calibration, when set, holds model inputs (name -> [N, ...] tensor) over
+	// which structured pruning measures the removed channels' mean
+	// activations, to fold them into the next layers' biases.
+	Calibration map[string]*runtime.Tensor
+
+	// cal is Calibration ready to run (the stage sets it directly).
 	cal *calibration
 }
 

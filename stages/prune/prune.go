@@ -6,6 +6,7 @@ import (
 
 	"github.com/sentinelzer0/szrun/onnx"
 	"github.com/sentinelzer0/szrun/onnx/onnxpb"
+	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
 )
 
 // Layer is what pruning did to one weight tensor.
@@ -67,6 +68,13 @@ func apply(ctx context.Context, m *onnxpb.ModelProto, o Options, mask bool) (*Re
 	}
 	if err := checkExclude(g, o.Exclude); err != nil {
 		return nil, err
+	}
+	if o.cal == nil && o.Calibration != nil && o.Strategy == Structured {
+		d, err := evaluate.NewData(o.Calibration)
+		if err != nil {
+			return nil, fmt.Errorf("calibration: %w", err)
+		}
+		o.cal = &calibration{data: d}
 	}
 	if err := onnx.TopoSort(g); err != nil {
 		return nil, fmt.Errorf("sort graph: %w", err)

@@ -172,3 +172,17 @@ func TestExternalData(t *testing.T) {
 		t.Errorf("converted model lost its external data layout: %v", err)
 	}
 }
+
+// TestEmptyBlockList: an explicit empty op_block_list blocks nothing, so
+// TopK converts (its k input is int64 and its values may be float16).
+func TestEmptyBlockList(t *testing.T) {
+	requireORT(t)
+	in := input(t, map[string]any{"model": abs(t, "testdata/pitfalls/mixed_concat.onnx"), "op_block_list": []any{}})
+	out, err := New().Run(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Values["blocked_nodes"].(int64) != 0 {
+		t.Errorf("blocked_nodes = %v, want 0", out.Values["blocked_nodes"])
+	}
+}

@@ -234,6 +234,14 @@ func (x *executor) attempt(ctx context.Context, pr *prepared) error {
 		}
 		x.mu.Lock()
 		x.results[pr.in.ID].LogTail = logs.tail(20)
+		// A stage that fails with partial values (assert's checks) still shows
+		// them in run.json and JUnit; they are not cached nor seen downstream.
+		var pv interface{ PartialValues() map[string]any }
+		if errors.As(err, &pv) {
+			if m, ok := normalizeJSON(pv.PartialValues()).(map[string]any); ok {
+				x.results[pr.in.ID].Outputs = m
+			}
+		}
 		x.mu.Unlock()
 		return withTail(err, logs.tail(10))
 	}

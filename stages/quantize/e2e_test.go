@@ -27,6 +27,9 @@ func TestDigitsAccuracy(t *testing.T) {
 		{"static-s8-symmetric", map[string]any{"activation_type": "int8", "symmetric_activations": true, "calibration": map[string]any{"data": calibData}}},
 		{"static-qoperator", map[string]any{"format": "qoperator", "calibration": map[string]any{"data": calibData}}},
 		{"static-per-tensor-u8-weights", map[string]any{"per_channel": false, "weight_type": "uint8", "calibration": map[string]any{"data": calibData}}},
+		{"static-reduce-range", map[string]any{"reduce_range": true, "calibration": map[string]any{"data": calibData}}},
+		{"static-exclude-conv2", map[string]any{"exclude_nodes": []any{"/conv2/Conv"}, "calibration": map[string]any{"data": calibData}}},
+		{"dynamic-u8-weights-per-tensor", map[string]any{"mode": "int8-dynamic", "weight_type": "uint8", "per_channel": false}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -55,6 +58,11 @@ func TestDigitsAccuracy(t *testing.T) {
 			}
 			if rep.QuantizedNodes == 0 {
 				t.Error("nothing quantized")
+			}
+			for _, d := range rep.Nodes {
+				if d.Node == "/conv2/Conv" && tc.name == "static-exclude-conv2" && (d.Quantized || d.Reason != "excluded by exclude_nodes") {
+					t.Errorf("excluded node: %+v", d)
+				}
 			}
 			fusedMatchesQDQ(t, out.Files["model"], "examples/data/digits_test.npz", 0.02)
 		})

@@ -96,18 +96,28 @@ func ComputeParams(rmin, rmax float32, qmin, qmax int32, symmetric bool) Params 
 func abs32(x float32) float32 { return float32(math.Abs(float64(x))) }
 
 // MinMax returns the smallest and largest finite values of x (0, 0 when x is
-// empty or has no finite value).
+// empty or has no finite value). NaNs are skipped.
 func MinMax(x []float32) (lo, hi float32) {
 	lo, hi = float32(math.Inf(1)), float32(math.Inf(-1))
 	for _, v := range x {
-		if v < lo && !math.IsInf(float64(v), -1) {
+		if v < lo {
 			lo = v
 		}
-		if v > hi && !math.IsInf(float64(v), 1) {
+		if v > hi {
 			hi = v
 		}
 	}
-	if lo > hi {
+	if math.IsInf(float64(lo), 0) || math.IsInf(float64(hi), 0) {
+		// Rare: an infinity (or nothing finite); scan again without them.
+		lo, hi = float32(math.Inf(1)), float32(math.Inf(-1))
+		for _, v := range x {
+			if math.IsInf(float64(v), 0) {
+				continue
+			}
+			lo, hi = min(lo, v), max(hi, v)
+		}
+	}
+	if lo > hi || lo != lo || hi != hi {
 		return 0, 0
 	}
 	return lo, hi

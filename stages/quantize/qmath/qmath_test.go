@@ -148,3 +148,29 @@ func BenchmarkTensor(b *testing.B) {
 		Tensor(w, Options{Type: Uint8})
 	}
 }
+
+// TestPerChannelNonFinite: infinities and NaN do not poison a channel's range.
+func TestPerChannelNonFinite(t *testing.T) {
+	inf, nan := float32(math.Inf(1)), float32(math.NaN())
+	w := []float32{1, inf, nan, -2, 3, 0.5} // [2, 3], columns {1,-2} {inf,3} {nan,0.5}
+	_, ps, err := PerChannel(w, []int64{2, 3}, 1, Options{Type: Int8, Symmetric: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []float32{2.0 / 127, 3.0 / 127, 0.5 / 127}
+	for c, p := range ps {
+		if p.Scale != want[c] {
+			t.Errorf("column %d: scale %v, want %v", c, p.Scale, want[c])
+		}
+	}
+	_, ps, err = PerChannel(w, []int64{3, 2}, 0, Options{Type: Int8, Symmetric: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = []float32{1.0 / 127, 2.0 / 127, 3.0 / 127}
+	for c, p := range ps {
+		if p.Scale != want[c] {
+			t.Errorf("row %d: scale %v, want %v", c, p.Scale, want[c])
+		}
+	}
+}

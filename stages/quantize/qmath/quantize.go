@@ -12,20 +12,31 @@ import (
 // symmetric or reduced range. NaN quantizes to the zero point.
 func Quantize(dst []byte, x []float32, p Params, t Type) {
 	lo, hi := t.Full()
-	flo, fhi := float64(lo), float64(hi)
-	zp := float64(p.ZeroPoint)
-	s := p.Scale
+	flo, fhi := float32(lo-p.ZeroPoint), float32(hi-p.ZeroPoint)
+	s, zp := p.Scale, p.ZeroPoint
+	dst = dst[:len(x)]
 	for i, v := range x {
-		r := math.RoundToEven(float64(v/s)) + zp
-		if r < flo {
-			r = flo
-		} else if r > fhi {
-			r = fhi
-		} else if r != r {
-			r = zp
-		}
-		dst[i] = byte(int32(r))
+		dst[i] = byte(roundClamp(v/s, flo, fhi) + zp)
 	}
+}
+
+// roundMagic is 1.5 * 2^23: adding it to a float32 of magnitude below 2^22
+// and subtracting it again rounds to the nearest integer, ties to even
+// (IEEE round-to-nearest-even in the addition), without a float64 detour.
+const roundMagic = 12582912
+
+// roundClamp clamps f to [lo, hi] (integers, so clamping before rounding
+// gives what saturating after rounding would) and rounds it half to even;
+// NaN gives 0.
+func roundClamp(f, lo, hi float32) int32 {
+	if f < lo {
+		f = lo
+	} else if f > hi {
+		f = hi
+	} else if f != f {
+		return 0
+	}
+	return int32((f + roundMagic) - roundMagic)
 }
 
 // Dequantize writes (q - zeroPoint) * scale, DequantizeLinear's definition.
@@ -91,18 +102,39 @@ func PerChannel(x []float32, dims []int64, axis int, o Options) ([]byte, []Param
 		return nil, nil, fmt.Errorf("%d values do not fill shape %v", len(x), dims)
 	}
 	qmin, qmax := o.Type.Range(o.Symmetric, o.ReduceRange)
-	// One pass in memory order: a per-column axis (inner 1) would otherwise
-	// stride through the whole tensor once per channel.
+	// Ranges start at [0, 0]: ComputeParams widens every range to include 0
+	// anyway, and a zero start keeps NaN out (comparisons with NaN fail).
+	// A per-column axis (inner 1) is scanned row by row in memory order
+	// rather than once per channel across the whole tensor.
 	lo := make([]float32, ch)
 	hi := make([]float32, ch)
 	for j := range outer {
+		if inner == 1 {
+			for c, v := range x[j*ch : (j+1)*ch] {
+				if v < lo[c] {
+					lo[c] = v
+				}
+				if v > hi[c] {
+					hi[c] = v
+				}
+			}
+			continue
+		}
 		for c := range ch {
 			base := (j*ch + c) * inner
 			l, h := MinMax(x[base : base+inner])
-			if j == 0 {
-				lo[c], hi[c] = l, h
-			} else {
-				lo[c], hi[c] = min(lo[c], l), max(hi[c], h)
+			lo[c], hi[c] = min(lo[c], l), max(hi[c], h)
+		}
+	}
+	for c := range ch {
+		if math.IsInf(float64(lo[c]), 0) || math.IsInf(float64(hi[c]), 0) {
+			// A column holding an infinity: rescan it without infinities.
+			lo[c], hi[c] = 0, 0
+			for j := range outer {
+				v := x[j*ch+c]
+				if !math.IsInf(float64(v), 0) && v == v {
+					lo[c], hi[c] = min(lo[c], v), max(hi[c], v)
+				}
 			}
 		}
 	}
@@ -128,21 +160,17 @@ func QuantizeAxis(dst []byte, x []float32, ps []Params, outer, ch, inner int, t 
 		return
 	}
 	lo, hi := t.Full()
-	flo, fhi := float64(lo), float64(hi)
+	flo := make([]float32, ch)
+	fhi := make([]float32, ch)
+	for c, p := range ps {
+		flo[c], fhi[c] = float32(lo-p.ZeroPoint), float32(hi-p.ZeroPoint)
+	}
 	for j := range outer {
 		row := x[j*ch : (j+1)*ch]
 		out := dst[j*ch : (j+1)*ch]
 		for c, v := range row {
 			p := ps[c]
-			r := math.RoundToEven(float64(v/p.Scale)) + float64(p.ZeroPoint)
-			if r < flo {
-				r = flo
-			} else if r > fhi {
-				r = fhi
-			} else if r != r {
-				r = float64(p.ZeroPoint)
-			}
-			out[c] = byte(int32(r))
+			out[c] = byte(roundClamp(v/p.Scale, flo[c], fhi[c]) + p.ZeroPoint)
 		}
 	}
 }

@@ -247,3 +247,18 @@ func TestDepthwiseConv(t *testing.T) {
 	t.Logf("max rel error vs fp32 %.4f", rep.Verification.MaxRelError)
 	fusedMatchesQDQ(t, out.Files["model"], data, 0.01)
 }
+
+// TestExcludeFollowsFusion: excluding a MatMul that ONNX Runtime's optimizer
+// fuses with its Add into a Gemm still keeps that computation in float.
+func TestExcludeFollowsFusion(t *testing.T) {
+	qtest.RequireORT(t)
+	model := qtest.SaveTemp(t, linearModel("MatMul+Add"), "m.onnx")
+	_, rep, err := runStage(t, map[string]any{"model": model, "mode": ModeDynamic, "verify_speed": false, "exclude_nodes": []any{"mm"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.QuantizedNodes != 0 {
+		t.Fatalf("excluded MatMul was quantized after fusion: %+v (warnings %v)", rep.Nodes, rep.Warnings)
+	}
+	t.Logf("%+v %v", rep.Nodes, rep.Warnings)
+}

@@ -78,3 +78,20 @@ func mustDataset(t *testing.T, model, data string) *dataset {
 	}
 	return ds
 }
+
+// TestAccuracyBudgetMaxDrop: dynamic INT8 loses one sequence of 512 on the
+// encoder; with max_drop 0 the stage keeps layers in float until none is lost.
+func TestAccuracyBudgetMaxDrop(t *testing.T) {
+	_, rep, err := runStage(t, map[string]any{
+		"model": "examples/models/encoder.onnx", "mode": "int8-dynamic", "verify_speed": false,
+		"accuracy": map[string]any{"data": "examples/data/encoder_test.npz", "max_drop": 0.0},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, v := rep.Budget, rep.Verification
+	t.Logf("kept float %v; accuracy %.4f -> %.4f", b.KeptFloat, v.AccuracyFP32, v.Accuracy)
+	if !b.Met || v.Accuracy < v.AccuracyFP32 {
+		t.Fatalf("budget %+v, accuracy %.4f vs fp32 %.4f", b, v.Accuracy, v.AccuracyFP32)
+	}
+}

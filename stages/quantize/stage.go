@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"google.golang.org/protobuf/proto"
 
@@ -138,6 +139,7 @@ func (j *job) optimize(ctx context.Context) error {
 		return fmt.Errorf("quantize: load %s: %w", j.base, err)
 	}
 	j.baseM = m.Proto
+	j.mapExcludes()
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -222,4 +224,31 @@ func (j *job) build(ctx context.Context, cfg Config, path string) (*result, erro
 		return nil, fmt.Errorf("quantize: verify the quantized model: %w", err)
 	}
 	return &result{decisions: dec, warnings: warns, m: compare(j.ref, got, j.verifyDS.labels)}, nil
+}
+
+// mapExcludes follows exclude_nodes through the optimizer: a node ONNX
+// Runtime fused into another (MatMul+Add into Gemm) lives on under a name
+// that starts with its own, and the exclusion follows it there; one that
+// disappeared entirely is reported.
+func (j *job) mapExcludes() {
+	names := map[string]bool{}
+	for _, n := range j.baseM.GetGraph().GetNode() {
+		names[n.GetName()] = true
+	}
+	for _, ex := range j.o.excludeNames {
+		if names[ex] {
+			continue
+		}
+		found := false
+		for _, name := range sortedKeys(names) {
+			if strings.HasPrefix(name, ex+"/") || strings.HasPrefix(name, ex+"_") {
+				j.o.cfg.Exclude[name], found = true, true
+			}
+		}
+		if !found {
+			w := fmt.Sprintf("exclude_nodes: %q was removed by the graph optimizer (folded or fused away); nothing to exclude", ex)
+			j.rep.Warnings = append(j.rep.Warnings, w)
+			j.in.Log.Warn(w)
+		}
+	}
 }

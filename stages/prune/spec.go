@@ -51,7 +51,7 @@ func (s *Stage) Spec() stages.Spec {
 		},
 		Outputs: []stages.OutputSpec{
 			{Name: "model", Kind: stages.FileOutput, Doc: "the pruned model (with schedule: the last step's)"},
-			{Name: "models", Kind: stages.FileOutput, Doc: "folder with one model per step, named by amount: 0.1.onnx, 0.2.onnx (one file without schedule)"},
+			{Name: "models", Kind: stages.FileOutput, Doc: "folder with one model per step, named by amount: 0.1.onnx, 0.2.onnx (one file without schedule; 2-4.onnx for n:m)"},
 			{Name: "report", Kind: stages.FileOutput, Doc: "report.json: per-layer sparsity, channel groups, verification"},
 			{Name: "sparsity", Kind: stages.ValueOutput, Type: "number", Doc: "fraction of the candidate weights that are zero or removed"},
 			{Name: "layer_sparsity", Kind: stages.ValueOutput, Type: "map", Doc: "weight initializer -> its sparsity"},

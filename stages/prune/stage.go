@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/charmbracelet/log"
 
@@ -158,7 +159,8 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 		}
 		done = amount
 		logResult(logger, p.labels[i], o.Amount, res)
-		path := filepath.Join(dir, p.labels[i]+".onnx")
+		// n:m labels hold a colon, which some file systems and tools reject.
+		path := filepath.Join(dir, strings.ReplaceAll(p.labels[i], ":", "-")+".onnx")
 		if err := onnx.Save(m, path, onnx.SaveOptions{}); err != nil {
 			return nil, fmt.Errorf("prune: save step %s: %w", p.labels[i], err)
 		}

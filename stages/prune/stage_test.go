@@ -175,6 +175,25 @@ func TestStageSchedule(t *testing.T) {
 	}
 }
 
+func TestStageNM(t *testing.T) {
+	requireORT(t)
+	out, err := runStage(t, map[string]any{"model": resnetModel, "strategy": "n:m", "pattern": "2:4"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if filepath.Base(out.Files["model"]) != "2-4.onnx" {
+		t.Errorf("model file %s", out.Files["model"])
+	}
+	checkModel(t, out.Files["model"])
+	// The 3-channel stem stays dense, the rest is exactly half zeros.
+	if sp := out.Values["sparsity"].(float64); sp < 0.49 || sp > 0.5 {
+		t.Errorf("sparsity %v", sp)
+	}
+	if s := out.Values["steps"].(map[string]any); s["2:4"] == nil {
+		t.Errorf("steps %v: want the label 2:4", s)
+	}
+}
+
 func TestStageStructuredCompensated(t *testing.T) {
 	requireORT(t)
 	out, err := runStage(t, map[string]any{"model": digitsModel, "strategy": "structured", "amount": 0.3,

@@ -1,6 +1,8 @@
 package quantize
 
 import (
+	"sort"
+
 	"github.com/sentinelzer0/szrun/stages/quantize/qmath"
 )
 
@@ -65,4 +67,25 @@ type Decision struct {
 
 func (c *Config) weightOptions() qmath.Options {
 	return qmath.Options{Type: c.Weight, Symmetric: c.SymWeights, ReduceRange: c.ReduceRange}
+}
+
+// summary is the configuration as the report shows it.
+func (c *Config) summary() map[string]any {
+	ops := []string{}
+	for op := range c.OpTypes {
+		ops = append(ops, op)
+	}
+	if len(ops) == 0 {
+		ops = append(ops, DefaultOpTypes[c.Mode]...)
+	}
+	sort.Strings(ops)
+	act := c.Activation.String()
+	if c.Mode == ModeDynamic {
+		act = "uint8" // DynamicQuantizeMatMul quantizes activations to uint8 at run time
+	}
+	return map[string]any{
+		"per_channel": c.PerChannel, "weight_type": c.Weight.String(), "activation_type": act,
+		"symmetric_weights": c.SymWeights, "symmetric_activations": c.SymActs, "reduce_range": c.ReduceRange,
+		"op_types": ops,
+	}
 }

@@ -115,9 +115,8 @@ func parseOptions(in *stages.Input) (*options, error) {
 	if c.Mode == ModeStatic && o.calib == nil {
 		return nil, fmt.Errorf("mode int8-static needs calibration.data")
 	}
-	if c.Mode == ModeDynamic && c.Format == FormatQOp && in.Has("format") && in.String("format") != FormatQDQ {
-		// Dynamic quantization always writes operators; format only matters for static.
-		c.Format = FormatQDQ
+	if c.Mode == ModeDynamic {
+		c.Format = "" // dynamic quantization always writes operators: format is a static choice
 	}
 	sort.Strings(o.excludeNames)
 	for _, name := range sortedKeys(in.Map("shapes")) {

@@ -16,6 +16,7 @@ type Report struct {
 	Model          string             `json:"model"`
 	Mode           string             `json:"mode"`
 	Format         string             `json:"format,omitempty"`
+	Config         map[string]any     `json:"config"`
 	SizeBefore     int64              `json:"size_before"`
 	SizeOptimized  int64              `json:"size_fp32_optimized"`
 	SizeAfter      int64              `json:"size_after"`

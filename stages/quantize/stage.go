@@ -92,6 +92,7 @@ func prepare(in *stages.Input) (*job, error) {
 	info, outInfo := s.Inputs(), s.Outputs()
 	_ = s.Close()
 	j := &job{o: o, in: in, rep: &Report{Model: o.model, Mode: o.cfg.Mode, Format: o.cfg.Format}}
+	j.rep.Config = o.cfg.summary()
 	if o.calib != nil {
 		if j.calibDS, err = loadDataset(o.calib.data, "calibration.data", "labels", info, outInfo); err != nil {
 			return nil, fmt.Errorf("quantize: %w", err)

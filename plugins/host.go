@@ -51,8 +51,9 @@ func (o *Options) applyDefaults() {
 }
 
 // DefaultDirs returns the plugin search path: the --plugin-dir values, then
-// $SZRUN_PLUGIN_PATH (a list separated like $PATH), ./plugins/bin and
-// ~/.szrun/plugins. Empty and repeated entries are dropped.
+// $SZRUN_PLUGIN_PATH (a list separated like $PATH), ./plugins/bin,
+// ~/.szrun/plugins and the running executable's folder. Empty and repeated
+// entries are dropped.
 func DefaultDirs(pluginDirFlags []string) []string {
 	var dirs []string
 	dirs = append(dirs, pluginDirFlags...)
@@ -60,6 +61,11 @@ func DefaultDirs(pluginDirFlags []string) []string {
 	dirs = append(dirs, "./plugins/bin")
 	if home, err := os.UserHomeDir(); err == nil {
 		dirs = append(dirs, filepath.Join(home, ".szrun", "plugins"))
+	}
+	// Last, the folder of the running szrun itself, so plugins installed
+	// beside it (make build puts both in bin/) are found from anywhere.
+	if exe, err := os.Executable(); err == nil {
+		dirs = append(dirs, filepath.Dir(exe))
 	}
 	seen := map[string]bool{}
 	out := dirs[:0]

@@ -22,7 +22,11 @@ func TestDefaultDirs(t *testing.T) {
 	}
 	t.Setenv("SZRUN_PLUGIN_PATH", "/env/a"+string(os.PathListSeparator)+string(os.PathListSeparator)+"/flag")
 	got := DefaultDirs([]string{"/flag", "/flag2"})
-	want := []string{"/flag", "/flag2", "/env/a", "./plugins/bin", filepath.Join(home, ".szrun", "plugins")}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"/flag", "/flag2", "/env/a", "./plugins/bin", filepath.Join(home, ".szrun", "plugins"), filepath.Dir(exe)}
 	if !slices.Equal(got, want) {
 		t.Fatalf("DefaultDirs = %q, want %q", got, want)
 	}

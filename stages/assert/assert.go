@@ -187,11 +187,11 @@ func Format(v any) string {
 }
 
 func describe(v any) string {
-	switch v.(type) {
+	switch s := v.(type) {
 	case nil:
 		return "null"
 	case string:
-		return "the string " + strconv.Quote(v.(string))
+		return "the string " + strconv.Quote(s)
 	case float64, int64, int:
 		return "the number " + Format(v)
 	case []any:

@@ -182,6 +182,8 @@ func (a *analysis) node(n *onnxpb.NodeProto) {
 		a.flatten(n)
 	case op == "Reshape":
 		a.reshape(n)
+	case op == "Squeeze":
+		a.squeeze(n)
 	default:
 		a.pinInputs(n, 0)
 	}

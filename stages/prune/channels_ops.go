@@ -146,3 +146,39 @@ func (a *analysis) reshape(n *onnxpb.NodeProto) {
 	}
 	a.lay[n.GetOutput()[0]] = out
 }
+
+// squeeze of spatial axes ([N, C, 1, 1] -> [N, C], as TensorFlow exports end
+// their pooling) keeps the channels, now at a new distance from the end.
+func (a *analysis) squeeze(n *onnxpb.NodeProto) {
+	in := a.lay[n.GetInput()[0]]
+	if in == nil {
+		return
+	}
+	axes := attrInts(n, "axes")
+	if len(n.GetInput()) > 1 && n.GetInput()[1] != "" {
+		t := a.consts[n.GetInput()[1]]
+		var err error
+		if t != nil {
+			axes, err = onnx.Int64s(t)
+		}
+		if t == nil || err != nil {
+			axes = nil
+		}
+	}
+	ch := int64(in.rank + in.axis) // the channel axis from the start
+	ok := in.rank > 0 && len(axes) > 0 && !in.flat
+	for _, ax := range axes {
+		if ax < 0 {
+			ax += int64(in.rank)
+		}
+		if ax <= ch { // squeezing the batch or the channels themselves
+			ok = false
+		}
+	}
+	if !ok {
+		a.pin(in, a.why(n, "a squeeze of unknown axes, or of the channels or axes before them"))
+		return
+	}
+	rank := in.rank - len(axes)
+	a.lay[n.GetOutput()[0]] = &layout{segs: in.segs, axis: int(ch) - rank, rank: rank}
+}

@@ -82,12 +82,18 @@ func randomCNN(seed uint64) *onnxpb.ModelProto {
 	}
 	feat := last.c
 	src := last.name
-	if r.IntN(2) == 0 {
+	var flat string
+	switch r.IntN(3) {
+	case 0:
 		src = b.node("GlobalAveragePool", "gap", []string{src})
-	} else {
+		flat = b.node("Flatten", "flat", []string{src})
+	case 1:
+		src = b.node("GlobalAveragePool", "gap", []string{src})
+		flat = b.node("Squeeze", "flat", []string{src, b.ints("squeeze_axes", 2, 3)})
+	default:
 		feat *= 64
+		flat = b.node("Flatten", "flat", []string{src})
 	}
-	flat := b.node("Flatten", "flat", []string{src})
 	b.node("Gemm", "logits", []string{flat, b.weight("fc.w", false, 5, feat), b.weight("fc.b", false, 5)}, ai("transB", 1))
 	b.g.Input = []*onnxpb.ValueInfoProto{valueInfo("x", -1, 3, 8, 8)}
 	b.g.Output = []*onnxpb.ValueInfoProto{valueInfo("logits", -1, 5)}

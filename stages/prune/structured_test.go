@@ -195,3 +195,29 @@ func TestStructuredMobileNet(t *testing.T) {
 	}
 	checkModel(t, pruned)
 }
+
+// TestStructuredSqueeze: Conv -> GlobalAveragePool -> Squeeze([2, 3]) -> Gemm,
+// as TensorFlow exports a classifier head, prunes the Conv and the Gemm's inputs.
+func TestStructuredSqueeze(t *testing.T) {
+	requireORT(t)
+	b := newBuilder()
+	c := b.node("Conv", "c", []string{"x", b.weight("wc", false, 16, 3, 3, 3), b.weight("bc", false, 16)}, ais("pads", 1, 1, 1, 1))
+	r := b.node("Relu", "r", []string{c})
+	g := b.node("GlobalAveragePool", "gap", []string{r})
+	s := b.node("Squeeze", "sq", []string{g, b.ints("axes", 2, 3)})
+	b.node("Gemm", "logits", []string{s, b.weight("wg", false, 5, 16), b.weight("bg", false, 5)}, ai("transB", 1))
+	b.g.Input = []*onnxpb.ValueInfoProto{valueInfo("x", -1, 3, 8, 8)}
+	b.g.Output = []*onnxpb.ValueInfoProto{valueInfo("logits", -1, 5)}
+	orig := saveProto(t, b.model(), "orig.onnx")
+	o := Options{Strategy: Structured, Amount: 0.5}
+	pruned, res := pruneFile(t, orig, o, false)
+	masked, _ := pruneFile(t, orig, o, true)
+	checkModel(t, pruned)
+	if res.Groups[0].Removed != 8 {
+		t.Fatalf("conv group: %d removed, pinned %q", res.Groups[0].Removed, res.Groups[0].Pinned)
+	}
+	a, m := randomOutputs(t, pruned), randomOutputs(t, masked)
+	if cl := evaluate.AllClose(m.Tensors["logits"], a.Tensors["logits"], 1e-4, 1e-4); cl.Exceeding > 0 {
+		t.Errorf("%d logits differ from the masked model", cl.Exceeding)
+	}
+}

@@ -16,7 +16,7 @@ const specDoc = `Prunes an ONNX model natively, without Python or the model's tr
   by the mean |w| (` + "`norm: l1`" + `) or root mean square (` + "`l2`" + `) of each channel's weights,
   and rewrites every layer that reads them: the next Conv's input channels, Gemm or
   MatMul input features (times the spatial size after a Flatten or a constant
-  Reshape, whose shape is rewritten), BatchNormalization and InstanceNormalization
+  Reshape, whose shape is rewritten; a Squeeze of spatial axes passes them), BatchNormalization and InstanceNormalization
   parameters, biases and per-channel constants of Add/Mul/..., and depthwise Convs
   (their filters and group shrink with their input). Channels tied by a residual
   Add (or any elementwise op) are one group, pruned together; Concat inputs keep

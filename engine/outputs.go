@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/sentinelzer0/szrun/recipe"
@@ -142,12 +141,9 @@ func (x *executor) isView(p string) bool {
 	return x.views[p]
 }
 
+// ext is the file's extension (".onnx"), which the materialized output keeps.
 func ext(p string) string {
-	base := filepath.Base(p)
-	if i := strings.Index(base, "."); i > 0 {
-		return base[i:]
-	}
-	return ""
+	return filepath.Ext(filepath.Base(p))
 }
 
 // linkOrCopy puts src (a file or folder) at dst, hard-linking files where

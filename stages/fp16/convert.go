@@ -64,6 +64,8 @@ func Convert(ctx context.Context, m *onnxpb.ModelProto, opts Options) (*Result, 
 	c.res.OpsetUpgradedFrom = c.upgradeOpset()
 	c.plan(root, "")
 	c.markShapeMath(root)
+	c.markShapeDerived(root, map[string]bool{})
+	c.markConstants(root)
 	c.namer = onnx.NewNamer(m)
 
 	inputs := map[string]onnx.DataType{}

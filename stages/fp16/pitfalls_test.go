@@ -81,6 +81,25 @@ func TestPitfalls(t *testing.T) {
 				}
 			}
 		}},
+		{"shape_scalars", map[string]any{"shapes": map[string]any{"x": []any{int64(3000), int64(4)}}, "samples": int64(1), "rtol": 1e-2},
+			func(t *testing.T, m *onnx.Model, r *report) {
+				for _, op := range []string{"Sin", "Pow", "Mul"} {
+					requireBlocked(t, r, op, "integer-valued float maths computed from Shape")
+				}
+				if typeOf(m, "xs") != onnx.Float16 || typeOf(m, "pe") != onnx.Float {
+					t.Errorf("xs is %s (want FLOAT16), pe %s (want FLOAT)",
+						onnx.DataTypeName(int32(typeOf(m, "xs"))), onnx.DataTypeName(int32(typeOf(m, "pe"))))
+				}
+			}},
+		{"sparse_init", nil, func(t *testing.T, m *onnx.Model, r *report) {
+			sp := m.Proto.GetGraph().GetSparseInitializer()
+			if len(sp) != 1 || onnx.DataType(sp[0].GetValues().GetDataType()) != onnx.Float {
+				t.Errorf("sparse initializer changed: %v", sp)
+			}
+			if typeOf(m, "mm") != onnx.Float16 {
+				t.Errorf("MatMul output is %s, want FLOAT16", onnx.DataTypeName(int32(typeOf(m, "mm"))))
+			}
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			params := map[string]any{"model": abs(t, filepath.Join("testdata/pitfalls", tc.name+".onnx")), "samples": int64(3)}

@@ -166,3 +166,99 @@ func (c *converter) touchesFloat(s *scope, n *onnxpb.NodeProto) bool {
 	}
 	return false
 }
+
+// markShapeDerived blocks float maths computed purely from shapes: values
+// that come from Shape or Size through ops whose other inputs are small
+// constants (Cast(Shape) / 2, Range(0, Cast(dim)), ConstantOfShape, a
+// sinusoidal position table from Range...). They are integers, or functions
+// of integers, that float16 would round above 2048, and they are as small as
+// a shape, so float32 costs nothing. The first node that mixes in data ends
+// the region and converts.
+func (c *converter) markShapeDerived(s *scope, derived map[string]bool) {
+	// Shape maths uses scalars and short vectors; a bigger constant is data
+	// (a position table sliced to the sequence length is not shape maths).
+	isConst := func(name string) bool {
+		d := s.resolve(name)
+		if d == nil {
+			return false
+		}
+		if t := d.inits[name]; t != nil {
+			n, err := onnx.NumElements(t.GetDims())
+			return err == nil && n <= smallConst
+		}
+		p := d.producer[name]
+		if p == nil || p.GetOpType() != "Constant" {
+			return false
+		}
+		if a := attr(p, "value"); a != nil && a.GetT() != nil {
+			n, err := onnx.NumElements(a.GetT().GetDims())
+			return err == nil && n <= smallConst
+		}
+		return len(attr0(p).GetFloats()) <= smallConst && len(attr0(p).GetInts()) <= smallConst
+	}
+	for _, n := range s.g.GetNode() {
+		op := n.GetOpType()
+		switch {
+		case op == "Shape" || op == "Size":
+			for _, o := range n.GetOutput() {
+				derived[o] = true
+			}
+		case op != "Constant" && (n.GetDomain() == "" || n.GetDomain() == onnx.DefaultDomain):
+			any, ok := false, true
+			for _, in := range n.GetInput() {
+				switch {
+				case in == "":
+				case derived[in]:
+					any = true
+				case !isConst(in):
+					ok = false
+				}
+			}
+			if !any || !ok {
+				break
+			}
+			for _, o := range n.GetOutput() {
+				derived[o] = true
+			}
+			if _, done := c.blocked[n]; !done && c.touchesFloat(s, n) {
+				c.blocked[n] = "integer-valued float maths computed from Shape/Size"
+			}
+		}
+		for _, child := range c.children[n] {
+			c.markShapeDerived(child, derived)
+		}
+	}
+}
+
+// smallConst is the most elements a constant of shape maths has.
+const smallConst = 64
+
+func attr0(n *onnxpb.NodeProto) *onnxpb.AttributeProto {
+	if len(n.GetAttribute()) == 0 {
+		return nil
+	}
+	return n.GetAttribute()[0]
+}
+
+// markConstants blocks float Constant nodes that only float32 nodes read,
+// so that their value is not rounded to float16 on the way.
+func (c *converter) markConstants(s *scope) {
+	users := onnx.Consumers(s.g)
+	for _, n := range s.g.GetNode() {
+		if _, done := c.blocked[n]; !done && n.GetOpType() == "Constant" && len(n.GetOutput()) == 1 && c.touchesFloat(s, n) {
+			readers := users[n.GetOutput()[0]]
+			all := len(readers) > 0
+			for _, r := range readers {
+				if _, b := c.blocked[r]; !b {
+					all = false
+				}
+			}
+			if all {
+				c.blocked[n] = "constant read only by float32 nodes"
+			}
+		}
+		for _, child := range c.children[n] {
+			c.markConstants(child)
+		}
+	}
+}

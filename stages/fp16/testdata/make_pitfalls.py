@@ -142,3 +142,27 @@ m = h.make_model(g, opset_imports=[h.make_opsetid("", 13)], producer_name="szrun
 m.ir_version = 7
 onnx.checker.check_model(m)  # onnx 1.12's shape inference cannot read sparse initializers
 onnx.save(m, "pitfalls/sparse_init.onnx")
+
+# Float maths computed only from shapes, past float16's exact integers: a
+# sinusoidal position table over a 3000-long sequence and a 1/sqrt(dim)
+# scale; the data path converts, the shape path stays float32.
+save("shape_scalars", [
+    h.make_node("Shape", ["x"], ["shp"]),
+    h.make_node("Gather", ["shp", "one_s"], ["len"], axis=0),
+    h.make_node("Cast", ["len"], ["len_f"], to=TP.FLOAT),
+    h.make_node("Range", ["zero_f", "len_f", "one_f"], ["pos"]),
+    h.make_node("Unsqueeze", ["pos", "axes1"], ["pos2"]),
+    h.make_node("Mul", ["pos2", "freq"], ["angle"]),
+    h.make_node("Sin", ["angle"], ["pe"]),
+    h.make_node("Gather", ["shp", "two_s"], ["dim"], axis=0),
+    h.make_node("Cast", ["dim"], ["dim_f"], to=TP.FLOAT),
+    h.make_node("Pow", ["dim_f", "minus_half"], ["scale"]),
+    h.make_node("Mul", ["x", "scale"], ["xs"]),
+    h.make_node("Add", ["xs", "pe"], ["y"]),
+], [f32("x", ["N", "L", 4])], [f32("y", ["N", "L", 4])], [
+    init("one_s", np.array(1, np.int64)), init("two_s", np.array(2, np.int64)),
+    init("axes1", np.array([1], np.int64)),
+    init("zero_f", np.array(0, np.float32)), init("one_f", np.array(1, np.float32)),
+    init("freq", np.array([1.0, 0.1, 0.01, 0.001], np.float32)),
+    init("minus_half", np.array(-0.5, np.float32)),
+])

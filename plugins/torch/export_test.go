@@ -1,19 +1,23 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/sentinelzer0/szrun/plugins/sdk"
 	"github.com/sentinelzer0/szrun/runtime"
 )
 
 func tinyParams(t *testing.T, extra map[string]any) map[string]any {
 	p := map[string]any{
 		"model":        "tiny:build",
-		"python_path":  []any{testdata(t)},
+		"python_path":  []any{modules(t)},
 		"inputs":       []any{map[string]any{"name": "x", "shape": []any{2, 1, 8, 8}}},
 		"outputs":      []any{"logits"},
 		"dynamic_axes": map[string]any{"x": []any{0}, "logits": []any{0}},
@@ -69,7 +73,7 @@ func TestExportTiny(t *testing.T) {
 func TestExportTwoInputsTwoOutputs(t *testing.T) {
 	out, _, err := export(t, map[string]any{
 		"model":       "tiny:two_heads",
-		"python_path": []any{testdata(t)},
+		"python_path": []any{modules(t)},
 		"inputs": []any{
 			map[string]any{"name": "ids", "shape": []any{2, 5}, "dtype": "int64", "high": 10},
 			map[string]any{"name": "mask", "shape": []any{2, 5}, "low": 0, "high": 1},
@@ -202,6 +206,7 @@ func TestExportErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, work, err := export(t, tinyParams(t, tc.params))
+			t.Log(err)
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -214,5 +219,17 @@ func TestExportErrors(t *testing.T) {
 				t.Errorf("a parameter error wrote %v", files)
 			}
 		})
+	}
+}
+
+// Cancelling the stage kills Python and returns the context's error.
+func TestExportCancel(t *testing.T) {
+	requireTorch(t)
+	requireORT(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(300*time.Millisecond, cancel) // Python is still importing torch
+	_, err := sdk.RunLocal(ctx, &Export{}, tinyParams(t, nil), t.TempDir())
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/sentinelzer0/szrun/plugins/sdk"
@@ -18,7 +19,7 @@ import (
 // onnx; scripts/setup.sh installs them, so in CI their absence fails.
 func requireTorch(tb testing.TB) {
 	tb.Helper()
-	out, err := exec.Command(DefaultPython, "-c", "import torch, torchvision, onnx, numpy").CombinedOutput()
+	out, err := torchImport()
 	if err == nil {
 		return
 	}
@@ -27,6 +28,12 @@ func requireTorch(tb testing.TB) {
 	}
 	tb.Skipf("%s lacks torch, torchvision, onnx or numpy: %v", DefaultPython, err)
 }
+
+// torchImport imports the packages once per test binary: torch takes
+// seconds to import.
+var torchImport = sync.OnceValues(func() ([]byte, error) {
+	return exec.Command(DefaultPython, "-c", "import torch, torchvision, onnx, numpy").CombinedOutput()
+})
 
 // requireORT loads the real ONNX Runtime and exports its path as
 // SZRUN_ORT_LIB for plugin processes, which run in a work dir outside the
@@ -115,8 +122,13 @@ func workFiles(t *testing.T, dir string) []string {
 func python(t *testing.T, code string, args ...string) {
 	t.Helper()
 	cmd := exec.Command(DefaultPython, append([]string{"-c", code}, args...)...)
-	cmd.Env = append(os.Environ(), "PYTHONPATH="+testdata(t), "PYTHONDONTWRITEBYTECODE=1")
+	cmd.Env = append(os.Environ(), "PYTHONPATH="+modules(t), "PYTHONDONTWRITEBYTECODE=1")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("python: %v\n%s", err, out)
 	}
+}
+
+// modules is the folder holding tiny.py, the python_path of the tests.
+func modules(t testing.TB) string {
+	return filepath.Join(testdata(t), "models")
 }

@@ -73,8 +73,8 @@ const specDoc = "Exports a PyTorch model to ONNX with `torch.onnx.export`, then 
 (` + "`torchscript`" + `, ` + "`checkpoint`" + `, ` + "`python_path`" + `), resolved against the
 recipe's folder, and their content is in the cache key. So a module of your own
 goes in a folder listed in ` + "`python_path`" + `: editing it re-runs the stage.
-Nothing is added to ` + "`sys.path`" + ` by default (the recipe's whole folder, with
-its ` + "`.szrun`" + ` cache, would make a poor cache key). Python runs with
+Nothing is added to ` + "`sys.path`" + ` by default; keep modules in a folder of their
+own, not the recipe's (its ` + "`.szrun`" + ` and ` + "`out`" + ` change on every run). Python runs with
 ` + "`PYTHONDONTWRITEBYTECODE=1`" + ` so ` + "`__pycache__`" + ` never changes those folders.
 
 **Inputs.** Each entry of ` + "`inputs`" + ` is ` + "`{name, shape, dtype, low, high}`" + `:

@@ -43,7 +43,9 @@ func Summary(w io.Writer, res *engine.Result) {
 	if len(res.Outputs) > 0 {
 		fmt.Fprintf(w, "\noutputs (%s):\n", res.OutDir)
 		for _, o := range res.Outputs {
-			if o.Path != "" {
+			if o.Missing != "" {
+				fmt.Fprintf(w, "  %s: none (%s)\n", o.Name, o.Missing)
+			} else if o.Path != "" {
 				fmt.Fprintf(w, "  %s: %s\n", o.Name, o.Path)
 			} else {
 				b, _ := json.Marshal(o.Value)

@@ -44,8 +44,11 @@ func (x *executor) writeOutputs(outDir string, decls []*recipe.OutputDecl) error
 	values := map[string]any{}
 	var results []*OutputResult
 	for _, d := range decls {
-		if x.opts.Only != nil && !x.available(d) {
-			continue // --only ran a part of the recipe; this output needs the rest
+		if missing := x.missing(d); missing != "" {
+			// A skipped stage (its `if` was false, or --only left it out)
+			// has no outputs: say so instead of failing the whole run.
+			results = append(results, &OutputResult{Name: d.Name, Missing: "needs stage " + missing + ", which did not run"})
+			continue
 		}
 		v, err := d.Value.Eval(scope)
 		if err != nil {
@@ -92,16 +95,16 @@ func (x *executor) writeOutputs(outDir string, decls []*recipe.OutputDecl) error
 	return nil
 }
 
-// available reports whether every stage an output refers to has results.
-func (x *executor) available(d *recipe.OutputDecl) bool {
+// missing names a stage an output refers to that has no results, if any.
+func (x *executor) missing(d *recipe.OutputDecl) string {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	for _, ref := range d.Value.Refs() {
 		if _, ok := x.outputs[ref.Stage]; !ok {
-			return false
+			return ref.Stage
 		}
 	}
-	return true
+	return ""
 }
 
 // placeFiles copies the files an output value names (a path, or a map of

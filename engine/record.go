@@ -190,7 +190,9 @@ func Markdown(res *Result) string {
 	if len(res.Outputs) > 0 {
 		b.WriteString("\n**Outputs**\n\n")
 		for _, o := range res.Outputs {
-			if o.Path != "" {
+			if o.Missing != "" {
+				fmt.Fprintf(&b, "- `%s`: none (%s)\n", o.Name, o.Missing)
+			} else if o.Path != "" {
 				fmt.Fprintf(&b, "- `%s`: `%s`\n", o.Name, o.Path)
 			} else {
 				v, _ := json.Marshal(o.Value)

@@ -28,6 +28,8 @@ type OutputResult struct {
 	Name  string `json:"name"`
 	Path  string `json:"path,omitempty"`  // a file or folder under the out dir
 	Value any    `json:"value,omitempty"` // the value, for non-file outputs
+	// Missing says why the output has no value (a stage it needs was skipped).
+	Missing string `json:"missing,omitempty"`
 }
 
 // Result is the outcome of a run; it is also written as run.json.

@@ -30,16 +30,17 @@ given, else int8-dynamic.
   AveragePool, GlobalAveragePool, Flatten, Reshape, Transpose, Squeeze, Unsqueeze
   when all their inputs are already INT8 and one of their readers is too. Relu
   and Clip right after a quantized node are folded into its output range (exact
-  with asymmetric activations). Weights int8 per channel (Conv axis 0, MatMul
-  and Gemm per output column), biases int32 with scale = input scale x weight
+  with asymmetric activations). Weights int8 per output channel (Conv axis 0,
+  MatMul [K,N] axis 1, Gemm axis 0 with transB, else 1), biases int32 with scale = input scale x weight
   scale. ONNX Runtime fuses this into QLinearConv, QLinearAdd, QGemm,
   MatMulIntegerToFloat; everything else stays float instead of paying for
   conversions. ` + "`format: qoperator`" + ` writes those integer operators
   out (QLinearConv, QLinearMatMul, QGemm, QLinearAdd, QLinearGlobalAveragePool).
 
 Default types are uint8 activations and int8 symmetric weights: on ONNX
-Runtime 1.30's CPU engine s8s8 QDQ fuses only partly and ran 1.3-3x slower than
-fp32 on resnet_small, u8s8 ran 1.6-1.9x faster (see TestPerfTable). On CPUs
+Runtime 1.30's CPU engine s8s8 QDQ fuses only partly (float Conv and Add left
+between conversions) and ran at 0.3-0.8x of fp32's speed on resnet_small, while
+u8s8 fuses completely and ran 1.6-1.8x faster at batch 1 (see TestPerfTable). On CPUs
 without AVX-VNNI, u8s8 products can saturate: set ` + "`reduce_range: true`" + `.
 Numerics follow ONNX QuantizeLinear exactly (round half to even, ranges widened
 to include 0, ONNX Runtime's scale and zero-point rules).

@@ -54,7 +54,7 @@ func (s *Stage) Spec() stages.Spec {
 		Outputs: []stages.OutputSpec{
 			{Name: "model", Kind: stages.FileOutput, Doc: "the quantized model"},
 			{Name: "report", Kind: stages.FileOutput, Doc: "JSON report: per-node decisions and reasons, sizes, errors, timings"},
-			{Name: "size_before", Kind: stages.ValueOutput, Type: "number", Doc: "bytes of the fp32 (optimized) model"},
+			{Name: "size_before", Kind: stages.ValueOutput, Type: "number", Doc: "bytes of the input model"},
 			{Name: "size_after", Kind: stages.ValueOutput, Type: "number", Doc: "bytes of the quantized model"},
 			{Name: "size_ratio", Kind: stages.ValueOutput, Type: "number", Doc: "size_after / size_before"},
 			{Name: "quantized_nodes", Kind: stages.ValueOutput, Type: "number", Doc: "nodes quantized"},

@@ -17,6 +17,10 @@ func (s *Stage) Spec() stages.Spec {
 		Version: "1",
 		Summary: "Quantize an ONNX model to INT8 (dynamic or calibrated static QDQ) and prove it is smaller, faster and accurate.",
 		Doc:     specDoc,
+		// The speed check measures this machine, and calibration and
+		// verification run this machine's ONNX Runtime: a cached result
+		// from another machine would report someone else's numbers.
+		Environmental: true,
 		Params: []stages.Param{
 			{Name: "model", Type: stages.Model, Required: true, Doc: "the fp32 ONNX model"},
 			{Name: "mode", Type: stages.String, Default: "auto", Enum: []string{"auto", ModeDynamic, ModeStatic},

@@ -2,6 +2,7 @@ package quantize
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/sentinelzer0/szrun/onnx"
 	"github.com/sentinelzer0/szrun/onnx/onnxpb"
@@ -103,7 +104,8 @@ func alreadyQuantized(m *onnxpb.ModelProto) (string, string) {
 	var name, op string
 	_ = onnx.WalkGraphs(m.Graph, func(s *onnx.Scope) error {
 		for i, n := range s.Graph.Node {
-			if quantizedOps[n.GetOpType()] && name == "" {
+			op := n.GetOpType()
+			if (quantizedOps[op] || strings.HasPrefix(op, "QLinear")) && name == "" {
 				name, op = nodeName(n, i), n.GetOpType()
 			}
 		}

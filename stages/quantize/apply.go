@@ -124,6 +124,17 @@ func Apply(m *onnxpb.ModelProto, cfg Config, ranges map[string]calib.Range) ([]D
 // dynamic rewrites every selected MatMul and Gemm with a constant weight into
 // DynamicQuantizeMatMul and explains every other node.
 func (q *rewriter) dynamic() error {
+	defer func() {
+		convs := 0
+		for _, d := range q.dec {
+			if d.OpType == "Conv" && !d.Quantized {
+				convs++
+			}
+		}
+		if convs > 0 {
+			q.warnings = append(q.warnings, fmt.Sprintf("int8-dynamic keeps %d Conv layers in float (no fast dynamic INT8 Conv in ONNX Runtime's CPU engine): give calibration.data to quantize them with int8-static", convs))
+		}
+	}()
 	for _, n := range q.x.g.Node {
 		if q.dec[n] != nil {
 			continue // an Add already absorbed as a bias

@@ -233,3 +233,16 @@ func TestExportCancel(t *testing.T) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 }
+
+// Without validate the stage trusts the exporter: the stateful module that
+// validation rejects passes, and nothing is compared or timed in ONNX Runtime.
+func TestExportNoValidate(t *testing.T) {
+	out, _, err := export(t, tinyParams(t, map[string]any{"model": "tiny:stateful", "validate": false, "outputs": nil, "dynamic_axes": nil}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(out.Values["ort_ms"], out.Values["max_abs_error"]) != "0 0" {
+		t.Errorf("values %v", out.Values)
+	}
+	checkModel(t, out.Files["model"])
+}

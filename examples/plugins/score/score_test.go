@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -13,6 +14,8 @@ import (
 	"testing"
 
 	"github.com/sentinelzer0/szrun/engine"
+	"github.com/sentinelzer0/szrun/onnx"
+	"github.com/sentinelzer0/szrun/onnx/onnxpb"
 	"github.com/sentinelzer0/szrun/plugins"
 	"github.com/sentinelzer0/szrun/plugins/sdk"
 	"github.com/sentinelzer0/szrun/runtime"
@@ -234,5 +237,43 @@ func TestRecipe(t *testing.T) {
 	}
 	if b, err := os.ReadFile(filepath.Join(state, "out", "confusion.csv")); err != nil || !strings.HasPrefix(string(b), "true\\predicted,0,1,") {
 		t.Errorf("confusion output: %q %v", b, err)
+	}
+}
+
+// A model whose batch dimension is static runs in batches of exactly that
+// size, the last one padded (360 samples = 51 batches of 7 + 3), and scores
+// as the dynamic model does.
+func TestScoreStaticBatch(t *testing.T) {
+	requireORT(t)
+	digits, data := fixture(t, "models/digits_cnn.onnx"), fixture(t, "data/digits_test.npz")
+	m, err := onnx.Load(digits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range append(m.Proto.Graph.Input, m.Proto.Graph.Output...) {
+		v.Type.GetTensorType().Shape.Dim[0].Value = &onnxpb.TensorShapeProto_Dimension_DimValue{DimValue: 7}
+	}
+	static := filepath.Join(t.TempDir(), "static.onnx")
+	if err := onnx.Save(m, static, onnx.SaveOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := runtime.NewSession(static, runtime.SessionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if shape := s.Inputs()[0].Shape; shape[0] != 7 {
+		t.Fatalf("static model's input is %v", shape)
+	}
+	s.Close()
+	var got []map[string]any
+	for _, model := range []string{digits, static} {
+		out, err := sdk.RunLocal(context.Background(), &Score{}, map[string]any{"model": model, "data": data, "batch": 64}, t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, out.Values)
+	}
+	if fmt.Sprint(got[0]) != fmt.Sprint(got[1]) {
+		t.Errorf("dynamic %v\nstatic  %v", got[0], got[1])
 	}
 }

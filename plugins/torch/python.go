@@ -135,7 +135,11 @@ func (t *lineTail) copyLines(logger *log.Logger, r io.Reader) {
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
-		logger.Info(line)
+		if strings.Contains(line, "Warning: ") { // Python's warnings module
+			logger.Warn(line)
+		} else {
+			logger.Info(line)
+		}
 		t.mu.Lock()
 		t.lines = append(t.lines, line)
 		if len(t.lines) > tailLines {

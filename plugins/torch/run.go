@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/sentinelzer0/szrun/stages"
 )
@@ -48,6 +49,18 @@ func (*Export) Run(ctx context.Context, in *stages.Input) (*stages.Output, error
 	// The scratch folder is no output; keep the work dir to what is declared.
 	if err := os.RemoveAll(scratch); err != nil {
 		return nil, fmt.Errorf("torch-export: remove %s: %w", scratch, err)
+	}
+
+	// Over 2 GiB, torch.onnx.export writes tensors to side files that the
+	// model output would not carry into the cache.
+	if ents, err := os.ReadDir(in.WorkDir); err == nil && len(ents) > 3 {
+		var extra []string
+		for _, e := range ents {
+			if n := e.Name(); n != modelFile && n != inputsFile && n != outputsFile {
+				extra = append(extra, n)
+			}
+		}
+		return nil, fmt.Errorf("torch-export: the export wrote external data files (%s), which this stage does not support (models over 2 GiB)", strings.Join(extra, ", "))
 	}
 
 	values := map[string]any{

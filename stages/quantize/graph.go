@@ -104,8 +104,8 @@ func alreadyQuantized(m *onnxpb.ModelProto) (string, string) {
 	var name, op string
 	_ = onnx.WalkGraphs(m.Graph, func(s *onnx.Scope) error {
 		for i, n := range s.Graph.Node {
-			op := n.GetOpType()
-			if (quantizedOps[op] || strings.HasPrefix(op, "QLinear")) && name == "" {
+			t := n.GetOpType()
+			if (quantizedOps[t] || strings.HasPrefix(t, "QLinear")) && name == "" {
 				name, op = nodeName(n, i), n.GetOpType()
 			}
 		}

@@ -2,6 +2,9 @@
 package builtin
 
 import (
+	"fmt"
+	"strings"
+
 	"github.com/sentinelzer0/szrun/stages"
 	"github.com/sentinelzer0/szrun/stages/assert"
 	"github.com/sentinelzer0/szrun/stages/benchmark"
@@ -31,4 +34,23 @@ func Registry() *stages.Registry {
 	r.MustRegister(selectstage.New())
 	r.MustRegister(report.New())
 	return r
+}
+
+// Reference renders docs/stages.md: every built-in stage's parameters,
+// outputs and documentation.
+func Reference() string {
+	var b strings.Builder
+	b.WriteString("# Built-in stages\n\n")
+	b.WriteString("Generated from the stages' own specs (`go test ./stages/builtin -update`); `szrun stages describe NAME` prints the same. Plugin stages are described by their plugins: `szrun stages` lists them.\n\n")
+	r := Registry()
+	for _, name := range r.Names() {
+		s, _ := r.Lookup(name)
+		fmt.Fprintf(&b, "- [`%s`](#%s): %s\n", name, name, s.Spec().Summary)
+	}
+	b.WriteString("\n")
+	for _, name := range r.Names() {
+		s, _ := r.Lookup(name)
+		b.WriteString(s.Spec().Markdown())
+	}
+	return strings.TrimRight(b.String(), "\n") + "\n"
 }

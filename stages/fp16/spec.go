@@ -29,6 +29,7 @@ func (s *Stage) Spec() stages.Spec {
 			{Name: "samples", Type: stages.Int, Default: int64(4), Doc: "random samples to verify with"},
 			{Name: "rtol", Type: stages.Float, Default: 0.05, Doc: "largest allowed max|fp16-fp32| / max|fp32| per output"},
 			{Name: "threads", Type: stages.Int, Default: int64(0), Doc: "ONNX Runtime intra-op threads for verification; 0 = default"},
+			{Name: "providers", Type: stages.List, Elem: stages.String, Doc: "execution providers to verify the float16 model on (cuda, tensorrt, cpu); default cpu"},
 		},
 		Outputs: []stages.OutputSpec{
 			{Name: "model", Kind: stages.FileOutput, Doc: "the float16 model (model.onnx)"},

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/charmbracelet/log"
 
@@ -23,6 +24,7 @@ type params struct {
 	shapes           map[string][]int64
 	samples, threads int64
 	rtol             float64
+	providers        []string
 }
 
 func stringList(in *stages.Input, name string) ([]string, error) {
@@ -80,6 +82,9 @@ func parseParams(in *stages.Input) (*params, error) {
 	if p.threads < 0 {
 		return nil, fmt.Errorf("fp16: parameter threads: %d is negative", p.threads)
 	}
+	if p.providers, err = evaluate.CheckProviders("providers", in.List("providers")); err != nil {
+		return nil, fmt.Errorf("fp16: parameter %w", err)
+	}
 	if p.shapes, err = evaluate.Shapes("shapes", in.Map("shapes")); err != nil {
 		return nil, fmt.Errorf("fp16: parameter %w", err)
 	}
@@ -117,6 +122,9 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 		return nil, fmt.Errorf("fp16: ONNX Runtime cannot load %s: %w", p.model, err)
 	}
 	defer ref.Close()
+	if err := checkProviders(p.model, p.providers); err != nil {
+		return nil, err
+	}
 	var data *evaluate.Data
 	if p.verify {
 		if data, err = verificationData(ref, p); err != nil {
@@ -173,4 +181,18 @@ func fileSize(path string) (int64, error) {
 		n += d.Size()
 	}
 	return n, nil
+}
+
+// checkProviders fails before any work when a requested provider cannot
+// run here: listed by ONNX Runtime is not enough (CUDA's own libraries may be
+// missing), so it opens a session on the original model with them.
+func checkProviders(model string, want []string) error {
+	if len(want) == 0 {
+		return nil
+	}
+	s, err := runtime.NewSession(model, runtime.SessionOptions{Providers: want})
+	if err != nil {
+		return fmt.Errorf("fp16: parameter providers %s: %w", strings.Join(want, ", "), err)
+	}
+	return s.Close()
 }

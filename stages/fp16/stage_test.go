@@ -14,6 +14,7 @@ import (
 	"github.com/x448/float16"
 
 	"github.com/sentinelzer0/szrun/onnx"
+	"github.com/sentinelzer0/szrun/runtime"
 )
 
 const digits = "../../examples/models/digits_cnn.onnx"
@@ -184,5 +185,25 @@ func TestEmptyBlockList(t *testing.T) {
 	}
 	if out.Values["blocked_nodes"].(int64) != 0 {
 		t.Errorf("blocked_nodes = %v, want 0", out.Values["blocked_nodes"])
+	}
+}
+
+func TestProviders(t *testing.T) {
+	requireORT(t)
+	in := input(t, map[string]any{"model": abs(t, digits), "providers": []any{"rocm"}})
+	if _, err := New().Run(context.Background(), in); err == nil || !strings.Contains(err.Error(), `providers[0]: unknown execution provider "rocm"`) {
+		t.Fatalf("err = %v", err)
+	}
+	if s, err := runtime.NewSession(abs(t, digits), runtime.SessionOptions{Providers: []string{"cuda"}}); err == nil {
+		s.Close()
+		t.Skip("CUDA works here")
+	}
+	in = input(t, map[string]any{"model": abs(t, digits), "providers": []any{"cuda"}})
+	_, err := New().Run(context.Background(), in)
+	if !errors.Is(err, runtime.ErrProviderUnavailable) {
+		t.Fatalf("err = %v, want ErrProviderUnavailable", err)
+	}
+	if ents, _ := os.ReadDir(in.WorkDir); len(ents) != 0 {
+		t.Errorf("wrote %d files before failing", len(ents))
 	}
 }

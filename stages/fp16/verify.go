@@ -77,7 +77,7 @@ func verify(ctx context.Context, ref *runtime.Session, path string, data *evalua
 			return nil, 0, fmt.Errorf("fp16: verify: %w", err)
 		}
 	}
-	got, err := evaluate.Run(ctx, path, cdata, opts)
+	got, err := evaluate.Run(ctx, path, cdata, evaluate.Options{Threads: int(p.threads), Providers: p.providers})
 	if err != nil {
 		return nil, 0, fmt.Errorf("fp16: verify: ONNX Runtime cannot run the converted model: %w", err)
 	}

@@ -81,21 +81,67 @@ func (j *job) budget(ctx context.Context, res *result, out string) error {
 		}
 		return order[a].Node < order[b].Node
 	})
-	cfg := j.o.cfg
-	cfg.Float = map[string]bool{}
-	for _, e := range order {
-		cfg.Float[e.Node] = true
-		br.KeptFloat = append(br.KeptFloat, e.Node)
+	// Keep the k most harmful layers in float for a small k that meets the
+	// budget: gallop (k = 1, 2, 4, ...) to the first k that passes, then
+	// bisect between it and the last that failed. Errors shrink only roughly
+	// monotonically as layers go back to float, so small k are tried first
+	// and every candidate is measured for real.
+	last := -1
+	try := func(k int) (*result, error) {
+		cfg := j.o.cfg
+		cfg.Float = map[string]bool{}
+		for _, e := range order[:k] {
+			cfg.Float[e.Node] = true
+		}
 		r, err := j.build(ctx, cfg, out)
+		if err != nil {
+			return nil, err
+		}
+		last = k
+		j.in.Log.Info("budget", "kept_float", k, "max_rel_error", r.m.MaxRelError, "accuracy", r.m.Accuracy)
+		return r, nil
+	}
+	lo, hi := 0, len(order) // lo fails (measured above)
+	var best *result
+	for k := 1; k <= len(order); k = min(2*k, len(order)) {
+		r, err := try(k)
 		if err != nil {
 			return err
 		}
-		j.final = r
-		j.in.Log.Info("budget", "kept_float", len(br.KeptFloat), "max_rel_error", r.m.MaxRelError, "accuracy", r.m.Accuracy)
 		if j.met(r.m) {
-			br.Met = true
-			return nil
+			hi, best = k, r
+			break
 		}
+		lo = k
+		if k == len(order) {
+			best = r
+			break
+		}
+	}
+	for best != nil && j.met(best.m) && lo+1 < hi {
+		mid := (lo + hi) / 2
+		r, err := try(mid)
+		if err != nil {
+			return err
+		}
+		if j.met(r.m) {
+			hi, best = mid, r
+		} else {
+			lo = mid
+		}
+	}
+	if last != hi { // the model file holds the last try: write the chosen one
+		if _, err := try(hi); err != nil {
+			return err
+		}
+	}
+	j.final = best
+	for _, e := range order[:hi] {
+		br.KeptFloat = append(br.KeptFloat, e.Node)
+	}
+	if j.met(best.m) {
+		br.Met = true
+		return nil
 	}
 	w := fmt.Sprintf("accuracy budget not met even with all %d weight layers in float", len(layers))
 	j.rep.Warnings = append(j.rep.Warnings, w)

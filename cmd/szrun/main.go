@@ -101,6 +101,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return env.inspectCmd(ctx, rest)
 	case "bench":
 		return env.benchCmd(ctx, rest)
+	case "report":
+		return env.reportCmd(ctx, rest)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "szrun %s\n", engine.Version)
 		return nil
@@ -132,6 +134,7 @@ Usage:
   szrun cache du|gc|verify|clear [--cache-dir DIR]
   szrun inspect MODEL [--json]   ops, parameters, sparsity, inputs and outputs of a model
   szrun bench MODEL... [flags]   the benchmark stage without a recipe
+  szrun report RECIPE [--run ID] a finished run (stages, cache hits, timings, plots) as HTML and markdown
   szrun schema                   the recipe JSON Schema, for editors
   szrun plugins list             plugins found and their stages
   szrun version

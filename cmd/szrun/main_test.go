@@ -360,6 +360,15 @@ func TestShippedRecipesRun(t *testing.T) {
 					t.Errorf("second run did not restore from the cache: %s", line)
 				}
 			}
+			// szrun report renders that last run with its stages and plots.
+			rdir := t.TempDir()
+			if r := szrun(t, root, nil, "report", path, "--out", rdir); r.code != 0 {
+				t.Fatalf("report: exit %d: %s", r.code, r.stderr)
+			}
+			md, err := os.ReadFile(filepath.Join(rdir, "report.md"))
+			if err != nil || !strings.Contains(string(md), "| cached |") {
+				t.Errorf("report.md lacks the run's cached stages: %v\n%s", err, md)
+			}
 		})
 	}
 }

@@ -31,7 +31,7 @@ plugins:
 # The whole suite: unit and integration tests with the real ONNX Runtime, the
 # race detector on the concurrent packages, bounded fuzzing, generated-code
 # and lint checks.
-test: deps build check-generated lint test-unit test-race fuzz
+test: deps build check-generated test-unit test-race fuzz lint
 
 test-unit:
 	$(GO) test -count=1 -timeout 45m ./...

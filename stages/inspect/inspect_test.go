@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/sentinelzer0/szrun/onnx"
 	"github.com/sentinelzer0/szrun/stages"
 )
 
@@ -130,5 +131,36 @@ func TestCancelled(t *testing.T) {
 	cancel()
 	if _, err := Inspect(ctx, digits); err == nil {
 		t.Fatal("no error for a cancelled context")
+	}
+}
+
+// TestExternalDataSize counts the side file of a model with external data.
+func TestExternalDataSize(t *testing.T) {
+	m, err := onnx.Load(digits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "ext.onnx")
+	if err := onnx.Save(m, path, onnx.SaveOptions{External: onnx.ExternalAlways}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Inspect(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := os.Stat(path)
+	b, err := os.Stat(path + ".data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.SizeBytes != a.Size()+b.Size() {
+		t.Errorf("size_bytes = %d, want %d + %d", r.SizeBytes, a.Size(), b.Size())
+	}
+	orig, err := Inspect(context.Background(), digits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Parameters != orig.Parameters || r.Parameters == 0 {
+		t.Errorf("parameters = %d, the inline model has %d", r.Parameters, orig.Parameters)
 	}
 }

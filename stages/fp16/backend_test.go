@@ -131,9 +131,36 @@ func TestBackendSuite(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v (run go test -run TestBackendSuite -update)", err)
 	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("backend results differ from %s (run with -update after checking):\n%s", path, got)
+	// A model failing that the file does not list as failing is an error.
+	// Other differences (a model moving between passing and not counted,
+	// which ONNX Runtime's float32 numerics on another CPU can cause) are
+	// only reported, so the test is stable across machines.
+	known := failureNames(want)
+	for _, c := range cases {
+		if c.fail != "" && !known[c.name] {
+			t.Errorf("%s: %s", c.name, c.fail)
+		}
 	}
+	if !bytes.Equal(got, want) {
+		t.Logf("backend results differ from %s (check, then run with -update):\n%s", path, got)
+	}
+}
+
+// failureNames reads the model names listed under "## Failures".
+func failureNames(md []byte) map[string]bool {
+	names := map[string]bool{}
+	in := false
+	for _, line := range strings.Split(string(md), "\n") {
+		switch {
+		case strings.HasPrefix(line, "## "):
+			in = line == "## Failures"
+		case in && strings.HasPrefix(line, "- `"):
+			if end := strings.Index(line[3:], "`"); end > 0 {
+				names[line[3:3+end]] = true
+			}
+		}
+	}
+	return names
 }
 
 func runBackendCase(dir, out string) (c backendCase) {

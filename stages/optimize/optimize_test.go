@@ -101,7 +101,7 @@ func TestOptimizeBadInput(t *testing.T) {
 		{"level", map[string]any{"model": abs(t, digits), "level": "max"}, `level: "max"`},
 		{"wrong data", map[string]any{"model": abs(t, digits), "inputs": abs(t, "../../examples/data/encoder_inputs.npz")}, "parameter inputs"},
 		{"dynamic dims", map[string]any{"model": abs(t, encoder)}, "shapes"},
-		{"bad shapes", map[string]any{"model": abs(t, encoder), "shapes": map[string]any{"nope": []any{int64(1), int64(4)}}}, "shapes.nope"},
+		{"bad shapes", map[string]any{"model": abs(t, encoder), "shapes": map[string]any{"input_ids": []any{int64(16)}, "nope": []any{int64(4)}}}, "shapes.nope"},
 		{"threads", map[string]any{"model": abs(t, digits), "threads": int64(-1)}, "threads"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

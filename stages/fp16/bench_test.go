@@ -2,6 +2,8 @@ package fp16
 
 import (
 	"context"
+	"encoding/binary"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -27,6 +29,23 @@ func BenchmarkToFloat16(b *testing.B) {
 	for b.Loop() {
 		copy(work, src) // Clamp writes in place
 		ToFloat16(dst, work)
+	}
+}
+
+// BenchmarkRawToFloat16 measures the path Convert takes for raw_data
+// weights (decode, clamp, round, encode, split over the CPUs), in MB/s of
+// float32 input.
+func BenchmarkRawToFloat16(b *testing.B) {
+	const n = 4 << 20
+	src := make([]byte, 4*n)
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range n {
+		binary.LittleEndian.PutUint32(src[4*i:], math.Float32bits(float32(r.NormFloat64())))
+	}
+	dst := make([]byte, 2*n)
+	b.SetBytes(4 * n)
+	for b.Loop() {
+		rawToFloat16(dst, src)
 	}
 }
 

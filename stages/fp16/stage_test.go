@@ -3,6 +3,7 @@ package fp16
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"math"
@@ -205,5 +206,31 @@ func TestProviders(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(in.WorkDir); len(ents) != 0 {
 		t.Errorf("wrote %d files before failing", len(ents))
+	}
+}
+
+// TestRawToFloat16 checks the block/parallel path against ToFloat16 on a
+// tensor big enough to be split, with values to clamp at both ends.
+func TestRawToFloat16(t *testing.T) {
+	n := 3<<20 + 17
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(math.Sin(float64(i))) * float32(math.Pow(10, float64(i%13-7)))
+	}
+	raw := make([]byte, 4*n)
+	for i, x := range v {
+		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(x))
+	}
+	got := make([]byte, 2*n)
+	o1, u1 := rawToFloat16(got, raw)
+	want := make([]float16.Float16, n)
+	o2, u2 := ToFloat16(want, v)
+	if o1 != o2 || u1 != u2 || o1 == 0 || u1 == 0 {
+		t.Errorf("clamped %d/%d, want %d/%d (both non-zero)", o1, u1, o2, u2)
+	}
+	for i := range n {
+		if h := binary.LittleEndian.Uint16(got[2*i:]); h != uint16(want[i]) {
+			t.Fatalf("element %d: %#x, want %#x", i, h, uint16(want[i]))
+		}
 	}
 }

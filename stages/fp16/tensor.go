@@ -1,7 +1,10 @@
 package fp16
 
 import (
+	"encoding/binary"
 	"math"
+	goruntime "runtime"
+	"sync"
 
 	"github.com/x448/float16"
 	"google.golang.org/protobuf/proto"
@@ -51,20 +54,84 @@ func ToFloat16(dst []float16.Float16, src []float32) (overflow, underflow int64)
 // toFloat16 stores float32 tensor src as float16 into dst (which may be
 // src), counting clamped values under name.
 func (c *converter) toFloat16(name string, src, dst *onnxpb.TensorProto) {
-	v, err := onnx.Float32s(src)
-	if err != nil { // Load validated every tensor; keep going with what there is
-		c.warn("tensor %q: %v", name, err.Error())
-		return
+	var (
+		raw         []byte
+		over, under int64
+	)
+	if r := src.GetRawData(); len(r) > 0 && len(src.GetFloatData()) == 0 {
+		raw = make([]byte, len(r)/2)
+		over, under = rawToFloat16(raw, r)
+	} else {
+		v, err := onnx.Float32s(src)
+		if err != nil { // Load validated every tensor; keep going with what there is
+			c.warn("tensor %q: %v", name, err.Error())
+			return
+		}
+		h := make([]float16.Float16, len(v))
+		over, under = ToFloat16(h, v)
+		raw = make([]byte, 2*len(h))
+		for i, x := range h {
+			binary.LittleEndian.PutUint16(raw[2*i:], uint16(x))
+		}
 	}
-	h := make([]float16.Float16, len(v))
-	over, under := ToFloat16(h, v)
 	if over+under > 0 {
 		c.res.Clamped = append(c.res.Clamped, Clamped{Tensor: name, Overflow: over, Underflow: under})
 	}
 	dst.FloatData = nil
-	dst.RawData = nil
 	dst.DataType = proto.Int32(int32(onnx.Float16))
-	onnx.SetFloat16s(dst, h)
+	dst.RawData = raw
+}
+
+// rawBlock is how many values rawToFloat16 converts per step: small enough
+// for the stack buffers to stay in L1.
+const rawBlock = 2048
+
+// rawToFloat16 converts little-endian float32 bytes to float16 bytes in
+// blocks, spread over the CPUs for big tensors: one pass over the data,
+// no tensor-sized temporaries.
+func rawToFloat16(dst, src []byte) (overflow, underflow int64) {
+	n := len(src) / 4
+	workers := min(goruntime.GOMAXPROCS(0), n/(1<<20)+1)
+	if workers <= 1 {
+		return rawRange(dst, src, 0, n)
+	}
+	per := (n + workers - 1) / workers
+	var wg sync.WaitGroup
+	overs, unders := make([]int64, workers), make([]int64, workers)
+	for w := range workers {
+		lo, hi := w*per, min((w+1)*per, n)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			overs[w], unders[w] = rawRange(dst, src, lo, hi)
+		}()
+	}
+	wg.Wait()
+	for w := range workers {
+		overflow += overs[w]
+		underflow += unders[w]
+	}
+	return overflow, underflow
+}
+
+func rawRange(dst, src []byte, lo, hi int) (overflow, underflow int64) {
+	var f [rawBlock]float32
+	var h [rawBlock]float16.Float16
+	for start := lo; start < hi; start += rawBlock {
+		k := min(rawBlock, hi-start)
+		in := src[4*start : 4*(start+k)]
+		for i := range k {
+			f[i] = math.Float32frombits(binary.LittleEndian.Uint32(in[4*i:]))
+		}
+		o, u := ToFloat16(h[:k], f[:k])
+		overflow += o
+		underflow += u
+		out := dst[2*start : 2*(start+k)]
+		for i := range k {
+			binary.LittleEndian.PutUint16(out[2*i:], uint16(h[i]))
+		}
+	}
+	return overflow, underflow
 }
 
 func floatTensor(t *onnxpb.TensorProto) bool {

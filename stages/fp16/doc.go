@@ -10,7 +10,9 @@
 // touch sequences, and when they compute "integer-valued
 // float maths": the float arithmetic found by walking back from a shape,
 // index, count or axes input (Reshape's shape, Range, Slice, Resize sizes and
-// scales, ConstantOfShape, Expand, Tile, TopK's k, OneHot's depth...).
+// scales, ConstantOfShape, Expand, Tile, TopK's k, OneHot's depth...), and
+// anything computed only from Shape/Size and small constants (a 1/sqrt(d)
+// scale, a position table from Range).
 // Every value then has one type, and each reader that wants another gets a
 // shared Cast (or, for an initializer, a float16 copy) placed where the value
 // is defined, so readers in If/Loop/Scan bodies get correct boundary Casts

@@ -28,7 +28,10 @@ const specDoc = "Converts a float32 model to float16 natively in Go: weights are
   size, index, count or axes (walking back from Reshape/Expand/Tile shapes,
   Range, Slice starts/ends, Resize sizes/scales, ConstantOfShape, TopK k,
   OneHot depth, Gather indices...) through Cast/Add/Mul/Div/Floor/Concat/...
-  up to Shape/Size. float16 holds integers exactly only up to 2048.
+  up to Shape/Size; and anything computed only from Shape/Size and small
+  constants (a 1/sqrt(head_dim) scale, a sinusoidal table from Range: a
+  3000-long one is 64% off in float16). float16 holds integers exactly only
+  up to 2048; these tensors are shape-sized, so float32 costs nothing.
 - ops outside ai.onnx, except the com.microsoft fused ops ONNX Runtime's
   optimizer writes at level extended (FusedConv, FusedGemm, FusedMatMul,
   Gelu, FastGelu, BiasGelu, QuickGelu, BiasAdd, SkipLayerNormalization),

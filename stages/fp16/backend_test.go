@@ -57,8 +57,7 @@ type backendCase struct {
 	// converted is the saved float16 model, for onnx.checker.
 	converted, original, convertedIO string
 	// note says what could not be checked in a passing case.
-	note   string
-	relErr float64
+	note string
 }
 
 // TestBackendSuite converts every float model of the ONNX backend test

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sentinelzer0/szrun/internal/testenv"
 	"github.com/sentinelzer0/szrun/plugins/sdk"
 	"github.com/sentinelzer0/szrun/runtime"
 )
@@ -225,7 +226,7 @@ func TestExportErrors(t *testing.T) {
 // Cancelling the stage kills Python and returns the context's error.
 func TestExportCancel(t *testing.T) {
 	requireTorch(t)
-	requireORT(t)
+	testenv.RequireORT(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(300*time.Millisecond, cancel) // Python is still importing torch
 	_, err := sdk.RunLocal(ctx, &Export{}, tinyParams(t, nil), t.TempDir())

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/sentinelzer0/szrun/internal/testenv"
 	"github.com/sentinelzer0/szrun/plugins/sdk"
 	"github.com/sentinelzer0/szrun/runtime"
 	"github.com/sentinelzer0/szrun/stages"
@@ -35,29 +35,11 @@ var torchImport = sync.OnceValues(func() ([]byte, error) {
 	return exec.Command(DefaultPython, "-c", "import torch, torchvision, onnx, numpy").CombinedOutput()
 })
 
-// requireORT loads the real ONNX Runtime and exports its path as
-// SZRUN_ORT_LIB for plugin processes, which run in a work dir outside the
-// repository; a missing library skips locally and fails in CI.
-func requireORT(tb testing.TB) {
-	tb.Helper()
-	err := runtime.Init()
-	if err == nil {
-		if os.Getenv(runtime.LibraryEnv) == "" {
-			tb.Setenv(runtime.LibraryEnv, runtime.Loaded())
-		}
-		return
-	}
-	if errors.Is(err, runtime.ErrNoLibrary) && os.Getenv("CI") != "true" {
-		tb.Skipf("no ONNX Runtime: %v", err)
-	}
-	tb.Fatalf("Init: %v", err)
-}
-
 // export runs the stage in-process through the SDK's protocol round trip.
 func export(t *testing.T, params map[string]any) (*stages.Output, string, error) {
 	t.Helper()
 	requireTorch(t)
-	requireORT(t)
+	testenv.RequireORT(t)
 	work := t.TempDir()
 	out, err := sdk.RunLocal(context.Background(), &Export{}, params, work)
 	return out, work, err

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/sentinelzer0/szrun/engine"
+	"github.com/sentinelzer0/szrun/internal/testenv"
 	"github.com/sentinelzer0/szrun/plugins"
 	"github.com/sentinelzer0/szrun/stages/builtin"
 )
@@ -29,7 +30,7 @@ func buildPlugin(t *testing.T) string {
 // run is entirely cached: Python writes no bytecode into python_path.
 func TestRecipeChain(t *testing.T) {
 	requireTorch(t)
-	requireORT(t)
+	testenv.RequireORT(t)
 	dir := buildPlugin(t)
 	host := plugins.NewHost(plugins.Options{Dirs: []string{dir}})
 	defer host.Close()

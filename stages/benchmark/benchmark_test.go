@@ -11,21 +11,10 @@ import (
 	"testing"
 
 	"github.com/sentinelzer0/szrun/gpu"
+	"github.com/sentinelzer0/szrun/internal/testenv"
 	"github.com/sentinelzer0/szrun/runtime"
 	"github.com/sentinelzer0/szrun/stages"
 )
-
-func requireORT(tb testing.TB) {
-	tb.Helper()
-	err := runtime.Init()
-	if err == nil {
-		return
-	}
-	if errors.Is(err, runtime.ErrNoLibrary) && os.Getenv("CI") != "true" {
-		tb.Skipf("no ONNX Runtime: %v", err)
-	}
-	tb.Fatalf("Init: %v", err)
-}
 
 func example(tb testing.TB, rel string) string {
 	tb.Helper()
@@ -62,7 +51,7 @@ func (p *progress) Report(done, total int64, what string) { p.calls++ }
 // TestBenchmarkDigits times the digits CNN against its optimized copy, nested as a
 // matrix output would be, at batch 1 and 8 on the test data. No time is asserted.
 func TestBenchmarkDigits(t *testing.T) {
-	requireORT(t)
+	testenv.RequireORT(t)
 	in := input(t, map[string]any{
 		"models": map[string]any{
 			"fp32": example(t, "models/digits_cnn.onnx"),
@@ -130,7 +119,7 @@ func TestBenchmarkDigits(t *testing.T) {
 }
 
 func TestBenchmarkBadInput(t *testing.T) {
-	requireORT(t)
+	testenv.RequireORT(t)
 	model := example(t, "models/digits_cnn.onnx")
 	tests := []struct {
 		name   string
@@ -166,7 +155,7 @@ func TestBenchmarkBadInput(t *testing.T) {
 // TestBenchmarkStaticBatch rejects, before timing, a batch size that a static
 // batch dimension forbids.
 func TestBenchmarkStaticBatch(t *testing.T) {
-	requireORT(t)
+	testenv.RequireORT(t)
 	static := staticBatchModel(t, 4)
 	in := input(t, map[string]any{"models": map[string]any{"s": static}, "batch_sizes": []any{4, 8}, "iterations": 1})
 	_, err := New().Run(context.Background(), in)
@@ -180,7 +169,7 @@ func TestBenchmarkStaticBatch(t *testing.T) {
 // made here, so the test calls the stage's steps itself and sets cuda only for
 // sampleGPU.
 func TestBenchmarkGPUFake(t *testing.T) {
-	requireORT(t)
+	testenv.RequireORT(t)
 	in := input(t, map[string]any{"models": map[string]any{"a": example(t, "models/digits_cnn.onnx")}, "iterations": 2, "warmup": 0, "block": 1})
 	c, err := parse(in)
 	if err != nil {
@@ -219,7 +208,7 @@ func TestBenchmarkGPUFake(t *testing.T) {
 }
 
 func TestRunStandalone(t *testing.T) {
-	requireORT(t)
+	testenv.RequireORT(t)
 	var buf bytes.Buffer
 	dir := t.TempDir()
 	m, err := RunStandalone(context.Background(), map[string]string{"digits": example(t, "models/digits_cnn.onnx")},
@@ -242,7 +231,7 @@ func TestRunStandalone(t *testing.T) {
 // TestBenchmarkDurationAndRandom times by duration on random inputs, including an
 // encoder whose sequence axis comes from shapes.
 func TestBenchmarkDurationAndRandom(t *testing.T) {
-	requireORT(t)
+	testenv.RequireORT(t)
 	in := input(t, map[string]any{
 		"models":   map[string]any{"enc": example(t, "models/encoder.onnx")},
 		"shapes":   map[string]any{"input_ids": []any{16}},
@@ -270,7 +259,7 @@ func TestBenchmarkDurationAndRandom(t *testing.T) {
 
 // TestBenchmarkCancel stops between runs when the context ends.
 func TestBenchmarkCancel(t *testing.T) {
-	requireORT(t)
+	testenv.RequireORT(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	in := input(t, map[string]any{"models": map[string]any{"a": example(t, "models/digits_cnn.onnx")}, "duration": "1h", "warmup": 0})
 	in.Progress = cancelAfter{cancel}
@@ -291,7 +280,7 @@ func (r *recorder) Report(done, total int64, what string) { r.whats = append(r.w
 // TestBenchmarkRotation checks the order of timed blocks: every round starts one
 // model further along, so neither model is always measured last.
 func TestBenchmarkRotation(t *testing.T) {
-	requireORT(t)
+	testenv.RequireORT(t)
 	model := example(t, "models/digits_cnn.onnx")
 	in := input(t, map[string]any{"models": map[string]any{"a": model, "b": model}, "iterations": 6, "block": 2, "warmup": 0, "threads": 1})
 	rec := &recorder{}

@@ -4,13 +4,15 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/sentinelzer0/szrun/internal/testenv"
 )
 
 // TestOverhead measures the loop's own cost against ONNX Runtime's profiler on the
 // digits CNN and resnet_small and logs it. The figure is reported, not asserted:
 // tests never assert times (run `go test -run Overhead -v` to read it).
 func TestOverhead(t *testing.T) {
-	requireORT(t)
+	testenv.RequireORT(t)
 	for _, tc := range []struct {
 		model string
 		batch int64
@@ -34,7 +36,7 @@ func TestOverhead(t *testing.T) {
 // batch 8; ns/op is one timed run, and the overhead-% metric is the loop's share
 // against ONNX Runtime's profiler measured in the same benchmark.
 func BenchmarkRunnerLoop(b *testing.B) {
-	requireORT(b)
+	testenv.RequireORT(b)
 	r, err := Overhead(context.Background(), example(b, "models/digits_cnn.onnx"), 8, max(b.N, 1), 1, b.TempDir())
 	if err != nil {
 		b.Fatal(err)

@@ -3,28 +3,15 @@ package compare
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/sentinelzer0/szrun/internal/testenv"
 	"github.com/sentinelzer0/szrun/onnx"
-	"github.com/sentinelzer0/szrun/runtime"
 	"github.com/sentinelzer0/szrun/stages"
 )
-
-func requireORT(tb testing.TB) {
-	tb.Helper()
-	err := runtime.Init()
-	if err == nil {
-		return
-	}
-	if errors.Is(err, runtime.ErrNoLibrary) && os.Getenv("CI") != "true" {
-		tb.Skipf("no ONNX Runtime: %v", err)
-	}
-	tb.Fatalf("Init: %v", err)
-}
 
 func example(tb testing.TB, rel string) string {
 	tb.Helper()
@@ -77,7 +64,7 @@ func perturbed(tb testing.TB) string {
 }
 
 func TestCompareSelf(t *testing.T) {
-	requireORT(t)
+	testenv.RequireORT(t)
 	model := example(t, "models/digits_cnn.onnx")
 	in := input(t, map[string]any{
 		"reference": model, "candidates": map[string]any{"same": model},
@@ -120,7 +107,7 @@ func TestCompareSelf(t *testing.T) {
 // scaled: the tolerance breaks, the stage fails naming candidate, output, metric
 // and limit, and report_only turns the failure into passed=false.
 func TestComparePerturbed(t *testing.T) {
-	requireORT(t)
+	testenv.RequireORT(t)
 	params := map[string]any{
 		"reference":  example(t, "models/digits_cnn.onnx"),
 		"candidates": map[string]any{"scaled": perturbed(t)},
@@ -147,7 +134,7 @@ func TestComparePerturbed(t *testing.T) {
 
 // TestCompareRandom compares on random inputs (no labels): accuracy maps are empty.
 func TestCompareRandom(t *testing.T) {
-	requireORT(t)
+	testenv.RequireORT(t)
 	model := example(t, "models/digits_cnn.onnx")
 	out, err := New().Run(context.Background(), input(t, map[string]any{
 		"reference": model, "candidates": map[string]any{"m": map[string]any{"a": model}}, "samples": 10, "seed": 3,
@@ -161,7 +148,7 @@ func TestCompareRandom(t *testing.T) {
 }
 
 func TestCompareBadInput(t *testing.T) {
-	requireORT(t)
+	testenv.RequireORT(t)
 	model := example(t, "models/digits_cnn.onnx")
 	digits := example(t, "data/digits_test.npz")
 	tests := []struct {
@@ -202,7 +189,7 @@ func TestCompareBadInput(t *testing.T) {
 // TestCompareEncoderRandom compares the encoder with itself on random token ids
 // whose sequence length comes from shapes.
 func TestCompareEncoderRandom(t *testing.T) {
-	requireORT(t)
+	testenv.RequireORT(t)
 	model := example(t, "models/encoder.onnx")
 	out, err := New().Run(context.Background(), input(t, map[string]any{
 		"reference": model, "candidates": map[string]any{"self": model},

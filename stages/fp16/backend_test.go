@@ -17,6 +17,7 @@ import (
 	"github.com/x448/float16"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/sentinelzer0/szrun/internal/testenv"
 	"github.com/sentinelzer0/szrun/onnx"
 	"github.com/sentinelzer0/szrun/onnx/onnxpb"
 	"github.com/sentinelzer0/szrun/runtime"
@@ -66,7 +67,7 @@ type backendCase struct {
 // them. The outcome is compared with testdata/backend_results.md (refresh
 // with -update).
 func TestBackendSuite(t *testing.T) {
-	requireORT(t)
+	testenv.RequireORT(t)
 	root := onnxTestdata(t)
 	var dirs []string
 	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/sentinelzer0/szrun/internal/testenv"
 	"github.com/sentinelzer0/szrun/stages/optimize"
 )
 
@@ -12,7 +13,7 @@ import (
 // FusedGemm, FusedMatMul, BiasGelu) convert too and the size halves; at
 // level all the NCHWc layout ops stay float32 with Casts around them.
 func TestAfterOptimize(t *testing.T) {
-	requireORT(t)
+	testenv.RequireORT(t)
 	for _, tc := range []struct {
 		model, data, level string
 		half               bool

@@ -4,12 +4,14 @@ import (
 	"context"
 	"path/filepath"
 	"testing"
+
+	"github.com/sentinelzer0/szrun/internal/testenv"
 )
 
 // TestFixtures converts the example models and checks what the issue asks:
 // ORT runs them with outputs within 1e-2 of fp32, and they are half the size.
 func TestFixtures(t *testing.T) {
-	requireORT(t)
+	testenv.RequireORT(t)
 	for _, tc := range []struct {
 		model, data string
 		fp16IO      bool

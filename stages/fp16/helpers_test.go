@@ -1,31 +1,15 @@
 package fp16
 
 import (
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 
-	"github.com/sentinelzer0/szrun/runtime"
 	"github.com/sentinelzer0/szrun/stages"
 )
 
 const python = "/usr/bin/python3"
-
-// requireORT loads the real ONNX Runtime; a missing library skips locally
-// and fails in CI.
-func requireORT(tb testing.TB) {
-	tb.Helper()
-	err := runtime.Init()
-	if err == nil {
-		return
-	}
-	if errors.Is(err, runtime.ErrNoLibrary) && os.Getenv("CI") != "true" {
-		tb.Skipf("no ONNX Runtime: %v", err)
-	}
-	tb.Fatalf("Init: %v", err)
-}
 
 func requirePython(tb testing.TB) {
 	tb.Helper()

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sentinelzer0/szrun/internal/testenv"
 	"github.com/sentinelzer0/szrun/onnx"
 	"github.com/sentinelzer0/szrun/onnx/onnxpb"
 )
@@ -19,7 +20,7 @@ import (
 // within tolerance (the stage verifies that) and pass onnx.checker; then
 // the case checks the specific fix.
 func TestPitfalls(t *testing.T) {
-	requireORT(t)
+	testenv.RequireORT(t)
 	for _, tc := range []struct {
 		name   string
 		params map[string]any

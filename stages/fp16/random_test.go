@@ -9,6 +9,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/sentinelzer0/szrun/internal/testenv"
 	"github.com/sentinelzer0/szrun/onnx"
 	"github.com/sentinelzer0/szrun/onnx/onnxpb"
 	"github.com/sentinelzer0/szrun/runtime"
@@ -24,7 +25,7 @@ import (
 // reads its output, and then fails with "Missing Input" (seed 16), a bug
 // of its own (the converter removes such lossless pairs itself).
 func TestRandomGraphs(t *testing.T) {
-	requireORT(t)
+	testenv.RequireORT(t)
 	dir := t.TempDir()
 	var paths []string
 	skipped := 0

@@ -14,6 +14,7 @@ import (
 
 	"github.com/x448/float16"
 
+	"github.com/sentinelzer0/szrun/internal/testenv"
 	"github.com/sentinelzer0/szrun/onnx"
 	"github.com/sentinelzer0/szrun/runtime"
 )
@@ -21,7 +22,7 @@ import (
 const digits = "../../examples/models/digits_cnn.onnx"
 
 func TestStageBadInput(t *testing.T) {
-	requireORT(t)
+	testenv.RequireORT(t)
 	dir := t.TempDir()
 	garbage := filepath.Join(dir, "garbage.onnx")
 	os.WriteFile(garbage, []byte("not a model"), 0o644)
@@ -83,7 +84,7 @@ func TestStageBadInput(t *testing.T) {
 }
 
 func TestUnknownOpWarns(t *testing.T) {
-	requireORT(t)
+	testenv.RequireORT(t)
 	in := input(t, map[string]any{"model": abs(t, digits), "op_block_list": []any{"Relu", "NoSuchOp"}})
 	out, err := New().Run(context.Background(), in)
 	if err != nil {
@@ -152,7 +153,7 @@ func strp(s string) *string { return &s }
 
 // TestExternalData converts a model whose weights live in a side file.
 func TestExternalData(t *testing.T) {
-	requireORT(t)
+	testenv.RequireORT(t)
 	m, err := onnx.Load(digits)
 	if err != nil {
 		t.Fatal(err)
@@ -178,7 +179,7 @@ func TestExternalData(t *testing.T) {
 // TestEmptyBlockList: an explicit empty op_block_list blocks nothing, so
 // TopK converts (its k input is int64 and its values may be float16).
 func TestEmptyBlockList(t *testing.T) {
-	requireORT(t)
+	testenv.RequireORT(t)
 	in := input(t, map[string]any{"model": abs(t, "testdata/pitfalls/mixed_concat.onnx"), "op_block_list": []any{}})
 	out, err := New().Run(context.Background(), in)
 	if err != nil {
@@ -190,7 +191,7 @@ func TestEmptyBlockList(t *testing.T) {
 }
 
 func TestProviders(t *testing.T) {
-	requireORT(t)
+	testenv.RequireORT(t)
 	in := input(t, map[string]any{"model": abs(t, digits), "providers": []any{"rocm"}})
 	if _, err := New().Run(context.Background(), in); err == nil || !strings.Contains(err.Error(), `providers[0]: unknown execution provider "rocm"`) {
 		t.Fatalf("err = %v", err)

@@ -1,29 +1,13 @@
 package optimize
 
 import (
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 
-	"github.com/sentinelzer0/szrun/runtime"
 	"github.com/sentinelzer0/szrun/stages"
 )
-
-// requireORT loads the real ONNX Runtime; a missing library skips locally
-// and fails in CI.
-func requireORT(tb testing.TB) {
-	tb.Helper()
-	err := runtime.Init()
-	if err == nil {
-		return
-	}
-	if errors.Is(err, runtime.ErrNoLibrary) && os.Getenv("CI") != "true" {
-		tb.Skipf("no ONNX Runtime: %v", err)
-	}
-	tb.Fatalf("Init: %v", err)
-}
 
 // checkModel runs onnx.checker (full_check) from Debian's Python on path.
 func checkModel(t *testing.T, path string) {

@@ -10,6 +10,7 @@ import (
 
 	gproto "google.golang.org/protobuf/proto"
 
+	"github.com/sentinelzer0/szrun/internal/testenv"
 	"github.com/sentinelzer0/szrun/onnx"
 	"github.com/sentinelzer0/szrun/onnx/onnxpb"
 )
@@ -20,7 +21,7 @@ const (
 )
 
 func TestOptimizeLevels(t *testing.T) {
-	requireORT(t)
+	testenv.RequireORT(t)
 	for _, tc := range []struct {
 		model, level, data string
 		// gone lists ops the level must have fused away.
@@ -77,7 +78,7 @@ func TestOptimizeLevels(t *testing.T) {
 }
 
 func TestOptimizeBadInput(t *testing.T) {
-	requireORT(t)
+	testenv.RequireORT(t)
 	dir := t.TempDir()
 	garbage := filepath.Join(dir, "garbage.onnx")
 	os.WriteFile(garbage, []byte("not a model"), 0o644)
@@ -118,7 +119,7 @@ func TestOptimizeBadInput(t *testing.T) {
 }
 
 func TestOptimizeShapes(t *testing.T) {
-	requireORT(t)
+	testenv.RequireORT(t)
 	in := input(t, map[string]any{"model": abs(t, encoder), "shapes": map[string]any{"input_ids": []any{int64(16)}}})
 	if _, err := New().Run(context.Background(), in); err != nil {
 		t.Fatal(err)
@@ -130,7 +131,7 @@ func strp(s string) *string { return &s }
 // TestRestoreValueInfo optimizes a model annotated by ONNX shape inference
 // and checks that the annotations of surviving tensors come back.
 func TestRestoreValueInfo(t *testing.T) {
-	requireORT(t)
+	testenv.RequireORT(t)
 	shaped := filepath.Join(t.TempDir(), "encoder_shaped.onnx")
 	script := "import onnx,sys; onnx.save(onnx.shape_inference.infer_shapes(onnx.load(sys.argv[1])), sys.argv[2])"
 	if out, err := exec.Command("/usr/bin/python3", "-c", script, encoder, shaped).CombinedOutput(); err != nil {
@@ -200,7 +201,7 @@ func TestRestoreValueInfoUnit(t *testing.T) {
 // TestOptimizeExternalData optimizes a model whose weights live in a side
 // file and checks that the result keeps its data beside it and verifies.
 func TestOptimizeExternalData(t *testing.T) {
-	requireORT(t)
+	testenv.RequireORT(t)
 	m, err := onnx.Load(digits)
 	if err != nil {
 		t.Fatal(err)

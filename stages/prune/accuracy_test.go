@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sentinelzer0/szrun/internal/testenv"
 	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
 )
 
@@ -12,7 +13,7 @@ import (
 // test-split accuracy (no fine-tuning), for the docs and the report. It only
 // asserts what must hold: light pruning keeps most of the accuracy.
 func TestDigitsAccuracyTable(t *testing.T) {
-	requireORT(t)
+	testenv.RequireORT(t)
 	labels := loadLabels(t, digitsTest)
 	base := evaluate.Accuracy(runData(t, digitsModel, digitsTest), "logits", labels)
 	var tab strings.Builder

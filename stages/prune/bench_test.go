@@ -7,13 +7,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sentinelzer0/szrun/internal/testenv"
 	"github.com/sentinelzer0/szrun/runtime"
 )
 
 // benchModels prunes resnet_small's channels by 30% (layer scope) at channel
 // multiples 1, 8 and 16, returning the dense model first.
 func benchModels(b *testing.B) (names, paths []string) {
-	requireORT(b)
+	testenv.RequireORT(b)
 	names, paths = []string{"dense"}, []string{resnetModel}
 	for _, mult := range []int{1, 8, 16} {
 		p, res := pruneFile(b, resnetModel, Options{Strategy: Structured, Amount: 0.3, Scope: "layer", Multiple: mult}, false)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/sentinelzer0/szrun/internal/testenv"
 	"github.com/sentinelzer0/szrun/runtime"
 	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
 )
@@ -13,7 +14,7 @@ import (
 // next biases must keep the rewrite exact (pruned equals masked, both
 // compensated) and should not cost accuracy on the digits test split.
 func TestCompensation(t *testing.T) {
-	requireORT(t)
+	testenv.RequireORT(t)
 	d, err := evaluate.LoadData(digitsTest)
 	if err != nil {
 		t.Fatal(err)
@@ -46,7 +47,7 @@ func TestCompensation(t *testing.T) {
 // channels reach the second MatMul as [N, seq, 256]; their means are per
 // last-axis feature and go into the bias Add after it.
 func TestCompensationEncoder(t *testing.T) {
-	requireORT(t)
+	testenv.RequireORT(t)
 	d, err := evaluate.LoadData(encoderData)
 	if err != nil {
 		t.Fatal(err)
@@ -72,7 +73,7 @@ func TestCompensationEncoder(t *testing.T) {
 
 // TestApplyCalibration: a library caller compensates through Options.Calibration.
 func TestApplyCalibration(t *testing.T) {
-	requireORT(t)
+	testenv.RequireORT(t)
 	arrays, err := runtime.LoadNPZ(digitsCalib)
 	if err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package prune
 
 import (
 	"context"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/sentinelzer0/szrun/onnx"
 	"github.com/sentinelzer0/szrun/onnx/onnxpb"
-	"github.com/sentinelzer0/szrun/runtime"
 	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
 )
 
@@ -24,20 +22,6 @@ const (
 	encoderData  = "../../examples/data/encoder_test.npz"
 	python       = "/usr/bin/python3"
 )
-
-// requireORT loads the real ONNX Runtime: a missing library skips locally and
-// fails in CI.
-func requireORT(tb testing.TB) {
-	tb.Helper()
-	err := runtime.Init()
-	if err == nil {
-		return
-	}
-	if errors.Is(err, runtime.ErrNoLibrary) && os.Getenv("CI") != "true" {
-		tb.Skipf("no ONNX Runtime: %v", err)
-	}
-	tb.Fatalf("init ONNX Runtime: %v", err)
-}
 
 // checkModel runs onnx.checker with full_check on the file.
 func checkModel(tb testing.TB, path string) {

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/sentinelzer0/szrun/internal/testenv"
 	"github.com/sentinelzer0/szrun/onnx/onnxpb"
 	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
 )
@@ -106,7 +107,7 @@ func randomCNN(seed uint64) *onnxpb.ModelProto {
 // TestStructuredRandomGraphs checks the rewrite against channel masking on
 // random graphs.
 func TestStructuredRandomGraphs(t *testing.T) {
-	requireORT(t)
+	testenv.RequireORT(t)
 	for seed := uint64(1); seed <= 24; seed++ {
 		for _, scope := range []string{"layer", "global"} {
 			t.Run(fmt.Sprintf("seed%d/%s", seed, scope), func(t *testing.T) {

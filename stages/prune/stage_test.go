@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sentinelzer0/szrun/internal/testenv"
 	"github.com/sentinelzer0/szrun/stages"
 )
 
@@ -39,7 +40,7 @@ func runStageIn(t *testing.T, with map[string]any) (*stages.Output, string, erro
 }
 
 func TestStageMagnitudeDigits(t *testing.T) {
-	requireORT(t)
+	testenv.RequireORT(t)
 	out, err := runStage(t, map[string]any{"model": digitsModel, "amount": 0.3, "data": digitsTest})
 	if err != nil {
 		t.Fatal(err)
@@ -112,7 +113,7 @@ func TestStageBadInput(t *testing.T) {
 }
 
 func TestStageSchedule(t *testing.T) {
-	requireORT(t)
+	testenv.RequireORT(t)
 	cases := []struct {
 		strategy string
 		data     string
@@ -176,7 +177,7 @@ func TestStageSchedule(t *testing.T) {
 }
 
 func TestStageNM(t *testing.T) {
-	requireORT(t)
+	testenv.RequireORT(t)
 	out, err := runStage(t, map[string]any{"model": resnetModel, "strategy": "n:m", "pattern": "2:4"})
 	if err != nil {
 		t.Fatal(err)
@@ -195,7 +196,7 @@ func TestStageNM(t *testing.T) {
 }
 
 func TestStageStructuredCompensated(t *testing.T) {
-	requireORT(t)
+	testenv.RequireORT(t)
 	out, err := runStage(t, map[string]any{"model": digitsModel, "strategy": "structured", "amount": 0.3,
 		"scope": "layer", "channel_multiple": int64(1), "data": digitsTest, "calibration": "../../examples/data/digits_calib.npz"})
 	if err != nil {

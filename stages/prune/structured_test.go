@@ -8,6 +8,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/sentinelzer0/szrun/internal/testenv"
 	"github.com/sentinelzer0/szrun/onnx"
 	"github.com/sentinelzer0/szrun/onnx/onnxpb"
 
@@ -18,7 +19,7 @@ import (
 // whose channels were removed must compute what the original computes when
 // those channels' input weights are zeroed in every layer that reads them.
 func TestStructuredMatchesMask(t *testing.T) {
-	requireORT(t)
+	testenv.RequireORT(t)
 	cases := []struct {
 		model, data string
 		o           Options
@@ -75,7 +76,7 @@ func randomOutputs(t *testing.T, model string) *evaluate.Outputs {
 }
 
 func TestStructuredMixedGraph(t *testing.T) {
-	requireORT(t)
+	testenv.RequireORT(t)
 	cases := []struct {
 		name        string
 		extraOutput bool
@@ -127,7 +128,7 @@ func TestStructuredMixedGraph(t *testing.T) {
 
 // TestStructuredAmountZero: nothing removed, outputs bit for bit the original's.
 func TestStructuredAmountZero(t *testing.T) {
-	requireORT(t)
+	testenv.RequireORT(t)
 	for _, model := range []string{digitsModel, resnetModel} {
 		t.Run(filepath.Base(model), func(t *testing.T) {
 			pruned, res := pruneFile(t, model, Options{Strategy: Structured, Amount: 0}, false)
@@ -173,7 +174,7 @@ func TestStructuredMobileNet(t *testing.T) {
 	if path == "" {
 		t.Skip("SZRUN_MOBILENET is not set")
 	}
-	requireORT(t)
+	testenv.RequireORT(t)
 	o := Options{Strategy: Structured, Amount: 0.3}
 	pruned, res := pruneFile(t, path, o, false)
 	masked, _ := pruneFile(t, path, o, true)
@@ -199,7 +200,7 @@ func TestStructuredMobileNet(t *testing.T) {
 // TestStructuredSqueeze: Conv -> GlobalAveragePool -> Squeeze([2, 3]) -> Gemm,
 // as TensorFlow exports a classifier head, prunes the Conv and the Gemm's inputs.
 func TestStructuredSqueeze(t *testing.T) {
-	requireORT(t)
+	testenv.RequireORT(t)
 	b := newBuilder()
 	c := b.node("Conv", "c", []string{"x", b.weight("wc", false, 16, 3, 3, 3), b.weight("bc", false, 16)}, ais("pads", 1, 1, 1, 1))
 	r := b.node("Relu", "r", []string{c})

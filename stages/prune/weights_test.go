@@ -5,12 +5,13 @@ import (
 	"math"
 	"testing"
 
+	"github.com/sentinelzer0/szrun/internal/testenv"
 	"github.com/sentinelzer0/szrun/onnx"
 	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
 )
 
 func TestMagnitudeSmallAmountChangesOutputsALittle(t *testing.T) {
-	requireORT(t)
+	testenv.RequireORT(t)
 	for _, amount := range []float64{0.01, 0.05} {
 		pruned, res := pruneFile(t, digitsModel, Options{Amount: amount}, false)
 		if math.Abs(res.Sparsity-amount) > 0.001 {
@@ -103,7 +104,7 @@ func TestMagnitudeZeroesTheSmallest(t *testing.T) {
 }
 
 func TestNM(t *testing.T) {
-	requireORT(t)
+	testenv.RequireORT(t)
 	for _, pat := range []string{"2:4", "1:4", "3:8"} {
 		t.Run(pat, func(t *testing.T) {
 			pruned, res := pruneFile(t, resnetModel, Options{Strategy: NM, Pattern: pat}, false)

@@ -16,6 +16,7 @@ import (
 	"github.com/charmbracelet/log"
 
 	"github.com/sentinelzer0/szrun/engine"
+	"github.com/sentinelzer0/szrun/internal/testenv"
 	"github.com/sentinelzer0/szrun/onnx"
 	"github.com/sentinelzer0/szrun/onnx/onnxpb"
 	"github.com/sentinelzer0/szrun/plugins"
@@ -47,17 +48,6 @@ func install(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return dir
-}
-
-func requireORT(t *testing.T) {
-	t.Helper()
-	err := runtime.Init()
-	if errors.Is(err, runtime.ErrNoLibrary) && os.Getenv("CI") != "true" {
-		t.Skipf("no ONNX Runtime: %v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 func fixture(t *testing.T, rel string) string {
@@ -143,7 +133,7 @@ func toAny[V any](m map[string]V) map[string]any {
 }
 
 func TestCheckFails(t *testing.T) {
-	requireORT(t)
+	testenv.RequireORT(t)
 	h := plugins.NewHost(plugins.Options{Dirs: []string{install(t)}})
 	defer h.Close()
 	st, err := h.Lookup(context.Background(), "plugin:onnx-check")
@@ -199,7 +189,7 @@ func TestCheckFails(t *testing.T) {
 
 // recipe.yaml through the engine with the plugin host, as `szrun run` does.
 func TestRecipe(t *testing.T) {
-	requireORT(t)
+	testenv.RequireORT(t)
 	h := plugins.NewHost(plugins.Options{Dirs: []string{install(t)}})
 	defer h.Close()
 	state := t.TempDir()

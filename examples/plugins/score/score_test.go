@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -14,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/sentinelzer0/szrun/engine"
+	"github.com/sentinelzer0/szrun/internal/testenv"
 	"github.com/sentinelzer0/szrun/onnx"
 	"github.com/sentinelzer0/szrun/onnx/onnxpb"
 	"github.com/sentinelzer0/szrun/plugins"
@@ -23,24 +23,6 @@ import (
 )
 
 const python = "/usr/bin/python3"
-
-// requireORT loads the real ONNX Runtime and exports its path for plugin
-// processes, which run outside the repository; missing, it skips locally
-// and fails in CI.
-func requireORT(tb testing.TB) {
-	tb.Helper()
-	err := runtime.Init()
-	if err == nil {
-		if os.Getenv(runtime.LibraryEnv) == "" {
-			tb.Setenv(runtime.LibraryEnv, runtime.Loaded())
-		}
-		return
-	}
-	if errors.Is(err, runtime.ErrNoLibrary) && os.Getenv("CI") != "true" {
-		tb.Skipf("no ONNX Runtime: %v", err)
-	}
-	tb.Fatalf("Init: %v", err)
-}
 
 func fixture(t testing.TB, rel string) string {
 	p, err := filepath.Abs(filepath.Join("..", "..", rel))
@@ -55,7 +37,7 @@ func fixture(t testing.TB, rel string) string {
 // the same images with every third label wrong (label+1 mod 10), where
 // top-k, macro-F1 and accuracy differ and are far from 1.
 func TestScoreMatchesScikitLearn(t *testing.T) {
-	requireORT(t)
+	testenv.RequireORT(t)
 	model, data := fixture(t, "models/digits_cnn.onnx"), fixture(t, "data/digits_test.npz")
 	relabelled := filepath.Join(t.TempDir(), "relabelled.npz")
 	cmd := exec.Command(python, "-c", "import sys, numpy as np; d = np.load(sys.argv[1]); y = d['labels'].copy(); y[::3] = (y[::3] + 1) % 10; np.savez(sys.argv[2], input=d['input'], labels=y)", data, relabelled)
@@ -177,7 +159,7 @@ print(json.dumps({"accuracy": accuracy_score(y, p), "macro_f1": f1_score(y, p, a
 }
 
 func TestScoreErrors(t *testing.T) {
-	requireORT(t)
+	testenv.RequireORT(t)
 	model, data := fixture(t, "models/digits_cnn.onnx"), fixture(t, "data/digits_test.npz")
 	for _, tc := range []struct {
 		name   string
@@ -206,7 +188,7 @@ func TestScoreErrors(t *testing.T) {
 // recipe.yaml with the real plugin binary, found by szrun's plugin host,
 // beside the built-in quantize and assert stages.
 func TestRecipe(t *testing.T) {
-	requireORT(t)
+	testenv.RequireORT(t)
 	dir := t.TempDir()
 	if out, err := exec.Command("go", "build", "-o", filepath.Join(dir, "szrun-plugin-score"), ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
@@ -244,7 +226,7 @@ func TestRecipe(t *testing.T) {
 // size, the last one padded (360 samples = 51 batches of 7 + 3), and scores
 // as the dynamic model does.
 func TestScoreStaticBatch(t *testing.T) {
-	requireORT(t)
+	testenv.RequireORT(t)
 	digits, data := fixture(t, "models/digits_cnn.onnx"), fixture(t, "data/digits_test.npz")
 	m, err := onnx.Load(digits)
 	if err != nil {

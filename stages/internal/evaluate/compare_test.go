@@ -6,6 +6,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/sentinelzer0/szrun/internal/testenv"
 	"github.com/sentinelzer0/szrun/runtime"
 )
 
@@ -79,7 +80,7 @@ func TestCompareMetrics(t *testing.T) {
 // TestCompareDigitsSelf compares the real digits CNN with itself: zero error, full
 // agreement, no accuracy drop.
 func TestCompareDigitsSelf(t *testing.T) {
-	requireORT(t)
+	testenv.RequireORT(t)
 	d, err := LoadData(fixture(t, "data/digits_test.npz"))
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"codeberg.org/sbinet/npyio"
+
+	"github.com/sentinelzer0/szrun/internal/testenv"
 	"github.com/sentinelzer0/szrun/onnx"
 	"github.com/sentinelzer0/szrun/onnx/onnxpb"
 	"github.com/sentinelzer0/szrun/runtime"
@@ -19,7 +21,7 @@ import (
 // TestRunDigitsAccuracy runs the real digits CNN over its test set at several batch
 // sizes: the accuracy must be 357/360 and the logits must match PyTorch's.
 func TestRunDigitsAccuracy(t *testing.T) {
-	requireORT(t)
+	testenv.RequireORT(t)
 	d, err := LoadData(fixture(t, "data/digits_test.npz"))
 	if err != nil {
 		t.Fatal(err)
@@ -65,7 +67,7 @@ func TestRunDigitsAccuracy(t *testing.T) {
 // TestRunStaticBatch pads the short last batch of a model whose batch dimension is
 // fixed at 7 (360 = 51*7 + 3) and rejects a contradicting batch size.
 func TestRunStaticBatch(t *testing.T) {
-	requireORT(t)
+	testenv.RequireORT(t)
 	m, err := onnx.Load(fixture(t, "models/digits_cnn.onnx"))
 	if err != nil {
 		t.Fatal(err)

@@ -1,29 +1,21 @@
 package qtest
 
 import (
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 
+	"github.com/sentinelzer0/szrun/internal/testenv"
 	"github.com/sentinelzer0/szrun/onnx"
 	"github.com/sentinelzer0/szrun/onnx/onnxpb"
-	"github.com/sentinelzer0/szrun/runtime"
 )
 
 // RequireORT loads the real ONNX Runtime. Locally a missing library skips
 // (run `make ort`); in CI (CI=true) it fails, so a broken setup never passes.
 func RequireORT(tb testing.TB) {
 	tb.Helper()
-	err := runtime.Init()
-	if err == nil {
-		return
-	}
-	if errors.Is(err, runtime.ErrNoLibrary) && os.Getenv("CI") != "true" {
-		tb.Skipf("no ONNX Runtime: %v", err)
-	}
-	tb.Fatalf("init ONNX Runtime: %v", err)
+	testenv.RequireORT(tb)
 }
 
 // SaveTemp writes m into a fresh temp dir and returns its path.

@@ -335,16 +335,47 @@ func (x *executor) checkDeclared(pr *prepared, name string, kind stages.OutputKi
 	return nil
 }
 
-// rememberLast records the key of an instance's latest result so `plan` can
-// explain what changed since.
+// rememberLast notes the key of an instance's latest result so `plan` can
+// explain what changed since; saveLastKeys writes them once per run.
 func (x *executor) rememberLast(pr *prepared) {
-	if err := x.store.WriteMeta(lastKeyName(x.p.Recipe, pr.in.ID), []byte(pr.key)); err != nil {
-		x.opts.Logger.Warn("remember last cache key", "stage", pr.in.ID, "err", err)
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.lastKeys == nil {
+		x.lastKeys = map[string]string{}
+	}
+	x.lastKeys[pr.in.ID] = pr.key
+}
+
+// saveLastKeys merges this run's last keys into the recipe's record: one
+// small advisory file per recipe, written once per run, not per stage.
+func (x *executor) saveLastKeys() {
+	if len(x.lastKeys) == 0 {
+		return
+	}
+	all := readLastKeys(x.store, x.p.Recipe)
+	for id, k := range x.lastKeys {
+		all[id] = k
+	}
+	b, err := json.Marshal(all)
+	if err == nil {
+		err = x.store.WriteMeta(lastKeysName(x.p.Recipe), b)
+	}
+	if err != nil {
+		x.opts.Logger.Warn("remember last cache keys", "err", err)
 	}
 }
 
-func lastKeyName(r *recipe.Recipe, instance string) string {
-	return "last/" + cache.NewKey("recipe").Add("file", r.File).Sum() + "/" + safeName(instance)
+// readLastKeys returns instance id -> key of its latest stored result.
+func readLastKeys(st *cache.Store, r *recipe.Recipe) map[string]string {
+	all := map[string]string{}
+	if b, ok, err := st.ReadMeta(lastKeysName(r)); err == nil && ok {
+		_ = json.Unmarshal(b, &all) // a damaged hint only costs plan's explanation
+	}
+	return all
+}
+
+func lastKeysName(r *recipe.Recipe) string {
+	return "last/" + cache.NewKey("recipe").Add("file", r.File).Sum() + ".json"
 }
 
 func insideWorkDir(workDir, p string) (string, error) {

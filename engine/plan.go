@@ -122,11 +122,14 @@ func mustRun(p *Pipeline, id string, entries map[string]*PlanEntry) []string {
 // whyMiss compares an instance's key inputs with those of its last cached
 // result and names what changed.
 func (x *executor) whyMiss(pr *prepared) []string {
-	last, ok, err := x.store.ReadMeta(lastKeyName(x.p.Recipe, pr.in.ID))
-	if err != nil || !ok {
+	if x.lastKeys == nil {
+		x.lastKeys = readLastKeys(x.store, x.p.Recipe)
+	}
+	last, ok := x.lastKeys[pr.in.ID]
+	if !ok {
 		return []string{"never run"}
 	}
-	a, ok, err := x.store.GetAction(string(last))
+	a, ok, err := x.store.GetAction(last)
 	if err != nil || !ok {
 		return []string{"its last result is no longer in the cache"}
 	}

@@ -33,6 +33,8 @@ type executor struct {
 	views   map[string]bool                            // paths of file outputs
 	results map[string]*StageResult
 	keys    []string
+
+	lastKeys map[string]string // instance -> key of the result it stored
 }
 
 // Run loads, validates and runs a recipe. A recipe problem returns an error
@@ -90,6 +92,7 @@ func RunPipeline(ctx context.Context, p *Pipeline, opts Options) (*Result, error
 		OnFinish:    x.onFinish,
 	}, x.task)
 	os.RemoveAll(filepath.Join(stateDir, "work", x.runID))
+	x.saveLastKeys()
 
 	x.res.Finished = time.Now().UTC()
 	x.res.DurationMS = x.res.Finished.Sub(x.res.Started).Milliseconds()

@@ -63,9 +63,24 @@ check-generated:
 	bash onnx/gen.sh -check
 	bash plugins/proto/gen.sh -check
 
+# The figures of docs/PERFORMANCE.md. BENCH_BIG=1 adds the 1 GiB model
+# load/save (needs ~3 GiB of memory).
 bench: build
-	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=1x ./dag/... | tee /dev/stderr | grep -E '^(Benchmark|ok)' >/dev/null
-	$(GO) test -run='^$$' -bench=. -benchmem ./cache/... ./engine/... ./onnx/... ./runtime/...
+	$(GO) test -run '^$$' -bench 'StageOverhead|ParallelSleeps' -benchtime 20x ./engine
+	$(GO) test -run '^$$' -bench 'Rerun20Stages1GiB' -benchtime 10x ./cmd/szrun
+	$(GO) test -run '^$$' -bench 'HashFile' -benchtime 10x -cpu 1 ./cache
+	$(GO) test -run '^$$' -bench 'RunOverhead' ./dag
+	$(GO) test -run '^$$' -bench . ./recipe ./runtime
+	$(GO) test -run '^$$' -bench 'Float32ToFloat16|LoadSave.*256' -benchtime 3x ./onnx
+	$(GO) test -run '^$$' -bench . ./stages/fp16 ./stages/selectstage ./stages/report
+	$(GO) test -run '^$$' -bench 'Apply' ./stages/quantize
+	$(GO) test -run 'MemoryIndependentOfSamples' -v ./stages/quantize/calib
+	SZRUN_PERF=1 $(GO) test -run 'TestPerfTable' -v ./stages/quantize
+	$(GO) test -run '^$$' -bench 'ResnetStructuredSpeedup' -benchtime 40x ./stages/prune
+	$(GO) test -run 'TestDigitsAccuracyTable' -v ./stages/prune
+	$(GO) test -run 'TestOverhead' -v ./stages/benchmark
+	$(GO) test -run '^$$' -bench 'Run' -benchtime 20x ./plugins
+	@if [ -n "$(BENCH_BIG)" ]; then $(GO) test -run '^$$' -bench 'LoadSave1GiB' -benchtime 1x ./onnx; fi
 
 fixtures:
 	/usr/bin/python3 examples/models/make_fixtures.py

@@ -83,6 +83,10 @@ func RunPipeline(ctx context.Context, p *Pipeline, opts Options) (*Result, error
 		x.results[in.ID] = sr
 		x.res.Stages = append(x.res.Stages, sr)
 	}
+	removeStaleWork(stateDir)
+	if err := claimWorkRoot(stateDir, x.runID); err != nil {
+		return nil, fmt.Errorf("create work dir: %w", err)
+	}
 	opts.Reporter.Report(Event{Event: EventRunStarted, Time: time.Now(), RunID: x.runID, Recipe: p.Recipe.File, Stages: len(p.Instances)})
 
 	_, runErr := dag.Run(ctx, p.Graph, dag.Options{

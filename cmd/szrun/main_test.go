@@ -309,6 +309,10 @@ func TestKillMidStageLeavesCleanCache(t *testing.T) {
 			t.Errorf("stage b, killed mid-way, was not rerun: %s", line)
 		}
 	}
+	// The killed run's work dir is gone too: the next run removed it.
+	if left, _ := os.ReadDir(filepath.Join(dir, ".szrun", "work")); len(left) != 0 {
+		t.Errorf("work dirs left behind: %v", left)
+	}
 }
 
 func TestSchemaIsJSON(t *testing.T) {

@@ -16,15 +16,6 @@ import (
 	"github.com/sentinelzer0/szrun/stages"
 )
 
-func example(tb testing.TB, rel string) string {
-	tb.Helper()
-	p, err := filepath.Abs(filepath.Join("..", "..", "examples", rel))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return p
-}
-
 func input(tb testing.TB, params map[string]any) *stages.Input {
 	tb.Helper()
 	p, err := New().Spec().Coerce(params, stages.CoerceOptions{})
@@ -38,7 +29,7 @@ func input(tb testing.TB, params map[string]any) *stages.Input {
 func optimized(tb testing.TB) string {
 	tb.Helper()
 	out := filepath.Join(tb.TempDir(), "digits_opt.onnx")
-	if err := runtime.Optimize(example(tb, "models/digits_cnn.onnx"), out, "extended", 1); err != nil {
+	if err := runtime.Optimize(testenv.Example(tb, "models/digits_cnn.onnx"), out, "extended", 1); err != nil {
 		tb.Fatal(err)
 	}
 	return out
@@ -54,10 +45,10 @@ func TestBenchmarkDigits(t *testing.T) {
 	testenv.RequireORT(t)
 	in := input(t, map[string]any{
 		"models": map[string]any{
-			"fp32": example(t, "models/digits_cnn.onnx"),
+			"fp32": testenv.Example(t, "models/digits_cnn.onnx"),
 			"opt":  map[string]any{"ort-extended": optimized(t)},
 		},
-		"inputs": example(t, "data/digits_test.npz"), "batch_sizes": []any{1, 8},
+		"inputs": testenv.Example(t, "data/digits_test.npz"), "batch_sizes": []any{1, 8},
 		"warmup": 2, "iterations": 12, "block": 5, "threads": 1, "latency_budget_ms": 1000.0,
 	})
 	p := &progress{}
@@ -120,7 +111,7 @@ func TestBenchmarkDigits(t *testing.T) {
 
 func TestBenchmarkBadInput(t *testing.T) {
 	testenv.RequireORT(t)
-	model := example(t, "models/digits_cnn.onnx")
+	model := testenv.Example(t, "models/digits_cnn.onnx")
 	tests := []struct {
 		name   string
 		params map[string]any
@@ -129,7 +120,7 @@ func TestBenchmarkBadInput(t *testing.T) {
 		{"unknown baseline", map[string]any{"baseline": "fp23"}, `baseline: "fp23" is not one of the models (a, fp32); did you mean "fp32"?`},
 		{"iterations 0", map[string]any{"iterations": 0}, "iterations: 0; need at least 1 timed run"},
 		{"unknown provider", map[string]any{"providers": []any{"gpu"}}, `providers[0]: unknown execution provider "gpu"`},
-		{"inputs mismatch", map[string]any{"inputs": example(t, "data/encoder_test.npz")}, `do not fit models.a`},
+		{"inputs mismatch", map[string]any{"inputs": testenv.Example(t, "data/encoder_test.npz")}, `do not fit models.a`},
 		{"zero batch", map[string]any{"batch_sizes": []any{1, 0}}, "batch_sizes[1]: 0 is not a positive batch size"},
 		{"missing model", map[string]any{"models": map[string]any{"x": "/nonexistent.onnx"}}, "models.x: stat /nonexistent.onnx"},
 		{"shape of unknown input", map[string]any{"shapes": map[string]any{"pixels": []any{1, 8, 8}}}, "shapes.pixels: the model has no such input"},
@@ -170,7 +161,7 @@ func TestBenchmarkStaticBatch(t *testing.T) {
 // sampleGPU.
 func TestBenchmarkGPUFake(t *testing.T) {
 	testenv.RequireORT(t)
-	in := input(t, map[string]any{"models": map[string]any{"a": example(t, "models/digits_cnn.onnx")}, "iterations": 2, "warmup": 0, "block": 1})
+	in := input(t, map[string]any{"models": map[string]any{"a": testenv.Example(t, "models/digits_cnn.onnx")}, "iterations": 2, "warmup": 0, "block": 1})
 	c, err := parse(in)
 	if err != nil {
 		t.Fatal(err)
@@ -211,7 +202,7 @@ func TestRunStandalone(t *testing.T) {
 	testenv.RequireORT(t)
 	var buf bytes.Buffer
 	dir := t.TempDir()
-	m, err := RunStandalone(context.Background(), map[string]string{"digits": example(t, "models/digits_cnn.onnx")},
+	m, err := RunStandalone(context.Background(), map[string]string{"digits": testenv.Example(t, "models/digits_cnn.onnx")},
 		map[string]any{"iterations": 3, "warmup": 1, "batch_sizes": []any{2}}, &buf, StandaloneOptions{OutDir: dir})
 	if err != nil {
 		t.Fatal(err)
@@ -233,7 +224,7 @@ func TestRunStandalone(t *testing.T) {
 func TestBenchmarkDurationAndRandom(t *testing.T) {
 	testenv.RequireORT(t)
 	in := input(t, map[string]any{
-		"models":   map[string]any{"enc": example(t, "models/encoder.onnx")},
+		"models":   map[string]any{"enc": testenv.Example(t, "models/encoder.onnx")},
 		"shapes":   map[string]any{"input_ids": []any{16}},
 		"duration": "30ms", "warmup": 1, "block": 3, "threads": 1, "batch_sizes": []any{2},
 	})
@@ -261,7 +252,7 @@ func TestBenchmarkDurationAndRandom(t *testing.T) {
 func TestBenchmarkCancel(t *testing.T) {
 	testenv.RequireORT(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	in := input(t, map[string]any{"models": map[string]any{"a": example(t, "models/digits_cnn.onnx")}, "duration": "1h", "warmup": 0})
+	in := input(t, map[string]any{"models": map[string]any{"a": testenv.Example(t, "models/digits_cnn.onnx")}, "duration": "1h", "warmup": 0})
 	in.Progress = cancelAfter{cancel}
 	_, err := New().Run(ctx, in)
 	if !errors.Is(err, context.Canceled) {
@@ -281,7 +272,7 @@ func (r *recorder) Report(done, total int64, what string) { r.whats = append(r.w
 // model further along, so neither model is always measured last.
 func TestBenchmarkRotation(t *testing.T) {
 	testenv.RequireORT(t)
-	model := example(t, "models/digits_cnn.onnx")
+	model := testenv.Example(t, "models/digits_cnn.onnx")
 	in := input(t, map[string]any{"models": map[string]any{"a": model, "b": model}, "iterations": 6, "block": 2, "warmup": 0, "threads": 1})
 	rec := &recorder{}
 	in.Progress = rec

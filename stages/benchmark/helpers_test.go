@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/sentinelzer0/szrun/internal/testenv"
 	"github.com/sentinelzer0/szrun/onnx"
 	"github.com/sentinelzer0/szrun/onnx/onnxpb"
 )
@@ -11,7 +12,7 @@ import (
 // staticBatchModel writes the digits CNN with its batch dimension fixed at n.
 func staticBatchModel(tb testing.TB, n int64) string {
 	tb.Helper()
-	m, err := onnx.Load(example(tb, "models/digits_cnn.onnx"))
+	m, err := onnx.Load(testenv.Example(tb, "models/digits_cnn.onnx"))
 	if err != nil {
 		tb.Fatal(err)
 	}

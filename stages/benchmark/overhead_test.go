@@ -19,7 +19,7 @@ func TestOverhead(t *testing.T) {
 		runs  int
 	}{{"models/digits_cnn.onnx", 8, 300}, {"models/resnet_small.onnx", 1, 30}} {
 		t.Run(tc.model, func(t *testing.T) {
-			r, err := Overhead(context.Background(), example(t, tc.model), tc.batch, tc.runs, 1, t.TempDir())
+			r, err := Overhead(context.Background(), testenv.Example(t, tc.model), tc.batch, tc.runs, 1, t.TempDir())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -37,7 +37,7 @@ func TestOverhead(t *testing.T) {
 // against ONNX Runtime's profiler measured in the same benchmark.
 func BenchmarkRunnerLoop(b *testing.B) {
 	testenv.RequireORT(b)
-	r, err := Overhead(context.Background(), example(b, "models/digits_cnn.onnx"), 8, max(b.N, 1), 1, b.TempDir())
+	r, err := Overhead(context.Background(), testenv.Example(b, "models/digits_cnn.onnx"), 8, max(b.N, 1), 1, b.TempDir())
 	if err != nil {
 		b.Fatal(err)
 	}

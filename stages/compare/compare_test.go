@@ -13,15 +13,6 @@ import (
 	"github.com/sentinelzer0/szrun/stages"
 )
 
-func example(tb testing.TB, rel string) string {
-	tb.Helper()
-	p, err := filepath.Abs(filepath.Join("..", "..", "examples", rel))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return p
-}
-
 // input coerces params against the Spec, as the engine does.
 func input(tb testing.TB, params map[string]any) *stages.Input {
 	tb.Helper()
@@ -36,7 +27,7 @@ func input(tb testing.TB, params map[string]any) *stages.Input {
 // initializer scaled by 1.5.
 func perturbed(tb testing.TB) string {
 	tb.Helper()
-	m, err := onnx.Load(example(tb, "models/digits_cnn.onnx"))
+	m, err := onnx.Load(testenv.Example(tb, "models/digits_cnn.onnx"))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -65,10 +56,10 @@ func perturbed(tb testing.TB) string {
 
 func TestCompareSelf(t *testing.T) {
 	testenv.RequireORT(t)
-	model := example(t, "models/digits_cnn.onnx")
+	model := testenv.Example(t, "models/digits_cnn.onnx")
 	in := input(t, map[string]any{
 		"reference": model, "candidates": map[string]any{"same": model},
-		"data": example(t, "data/digits_test.npz"), "atol": 1e-6, "max_accuracy_drop": 0.0,
+		"data": testenv.Example(t, "data/digits_test.npz"), "atol": 1e-6, "max_accuracy_drop": 0.0,
 		"min_cosine": 0.9999, "min_top1_agreement": 1.0, "threads": 1,
 	})
 	out, err := New().Run(context.Background(), in)
@@ -109,9 +100,9 @@ func TestCompareSelf(t *testing.T) {
 func TestComparePerturbed(t *testing.T) {
 	testenv.RequireORT(t)
 	params := map[string]any{
-		"reference":  example(t, "models/digits_cnn.onnx"),
+		"reference":  testenv.Example(t, "models/digits_cnn.onnx"),
 		"candidates": map[string]any{"scaled": perturbed(t)},
-		"data":       example(t, "data/digits_test.npz"), "atol": 1e-3, "rtol": 1e-3, "min_cosine": 0.99999,
+		"data":       testenv.Example(t, "data/digits_test.npz"), "atol": 1e-3, "rtol": 1e-3, "min_cosine": 0.99999,
 	}
 	_, err := New().Run(context.Background(), input(t, params))
 	for _, want := range []string{`candidate "scaled" output "logits": elements outside atol + rtol*|ref|:`, "(atol 0.001, rtol 0.001)", "< min_cosine 0.99999"} {
@@ -135,7 +126,7 @@ func TestComparePerturbed(t *testing.T) {
 // TestCompareRandom compares on random inputs (no labels): accuracy maps are empty.
 func TestCompareRandom(t *testing.T) {
 	testenv.RequireORT(t)
-	model := example(t, "models/digits_cnn.onnx")
+	model := testenv.Example(t, "models/digits_cnn.onnx")
 	out, err := New().Run(context.Background(), input(t, map[string]any{
 		"reference": model, "candidates": map[string]any{"m": map[string]any{"a": model}}, "samples": 10, "seed": 3,
 	}))
@@ -149,15 +140,15 @@ func TestCompareRandom(t *testing.T) {
 
 func TestCompareBadInput(t *testing.T) {
 	testenv.RequireORT(t)
-	model := example(t, "models/digits_cnn.onnx")
-	digits := example(t, "data/digits_test.npz")
+	model := testenv.Example(t, "models/digits_cnn.onnx")
+	digits := testenv.Example(t, "data/digits_test.npz")
 	tests := []struct {
 		name   string
 		params map[string]any
 		want   string
 	}{
 		{"unknown provider", map[string]any{"providers": []any{"cpu", "rocm"}}, `providers[1]: unknown execution provider "rocm"`},
-		{"data mismatch", map[string]any{"data": example(t, "data/encoder_test.npz")}, `input "input": missing from the data (expected float32 [N,1,8,8]; the data has input_ids)`},
+		{"data mismatch", map[string]any{"data": testenv.Example(t, "data/encoder_test.npz")}, `input "input": missing from the data (expected float32 [N,1,8,8]; the data has input_ids)`},
 		{"missing candidate", map[string]any{"candidates": map[string]any{"x": "/nonexistent.onnx"}}, "candidates.x: stat /nonexistent.onnx"},
 		{"drop without labels", map[string]any{"data": nil, "max_accuracy_drop": 0.01}, "max_accuracy_drop: the data has no `labels` array"},
 		{"unknown output", map[string]any{"output": "probs"}, `output: the reference has no output "probs"`},
@@ -190,7 +181,7 @@ func TestCompareBadInput(t *testing.T) {
 // whose sequence length comes from shapes.
 func TestCompareEncoderRandom(t *testing.T) {
 	testenv.RequireORT(t)
-	model := example(t, "models/encoder.onnx")
+	model := testenv.Example(t, "models/encoder.onnx")
 	out, err := New().Run(context.Background(), input(t, map[string]any{
 		"reference": model, "candidates": map[string]any{"self": model},
 		"shapes": map[string]any{"input_ids": []any{12}}, "samples": 5, "atol": 1e-5,

@@ -50,14 +50,6 @@ func install(t *testing.T) string {
 	return dir
 }
 
-func fixture(t *testing.T, rel string) string {
-	p, err := filepath.Abs(filepath.Join("..", "..", rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 func run(t *testing.T, st stages.Stage, params map[string]any) (*stages.Output, error) {
 	t.Helper()
 	p, err := st.Spec().Coerce(params, stages.CoerceOptions{})
@@ -81,7 +73,7 @@ func TestCheck(t *testing.T) {
 	}
 	for _, name := range []string{"digits_cnn.onnx", "encoder.onnx"} {
 		t.Run(name, func(t *testing.T) {
-			path := fixture(t, filepath.Join("models", name))
+			path := testenv.Example(t, filepath.Join("models", name))
 			before, _ := os.ReadFile(path)
 			out, err := run(t, st, map[string]any{"model": path, "standard_only": true})
 			if err != nil {
@@ -141,7 +133,7 @@ func TestCheckFails(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	digits := fixture(t, "models/digits_cnn.onnx")
+	digits := testenv.Example(t, "models/digits_cnn.onnx")
 	// ONNX Runtime's extended level fuses into com.microsoft operators.
 	fused := filepath.Join(dir, "fused.onnx")
 	if err := runtime.Optimize(digits, fused, "extended", 1); err != nil {

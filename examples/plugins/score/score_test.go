@@ -24,21 +24,13 @@ import (
 
 const python = "/usr/bin/python3"
 
-func fixture(t testing.TB, rel string) string {
-	p, err := filepath.Abs(filepath.Join("..", "..", rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 // The plugin's metrics equal scikit-learn's on the same logits, computed
 // independently from a plain ONNX Runtime run: on the digits test set, and on
 // the same images with every third label wrong (label+1 mod 10), where
 // top-k, macro-F1 and accuracy differ and are far from 1.
 func TestScoreMatchesScikitLearn(t *testing.T) {
 	testenv.RequireORT(t)
-	model, data := fixture(t, "models/digits_cnn.onnx"), fixture(t, "data/digits_test.npz")
+	model, data := testenv.Example(t, "models/digits_cnn.onnx"), testenv.Example(t, "data/digits_test.npz")
 	relabelled := filepath.Join(t.TempDir(), "relabelled.npz")
 	cmd := exec.Command(python, "-c", "import sys, numpy as np; d = np.load(sys.argv[1]); y = d['labels'].copy(); y[::3] = (y[::3] + 1) % 10; np.savez(sys.argv[2], input=d['input'], labels=y)", data, relabelled)
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -160,7 +152,7 @@ print(json.dumps({"accuracy": accuracy_score(y, p), "macro_f1": f1_score(y, p, a
 
 func TestScoreErrors(t *testing.T) {
 	testenv.RequireORT(t)
-	model, data := fixture(t, "models/digits_cnn.onnx"), fixture(t, "data/digits_test.npz")
+	model, data := testenv.Example(t, "models/digits_cnn.onnx"), testenv.Example(t, "data/digits_test.npz")
 	for _, tc := range []struct {
 		name   string
 		params map[string]any
@@ -169,7 +161,7 @@ func TestScoreErrors(t *testing.T) {
 		{"below min_score", map[string]any{"min_score": 0.999}, "score: accuracy 0.9917 is below min_score 0.9990 (by 0.0073) on 360 samples"},
 		{"no labels", map[string]any{"labels": "y"}, `has no label array "y" (it has input, labels); set labels`},
 		{"no such output", map[string]any{"output": "probs"}, `output "probs" is missing or not a float [N, classes] with static classes; its outputs: logits float32 [?,10]`},
-		{"unlabelled data", map[string]any{"data": fixture(t, "data/digits_calib.npz")}, `has no label array "labels" (it has input)`},
+		{"unlabelled data", map[string]any{"data": testenv.Example(t, "data/digits_calib.npz")}, `has no label array "labels" (it has input)`},
 		{"k", map[string]any{"k": 0}, "k 0 and batch 32 must be >= 1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -227,7 +219,7 @@ func TestRecipe(t *testing.T) {
 // as the dynamic model does.
 func TestScoreStaticBatch(t *testing.T) {
 	testenv.RequireORT(t)
-	digits, data := fixture(t, "models/digits_cnn.onnx"), fixture(t, "data/digits_test.npz")
+	digits, data := testenv.Example(t, "models/digits_cnn.onnx"), testenv.Example(t, "data/digits_test.npz")
 	m, err := onnx.Load(digits)
 	if err != nil {
 		t.Fatal(err)

@@ -81,11 +81,11 @@ func TestCompareMetrics(t *testing.T) {
 // agreement, no accuracy drop.
 func TestCompareDigitsSelf(t *testing.T) {
 	testenv.RequireORT(t)
-	d, err := LoadData(fixture(t, "data/digits_test.npz"))
+	d, err := LoadData(testenv.Example(t, "data/digits_test.npz"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	model := fixture(t, "models/digits_cnn.onnx")
+	model := testenv.Example(t, "models/digits_cnn.onnx")
 	a, err := Run(context.Background(), model, d, Options{Threads: 1})
 	if err != nil {
 		t.Fatal(err)

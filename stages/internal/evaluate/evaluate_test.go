@@ -22,14 +22,14 @@ import (
 // sizes: the accuracy must be 357/360 and the logits must match PyTorch's.
 func TestRunDigitsAccuracy(t *testing.T) {
 	testenv.RequireORT(t)
-	d, err := LoadData(fixture(t, "data/digits_test.npz"))
+	d, err := LoadData(testenv.Example(t, "data/digits_test.npz"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if d.N != 360 || len(d.Labels) != 360 || len(d.Arrays) != 1 {
 		t.Fatalf("data: N=%d labels=%d arrays=%v", d.N, len(d.Labels), d.Names())
 	}
-	ref, err := runtime.LoadNPZ(fixture(t, "data/digits_reference.npz"))
+	ref, err := runtime.LoadNPZ(testenv.Example(t, "data/digits_reference.npz"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +37,7 @@ func TestRunDigitsAccuracy(t *testing.T) {
 	for _, batch := range []int64{0, 1, 7, 1000} {
 		t.Run("batch="+itoa(batch), func(t *testing.T) {
 			var calls int
-			out, err := Run(context.Background(), fixture(t, "models/digits_cnn.onnx"), d,
+			out, err := Run(context.Background(), testenv.Example(t, "models/digits_cnn.onnx"), d,
 				Options{Batch: batch, Threads: 1, Progress: func(done, total int64) { calls++ }})
 			if err != nil {
 				t.Fatal(err)
@@ -68,7 +68,7 @@ func TestRunDigitsAccuracy(t *testing.T) {
 // fixed at 7 (360 = 51*7 + 3) and rejects a contradicting batch size.
 func TestRunStaticBatch(t *testing.T) {
 	testenv.RequireORT(t)
-	m, err := onnx.Load(fixture(t, "models/digits_cnn.onnx"))
+	m, err := onnx.Load(testenv.Example(t, "models/digits_cnn.onnx"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +82,7 @@ func TestRunStaticBatch(t *testing.T) {
 	if err := onnx.Save(m, path, onnx.SaveOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	d, err := LoadData(fixture(t, "data/digits_test.npz"))
+	d, err := LoadData(testenv.Example(t, "data/digits_test.npz"))
 	if err != nil {
 		t.Fatal(err)
 	}

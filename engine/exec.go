@@ -81,7 +81,7 @@ func (x *executor) prepare(ctx context.Context, in *recipe.Instance, partial boo
 	case !known:
 		return nil, errUnknown
 	case !run:
-		return nil, dag.Skip("if is false")
+		return nil, dag.Skip("if is false: " + sd.If.Source())
 	}
 	wv, err := sd.With.Eval(scope)
 	if err != nil {

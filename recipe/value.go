@@ -1,6 +1,9 @@
 package recipe
 
 import (
+	"fmt"
+	"strings"
+
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -194,4 +197,24 @@ func literalValue(v *Value) (cty.Value, bool) {
 		return cty.NilVal, false
 	}
 	return FromGo(x), true
+}
+
+// Source returns v as the recipe wrote it when it is a scalar or a template
+// ("${{ gpu.count > 0 }}"), for messages; "" for lists and maps.
+func (v *Value) Source() string {
+	switch v.Kind() {
+	case Scalar:
+		return fmt.Sprint(v.lit)
+	case Template:
+		var b strings.Builder
+		for _, p := range v.tmpl.parts {
+			if p.expr == nil {
+				b.WriteString(p.lit)
+				continue
+			}
+			b.WriteString("${{ " + strings.TrimSpace(p.src) + " }}")
+		}
+		return b.String()
+	}
+	return ""
 }

@@ -47,9 +47,10 @@ func Summary(w io.Writer, res *engine.Result) {
 				fmt.Fprintf(w, "  %s: none (%s)\n", o.Name, o.Missing)
 			} else if o.Path != "" {
 				fmt.Fprintf(w, "  %s: %s\n", o.Name, o.Path)
+			} else if str, ok := o.Value.(string); ok {
+				fmt.Fprintf(w, "  %s = %s\n", o.Name, indent(str))
 			} else {
-				b, _ := json.Marshal(o.Value)
-				fmt.Fprintf(w, "  %s = %s\n", o.Name, b)
+				fmt.Fprintf(w, "  %s = %s\n", o.Name, compactJSON(o.Value))
 			}
 		}
 	}
@@ -62,4 +63,15 @@ func Summary(w io.Writer, res *engine.Result) {
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")
 	return line
+}
+
+// compactJSON renders a value on one line without HTML escaping (a > stays >).
+func compactJSON(v any) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return fmt.Sprint(v)
+	}
+	return strings.TrimSuffix(b.String(), "\n")
 }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -70,11 +71,14 @@ func (x *executor) writeOutputs(outDir string, decls []*recipe.OutputDecl) error
 		}
 		results = append(results, res)
 	}
-	b, err := json.MarshalIndent(values, "", "  ")
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(values); err != nil {
 		return fmt.Errorf("encode outputs.json: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(tmp, "outputs.json"), append(b, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(tmp, "outputs.json"), buf.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("write outputs.json: %w", err)
 	}
 	if err := os.Chmod(tmp, 0o755); err != nil {

@@ -12,8 +12,8 @@ import (
 )
 
 func (c *cliEnv) cacheCmd(ctx context.Context, args []string) error {
-	fs := newFlagSet("cache", "szrun cache du|gc|verify|clear [--cache-dir DIR] [flags]", c.stderr)
-	dir := fs.String("cache-dir", "", "cache root (default $SZRUN_CACHE, else ./.szrun/cache)")
+	fs := newFlagSet("cache", "szrun cache du|gc|verify|clear [RECIPE] [--cache-dir DIR] [flags]", c.stderr)
+	dir := fs.String("cache-dir", "", "cache root (default $SZRUN_CACHE, else .szrun/cache beside RECIPE, else ./.szrun/cache)")
 	keepRuns := fs.Int("keep-runs", 0, "gc: keep what the last N runs used")
 	keepWithin := fs.Duration("keep-within", 0, "gc: keep what was used within this age (e.g. 168h)")
 	dryRun := fs.Bool("dry-run", false, "gc: only say what would be removed")
@@ -22,12 +22,16 @@ func (c *cliEnv) cacheCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return usageError("usage: szrun cache du|gc|verify|clear [--cache-dir DIR]")
+	if len(pos) != 1 && len(pos) != 2 {
+		return usageError("usage: szrun cache du|gc|verify|clear [RECIPE] [--cache-dir DIR]")
 	}
 	root := *dir
 	if root == "" {
 		root = os.Getenv("SZRUN_CACHE")
+	}
+	if root == "" && len(pos) == 2 {
+		// The cache `szrun run RECIPE` uses: .szrun/cache beside the recipe.
+		root = filepath.Join(filepath.Dir(pos[1]), ".szrun", "cache")
 	}
 	if root == "" {
 		root = filepath.Join(".szrun", "cache")

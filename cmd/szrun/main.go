@@ -131,7 +131,7 @@ Usage:
   szrun graph RECIPE [--format mermaid|dot]
   szrun stages                   list the stages recipes can use
   szrun stages describe NAME     a stage's parameters, outputs and docs
-  szrun cache du|gc|verify|clear [--cache-dir DIR]
+  szrun cache du|gc|verify|clear [RECIPE] [--cache-dir DIR]
   szrun inspect MODEL [--json]   ops, parameters, sparsity, inputs and outputs of a model
   szrun bench MODEL... [flags]   the benchmark stage without a recipe
   szrun report RECIPE [--run ID] a finished run (stages, cache hits, timings, plots) as HTML and markdown

@@ -280,7 +280,7 @@ func TestInterruptStopsCleanly(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "out")); err == nil {
 		t.Error("an interrupted run wrote outputs")
 	}
-	if r := szrun(t, dir, nil, "cache", "verify", "--cache-dir", ".szrun/cache"); r.code != 0 {
+	if r := szrun(t, dir, nil, "cache", "verify", "slow.yaml"); r.code != 0 || !strings.Contains(r.stdout, "cache is clean") {
 		t.Errorf("cache verify after SIGINT: %d %s %s", r.code, r.stdout, r.stderr)
 	}
 }

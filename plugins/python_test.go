@@ -7,16 +7,16 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sentinelzer0/szrun/internal/testenv"
 )
 
 // TestPythonPlugin runs a plugin written in Python from the protocol
 // documentation alone (internal/testplugin/python), so that the documented
 // handshake and mTLS are known to be enough for a non-Go author.
 func TestPythonPlugin(t *testing.T) {
-	const python = "/usr/bin/python3"
-	if err := exec.Command(python, "-c", "import grpc, grpc_tools, cryptography").Run(); err != nil {
-		t.Skipf("%s lacks grpcio, grpcio-tools or cryptography: %v", python, err)
-	}
+	const python = testenv.Python
+	testenv.RequirePython(t, "grpc", "grpc_tools", "cryptography")
 	stubs := t.TempDir()
 	gen := exec.Command(python, "-m", "grpc_tools.protoc", "-I", ".",
 		"--python_out="+stubs, "--grpc_python_out="+stubs, "plugin.proto")

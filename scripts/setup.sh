@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 pkgs=(protobuf-compiler libonnx-testdata python3-onnx python3-numpy python3-torch
-	python3-torchvision python3-sklearn python3-grpcio python3-grpc-tools)
+	python3-torchvision python3-sklearn python3-grpcio python3-grpc-tools python3-cryptography)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

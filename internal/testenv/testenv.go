@@ -5,7 +5,9 @@ package testenv
 import (
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/sentinelzer0/szrun/runtime"
@@ -56,4 +58,41 @@ func Root(tb testing.TB) string {
 func Example(tb testing.TB, rel string) string {
 	tb.Helper()
 	return filepath.Join(Root(tb), "examples", filepath.FromSlash(rel))
+}
+
+// Python is the interpreter the tests use: Debian's, which has torch,
+// torchvision, onnx, numpy and grpcio (scripts/setup.sh installs them).
+const Python = "/usr/bin/python3"
+
+// RequirePython checks that Python imports the given modules. Locally a
+// missing module skips the test; in CI it fails, since setup installs them.
+func RequirePython(tb testing.TB, modules ...string) {
+	tb.Helper()
+	code := "import " + strings.Join(modules, ", ")
+	out, err := exec.Command(Python, "-c", code).CombinedOutput()
+	if err == nil {
+		return
+	}
+	if os.Getenv("CI") != "true" {
+		tb.Skipf("%s cannot %q (run scripts/setup.sh): %v\n%s", Python, code, err, out)
+	}
+	tb.Fatalf("%s cannot %q: %v\n%s", Python, code, err, out)
+}
+
+// MobileNet returns a MobileNetV2 with random weights (14 MB, not
+// committed): $SZRUN_MOBILENET when set, else one exported into a temp dir
+// with examples/models/make_fixtures.py.
+func MobileNet(tb testing.TB) string {
+	tb.Helper()
+	if p := os.Getenv("SZRUN_MOBILENET"); p != "" {
+		return p
+	}
+	RequirePython(tb, "torch", "torchvision", "onnx")
+	out := filepath.Join(tb.TempDir(), "mobilenet_v2.onnx")
+	cmd := exec.Command(Python, filepath.Join(Root(tb), "examples", "models", "make_fixtures.py"), "--mobilenet", out)
+	cmd.Dir = Root(tb)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("export MobileNetV2: %v\n%s", err, b)
+	}
+	return out
 }

@@ -3,7 +3,6 @@ package prune
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -166,15 +165,11 @@ func TestRoundRemoved(t *testing.T) {
 }
 
 // TestStructuredMobileNet checks the rewrite on MobileNetV2 (depthwise Convs,
-// Clip, residual Adds), which is not committed: make it with
-// `/usr/bin/python3 examples/models/make_fixtures.py --mobilenet /tmp/mobilenet_v2.onnx`
-// and set SZRUN_MOBILENET=/tmp/mobilenet_v2.onnx.
+// Clip, residual Adds), which is not committed: the test exports it with
+// examples/models/make_fixtures.py, or uses $SZRUN_MOBILENET.
 func TestStructuredMobileNet(t *testing.T) {
-	path := os.Getenv("SZRUN_MOBILENET")
-	if path == "" {
-		t.Skip("SZRUN_MOBILENET is not set")
-	}
 	testenv.RequireORT(t)
+	path := testenv.MobileNet(t)
 	o := Options{Strategy: Structured, Amount: 0.3}
 	pruned, res := pruneFile(t, path, o, false)
 	masked, _ := pruneFile(t, path, o, true)

@@ -2,13 +2,12 @@ package benchmark_test
 
 import (
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/sentinelzer0/szrun/engine"
-	"github.com/sentinelzer0/szrun/runtime"
+	"github.com/sentinelzer0/szrun/internal/testenv"
 	"github.com/sentinelzer0/szrun/stages/builtin"
 )
 
@@ -16,12 +15,7 @@ import (
 // stages: optimize (matrix) -> benchmark and compare (matrix outputs flattened to
 // their labels) -> assert.
 func TestRecipeEndToEnd(t *testing.T) {
-	if err := runtime.Init(); err != nil {
-		if errors.Is(err, runtime.ErrNoLibrary) && os.Getenv("CI") != "true" {
-			t.Skipf("no ONNX Runtime: %v", err)
-		}
-		t.Fatal(err)
-	}
+	testenv.RequireORT(t)
 	model, err := filepath.Abs("../../examples/models/digits_cnn.onnx")
 	if err != nil {
 		t.Fatal(err)

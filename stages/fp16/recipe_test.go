@@ -7,19 +7,14 @@ import (
 	"testing"
 
 	"github.com/sentinelzer0/szrun/engine"
-	"github.com/sentinelzer0/szrun/runtime"
+	"github.com/sentinelzer0/szrun/internal/testenv"
 	"github.com/sentinelzer0/szrun/stages/builtin"
 )
 
 // TestRecipe runs optimize -> fp16 -> inspect through the real engine and
 // checks the values a recipe would gate on.
 func TestRecipe(t *testing.T) {
-	if err := runtime.Init(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
+	testenv.RequireORT(t)
 	dir := t.TempDir()
 	res, err := engine.Run(context.Background(), engine.Options{
 		Recipe:      "testdata/recipe/fp16.yaml",

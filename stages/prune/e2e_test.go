@@ -2,14 +2,13 @@ package prune_test
 
 import (
 	"context"
-	"errors"
 	"math"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/sentinelzer0/szrun/engine"
-	"github.com/sentinelzer0/szrun/runtime"
+	"github.com/sentinelzer0/szrun/internal/testenv"
 	"github.com/sentinelzer0/szrun/stages/builtin"
 )
 
@@ -17,12 +16,7 @@ import (
 // shows) through the engine: prune -> fine-tune (a shell stand-in) -> prune,
 // plus a matrix sweep of structured amounts.
 func TestIterativeRecipe(t *testing.T) {
-	if err := runtime.Init(); err != nil {
-		if errors.Is(err, runtime.ErrNoLibrary) && os.Getenv("CI") != "true" {
-			t.Skipf("no ONNX Runtime: %v", err)
-		}
-		t.Fatal(err)
-	}
+	testenv.RequireORT(t)
 	dir := t.TempDir()
 	res, err := engine.Run(context.Background(), engine.Options{
 		Recipe:      "testdata/iterative.yaml",

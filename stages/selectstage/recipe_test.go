@@ -3,14 +3,13 @@ package selectstage_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/sentinelzer0/szrun/engine"
-	"github.com/sentinelzer0/szrun/runtime"
+	"github.com/sentinelzer0/szrun/internal/testenv"
 	"github.com/sentinelzer0/szrun/stages/builtin"
 	"github.com/sentinelzer0/szrun/stages/selectstage"
 )
@@ -19,12 +18,7 @@ import (
 // at, with the real quantize, benchmark, compare, select, report and assert
 // stages: real files in the formats those stages write.
 func TestRecipe(t *testing.T) {
-	if err := runtime.Init(); err != nil {
-		if errors.Is(err, runtime.ErrNoLibrary) && os.Getenv("CI") != "true" {
-			t.Skipf("no ONNX Runtime: %v", err)
-		}
-		t.Fatal(err)
-	}
+	testenv.RequireORT(t)
 	recipe, err := filepath.Abs("testdata/recipe.yaml")
 	if err != nil {
 		t.Fatal(err)

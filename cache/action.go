@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"sync"
 	"syscall"
 	"time"
@@ -54,49 +52,11 @@ func validKey(k string) error {
 	return nil
 }
 
-func (s *Store) actionPath(key string) string {
-	fan := "_"
-	if len(key) >= 2 {
-		fan = key[:2]
-	}
-	return filepath.Join(s.root, "ac", fan, key+".json")
-}
+func (s *Store) actionPath(key string) string { return s.local.actionPath(key) }
 
-// refProblem returns why a's blobs cannot be restored, or nil.
+// refProblem returns why a's blobs cannot be restored from the store, or nil.
 func (s *Store) refProblem(a *Action) error {
-	names := make([]string, 0, len(a.Files))
-	for n := range a.Files {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		r := a.Files[n]
-		if !r.Tree {
-			if got := s.blobSize(r.Digest); got != r.Size {
-				if got < 0 {
-					return fmt.Errorf("output %q: blob %s: %w", n, r.Digest, ErrNotFound)
-				}
-				return fmt.Errorf("output %q: blob %s has %d bytes, action says %d: %w", n, r.Digest, got, r.Size, ErrCorrupt)
-			}
-			continue
-		}
-		es, err := s.ReadTree(r.Digest)
-		if err != nil {
-			return fmt.Errorf("output %q: %w", n, err)
-		}
-		for _, e := range es {
-			if got := s.blobSize(e.Digest); got != e.Size {
-				if got < 0 {
-					return fmt.Errorf("output %q: tree file %s: blob %s: %w", n, e.Path, e.Digest, ErrNotFound)
-				}
-				return fmt.Errorf("output %q: tree file %s: blob %s has %d bytes, want %d: %w", n, e.Path, e.Digest, got, e.Size, ErrCorrupt)
-			}
-		}
-	}
-	if a.Log != "" && !s.Has(a.Log) {
-		return fmt.Errorf("log blob %s: %w", a.Log, ErrNotFound)
-	}
-	return nil
+	return missingRefs(context.Background(), s.local, a)
 }
 
 // PutAction stores a atomically under a.Key, replacing any previous record.
@@ -109,14 +69,11 @@ func (s *Store) PutAction(a *Action) error {
 	if err := s.refProblem(a); err != nil {
 		return fmt.Errorf("put action %s: %w", a.Key, err)
 	}
-	data, err := json.Marshal(a) // map keys are sorted by encoding/json
+	data, err := encodeAction(a)
 	if err != nil {
-		return fmt.Errorf("put action %s: encode: %w", a.Key, err)
+		return fmt.Errorf("put action: %w", err)
 	}
-	if err := writeAtomic(s.tmpDir(), s.actionPath(a.Key), append(data, '\n'), 0o644); err != nil {
-		return fmt.Errorf("put action %s: %w", a.Key, err)
-	}
-	return nil
+	return s.local.PutAction(context.Background(), a.Key, data)
 }
 
 func (s *Store) readAction(path string) (*Action, error) {
@@ -140,19 +97,18 @@ func (s *Store) GetAction(key string) (*Action, bool, error) {
 	if err := validKey(key); err != nil {
 		return nil, false, fmt.Errorf("get action: %w", err)
 	}
-	p := s.actionPath(key)
-	a, err := s.readAction(p)
-	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, ErrCorrupt) {
+	data, err := s.local.GetAction(context.Background(), key)
+	if errors.Is(err, ErrNotFound) {
 		return nil, false, nil
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("get action %s: %w", key, err)
+		return nil, false, err
 	}
-	if a.Key != key || s.refProblem(a) != nil {
+	a, err := decodeAction(key, data)
+	if err != nil || s.refProblem(a) != nil {
 		return nil, false, nil
 	}
-	now := time.Now()
-	_ = os.Chtimes(p, now, now) // best effort: only GC's notion of "recently used" depends on it
+	s.local.touchAction(key)
 	return a, true, nil
 }
 

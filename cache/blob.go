@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"time"
 )
 
@@ -82,25 +81,8 @@ func finishTemp(f *os.File) error {
 	return nil
 }
 
-// commitTemp renames a finished temp file into cas/. If a blob of the same
-// size is already there (another writer won the race) the temp is dropped;
-// a wrong-sized one is replaced.
 func (s *Store) commitTemp(tmp string, d Digest, size int64) error {
-	if s.hasSize(d, size) {
-		os.Remove(tmp)
-		return nil
-	}
-	dst := s.blobPath(d)
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("store blob %s: %w", d, err)
-	}
-	if err := os.Rename(tmp, dst); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("store blob %s: %w", d, err)
-	}
-	syncDir(filepath.Dir(dst))
-	return nil
+	return s.local.commitTemp(tmp, d, size)
 }
 
 // PutBytes stores b as a blob.
@@ -146,16 +128,7 @@ func (s *Store) Has(d Digest) bool {
 }
 
 // blobSize returns the stored size of d, or -1 when absent.
-func (s *Store) blobSize(d Digest) int64 {
-	if !d.Valid() {
-		return -1
-	}
-	fi, err := os.Stat(s.blobPath(d))
-	if err != nil || !fi.Mode().IsRegular() {
-		return -1
-	}
-	return fi.Size()
-}
+func (s *Store) blobSize(d Digest) int64 { return s.local.blobSize(d) }
 
 func (s *Store) hasSize(d Digest, size int64) bool { return s.blobSize(d) == size }
 

@@ -1,6 +1,13 @@
 // Package cache owns szrun's on-disk build cache: a content-addressed store of
 // blobs plus an action cache, as in Bazel.
 //
+// The package is split in two: the store's meaning (keys, verification,
+// "an action whose blobs are missing is a miss", the order in which blobs
+// and records are written, GC policy), and a small Backend interface that
+// only moves bytes (get/put an action record, find missing blobs, get/put a
+// blob, streamed). Local, the directory layout below, is one Backend;
+// cache/bucket provides remote object stores.
+//
 // Nouns:
 //
 //   - Store: one cache root (default .szrun/cache beside the recipe, or
@@ -9,6 +16,8 @@
 //     ac/ab/<key>.json action records; locks/ flock(2) files; tmp/ staging
 //     for atomic writes; view/<digest>/<name> stable read-only paths;
 //     meta/ small metadata files; runs/ run records for gc; statcache.
+//   - Backend, Local: where records and blobs live; Local is the layout
+//     above. BlobRef is a digest with the size it must have.
 //   - Digest: 64 lowercase hex characters of BLAKE3-256. Never truncated.
 //     A file's digest is the hash of its bytes; a folder's ("tree") digest is
 //     the hash of its canonical manifest (see HashPath), which is itself

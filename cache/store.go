@@ -41,8 +41,9 @@ type Stats struct {
 
 // Store is one cache root. Its methods are safe for concurrent use.
 type Store struct {
-	root string
-	opts Options
+	root  string
+	opts  Options
+	local *Local // the layout under root
 
 	lockFile *os.File   // locks/store.lock, shared while open
 	lockMu   sync.Mutex // serialises exclusive sections within this Store
@@ -77,7 +78,7 @@ func Open(root string, opts Options) (*Store, error) {
 		lf.Close()
 		return nil, fmt.Errorf("open cache %s: take shared store lock: %w", abs, err)
 	}
-	s := &Store{root: abs, opts: opts, lockFile: lf}
+	s := &Store{root: abs, opts: opts, lockFile: lf, local: &Local{root: abs}}
 	s.stat = newStatCache(filepath.Join(abs, "statcache"))
 	if !opts.NoStatCache {
 		if err := s.stat.load(); err != nil {
@@ -116,9 +117,10 @@ func (s *Store) Stats() Stats {
 
 func (s *Store) tmpDir() string { return filepath.Join(s.root, "tmp") }
 
-func (s *Store) blobPath(d Digest) string {
-	return filepath.Join(s.root, "cas", string(d[:2]), string(d))
-}
+// Local returns the store's own directory as a Backend.
+func (s *Store) Local() *Local { return s.local }
+
+func (s *Store) blobPath(d Digest) string { return s.local.blobPath(d) }
 
 // exclusive converts the store lock to exclusive for fn, then back to
 // shared. It waits (until ctx is done) for every other open Store to close.

@@ -96,6 +96,13 @@ func (x *executor) prepare(ctx context.Context, in *recipe.Instance, partial boo
 	if err != nil {
 		return nil, x.positionParamErrors(sd, err)
 	}
+	// Validation judged values from upstream outputs as unknown; judge them
+	// now, before the stage starts, still naming the recipe position.
+	if c, ok := st.(stages.ParamChecker); ok && !partial {
+		if perrs := c.CheckParams(ctx, params, false); len(perrs) > 0 {
+			return nil, x.positionParamErrors(sd, perrs)
+		}
+	}
 	digested, err := digestParams(ctx, x.store, spec, params)
 	if err != nil {
 		return nil, fmt.Errorf("stage %s: %w", in.ID, err)

@@ -65,7 +65,7 @@ func digestParams(ctx context.Context, st *cache.Store, spec stages.Spec, params
 		if err != nil {
 			return nil, fmt.Errorf("parameter %s: %w", p.Name, err)
 		}
-		out[p.Name] = dv
+		out[p.Key()] = dv
 	}
 	return out, nil
 }

@@ -41,15 +41,24 @@ func Load(ctx context.Context, opts Options) (*Pipeline, error) {
 	if opts.Catalog == nil {
 		return nil, fmt.Errorf("engine: no stage catalog")
 	}
+	opts.applyDefaults()
 	r, err := recipe.Load(opts.Recipe)
-	if err != nil {
+	var structural recipe.ErrorList
+	if err != nil && (r == nil || !errors.As(err, &structural)) {
 		return nil, invalid(err)
 	}
+	// A recipe with structural problems is still validated as far as it
+	// was read, so one `validate` reports every mistake.
 	if err := r.Override(opts.Params); err != nil {
-		return nil, invalid(err)
+		if structural == nil {
+			return nil, invalid(err)
+		}
+		if err := recipe.Merge(structural, err); err != nil {
+			return nil, invalid(err)
+		}
 	}
 	p := &Pipeline{Recipe: r, stages: map[string]stages.Stage{}}
-	lookup := &specLookup{names: opts.Catalog.Names(), specs: map[string]stages.Spec{}}
+	lookup := &specLookup{ctx: ctx, names: opts.Catalog.Names(), specs: map[string]stages.Spec{}, stages: p.stages}
 	var resolveErrs recipe.ErrorList
 	failed := map[recipe.Pos]bool{}
 	for _, sd := range r.Stages {
@@ -79,9 +88,11 @@ func Load(ctx context.Context, opts Options) (*Pipeline, error) {
 			resolveErrs = append(resolveErrs, e)
 		}
 	}
-	if len(resolveErrs) > 0 {
-		sortErrors(resolveErrs)
-		return nil, invalid(resolveErrs)
+	for _, w := range r.Warnings() {
+		opts.Logger.Warn(w.Error())
+	}
+	if err := recipe.Merge(structural, resolveErrs); err != nil {
+		return nil, invalid(err)
 	}
 	insts, err := r.Instances()
 	if err != nil {
@@ -96,19 +107,6 @@ func Load(ctx context.Context, opts Options) (*Pipeline, error) {
 		}
 	}
 	return p, nil
-}
-
-func sortErrors(l recipe.ErrorList) {
-	sort.SliceStable(l, func(i, j int) bool {
-		a, b := l[i].Pos, l[j].Pos
-		if a.File != b.File {
-			return a.File < b.File
-		}
-		if a.Line != b.Line {
-			return a.Line < b.Line
-		}
-		return a.Col < b.Col
-	})
 }
 
 func (p *Pipeline) build(insts []*recipe.Instance) error {
@@ -185,8 +183,19 @@ func (p *Pipeline) Stage(in *recipe.Instance) stages.Stage { return p.stages[in.
 func (p *Pipeline) Instance(id string) *recipe.Instance { return p.byID[id] }
 
 type specLookup struct {
-	names []string
-	specs map[string]stages.Spec
+	ctx    context.Context // for plugin Validate calls during validation
+	names  []string
+	specs  map[string]stages.Spec
+	stages map[string]stages.Stage
+}
+
+// CheckParams runs a stage's own parameter checks (cross-field rules, a
+// plugin's Validate) during validation.
+func (l *specLookup) CheckParams(uses string, params map[string]any) stages.ParamErrors {
+	if c, ok := l.stages[uses].(stages.ParamChecker); ok {
+		return c.CheckParams(l.ctx, params, true)
+	}
+	return nil
 }
 
 func (l *specLookup) Spec(uses string) (stages.Spec, bool) {

@@ -31,6 +31,9 @@ type Recipe struct {
 
 	file   string // the path as given to Parse, for positions
 	envPos Pos
+	broken bool // Parse found structural problems: validate only, never run
+
+	warnings errs
 }
 
 // ParamDecl is one entry of `params:`.
@@ -63,7 +66,8 @@ type StageDecl struct {
 	// sorted, without duplicates.
 	Deps []string
 
-	withPos Pos // of the `with:` key, or the id when absent
+	withPos Pos  // of the `with:` key, or the id when absent
+	withBad bool // `with:` is not a mapping (reported by Parse)
 }
 
 // Ref is a reference to another stage with the position it was written at.
@@ -117,6 +121,14 @@ type Scope struct {
 	Env     map[string]string // only allow-listed names
 	GPU     GPU
 	Partial bool
+}
+
+// ParamChecker is implemented by a SpecLookup that can check a stage's
+// parameters beyond their declared types: a built-in stage's cross-field
+// rules, a plugin's Validate. params are coerced with unknown values (upstream
+// outputs) as nil. Paths in the returned errors are inside `with:`.
+type ParamChecker interface {
+	CheckParams(uses string, params map[string]any) stages.ParamErrors
 }
 
 // SpecLookup finds the Spec of a `uses:` value (built-in or "plugin:NAME").

@@ -30,6 +30,9 @@ func FuzzParse(f *testing.F) {
 			if _, ok := err.(ErrorList); !ok {
 				t.Fatalf("Parse returned %T, want ErrorList", err)
 			}
+			if r != nil {
+				_ = r.Validate(specs) // a broken recipe is still validated
+			}
 			return
 		}
 		_ = r.Validate(specs)

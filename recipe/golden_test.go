@@ -11,11 +11,12 @@ import (
 var update = flag.Bool("update", false, "rewrite the .golden files under testdata/")
 
 // loadAndValidate returns every problem with a recipe file as the CLI would
-// print it: Parse errors, else Validate and Instances errors.
+// print it: Parse and Validate errors together (a recipe with structural
+// problems is still validated as far as it was read), then Instances errors.
 func loadAndValidate(path string) string {
 	r, err := Load(path)
-	if err == nil {
-		err = r.Validate(specs)
+	if r != nil {
+		err = Merge(err, r.Validate(specs))
 	}
 	if err == nil {
 		_, err = r.Instances()

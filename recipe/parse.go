@@ -41,7 +41,10 @@ func Load(path string) (*Recipe, error) {
 // Parse decodes a recipe and checks its structure: known keys, value types,
 // expression syntax, matrix values. file names the recipe in positions and
 // locates its folder. Cross-references and stage parameters are checked by
-// Validate.
+// Validate. On structural problems it returns the ErrorList and, when the
+// file was YAML at all, the recipe as far as it could be read: Validate may
+// still run on it (the engine does, to report every problem in one go), but
+// it must not be run.
 func Parse(file string, data []byte) (*Recipe, error) {
 	abs, err := filepath.Abs(file)
 	if err != nil {
@@ -61,7 +64,10 @@ func Parse(file string, data []byte) (*Recipe, error) {
 	p.recipe(v)
 	d.errs.addList(r.resolveMatrix())
 	if err := d.errs.err(); err != nil {
-		return nil, err
+		// The recipe is returned too, as far as it could be read, so the
+		// caller can still validate it and report every problem at once.
+		r.broken = true
+		return r, err
 	}
 	return r, nil
 }

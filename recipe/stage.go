@@ -30,6 +30,8 @@ func (p *parser) stage(id string, pos Pos, v *Value) *StageDecl {
 	if w := v.Field("with"); w != nil && w.kind != Null {
 		if p.isMap(w, "with") {
 			s.With = w
+		} else {
+			s.withBad = true
 		}
 	}
 	s.withPos = pos

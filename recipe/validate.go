@@ -1,6 +1,7 @@
 package recipe
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -18,8 +19,13 @@ import (
 // mistake, as an ErrorList.
 func (r *Recipe) Validate(specs SpecLookup) error {
 	var e errs
+	r.warnings = errs{}
 	known := map[string]stages.Spec{}
+	checker, _ := specs.(ParamChecker)
 	for _, s := range r.Stages {
+		if s.Uses == "" {
+			continue // Parse reported the missing or malformed uses
+		}
 		spec, ok := specs.Spec(s.Uses)
 		if !ok {
 			names := specs.Names()
@@ -33,7 +39,7 @@ func (r *Recipe) Validate(specs SpecLookup) error {
 		known[s.ID] = spec
 	}
 	for _, s := range r.Stages {
-		r.validateStage(s, known, &e)
+		r.validateStage(s, known, checker, &e)
 	}
 	chk := &refCheck{r: r, specs: known, roots: []string{"env", "gpu", "params", "stages"}, where: "recipe outputs"}
 	for _, o := range r.Outputs {
@@ -57,7 +63,32 @@ func (r *Recipe) validator(matrix map[string]cty.Value) *evaluator {
 	return ev
 }
 
-func (r *Recipe) validateStage(s *StageDecl, known map[string]stages.Spec, e *errs) {
+// Warnings returns what the last Validate found that still works but should
+// change (a parameter given by its old name), sorted by position.
+func (r *Recipe) Warnings() ErrorList {
+	l := append(ErrorList(nil), r.warnings.list...)
+	l.Sort()
+	return l
+}
+
+// Merge joins the problems of several ErrorLists (Parse's and Validate's),
+// drops exact duplicates and sorts them; nil when there are none. Other
+// errors are returned as they are.
+func Merge(errors ...error) error {
+	var all errs
+	for _, err := range errors {
+		switch l := err.(type) {
+		case nil:
+		case ErrorList:
+			all.addList(l)
+		default:
+			return err
+		}
+	}
+	return all.err()
+}
+
+func (r *Recipe) validateStage(s *StageDecl, known map[string]stages.Spec, checker ParamChecker, e *errs) {
 	for _, n := range s.Needs {
 		switch {
 		case n.Stage == s.ID:
@@ -73,7 +104,9 @@ func (r *Recipe) validateStage(s *StageDecl, known map[string]stages.Spec, e *er
 	good := map[string]bool{}
 	for i, k := range s.With.keys {
 		if hasSpec {
-			if _, ok := spec.Param(k); !ok {
+			if newName := spec.Renamed(k); newName != "" {
+				r.warnings.add(s.With.keyPos[i], "parameter %q of stage type %s is renamed to %q; the old name works until the next release", k, s.Uses, newName)
+			} else if _, ok := spec.Param(k); !ok {
 				e.add(s.With.keyPos[i], "unknown parameter %q for stage type %s%s; valid: %s", k, s.Uses, didYouMean(k, spec.ParamNames()), strings.Join(spec.ParamNames(), ", "))
 				continue
 			}
@@ -81,12 +114,14 @@ func (r *Recipe) validateStage(s *StageDecl, known map[string]stages.Spec, e *er
 		good[k] = chk.check(s.With.vals[i], e)
 	}
 	ifOK := chk.check(s.If, e)
-	if hasSpec {
+	if hasSpec && !s.withBad {
 		r.checkRequired(s, spec.Params, s.With, s.withPos, "", e)
 	}
 	insts, err := s.instances()
 	if err != nil {
-		e.addErr(err)
+		if !r.broken { // else Parse reported why the matrix has no values
+			e.addErr(err)
+		}
 		return
 	}
 	if !usesRoot(s.With, "matrix") && !usesRoot(s.If, "matrix") {
@@ -98,6 +133,8 @@ func (r *Recipe) validateStage(s *StageDecl, known map[string]stages.Spec, e *er
 		for i, k := range s.With.keys {
 			if good[k] {
 				values[k] = toGoPartial(ev.eval(s.With.vals[i]))
+			} else if _, known := spec.Param(k); known {
+				values[k] = nil // a bad reference, reported: unknown to other checks
 			}
 		}
 		if s.If != nil && ifOK {
@@ -105,7 +142,7 @@ func (r *Recipe) validateStage(s *StageDecl, known map[string]stages.Spec, e *er
 		}
 		e.addList(ev.errs.list)
 		if hasSpec && ev.errs.err() == nil {
-			r.checkParams(s, spec, values, e)
+			r.checkParams(s, spec, values, checker, e)
 		}
 	}
 }
@@ -140,6 +177,11 @@ func checkIf(v *Value, val cty.Value, e *errs) {
 func (r *Recipe) checkRequired(s *StageDecl, params []stages.Param, m *Value, at Pos, prefix string, e *errs) {
 	for _, p := range params {
 		v := m.Field(p.Name)
+		for _, a := range p.Aliases {
+			if v == nil {
+				v = m.Field(a)
+			}
+		}
 		switch {
 		case (v == nil || v.kind == Null) && p.Required && p.Default == nil:
 			pos := at
@@ -155,11 +197,29 @@ func (r *Recipe) checkRequired(s *StageDecl, params []stages.Param, m *Value, at
 
 // checkParams coerces evaluated with values against the spec (unknowns
 // pass) and checks that path and model values exist.
-func (r *Recipe) checkParams(s *StageDecl, spec stages.Spec, values map[string]any, e *errs) {
+func (r *Recipe) checkParams(s *StageDecl, spec stages.Spec, values map[string]any, checker ParamChecker, e *errs) {
 	out, err := spec.Coerce(values, stages.CoerceOptions{Partial: true})
+	if checker != nil {
+		// Cross-field rules and plugin validation see the values coerced,
+		// relative paths resolved, so they judge what the stage would get; a
+		// value that failed coercion is unknown to them.
+		withPaths, cerr := spec.Coerce(values, stages.CoerceOptions{Partial: true, BaseDir: r.Dir})
+		var bad stages.ParamErrors
+		errors.As(cerr, &bad)
+		for _, pe := range bad {
+			if _, ok := spec.Param(pe.Path); ok {
+				withPaths[pe.Path] = nil
+			}
+		}
+		if perrs := checker.CheckParams(s.Uses, withPaths); len(perrs) > 0 {
+			var all stages.ParamErrors
+			errors.As(err, &all)
+			err = append(all, perrs...)
+		}
+	}
 	if perrs, ok := err.(stages.ParamErrors); ok {
 		for _, pe := range perrs {
-			v, keyPos := lookupPath(s.With, pe.Path)
+			v, keyPos := lookupPath(s.With, withKey(s.With, spec, pe.Path))
 			msg := pe.Msg
 			if rest, ok := strings.CutPrefix(msg, "unknown parameter"); ok {
 				e.add(keyPos, "unknown parameter %q for stage type %s%s", pe.Path, s.Uses, rest)
@@ -184,6 +244,7 @@ func (r *Recipe) checkPaths(s *StageDecl, p stages.Param, path string, v any, e 
 		if !isPath(p.Type) {
 			return
 		}
+		path = withKey(s.With, stages.Spec{Params: []stages.Param{p}}, path)
 		full := x
 		if !filepath.IsAbs(full) {
 			full = filepath.Join(r.Dir, x)
@@ -211,6 +272,27 @@ func (r *Recipe) checkPaths(s *StageDecl, p stages.Param, path string, v any, e 
 			r.checkPaths(s, stages.Param{Type: p.Elem}, path+"."+k, x[k], e)
 		}
 	}
+}
+
+// withKey rewrites the first name of a parameter path to the old name the
+// recipe wrote it under, when it used one, so lookupPath finds it.
+func withKey(with *Value, spec stages.Spec, path string) string {
+	end := strings.IndexAny(path, ".[")
+	if end < 0 {
+		end = len(path)
+	}
+	name := path[:end]
+	if with.Field(name) != nil {
+		return path
+	}
+	if p, ok := spec.Param(name); ok {
+		for _, a := range p.Aliases {
+			if with.Field(a) != nil {
+				return a + path[end:]
+			}
+		}
+	}
+	return path
 }
 
 // At returns the value a stages.ParamError path ("calibration.method",

@@ -16,6 +16,9 @@ import (
 type ParamError struct {
 	Path string
 	Msg  string
+	// Reads lists other parameters a cross-field rule looked at (see
+	// Reading); empty for a problem of one value.
+	Reads []string
 }
 
 func (e *ParamError) Error() string { return e.Path + ": " + e.Msg }
@@ -63,6 +66,12 @@ func (s Spec) Coerce(values map[string]any, opts CoerceOptions) (map[string]any,
 	}
 	sort.Strings(names)
 	for _, k := range names {
+		if p, ok := s.aliasOf(k); ok {
+			if _, both := values[p.Name]; both {
+				errs = append(errs, &ParamError{Path: k, Msg: fmt.Sprintf("renamed to %s, which is also given; keep only %s", p.Name, p.Name)})
+			}
+			continue
+		}
 		if _, ok := s.Param(k); !ok {
 			msg := "unknown parameter; valid: " + strings.Join(s.ParamNames(), ", ")
 			if near := Nearest(k, s.ParamNames()); near != "" {
@@ -73,6 +82,13 @@ func (s Spec) Coerce(values map[string]any, opts CoerceOptions) (map[string]any,
 	}
 	for _, p := range s.Params {
 		v, given := values[p.Name]
+		if !given {
+			for _, a := range p.Aliases {
+				if av, ok := values[a]; ok {
+					v, given = av, true
+				}
+			}
+		}
 		if !given || v == nil {
 			if given && opts.Partial {
 				out[p.Name] = nil

@@ -26,7 +26,11 @@ func (s Spec) Markdown() string {
 				if len(p.Enum) > 0 {
 					typ = strings.Join(p.Enum, " \\| ")
 				}
-				fmt.Fprintf(&b, "| `%s%s` | %s | %s | %s |\n", prefix, p.Name, mdCell(typ), def, mdCell(p.Doc))
+				doc := p.Doc
+				if len(p.Aliases) > 0 {
+					doc += " (renamed from `" + strings.Join(p.Aliases, "`, `") + "`, which still works for one release)"
+				}
+				fmt.Fprintf(&b, "| `%s%s` | %s | %s | %s |\n", prefix, p.Name, mdCell(typ), def, mdCell(doc))
 				if len(p.Fields) > 0 {
 					walk(prefix+p.Name+".", p.Fields)
 				}

@@ -2,6 +2,7 @@ package stages
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -40,6 +41,20 @@ type Param struct {
 	// Fields makes a map parameter a structured object with these keys; unknown
 	// keys are then errors.
 	Fields []Param
+	// Aliases are old names that still work for one release; recipe
+	// validation warns "renamed to Name".
+	Aliases []string
+	// KeyName is the name the value has in the cache key when it differs
+	// from Name, so renaming a parameter keeps its recipes' keys.
+	KeyName string
+}
+
+// Key returns the name of the parameter in cache keys.
+func (p Param) Key() string {
+	if p.KeyName != "" {
+		return p.KeyName
+	}
+	return p.Name
 }
 
 // OutputKind says whether an output is a file (or folder) or a value.
@@ -89,6 +104,25 @@ func (s Spec) Param(name string) (Param, bool) {
 	return Param{}, false
 }
 
+// aliasOf returns the parameter that name is an old name of.
+func (s Spec) aliasOf(name string) (Param, bool) {
+	for _, p := range s.Params {
+		if slices.Contains(p.Aliases, name) {
+			return p, true
+		}
+	}
+	return Param{}, false
+}
+
+// Renamed returns the current name of a parameter that name is an old name
+// of ("" if none).
+func (s Spec) Renamed(name string) string {
+	if p, ok := s.aliasOf(name); ok {
+		return p.Name
+	}
+	return ""
+}
+
 // Output returns the declared output called name.
 func (s Spec) Output(name string) (OutputSpec, bool) {
 	for _, o := range s.Outputs {
@@ -122,10 +156,12 @@ func (s Spec) Validate() error {
 		if err := validateParam(s.Name, p); err != nil {
 			return err
 		}
-		if seen[p.Name] {
-			return fmt.Errorf("stage %s: duplicate parameter %q", s.Name, p.Name)
+		for _, n := range append([]string{p.Name}, p.Aliases...) {
+			if seen[n] {
+				return fmt.Errorf("stage %s: duplicate parameter %q", s.Name, n)
+			}
+			seen[n] = true
 		}
-		seen[p.Name] = true
 	}
 	seen = map[string]bool{}
 	for _, o := range s.Outputs {

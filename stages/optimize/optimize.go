@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,60 +18,6 @@ import (
 	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
 )
 
-// params are the stage's parameters, checked.
-type params struct {
-	model, level, inputs string
-	threads              int
-	verify               bool
-	shapes               map[string][]int64
-	samples              int64
-	atol, rtol           float64
-}
-
-func parseParams(in *stages.Input) (*params, error) {
-	p := &params{
-		model: in.String("model"), level: in.String("level"), inputs: in.String("inputs"),
-		threads: int(in.Int("threads")), verify: in.Bool("verify"), samples: in.Int("samples"),
-		atol: in.Float("atol"), rtol: in.Float("rtol"),
-	}
-	if !in.Has("verify") {
-		p.verify = true
-	}
-	if p.level == "" {
-		p.level = "extended"
-	}
-	if !slices.Contains(Levels, p.level) {
-		return nil, fmt.Errorf("optimize: parameter level: %q is not one of basic, extended, all", p.level)
-	}
-	if p.model == "" {
-		return nil, fmt.Errorf("optimize: parameter model: no model given")
-	}
-	if p.threads < 0 {
-		return nil, fmt.Errorf("optimize: parameter threads: %d is negative", p.threads)
-	}
-	if !in.Has("samples") {
-		p.samples = 4
-	}
-	if p.samples <= 0 {
-		return nil, fmt.Errorf("optimize: parameter samples: %d must be positive", p.samples)
-	}
-	if !in.Has("atol") {
-		p.atol = 1e-4
-	}
-	if !in.Has("rtol") {
-		p.rtol = 1e-3
-	}
-	if p.atol < 0 || math.IsNaN(p.atol) || p.rtol < 0 || math.IsNaN(p.rtol) {
-		return nil, fmt.Errorf("optimize: parameters atol/rtol: %g/%g must be non-negative", p.atol, p.rtol)
-	}
-	shapes, err := evaluate.Shapes("shapes", in.Map("shapes"))
-	if err != nil {
-		return nil, fmt.Errorf("optimize: parameter %w", err)
-	}
-	p.shapes = shapes
-	return p, nil
-}
-
 // Run optimizes the model, restores shape information and verifies the
 // result. Everything that can be wrong with the input (parameters, a model
 // ONNX Runtime rejects, verification data that does not fit) is checked
@@ -82,72 +27,72 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 	if logger == nil {
 		logger = log.New(io.Discard)
 	}
-	p, err := parseParams(in)
-	if err != nil {
-		return nil, err
+	var p Params
+	if err := in.Decode(&p); err != nil {
+		return nil, fmt.Errorf("optimize: %w", err)
 	}
-	orig, err := onnx.Load(p.model)
+	orig, err := onnx.Load(p.Model)
 	if err != nil {
 		return nil, fmt.Errorf("optimize: %w", err)
 	}
 	before, err := orig.Stats()
 	if err != nil {
-		return nil, fmt.Errorf("optimize %s: %w", p.model, err)
+		return nil, fmt.Errorf("optimize %s: %w", p.Model, err)
 	}
 	// "disable" makes the reference the model exactly as written.
-	ref, err := runtime.NewSession(p.model, runtime.SessionOptions{IntraOpThreads: p.threads, OptimizationLevel: "disable"})
+	ref, err := runtime.NewSession(p.Model, runtime.SessionOptions{IntraOpThreads: int(p.Threads), OptimizationLevel: "disable"})
 	if err != nil {
-		return nil, fmt.Errorf("optimize: ONNX Runtime cannot load %s: %w", p.model, err)
+		return nil, fmt.Errorf("optimize: ONNX Runtime cannot load %s: %w", p.Model, err)
 	}
 	defer ref.Close()
 	var data *evaluate.Data
-	if p.verify {
-		if data, err = verificationData(ref, p); err != nil {
+	if p.Verify {
+		if data, err = verificationData(ref, &p); err != nil {
 			return nil, err
 		}
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("optimize %s: %w", p.model, context.Cause(ctx))
+		return nil, fmt.Errorf("optimize %s: %w", p.Model, context.Cause(ctx))
 	}
 
 	in.Report(0, 3, "optimize")
 	ortPath := filepath.Join(in.WorkDir, "ort_optimized.onnx")
-	if err := runtime.Optimize(p.model, ortPath, p.level, p.threads); err != nil {
+	if err := runtime.Optimize(p.Model, ortPath, p.Level, int(p.Threads)); err != nil {
 		return nil, fmt.Errorf("optimize: %w", err)
 	}
 	opt, err := onnx.Load(ortPath)
 	if err != nil {
-		return nil, fmt.Errorf("optimize %s: read ONNX Runtime's output: %w", p.model, err)
+		return nil, fmt.Errorf("optimize %s: read ONNX Runtime's output: %w", p.Model, err)
 	}
 	restored := RestoreValueInfo(orig.Proto.GetGraph(), opt.Proto.GetGraph())
 	outPath := filepath.Join(in.WorkDir, "model.onnx")
 	if err := onnx.Save(opt, outPath, onnx.SaveOptions{}); err != nil {
-		return nil, fmt.Errorf("optimize %s: save: %w", p.model, err)
+		return nil, fmt.Errorf("optimize %s: save: %w", p.Model, err)
 	}
 	os.Remove(ortPath)
 	os.Remove(ortPath + ".data")
 	after, err := opt.Stats()
 	if err != nil {
-		return nil, fmt.Errorf("optimize %s: %w", p.model, err)
+		return nil, fmt.Errorf("optimize %s: %w", p.Model, err)
 	}
 	in.Report(1, 3, "verify")
 
 	maxAbs := 0.0
-	if p.verify {
-		if maxAbs, err = verify(ctx, ref, outPath, data, p); err != nil {
+	if p.Verify {
+		if maxAbs, err = verify(ctx, ref, outPath, data, &p); err != nil {
 			return nil, err
 		}
 	}
 	in.Report(3, 3, "done")
-	sizeBefore, err := fileSize(p.model)
+	sizeBefore, err := fileSize(p.Model)
 	if err != nil {
-		return nil, fmt.Errorf("optimize %s: %w", p.model, err)
+		return nil, fmt.Errorf("optimize %s: %w", p.Model, err)
 	}
 	sizeAfter, err := fileSize(outPath)
 	if err != nil {
-		return nil, fmt.Errorf("optimize %s: %w", p.model, err)
+		return nil, fmt.Errorf("optimize %s: %w", p.Model, err)
 	}
-	logger.Info("optimized", "level", p.level, "nodes_before", before.Nodes, "nodes_after", after.Nodes,
+	logger.Info("optimized", "level", p.Level, "nodes_before", before.Nodes, "nodes_after", after.Nodes,
 		"value_info_restored", restored, "max_abs_error", maxAbs)
 	return &stages.Output{
 		Files: map[string]string{"model": outPath},

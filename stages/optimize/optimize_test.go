@@ -36,7 +36,7 @@ func TestOptimizeLevels(t *testing.T) {
 		t.Run(filepath.Base(tc.model)+"/"+tc.level, func(t *testing.T) {
 			params := map[string]any{"model": abs(t, tc.model), "level": tc.level}
 			if tc.data != "" {
-				params["inputs"] = abs(t, tc.data)
+				params["data"] = abs(t, tc.data)
 			}
 			in := input(t, params)
 			out, err := New().Run(context.Background(), in)
@@ -100,7 +100,7 @@ func TestOptimizeBadInput(t *testing.T) {
 		{"garbage", map[string]any{"model": garbage}, "garbage.onnx"},
 		{"ort rejects", map[string]any{"model": rejected}, "ONNX Runtime cannot load"},
 		{"level", map[string]any{"model": abs(t, digits), "level": "max"}, `level: "max"`},
-		{"wrong data", map[string]any{"model": abs(t, digits), "inputs": abs(t, "../../examples/data/encoder_inputs.npz")}, "parameter inputs"},
+		{"wrong data", map[string]any{"model": abs(t, digits), "data": abs(t, "../../examples/data/encoder_inputs.npz")}, "parameter data"},
 		{"dynamic dims", map[string]any{"model": abs(t, encoder)}, "shapes"},
 		{"bad shapes", map[string]any{"model": abs(t, encoder), "shapes": map[string]any{"input_ids": []any{int64(16)}, "nope": []any{int64(4)}}}, "shapes.nope"},
 		{"threads", map[string]any{"model": abs(t, digits), "threads": int64(-1)}, "threads"},
@@ -141,7 +141,7 @@ func TestRestoreValueInfo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := input(t, map[string]any{"model": shaped, "level": "extended", "inputs": abs(t, "../../examples/data/encoder_inputs.npz")})
+	in := input(t, map[string]any{"model": shaped, "level": "extended", "data": abs(t, "../../examples/data/encoder_inputs.npz")})
 	out, err := New().Run(context.Background(), in)
 	if err != nil {
 		t.Fatal(err)

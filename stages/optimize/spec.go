@@ -3,7 +3,25 @@ package optimize
 import "github.com/sentinelzer0/szrun/stages"
 
 // Stage is the `optimize` stage.
-type Stage struct{}
+type Stage struct{ stages.Typed[Params] }
+
+// Params are the stage's parameters.
+type Params struct {
+	Model               string `name:"model" type:"model" required:"true" doc:"the ONNX model to optimize"`
+	Level               string `name:"level" default:"extended" enum:"basic,extended,all" doc:"basic (standard ONNX only), extended (adds ORT fused ops), all (adds CPU-specific layouts)"`
+	Verify              bool   `name:"verify" default:"true" doc:"run both models and require the same outputs within atol/rtol"`
+	stages.Verification `alias.data:"inputs" key.data:"inputs" default.samples:"4" doc.data:"data to verify with (.npz, .npy or a folder of .npy named like the inputs); default: random" doc.shapes:"input name -> shape without the batch dim, for random inputs with other dynamic dims ([128] for [N,seq])" doc.samples:"random samples (batch rows) to verify with"`
+	stages.Tolerances   `default.atol:"1e-4" default.rtol:"1e-3" doc.atol:"absolute tolerance: |opt-orig| <= atol + rtol*|orig|" doc.rtol:"relative tolerance"`
+	stages.Execution    `omit:"providers" doc.threads:"intra-op threads for the optimizer and verification; 0 = ONNX Runtime's default"`
+}
+
+// Check requires at least one random sample.
+func (p *Params) Check() error {
+	if p.Samples <= 0 {
+		return stages.Errorf("samples", "%d must be positive", p.Samples)
+	}
+	return nil
+}
 
 var _ stages.Stage = (*Stage)(nil)
 
@@ -20,18 +38,7 @@ func (s *Stage) Spec() stages.Spec {
 		Version: "1",
 		Summary: "Run ONNX Runtime's graph optimizer and save the optimized, verified model.",
 		Doc:     specDoc,
-		Params: []stages.Param{
-			{Name: "model", Type: stages.Model, Required: true, Doc: "the ONNX model to optimize"},
-			{Name: "level", Type: stages.String, Default: "extended", Enum: Levels,
-				Doc: "basic (standard ONNX only), extended (adds ORT fused ops), all (adds CPU-specific layouts)"},
-			{Name: "threads", Type: stages.Int, Default: int64(0), Doc: "intra-op threads for the optimizer and verification; 0 = ONNX Runtime's default"},
-			{Name: "verify", Type: stages.Bool, Default: true, Doc: "run both models and require the same outputs within atol/rtol"},
-			{Name: "inputs", Type: stages.Path, Doc: "data to verify with (.npz, .npy or a folder of .npy named like the inputs); default: random"},
-			{Name: "shapes", Type: stages.Map, Elem: stages.List, Doc: "input name -> shape without the batch dim, for random inputs with other dynamic dims ([128] for [N,seq])"},
-			{Name: "samples", Type: stages.Int, Default: int64(4), Doc: "random samples (batch rows) to verify with"},
-			{Name: "atol", Type: stages.Float, Default: 1e-4, Doc: "absolute tolerance: |opt-orig| <= atol + rtol*|orig|"},
-			{Name: "rtol", Type: stages.Float, Default: 1e-3, Doc: "relative tolerance"},
-		},
+		Params:  stages.ParamsOf(Params{}),
 		Outputs: []stages.OutputSpec{
 			{Name: "model", Kind: stages.FileOutput, Doc: "the optimized model (model.onnx)"},
 			{Name: "nodes_before", Kind: stages.ValueOutput, Type: "number", Doc: "nodes in the original, subgraphs included"},
@@ -72,7 +79,7 @@ the original declaration of inputs and outputs (symbolic dims such as
 ` + "`batch`" + `) where the element type agrees; ` + "`value_info_restored`" + ` counts them.
 
 **Verification** (` + "`verify: true`" + `, the default). Both models run in ONNX Runtime
-on the same inputs: ` + "`inputs`" + ` (a data file) or ` + "`samples`" + ` rows of reproducible
+on the same inputs: ` + "`data`" + ` (a data file) or ` + "`samples`" + ` rows of reproducible
 random data (inputs with dynamic dims other than the first need ` + "`shapes`" + `).
 Every output must satisfy |optimized - original| <= atol + rtol * |original|
 (numpy.allclose), with NaN/Inf in the same places; otherwise the stage fails
@@ -88,7 +95,7 @@ stages:
     with:
       model: ../examples/models/encoder.onnx
       level: extended
-      inputs: ../examples/data/encoder_inputs.npz
+      data: ../examples/data/encoder_inputs.npz
   report:
     uses: shell
     with:

@@ -9,26 +9,26 @@ import (
 	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
 )
 
-// verificationData loads the `inputs` data or makes random samples, and
+// verificationData loads the `data` file or makes random samples, and
 // checks them against the model before any work is done.
-func verificationData(ref *runtime.Session, p *params) (*evaluate.Data, error) {
+func verificationData(ref *runtime.Session, p *Params) (*evaluate.Data, error) {
 	var (
 		data *evaluate.Data
 		err  error
 	)
-	if p.inputs != "" {
-		data, err = evaluate.LoadData(p.inputs)
+	if p.Data != "" {
+		data, err = evaluate.LoadData(p.Data)
 		if err != nil {
-			return nil, fmt.Errorf("optimize: parameter inputs: %w", err)
+			return nil, fmt.Errorf("optimize: parameter data: %w", err)
 		}
 	} else {
-		data, err = evaluate.RandomData(ref.Inputs(), p.shapes, p.samples, 1)
+		data, err = evaluate.RandomData(ref.Inputs(), p.Shapes, p.Samples, 1)
 		if err != nil {
-			return nil, fmt.Errorf("optimize: random inputs for %s (set `inputs` or `shapes`): %w", p.model, err)
+			return nil, fmt.Errorf("optimize: random inputs for %s (set `data` or `shapes`): %w", p.Model, err)
 		}
 	}
 	if err := data.Match(ref.Inputs()); err != nil {
-		return nil, fmt.Errorf("optimize: parameter inputs: %w", err)
+		return nil, fmt.Errorf("optimize: parameter data: %w", err)
 	}
 	return data, nil
 }
@@ -36,11 +36,11 @@ func verificationData(ref *runtime.Session, p *params) (*evaluate.Data, error) {
 // verify runs the original (ref) and the optimized model on data and
 // requires every output to agree within atol/rtol. It returns the largest
 // absolute difference.
-func verify(ctx context.Context, ref *runtime.Session, optPath string, data *evaluate.Data, p *params) (float64, error) {
-	opts := evaluate.Options{Threads: p.threads, OptimizationLevel: "disable"}
+func verify(ctx context.Context, ref *runtime.Session, optPath string, data *evaluate.Data, p *Params) (float64, error) {
+	opts := evaluate.Options{Threads: int(p.Threads), OptimizationLevel: "disable"}
 	want, err := evaluate.RunSession(ctx, ref, data, opts)
 	if err != nil {
-		return 0, fmt.Errorf("optimize: verify: run original %s: %w", p.model, err)
+		return 0, fmt.Errorf("optimize: verify: run original %s: %w", p.Model, err)
 	}
 	got, err := evaluate.Run(ctx, optPath, data, opts)
 	if err != nil {
@@ -53,10 +53,10 @@ func verify(ctx context.Context, ref *runtime.Session, optPath string, data *eva
 			return 0, fmt.Errorf("optimize: verify: output %q: %s", oc.Name, oc.Problem)
 		}
 		maxAbs = math.Max(maxAbs, oc.MaxAbsError)
-		c := evaluate.AllClose(want.Tensors[oc.Name], got.Tensors[oc.Name], p.atol, p.rtol)
+		c := evaluate.AllClose(want.Tensors[oc.Name], got.Tensors[oc.Name], *p.Atol, *p.Rtol)
 		if c.Exceeding > 0 {
 			return 0, fmt.Errorf("optimize: verify: output %q of the optimized model differs from the original: %d of %d elements exceed atol %g + rtol %g (worst at index %d, %.3gx the tolerance; max abs error %.3g)",
-				oc.Name, c.Exceeding, oc.Elements, p.atol, p.rtol, c.WorstIndex, c.Worst, oc.MaxAbsError)
+				oc.Name, c.Exceeding, oc.Elements, *p.Atol, *p.Rtol, c.WorstIndex, c.Worst, oc.MaxAbsError)
 		}
 	}
 	return maxAbs, nil

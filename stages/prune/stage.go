@@ -14,6 +14,7 @@ import (
 	"github.com/sentinelzer0/szrun/onnx"
 	"github.com/sentinelzer0/szrun/stages"
 	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
+	"github.com/sentinelzer0/szrun/stages/internal/normalize"
 )
 
 // plan is a validated stage invocation.
@@ -108,6 +109,15 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 	m, err := onnx.Load(p.model)
 	if err != nil {
 		return nil, fmt.Errorf("prune: %w", err)
+	}
+	// A model optimized at level extended hides its Conv and Gemm weights in
+	// FusedConv and FusedGemm nodes: split them back so they can be pruned.
+	norm, err := normalize.Model(m.Proto, normalize.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("prune %s: %w", p.model, err)
+	}
+	if s := norm.String(); s != "" {
+		logger.Info("normalized", "model", filepath.Base(p.model), "changes", s)
 	}
 	if err := checkExclude(m.Proto.GetGraph(), p.opts.Exclude); err != nil {
 		return nil, fmt.Errorf("prune %s: %w", p.model, err)

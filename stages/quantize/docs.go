@@ -4,7 +4,13 @@ const specDoc = "Quantizes an fp32 ONNX model to INT8 and proves the result: eve
 	"model is loaded and run in ONNX Runtime, compared with the fp32 model, scored\n" +
 	"when labels are given, and timed against it.\n" +
 	`
-**Pipeline.** (1) ` + "`optimize: true`" + ` runs ONNX Runtime's basic optimizer
+**Pipeline.** (0) The model is normalized: its opset is lifted to 13 (the
+ONNX version-converter rules, from opset 9: QuantizeLinear needs 10 and
+per-channel weights 13), ONNX Runtime's fused FusedConv, FusedGemm and
+FusedMatMul (what ` + "`optimize`" + ` at level extended writes) are split back into
+Conv, Gemm, MatMul and their activation, Constant weights become
+initializers, Identity chains go, and a weight read by several nodes is
+copied per node; the report's ` + "`normalized`" + ` says what changed. (1) ` + "`optimize: true`" + ` runs ONNX Runtime's basic optimizer
 (Conv+BatchNorm folding, constant folding; standard ONNX out). That optimized
 fp32 model is what gets quantized and what every number is compared with.
 (2) Static mode calibrates (below). (3) Nodes are rewritten. (4) The result is

@@ -5,7 +5,7 @@ import (
 
 	"github.com/sentinelzer0/szrun/onnx"
 	"github.com/sentinelzer0/szrun/onnx/onnxpb"
-	"github.com/sentinelzer0/szrun/stages/quantize/internal/onnxb"
+	"github.com/sentinelzer0/szrun/stages/internal/onnxb"
 )
 
 // linear is a MatMul or Gemm seen as y = A·W + bias with a constant W.

@@ -4,7 +4,7 @@ import (
 	"fmt"
 
 	"github.com/sentinelzer0/szrun/onnx/onnxpb"
-	"github.com/sentinelzer0/szrun/stages/quantize/internal/onnxb"
+	"github.com/sentinelzer0/szrun/stages/internal/onnxb"
 )
 
 // gather stores an embedding table (a Gather whose data is a constant

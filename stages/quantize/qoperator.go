@@ -3,7 +3,7 @@ package quantize
 import (
 	"github.com/sentinelzer0/szrun/onnx"
 	"github.com/sentinelzer0/szrun/onnx/onnxpb"
-	"github.com/sentinelzer0/szrun/stages/quantize/internal/onnxb"
+	"github.com/sentinelzer0/szrun/stages/internal/onnxb"
 )
 
 // qparams are a quantized value's three names: data, scale, zero point.

@@ -1,14 +1,19 @@
 package quantize
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/sentinelzer0/szrun/stages"
+	"github.com/sentinelzer0/szrun/stages/internal/normalize"
 )
 
 // Report is the stage's JSON report.
@@ -28,7 +33,10 @@ type Report struct {
 	Verification   VerifyReport       `json:"verification"`
 	Speed          *SpeedReport       `json:"speed,omitempty"`
 	Budget         *BudgetReport      `json:"budget,omitempty"`
-	Warnings       []string           `json:"warnings,omitempty"`
+	// Normalized says what was done to the model before quantizing it
+	// (opset upgrade, fused ops split, ...).
+	Normalized *normalize.Report `json:"normalized,omitempty"`
+	Warnings   []string          `json:"warnings,omitempty"`
 }
 
 // CalibrationReport says how ranges were found.
@@ -94,6 +102,10 @@ func (j *job) finish(ctx context.Context, out string) (*stages.Output, error) {
 		} else {
 			r.FloatNodes++
 		}
+	}
+	if w := coverageWarning(res.decisions); w != "" {
+		r.Warnings = append(r.Warnings, w)
+		j.in.Log.Warn(w)
 	}
 	r.SizeBefore, r.SizeOptimized, r.SizeAfter = fileSize(j.o.model), fileSize(j.base), fileSize(out)
 	r.SizeRatio = float64(r.SizeAfter) / float64(max(r.SizeBefore, 1))
@@ -174,4 +186,48 @@ func writeJSON(path string, v any) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// heavyOps are the operators that hold a model's weights and most of its
+// time: the ones whose quantization decides the speedup.
+var heavyOps = map[string]bool{"Conv": true, "ConvTranspose": true, "Gemm": true, "MatMul": true,
+	"LSTM": true, "GRU": true, "RNN": true, "Einsum": true, "Attention": true, "MultiHeadAttention": true,
+	"FusedConv": true, "FusedGemm": true, "FusedMatMul": true}
+
+// coverageWarning explains, when most heavy nodes stayed in float, why:
+// the most common reasons with their counts. "" when most were quantized.
+func coverageWarning(decisions []Decision) string {
+	var heavy, quantized int
+	type key struct{ op, reason string }
+	why := map[key]int{}
+	for _, d := range decisions {
+		if !heavyOps[d.OpType] {
+			continue
+		}
+		heavy++
+		if d.Quantized {
+			quantized++
+			continue
+		}
+		why[key{d.OpType, d.Reason}]++
+	}
+	if heavy == 0 || 2*quantized >= heavy {
+		return ""
+	}
+	keys := slices.SortedFunc(maps.Keys(why), func(a, b key) int {
+		if c := cmp.Compare(why[b], why[a]); c != 0 {
+			return c
+		}
+		return cmp.Or(cmp.Compare(a.op, b.op), cmp.Compare(a.reason, b.reason))
+	})
+	var parts []string
+	for i, k := range keys {
+		if i == 3 {
+			parts = append(parts, fmt.Sprintf("%d more reasons in the report", len(keys)-3))
+			break
+		}
+		parts = append(parts, fmt.Sprintf("%d %s: %s", why[k], k.op, k.reason))
+	}
+	return fmt.Sprintf("only %d of %d Conv/MatMul/Gemm-like nodes were quantized; kept in float: %s",
+		quantized, heavy, strings.Join(parts, "; "))
 }

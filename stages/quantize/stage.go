@@ -14,6 +14,7 @@ import (
 	"github.com/sentinelzer0/szrun/onnx/onnxpb"
 	"github.com/sentinelzer0/szrun/runtime"
 	"github.com/sentinelzer0/szrun/stages"
+	"github.com/sentinelzer0/szrun/stages/internal/normalize"
 	"github.com/sentinelzer0/szrun/stages/quantize/calib"
 )
 
@@ -128,11 +129,15 @@ func prepare(in *stages.Input) (*job, error) {
 // folded, constants folded) so that quantization sees the graph ONNX Runtime
 // will run, and the baseline is the optimized fp32 model.
 func (j *job) optimize(ctx context.Context) error {
-	j.base = j.o.model
+	src, err := j.normalize()
+	if err != nil {
+		return err
+	}
+	j.base = src
 	if j.o.optimize {
 		j.base = filepath.Join(j.in.WorkDir, "fp32_optimized.onnx")
-		if err := runtime.Optimize(j.o.model, j.base, "basic", j.o.threads); err != nil {
-			return fmt.Errorf("quantize: optimize %s: %w", j.o.model, err)
+		if err := runtime.Optimize(src, j.base, "basic", j.o.threads); err != nil {
+			return fmt.Errorf("quantize: optimize %s: %w", src, err)
 		}
 	}
 	m, err := onnx.Load(j.base)
@@ -150,6 +155,35 @@ func (j *job) optimize(ctx context.Context) error {
 	}
 	j.refAcc = compare(j.ref, j.ref, j.verifyDS.labels).Accuracy
 	return nil
+}
+
+// normalize brings the model to what quantization writes and reads: opset
+// 13 (per-axis QuantizeLinear), ONNX Runtime's fused ops split back into
+// Conv, Gemm and MatMul (a model optimized at level extended is full of
+// them), Constant weights as initializers, and a copy of each weight read by
+// several nodes. It returns the model to quantize: the input itself when
+// nothing changed, else a normalized copy in the work dir.
+func (j *job) normalize() (string, error) {
+	m, err := onnx.Load(j.o.model)
+	if err != nil {
+		return "", fmt.Errorf("quantize: load %s: %w", j.o.model, err)
+	}
+	rep, err := normalize.Model(m.Proto, normalize.Options{MinOpset: 13, CopySharedWeights: true})
+	if err != nil {
+		return "", fmt.Errorf("quantize %s: %w", j.o.model, err)
+	}
+	j.rep.Normalized = rep
+	if s := rep.String(); s != "" {
+		j.in.Log.Info("normalized", "model", filepath.Base(j.o.model), "changes", s)
+	}
+	if !rep.Changed() {
+		return j.o.model, nil
+	}
+	out := filepath.Join(j.in.WorkDir, "fp32_normalized.onnx")
+	if err := onnx.Save(m, out, onnx.SaveOptions{}); err != nil {
+		return "", fmt.Errorf("quantize: write normalized %s: %w", out, err)
+	}
+	return out, nil
 }
 
 // calibrate collects ranges for every tensor static quantization with cfg

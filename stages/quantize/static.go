@@ -7,8 +7,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/sentinelzer0/szrun/onnx/onnxpb"
+	"github.com/sentinelzer0/szrun/stages/internal/onnxb"
 	"github.com/sentinelzer0/szrun/stages/quantize/calib"
-	"github.com/sentinelzer0/szrun/stages/quantize/internal/onnxb"
 	"github.com/sentinelzer0/szrun/stages/quantize/qmath"
 )
 

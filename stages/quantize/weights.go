@@ -5,7 +5,7 @@ import (
 
 	"github.com/sentinelzer0/szrun/onnx"
 	"github.com/sentinelzer0/szrun/onnx/onnxpb"
-	"github.com/sentinelzer0/szrun/stages/quantize/internal/onnxb"
+	"github.com/sentinelzer0/szrun/stages/internal/onnxb"
 	"github.com/sentinelzer0/szrun/stages/quantize/qmath"
 )
 

@@ -9,7 +9,7 @@ import (
 	"github.com/sentinelzer0/szrun/onnx"
 	"github.com/sentinelzer0/szrun/onnx/onnxpb"
 	"github.com/sentinelzer0/szrun/runtime"
-	"github.com/sentinelzer0/szrun/stages/quantize/internal/onnxb"
+	"github.com/sentinelzer0/szrun/stages/internal/onnxb"
 )
 
 // ErrNoData means the calibration set holds no sample.

@@ -1,3 +1,3 @@
-// Package onnxb owns the terse builders the quantize packages use to write
+// Package onnxb owns the terse builders stages (quantize, normalize) use to write
 // ONNX nodes, attributes, value infos and initializers.
 package onnxb

@@ -77,6 +77,7 @@ bench: build
 	$(GO) test -run 'MemoryIndependentOfSamples' -v ./stages/quantize/calib
 	SZRUN_PERF=1 $(GO) test -run 'TestPerfTable' -v ./stages/quantize
 	$(GO) test -run '^$$' -bench 'ResnetStructuredSpeedup' -benchtime 40x ./stages/prune
+	$(GO) test -run '^$$' -bench 'ZooStructuredSpeedup' -benchtime 10x -timeout 30m ./stages/prune
 	$(GO) test -run 'TestDigitsAccuracyTable' -v ./stages/prune
 	$(GO) test -run 'TestOverhead' -v ./stages/benchmark
 	$(GO) test -run '^$$' -bench 'Run' -benchtime 20x ./plugins

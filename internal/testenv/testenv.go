@@ -3,7 +3,9 @@
 package testenv
 
 import (
+	"crypto/sha256"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -93,6 +95,44 @@ func MobileNet(tb testing.TB) string {
 	cmd.Dir = Root(tb)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		tb.Fatalf("export MobileNetV2: %v\n%s", err, b)
+	}
+	return out
+}
+
+// Torchvision returns torchvision's name (resnet18, resnet50, mobilenet_v2,
+// mobilenet_v3_large) exported to ONNX by examples/models/export_torchvision.py:
+// random weights, the exporter's defaults, so Identity-deduplicated biases as a
+// user's export has them. Exports are cached in the user cache dir under the
+// script's digest (a changed script exports again); they are 14 to 100 MB and
+// never committed. $SZRUN_TORCHVISION_DIR overrides the cache folder.
+func Torchvision(tb testing.TB, name string) string {
+	tb.Helper()
+	script := filepath.Join(Root(tb), "examples", "models", "export_torchvision.py")
+	src, err := os.ReadFile(script)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	dir := os.Getenv("SZRUN_TORCHVISION_DIR")
+	if dir == "" {
+		base, err := os.UserCacheDir()
+		if err != nil {
+			base = os.TempDir()
+		}
+		dir = filepath.Join(base, "szrun-test", "torchvision")
+	}
+	sum := sha256.Sum256(src)
+	out := filepath.Join(dir, fmt.Sprintf("%s-%x.onnx", name, sum[:6]))
+	if _, err := os.Stat(out); err == nil {
+		return out
+	}
+	RequirePython(tb, "torch", "torchvision", "onnx")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	// The script writes a temp file and renames it, so a concurrent test
+	// never reads half an export.
+	if b, err := exec.Command(Python, script, name, out).CombinedOutput(); err != nil {
+		tb.Fatalf("export %s: %v\n%s", name, err, b)
 	}
 	return out
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/sentinelzer0/szrun/onnx"
 	"github.com/sentinelzer0/szrun/onnx/onnxpb"
 )
@@ -69,6 +71,9 @@ type analysis struct {
 	edits  []edit
 	uses   map[string]int
 	consts map[string]*onnxpb.TensorProto
+	namer  *onnx.Namer
+	// clones maps a constant cloned for one reader to the shared original.
+	clones map[string]string
 }
 
 func (a *analysis) find(i int) int {
@@ -100,7 +105,8 @@ func (a *analysis) pin(l *layout, why string) {
 
 // analyze builds the channel analysis of g, which must be topologically sorted.
 func analyze(g *onnxpb.GraphProto, o *Options) *analysis {
-	a := &analysis{g: g, o: o, lay: map[string]*layout{}, uses: map[string]int{}, consts: map[string]*onnxpb.TensorProto{}}
+	a := &analysis{g: g, o: o, lay: map[string]*layout{}, uses: map[string]int{}, consts: map[string]*onnxpb.TensorProto{},
+		namer: onnx.NewNamer(&onnxpb.ModelProto{Graph: g}), clones: map[string]string{}}
 	graphIn := map[string]bool{}
 	for _, v := range g.GetInput() {
 		graphIn[v.GetName()] = true
@@ -116,13 +122,6 @@ func analyze(g *onnxpb.GraphProto, o *Options) *analysis {
 		}
 		for _, in := range onnx.ImplicitInputs(n) {
 			a.uses[in]++
-		}
-		if n.GetOpType() == "Constant" && len(n.GetOutput()) == 1 {
-			for _, at := range n.GetAttribute() {
-				if at.GetName() == "value" && at.GetT() != nil {
-					a.consts[n.GetOutput()[0]] = at.GetT()
-				}
-			}
 		}
 	}
 	for _, v := range g.GetOutput() {
@@ -209,14 +208,12 @@ func (a *analysis) tensorEdit(n *onnxpb.NodeProto, name string, axis int, l *lay
 	switch {
 	case t == nil:
 		a.pin(l, a.why(n, name+" is not a constant"))
-	case a.uses[name] > 1:
-		a.pin(l, a.why(n, name+" is shared with other nodes"))
 	case !sliceable(t):
 		a.pin(l, a.why(n, name+" has an unsupported type"))
 	case axis >= len(t.GetDims()) || int(t.GetDims()[axis]) != l.total()*spatial:
 		a.pin(l, a.why(n, fmt.Sprintf("%s dims %v do not match %d channels", name, t.GetDims(), l.total())))
 	default:
-		e := edit{t: t, axis: axis, lay: l, spatial: spatial, consumer: consumer, shapeIdx: -1}
+		e := edit{t: a.consts[a.own(n, name)], axis: axis, lay: l, spatial: spatial, consumer: consumer, shapeIdx: -1}
 		if consumer {
 			e.node = n
 		}
@@ -224,6 +221,63 @@ func (a *analysis) tensorEdit(n *onnxpb.NodeProto, name string, axis int, l *lay
 		return true
 	}
 	return false
+}
+
+// own returns the name of a constant n reads that n alone reads: the
+// constant itself, or a clone made for n when others read it too (PyTorch's
+// exporter shares equal biases between layers), so that its channels can
+// diverge from theirs. untie merges clones that stayed equal back.
+func (a *analysis) own(n *onnxpb.NodeProto, name string) string {
+	k := 0
+	for _, in := range n.GetInput() {
+		if in == name {
+			k++
+		}
+	}
+	if k == 0 || a.uses[name] == k {
+		return name
+	}
+	t := proto.Clone(a.consts[name]).(*onnxpb.TensorProto)
+	c := a.namer.Name(name)
+	t.Name = &c
+	a.g.Initializer = append(a.g.Initializer, t)
+	a.consts[c] = t
+	for i, in := range n.GetInput() {
+		if in == name {
+			n.Input[i] = c
+		}
+	}
+	a.uses[name] -= k
+	a.uses[c] = k
+	a.clones[c] = name
+	return c
+}
+
+// untie drops the clones own made that are still equal to their original,
+// so a shared constant is copied only where pruning made it differ.
+func (a *analysis) untie() {
+	drop := map[string]bool{}
+	for c, orig := range a.clones {
+		t, o := a.consts[c], a.consts[orig]
+		t.Name = o.Name
+		same := proto.Equal(t, o)
+		t.Name = &c
+		if same {
+			onnx.ReplaceAllUses(a.g, c, orig)
+			drop[c] = true
+		}
+	}
+	if len(drop) == 0 {
+		return
+	}
+	inits := a.g.Initializer[:0]
+	for _, t := range a.g.GetInitializer() {
+		if !drop[t.GetName()] {
+			inits = append(inits, t)
+		}
+	}
+	clear(a.g.Initializer[len(inits):])
+	a.g.Initializer = inits
 }
 
 // newSource registers n's output channels as a source and gives its output a layout.

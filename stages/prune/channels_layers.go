@@ -9,10 +9,19 @@ import (
 // The layers that produce and read channels: Conv, Gemm and MatMul, and the
 // per-channel layers in between (normalizations, activations, pools).
 
+// weight returns the constant weight (input 1) of a layer, cloned for it when
+// other nodes share it, or nil.
+func (a *analysis) weight(n *onnxpb.NodeProto) *onnxpb.TensorProto {
+	if len(n.GetInput()) < 2 || a.consts[n.GetInput()[1]] == nil {
+		return nil
+	}
+	return a.consts[a.own(n, n.GetInput()[1])]
+}
+
 func (a *analysis) conv(n *onnxpb.NodeProto) {
 	in := a.lay[n.GetInput()[0]]
 	a.pinInputs(n, 1)
-	w := a.consts[n.GetInput()[1]]
+	w := a.weight(n)
 	if w == nil || len(w.GetDims()) < 3 {
 		a.pin(in, a.why(n, "weight is not a constant"))
 		return
@@ -59,7 +68,7 @@ func (a *analysis) conv(n *onnxpb.NodeProto) {
 func (a *analysis) dense(n *onnxpb.NodeProto) {
 	in := a.lay[n.GetInput()[0]]
 	a.pinInputs(n, 1)
-	w := a.consts[n.GetInput()[1]]
+	w := a.weight(n)
 	gemm := n.GetOpType() == "Gemm"
 	if w == nil || len(w.GetDims()) != 2 || gemm && attrInt(n, "transA", 0) != 0 {
 		a.pin(in, a.why(n, "weight is not a constant matrix"))

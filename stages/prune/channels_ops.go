@@ -126,10 +126,11 @@ func (a *analysis) reshape(n *onnxpb.NodeProto) {
 	shapeName := n.GetInput()[1]
 	t := a.consts[shapeName]
 	fail := func() { a.pin(in, a.why(n, "a reshape that is not a flatten of the channels")) }
-	if t == nil || !in.nchw() || in.rank < 3 || a.uses[shapeName] > 1 || onnx.DataType(t.GetDataType()) != onnx.Int64 {
+	if t == nil || !in.nchw() || in.rank < 3 || onnx.DataType(t.GetDataType()) != onnx.Int64 {
 		fail()
 		return
 	}
+	t = a.consts[a.own(n, shapeName)]
 	shape, err := onnx.Int64s(t)
 	if err != nil || len(shape) != 2 {
 		fail()

@@ -144,7 +144,7 @@ func (a *analysis) addBias(n *onnxpb.NodeProto, delta []float64) bool {
 		}
 	}
 	if name == "" {
-		t := &onnxpb.TensorProto{Name: proto.String(a.uniqueName(n.GetName() + "_bias")), Dims: []int64{int64(len(delta))}}
+		t := &onnxpb.TensorProto{Name: proto.String(a.namer.Name(n.GetName() + "_bias")), Dims: []int64{int64(len(delta))}}
 		onnx.SetFloat32s(t, make([]float32, len(delta)))
 		a.g.Initializer = append(a.g.Initializer, t)
 		if len(n.GetInput()) < 2 {
@@ -188,14 +188,6 @@ func (a *analysis) biasEdit(n *onnxpb.NodeProto, t *onnxpb.TensorProto) {
 	if l := a.lay[n.GetOutput()[0]]; l != nil && len(l.segs) == 1 && a.srcs[l.segs[0].src].node == n {
 		a.edits = append(a.edits, edit{t: t, axis: 0, lay: l, spatial: 1, shapeIdx: -1})
 	}
-}
-
-func (a *analysis) uniqueName(base string) string {
-	name := base
-	for i := 1; a.consts[name] != nil || a.uses[name] > 0; i++ {
-		name = fmt.Sprintf("%s_%d", base, i)
-	}
-	return name
 }
 
 // calibration is the data bias compensation measures activations on.

@@ -76,6 +76,7 @@ func apply(ctx context.Context, m *onnxpb.ModelProto, o Options, mask bool) (*Re
 		}
 		o.cal = &calibration{data: d}
 	}
+	onnx.InlineConstants(g)
 	if err := onnx.TopoSort(g); err != nil {
 		return nil, fmt.Errorf("sort graph: %w", err)
 	}
@@ -103,6 +104,15 @@ func apply(ctx context.Context, m *onnxpb.ModelProto, o Options, mask bool) (*Re
 		}
 		if err == nil {
 			err = a.apply(ctx, res.Groups, mask)
+		}
+		a.untie()
+		// A shared weight may have been cloned for a layer: count each
+		// layer's own copy against the original's size.
+		ts = targets(g, &o)
+		for c, orig := range a.clones {
+			if _, ok := before[c]; !ok {
+				before[c] = before[orig]
+			}
 		}
 		for _, gr := range res.Groups {
 			res.RemovedChannels += gr.Removed * len(gr.Layers)

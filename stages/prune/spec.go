@@ -16,7 +16,7 @@ func New() *Stage { return &Stage{} }
 func (s *Stage) Spec() stages.Spec {
 	return stages.Spec{
 		Name:    "prune",
-		Version: "1",
+		Version: "2",
 		Summary: "Prune an ONNX model: zero weights (magnitude, random, n:m) or remove channels (structured).",
 		Doc:     specDoc,
 		Params: []stages.Param{
@@ -34,7 +34,7 @@ func (s *Stage) Spec() stages.Spec {
 			{Name: "seed", Type: stages.Int, Default: int64(0), Doc: "seed of the random strategy"},
 			{Name: "norm", Type: stages.String, Default: "l2", Enum: []string{"l1", "l2"},
 				Doc: "structured: rank channels by the mean |w| (l1) or root mean square (l2) of their weights"},
-			{Name: "channel_multiple", Type: stages.Int, Default: int64(8),
+			{Name: "channel_multiple", Type: stages.Int, Default: int64(16),
 				Doc: "structured: each group keeps a multiple of this many channels (nearest to amount); 1 prunes exactly amount"},
 			{Name: "pattern", Type: stages.String, Default: "2:4",
 				Doc: "n:m: keep N of every M consecutive weights along the input axis"},
@@ -59,11 +59,13 @@ func (s *Stage) Spec() stages.Spec {
 			{Name: "params_after", Kind: stages.ValueOutput, Type: "number", Doc: "initializer elements after (magnitude keeps zeros: the count changes only with structured)"},
 			{Name: "size_before", Kind: stages.ValueOutput, Type: "number", Doc: "model file bytes before"},
 			{Name: "size_after", Kind: stages.ValueOutput, Type: "number", Doc: "model file bytes after"},
+			{Name: "compressed_size_before", Kind: stages.ValueOutput, Type: "number", Doc: "bytes of the original's weights compressed with zstd"},
+			{Name: "compressed_size_after", Kind: stages.ValueOutput, Type: "number", Doc: "bytes of the pruned weights compressed with zstd: what zeroing strategies gain (they do not make ONNX Runtime faster)"},
 			{Name: "removed_channels", Kind: stages.ValueOutput, Type: "number", Doc: "output channels removed over all layers (structured; 0 otherwise)"},
 			{Name: "accuracy", Kind: stages.ValueOutput, Type: "number", Doc: "with data and labels: the pruned model's accuracy"},
 			{Name: "accuracy_before", Kind: stages.ValueOutput, Type: "number", Doc: "with data and labels: the original model's accuracy"},
 			{Name: "accuracy_drop", Kind: stages.ValueOutput, Type: "number", Doc: "accuracy_before - accuracy (0.01 = one point)"},
-			{Name: "steps", Kind: stages.ValueOutput, Type: "map", Doc: "step label -> {sparsity, params_after, size_after, removed_channels, accuracy, accuracy_drop}"},
+			{Name: "steps", Kind: stages.ValueOutput, Type: "map", Doc: "step label -> {sparsity, params_after, size_after, compressed_size_after, removed_channels, accuracy, accuracy_drop}"},
 		},
 	}
 }

@@ -149,7 +149,11 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 		return nil, fmt.Errorf("prune: create %s: %w", dir, err)
 	}
 	rep := &report{Model: p.model, Strategy: p.opts.Strategy, Scope: p.opts.Scope,
-		ParamsBefore: base.params, SizeBefore: base.size, AccuracyBefore: base.accuracy}
+		ParamsBefore: base.params, SizeBefore: base.size, CompressedBefore: base.compressed, AccuracyBefore: base.accuracy}
+	if p.opts.Strategy != Structured {
+		rep.Note = sparseNote
+		logger.Info("zeroed weights do not make ONNX Runtime faster: the gain is the compressed size (report: compressed_size_after)")
+	}
 	done := 0.0
 	var last string
 	for i, amount := range p.steps {
@@ -179,7 +183,8 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 			return nil, err
 		}
 		logger.Info("pruned", "step", p.labels[i], "sparsity", fmt.Sprintf("%.4f", st.Sparsity),
-			"params", st.ParamsAfter, "removed_channels", st.RemovedChannels)
+			"params", st.ParamsAfter, "removed_channels", st.RemovedChannels,
+			"zstd_weights", fmt.Sprintf("%d -> %d bytes", base.compressed, st.CompressedAfter))
 		rep.Steps = append(rep.Steps, st)
 		last = path
 	}

@@ -205,7 +205,7 @@ func TestStructuredSqueeze(t *testing.T) {
 	b.g.Input = []*onnxpb.ValueInfoProto{valueInfo("x", -1, 3, 8, 8)}
 	b.g.Output = []*onnxpb.ValueInfoProto{valueInfo("logits", -1, 5)}
 	orig := saveProto(t, b.model(), "orig.onnx")
-	o := Options{Strategy: Structured, Amount: 0.5}
+	o := Options{Strategy: Structured, Amount: 0.5, Multiple: 8}
 	pruned, res := pruneFile(t, orig, o, false)
 	masked, _ := pruneFile(t, orig, o, true)
 	checkModel(t, pruned)

@@ -16,11 +16,15 @@ import (
 
 // report is report.json.
 type report struct {
-	Model          string        `json:"model"`
-	Strategy       string        `json:"strategy"`
-	Scope          string        `json:"scope"`
-	ParamsBefore   int64         `json:"params_before"`
-	SizeBefore     int64         `json:"size_before"`
+	Model        string `json:"model"`
+	Strategy     string `json:"strategy"`
+	Scope        string `json:"scope"`
+	ParamsBefore int64  `json:"params_before"`
+	SizeBefore   int64  `json:"size_before"`
+	// CompressedBefore is the zstd size of the original's weights.
+	CompressedBefore int64 `json:"compressed_size_before"`
+	// Note says what the strategy does and does not buy (zeroing strategies).
+	Note           string        `json:"note,omitempty"`
 	AccuracyBefore *float64      `json:"accuracy_before,omitempty"`
 	Steps          []*stepReport `json:"steps"`
 }
@@ -32,6 +36,7 @@ type stepReport struct {
 	Sparsity        float64  `json:"sparsity"`
 	ParamsAfter     int64    `json:"params_after"`
 	SizeAfter       int64    `json:"size_after"`
+	CompressedAfter int64    `json:"compressed_size_after"`
 	RemovedChannels int      `json:"removed_channels"`
 	Accuracy        *float64 `json:"accuracy,omitempty"`
 	AccuracyDrop    *float64 `json:"accuracy_drop,omitempty"`
@@ -43,12 +48,13 @@ type stepReport struct {
 
 // baseline is the original model's figures and outputs, for comparison.
 type baseline struct {
-	params   int64
-	size     int64
-	data     *evaluate.Data
-	out      *evaluate.Outputs
-	accuracy *float64
-	how      string
+	params     int64
+	size       int64
+	compressed int64
+	data       *evaluate.Data
+	out        *evaluate.Outputs
+	accuracy   *float64
+	how        string
 }
 
 // newBaseline measures the original model and runs it over the data (or a
@@ -63,6 +69,9 @@ func newBaseline(ctx context.Context, p *plan, m *onnxpb.ModelProto, logger *log
 		return nil, fmt.Errorf("prune: %w", err)
 	}
 	b := &baseline{params: st.Parameters, size: size}
+	if b.compressed, err = compressedSize(m); err != nil {
+		return nil, fmt.Errorf("prune: compress the weights of %s: %w", p.model, err)
+	}
 	if err := runtime.Init(); err != nil {
 		return nil, fmt.Errorf("prune: %w", err)
 	}
@@ -119,8 +128,12 @@ func (b *baseline) step(ctx context.Context, p *plan, path, label string, m *onn
 	if err != nil {
 		return nil, fmt.Errorf("prune: %w", err)
 	}
+	compressed, err := compressedSize(m)
+	if err != nil {
+		return nil, fmt.Errorf("prune: compress the weights of step %s: %w", label, err)
+	}
 	r := &stepReport{Label: label, File: filepath.Base(path), Sparsity: res.Sparsity, ParamsAfter: st.Parameters,
-		SizeAfter: size, RemovedChannels: res.RemovedChannels, Result: res, Verified: "loaded"}
+		SizeAfter: size, CompressedAfter: compressed, RemovedChannels: res.RemovedChannels, Result: res, Verified: "loaded"}
 	if b.out == nil {
 		s, err := runtime.NewSession(path, runtime.SessionOptions{IntraOpThreads: p.evalOpts.Threads})
 		if err != nil {
@@ -149,13 +162,15 @@ func (b *baseline) step(ctx context.Context, p *plan, path, label string, m *onn
 func (r *report) values() map[string]any {
 	last := r.Steps[len(r.Steps)-1]
 	v := map[string]any{
-		"sparsity":         last.Sparsity,
-		"layer_sparsity":   last.Result.LayerSparsity(),
-		"params_before":    r.ParamsBefore,
-		"params_after":     last.ParamsAfter,
-		"size_before":      r.SizeBefore,
-		"size_after":       last.SizeAfter,
-		"removed_channels": int64(last.RemovedChannels),
+		"sparsity":               last.Sparsity,
+		"layer_sparsity":         last.Result.LayerSparsity(),
+		"params_before":          r.ParamsBefore,
+		"params_after":           last.ParamsAfter,
+		"size_before":            r.SizeBefore,
+		"size_after":             last.SizeAfter,
+		"compressed_size_before": r.CompressedBefore,
+		"compressed_size_after":  last.CompressedAfter,
+		"removed_channels":       int64(last.RemovedChannels),
 	}
 	if r.AccuracyBefore != nil {
 		v["accuracy_before"] = *r.AccuracyBefore
@@ -163,7 +178,7 @@ func (r *report) values() map[string]any {
 	steps := map[string]any{}
 	for _, s := range r.Steps {
 		sv := map[string]any{"sparsity": s.Sparsity, "params_after": s.ParamsAfter, "size_after": s.SizeAfter,
-			"removed_channels": int64(s.RemovedChannels)}
+			"compressed_size_after": s.CompressedAfter, "removed_channels": int64(s.RemovedChannels)}
 		if s.Accuracy != nil {
 			sv["accuracy"], sv["accuracy_drop"] = *s.Accuracy, *s.AccuracyDrop
 		}

@@ -89,10 +89,12 @@ func (s *Store) readAction(path string) (*Action, error) {
 }
 
 // GetAction returns the action stored under key. ok is false when there is
-// none, or when it cannot be restored (a blob missing or of the wrong size,
-// an undecodable record): a miss, not an error, so the stage just runs
-// again. A hit updates the record's modification time, which GC reads as
-// its last use.
+// none, or when it cannot be restored (a blob missing, of the wrong size or
+// failing its check, an undecodable record): a miss, not an error, so the
+// stage just runs again. Every blob a hit serves is checked (checkBlob: a
+// stat when unchanged since stored, else a full re-hash) and one that fails
+// is removed. A hit updates the record's modification time, which GC reads
+// as its last use.
 func (s *Store) GetAction(key string) (*Action, bool, error) {
 	if err := validKey(key); err != nil {
 		return nil, false, fmt.Errorf("get action: %w", err)
@@ -105,7 +107,15 @@ func (s *Store) GetAction(key string) (*Action, bool, error) {
 		return nil, false, err
 	}
 	a, err := decodeAction(key, data)
-	if err != nil || s.refProblem(a) != nil {
+	if err != nil {
+		return nil, false, nil
+	}
+	if err := s.checkAction(context.Background(), a); err != nil {
+		if errors.Is(err, ErrCorrupt) {
+			// Its blob is gone: drop the record too, so verify stays clean
+			// until the stage runs again and stores it anew.
+			_ = os.Remove(s.actionPath(key))
+		}
 		return nil, false, nil
 	}
 	s.local.touchAction(key)

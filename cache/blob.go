@@ -34,9 +34,11 @@ func (s *Store) PutFile(ctx context.Context, path string) (Digest, int64, error)
 		return "", 0, fmt.Errorf("put %s: not a regular file (%s)", path, before.Mode().Type())
 	}
 	if !s.opts.NoStatCache {
-		if d, ok := s.stat.get(abs, statID(before)); ok && s.hasSize(d, before.Size()) {
-			s.statHits.Add(1)
-			return d, before.Size(), nil
+		if d, ok := s.stat.get(abs, statID(before)); ok {
+			if size, err := s.checkBlob(ctx, d); err == nil && size == before.Size() {
+				s.statHits.Add(1)
+				return d, size, nil
+			}
 		}
 	}
 	hashedAt := time.Now()
@@ -81,19 +83,28 @@ func finishTemp(f *os.File) error {
 	return nil
 }
 
+// commitTemp renames a finished temp file (whose bytes were hashed to d
+// while written) into cas/ and records its stat, so the next hit on it is
+// a stat.
 func (s *Store) commitTemp(tmp string, d Digest, size int64) error {
-	return s.local.commitTemp(tmp, d, size)
+	if err := s.local.commitTemp(tmp, d, size); err != nil {
+		return err
+	}
+	s.seal(s.blobPath(d), d)
+	return nil
 }
 
-// PutBytes stores b as a blob.
+// PutBytes stores b as a blob. A stored blob of d is kept only when it
+// passes checkBlob.
 func (s *Store) PutBytes(b []byte) (Digest, error) {
 	d := DigestBytes(b)
-	if s.hasSize(d, int64(len(b))) {
+	if size, err := s.checkBlob(context.Background(), d); err == nil && size == int64(len(b)) {
 		return d, nil
 	}
 	if err := writeAtomic(s.tmpDir(), s.blobPath(d), b, 0o444); err != nil {
 		return "", fmt.Errorf("store blob %s: %w", d, err)
 	}
+	s.seal(s.blobPath(d), d)
 	return d, nil
 }
 
@@ -126,11 +137,6 @@ func (s *Store) Has(d Digest) bool {
 	fi, err := os.Stat(s.blobPath(d))
 	return err == nil && fi.Mode().IsRegular()
 }
-
-// blobSize returns the stored size of d, or -1 when absent.
-func (s *Store) blobSize(d Digest) int64 { return s.local.blobSize(d) }
-
-func (s *Store) hasSize(d Digest, size int64) bool { return s.blobSize(d) == size }
 
 // ReadBlob returns the content of d, verified against d. A mismatch returns
 // an error wrapping ErrCorrupt; an absent blob one wrapping ErrNotFound.

@@ -27,18 +27,27 @@
 //     GetAction treats a record whose blobs are missing as a miss.
 //   - KeyBuilder: the canonical, versioned, order-independent encoding that
 //     cache keys are hashed from. Never %v, never reflection.
-//   - view: <root>/view/<digest>/<name>, a path downstream stages receive;
-//     created once (built in tmp/, renamed into place) and verified then.
-//   - stat cache: (path, size, mtime ns, inode, dev) -> digest, so an
-//     unchanged large file is hashed once. Entries for files modified less
-//     than 2s before they were hashed are not trusted ("racy", as in git).
+//   - view: <root>/view/<digest>/<name>, a path downstream stages receive:
+//     a copy of the blob (a reflink where the file system has them), built
+//     in tmp/, verified, renamed into place, and checked again each time it
+//     is served.
+//   - stat cache: (path, size, mtime ns, ctime ns, inode, dev) -> digest,
+//     so an unchanged large file is hashed once. Entries for files modified
+//     less than 2s before they were hashed are not trusted ("racy", as in
+//     git). ctime is in the key because a writer can put mtime back but
+//     not ctime.
 //
-// Choices callers rely on: PutFile copies while hashing (the source stays
-// the caller's and may change later); trees reject symbolic links
-// (ErrSymlink) and do not record empty directories; View and Materialize
-// hard-link blobs unless Options.NoHardLinks (so a hard-linked output edited
-// in place corrupts its blob, which Verify reports); GC with no rule keeps
-// actions used within DefaultKeepWithin (7 days).
+// The store is immutable (trust.go says what a hit promises): nothing is
+// ever written through a blob. PutFile copies while hashing (the source
+// stays the caller's and may change later); View and Materialize copy
+// (CopyFile: reflink, else bytes), never hard-link; a blob put again is
+// replaced, not trusted. A hit (GetAction) checks every blob it serves: a
+// stat against the stat cache when unchanged since the store wrote or last
+// verified it, else a full re-hash; a blob that fails is removed with its
+// record, so the stage runs again. Trees reject symbolic links (ErrSymlink)
+// and do not record empty directories; GC with no rule keeps actions used
+// within DefaultKeepWithin (7 days). docs/CACHE.md is the user-facing
+// statement of these guarantees.
 //
 // Crash safety: every blob, action, view and metadata file is written to
 // tmp/ (or beside its target), fsynced and renamed into place, so a process

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/zeebo/blake3"
+	"golang.org/x/sys/unix"
 )
 
 // ioBufSize is large so hashing is bound by BLAKE3's SIMD speed, not by
@@ -142,8 +143,12 @@ func hashFileAt(ctx context.Context, path string) (Digest, int64, error) {
 	return hashReader(ctx, f, nil)
 }
 
-// copyFile copies src to a new file dst (exclusive create) with perm.
-func copyFile(src, dst string, perm os.FileMode) error {
+// CopyFile copies src to a new file dst (exclusive create) with perm, as a
+// reflink (FICLONE: shared extents, copy-on-write) where the file system
+// has them, else byte by byte; then fsyncs it. It is how anything leaves the
+// store: the copy shares no inode with a blob, so writing to it can never
+// change the store.
+func CopyFile(src, dst string, perm os.FileMode) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err
@@ -153,7 +158,9 @@ func copyFile(src, dst string, perm os.FileMode) error {
 	if err != nil {
 		return err
 	}
-	_, err = io.CopyBuffer(out, in, make([]byte, ioBufSize))
+	if cerr := unix.IoctlFileClone(int(out.Fd()), int(in.Fd())); cerr != nil {
+		_, err = io.CopyBuffer(out, in, make([]byte, ioBufSize))
+	}
 	if err == nil {
 		err = out.Chmod(perm)
 	}
@@ -167,17 +174,6 @@ func copyFile(src, dst string, perm os.FileMode) error {
 		os.Remove(dst)
 	}
 	return err
-}
-
-// linkOrCopy hard-links src to dst, copying when linking is impossible
-// (another file system, or a file system without hard links).
-func linkOrCopy(src, dst string, perm os.FileMode, noLink bool) error {
-	if !noLink {
-		if err := os.Link(src, dst); err == nil {
-			return nil
-		}
-	}
-	return copyFile(src, dst, perm)
 }
 
 // removeAll is os.RemoveAll that first makes read-only directories (views)

@@ -15,7 +15,7 @@ const DefaultKeepWithin = 7 * 24 * time.Hour
 // GCOptions selects what GC keeps; an action is kept when either rule
 // keeps it, together with every blob it references.
 type GCOptions struct {
-	KeepRuns   int           // keep what the last N recorded runs (RecordRun) used
+	KeepRuns   int           // keep what the last N recorded runs (RecordRun) of each recipe used
 	KeepWithin time.Duration // keep actions stored or hit within this age
 	DryRun     bool          // count what would be removed, remove nothing
 }
@@ -62,8 +62,10 @@ func (s *Store) gc(ctx context.Context, opts GCOptions, now time.Time) (GCStats,
 		return st, fmt.Errorf("gc %s: %w", s.root, err)
 	}
 	pinned := map[string]bool{}
-	for i, r := range runs {
-		keep := i < opts.KeepRuns
+	seen := map[string]int{} // recipe -> runs of it kept so far (newest first)
+	for _, r := range runs {
+		keep := seen[r.Recipe] < opts.KeepRuns
+		seen[r.Recipe]++
 		if keep {
 			for _, k := range r.Keys {
 				pinned[k] = true

@@ -33,7 +33,7 @@ func gcFixture(t *testing.T) (*Store, []Digest, Digest) {
 			t.Fatal(err)
 		}
 		os.Chtimes(s.actionPath(key), old, old)
-		if err := s.RecordRun(fmt.Sprintf("run-%d", i), old.Add(time.Duration(i)*time.Hour), []string{key}); err != nil {
+		if err := s.RecordRun(fmt.Sprintf("run-%d", i), "r.yaml", old.Add(time.Duration(i)*time.Hour), []string{key}); err != nil {
 			t.Fatal(err)
 		}
 	}

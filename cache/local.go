@@ -155,14 +155,13 @@ func (l *Local) PutBlob(ctx context.Context, ref BlobRef, r io.Reader) error {
 	return nil
 }
 
-// commitTemp renames a finished temp file into cas/. If a blob of the same
-// size is already there (another writer won the race) the temp is dropped;
-// a wrong-sized one is replaced.
-func (l *Local) commitTemp(tmp string, d Digest, size int64) error {
-	if l.blobSize(d) == size {
-		os.Remove(tmp)
-		return nil
-	}
+// commitTemp renames a finished temp file (whose bytes were hashed to d
+// while written) into cas/. It replaces whatever is stored under d rather
+// than trusting it: the bytes are in hand, and a stored blob could have
+// been damaged in place with its size unchanged (a run with --no-cache must
+// heal the store, not read it). Two writers of the same blob rename
+// identical content.
+func (l *Local) commitTemp(tmp string, d Digest, _ int64) error {
 	dst := l.blobPath(d)
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		os.Remove(tmp)

@@ -76,16 +76,20 @@ func (s *Store) ReadMeta(name string) ([]byte, bool, error) {
 }
 
 type runRecord struct {
-	RunID string    `json:"run_id"`
-	Time  time.Time `json:"time"`
-	Keys  []string  `json:"keys"`
-	path  string
+	RunID string `json:"run_id"`
+	// Recipe groups runs for GCOptions.KeepRuns ("" for callers that have
+	// no recipe: they form one group).
+	Recipe string    `json:"recipe,omitempty"`
+	Time   time.Time `json:"time"`
+	Keys   []string  `json:"keys"`
+	path   string
 }
 
-// RecordRun records which action keys a run used (hits and newly stored),
-// so that GC can keep what the last N runs needed. Recording the same runID
-// again replaces the record. Any run ID is accepted (escaped as a file name).
-func (s *Store) RecordRun(runID string, when time.Time, keys []string) error {
+// RecordRun records which action keys a run of recipe used (hits and newly
+// stored), so that GC can keep what the last N runs of each recipe needed.
+// Recording the same runID again replaces the record. Any run ID is
+// accepted (escaped as a file name).
+func (s *Store) RecordRun(runID, recipe string, when time.Time, keys []string) error {
 	if runID == "" {
 		return fmt.Errorf("record run: empty run ID")
 	}
@@ -93,7 +97,7 @@ func (s *Store) RecordRun(runID string, when time.Time, keys []string) error {
 	for _, k := range keys {
 		uniq[k] = true
 	}
-	r := runRecord{RunID: runID, Time: when.UTC(), Keys: make([]string, 0, len(uniq))}
+	r := runRecord{RunID: runID, Recipe: recipe, Time: when.UTC(), Keys: make([]string, 0, len(uniq))}
 	for k := range uniq {
 		r.Keys = append(r.Keys, k)
 	}

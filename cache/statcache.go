@@ -16,7 +16,9 @@ import (
 	"time"
 )
 
-const statCacheHeader = "szrun-statcache-v1"
+// statCacheHeader names the format; v1 files (no ctime) read as damaged, which
+// only costs one re-hash of each file.
+const statCacheHeader = "szrun-statcache-v2"
 
 // maxStatEntries bounds the stat cache file (~150 bytes an entry).
 const maxStatEntries = 100_000
@@ -26,10 +28,12 @@ const maxStatEntries = 100_000
 // changing, so its entry is not trusted (git's "racy clean" rule).
 const racyWindow = 2 * time.Second
 
-// fileID is what must be unchanged for a cached digest to be reused.
+// fileID is what must be unchanged for a cached digest to be reused. ctime
+// is in it because a writer can put mtime back (touch -d, utimes) but not
+// ctime, which any write, chmod, link or rename moves to now.
 type fileID struct {
-	size, mtimeNs int64
-	ino, dev      uint64
+	size, mtimeNs, ctimeNs int64
+	ino, dev               uint64
 }
 
 type statEntry struct {
@@ -53,6 +57,7 @@ func statID(fi fs.FileInfo) fileID {
 	id := fileID{size: fi.Size(), mtimeNs: fi.ModTime().UnixNano()}
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 		id.ino, id.dev = st.Ino, uint64(st.Dev)
+		id.ctimeNs = st.Ctim.Nano()
 	}
 	return id
 }
@@ -94,27 +99,27 @@ func readStatFile(path string) (map[string]statEntry, error) {
 		return nil, fmt.Errorf("read stat cache %s: unknown header: %w", path, ErrCorrupt)
 	}
 	for sc.Scan() {
-		// digest size mtime ino dev hashedAt "path"
-		f := strings.SplitN(sc.Text(), " ", 7)
-		if len(f) != 7 {
+		// digest size mtime ctime ino dev hashedAt "path"
+		f := strings.SplitN(sc.Text(), " ", 8)
+		if len(f) != 8 {
 			continue
 		}
 		var e statEntry
 		var err error
-		var nums [5]int64
+		var nums [6]int64
 		for i := range nums {
 			if nums[i], err = strconv.ParseInt(f[i+1], 10, 64); err != nil {
 				break
 			}
 		}
-		p, qerr := strconv.Unquote(f[6])
+		p, qerr := strconv.Unquote(f[7])
 		d, derr := ParseDigest(f[0])
 		if err != nil || qerr != nil || derr != nil {
 			continue // skip a damaged line; it only costs a re-hash
 		}
 		e.digest = d
-		e.id = fileID{size: nums[0], mtimeNs: nums[1], ino: uint64(nums[2]), dev: uint64(nums[3])}
-		e.hashedAt = nums[4]
+		e.id = fileID{size: nums[0], mtimeNs: nums[1], ctimeNs: nums[2], ino: uint64(nums[3]), dev: uint64(nums[4])}
+		e.hashedAt = nums[5]
 		m[p] = e
 	}
 	return m, nil
@@ -168,7 +173,7 @@ func (c *statCache) flush(tmpDir string) error {
 	b.WriteString(statCacheHeader + "\n")
 	for _, p := range paths {
 		e := disk[p]
-		fmt.Fprintf(&b, "%s %d %d %d %d %d %s\n", e.digest, e.id.size, e.id.mtimeNs,
+		fmt.Fprintf(&b, "%s %d %d %d %d %d %d %s\n", e.digest, e.id.size, e.id.mtimeNs, e.id.ctimeNs,
 			int64(e.id.ino), int64(e.id.dev), e.hashedAt, strconv.Quote(p))
 	}
 	if err := writeAtomic(tmpDir, c.path, b.Bytes(), 0o644); err != nil {

@@ -17,11 +17,6 @@ type Options struct {
 	// HashWorkers bounds how many files are hashed or verified at once.
 	// 0 means runtime.NumCPU().
 	HashWorkers int
-	// NoHardLinks makes View and Materialize always copy instead of
-	// hard-linking blobs. Hard links are the default because they cost no
-	// space or time; set this when the outputs will be edited in place
-	// (a hard-linked output shares its inode with the blob).
-	NoHardLinks bool
 	// NoStatCache disables the stat cache: every file is hashed.
 	NoStatCache bool
 }

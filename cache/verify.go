@@ -39,8 +39,8 @@ func (r VerifyReport) Clean() bool {
 // that every action's blobs exist uncorrupted. With repair it holds the
 // store exclusively (see GC) and removes corrupt blobs and their views,
 // stray files, the actions that reference them or do not decode, and temp
-// files. Existing view files are not re-hashed: a hard-linked view is the
-// blob itself, and views of corrupt blobs are removed with them.
+// files. View files are not re-hashed here: they are copies, checked each
+// time View serves them, and views of corrupt blobs are removed with them.
 func (s *Store) Verify(ctx context.Context, repair bool) (VerifyReport, error) {
 	if !repair {
 		return s.verify(ctx, false)
@@ -142,8 +142,9 @@ func (s *Store) verify(ctx context.Context, repair bool) (VerifyReport, error) {
 	return rep, nil
 }
 
-// Usage is the store's size. ViewBytes counts only view files that are
-// copies (link count 1); hard-linked views share the blobs' space.
+// Usage is the store's size. ViewBytes counts view files that are not hard
+// links (stores written before views became copies had hard-linked views,
+// which share the blobs' space; reflinked copies are counted in full).
 type Usage struct {
 	Blobs     int
 	BlobBytes int64

@@ -15,12 +15,14 @@ import (
 )
 
 // View returns <root>/view/<digest>/<name>, a stable read-only path holding
-// the blob d (a hard link to it, else a copy) or, when tree is set, the tree
-// d. It is built once in tmp/, verified against d, then renamed into place,
-// so a view path either does not exist or is complete. name is the base name
-// downstream tools see, so it keeps its extension (model.onnx). Tree
-// directories are made read-only (0555) once in place; executable tree
-// files are copies (0555) because a blob's inode is shared and stays 0444.
+// a copy (a reflink where the file system has them) of the blob d or, when
+// tree is set, of the tree d. Never a hard link: a stage that writes to its
+// input, as root through a 0444 file, must not write into the store. It is
+// built once in tmp/, verified against d, then renamed into place, so a view
+// path either does not exist or is complete; reusing it checks it as a hit
+// checks a blob (viewIntact), and a damaged view is rebuilt. name is the
+// base name downstream tools see, so it keeps its extension (model.onnx).
+// Tree directories are made read-only (0555) once in place.
 func (s *Store) View(ctx context.Context, d Digest, tree bool, name string) (string, error) {
 	if !d.Valid() {
 		return "", fmt.Errorf("view %q: %w", d, ErrBadDigest)
@@ -29,8 +31,8 @@ func (s *Store) View(ctx context.Context, d Digest, tree bool, name string) (str
 		return "", fmt.Errorf("view %s: name %q must be a single path element", d, name)
 	}
 	dst := filepath.Join(s.root, "view", string(d), name)
-	if fi, err := os.Lstat(dst); err == nil {
-		if tree && fi.IsDir() || !tree && fi.Mode().IsRegular() && fi.Size() == s.blobSize(d) {
+	if _, err := os.Lstat(dst); err == nil {
+		if s.viewIntact(ctx, dst, d, tree) {
 			return dst, nil
 		}
 		if err := removeAll(dst); err != nil {
@@ -57,6 +59,7 @@ func (s *Store) View(ctx context.Context, d Digest, tree bool, name string) (str
 		return dst, nil
 	}
 	syncDir(filepath.Dir(dst))
+	s.sealView(dst, d, tree)
 	if tree {
 		_ = filepath.WalkDir(dst, func(p string, e fs.DirEntry, err error) error {
 			if err == nil && e.IsDir() {
@@ -68,11 +71,11 @@ func (s *Store) View(ctx context.Context, d Digest, tree bool, name string) (str
 	return dst, nil
 }
 
-// Materialize places blob or tree d at dst (hard links else copies,
-// verified), replacing whatever was there atomically: the new content is
-// built beside dst and renamed over it (a tree is swapped in with
-// renameat2(RENAME_EXCHANGE) where supported). Copies are writable (0644, or
-// 0755 for executables); hard links share the blob's read-only inode.
+// Materialize places blob or tree d at dst (copies, or reflinks where the
+// file system has them; verified), replacing whatever was there atomically:
+// the new content is built beside dst and renamed over it (a tree is swapped
+// in with renameat2(RENAME_EXCHANGE) where supported). Copies are writable
+// (0644, or 0755 for executables) and share nothing with the store.
 func (s *Store) Materialize(ctx context.Context, d Digest, tree bool, dst string) error {
 	if !d.Valid() {
 		return fmt.Errorf("materialize %q: %w", d, ErrBadDigest)
@@ -117,7 +120,7 @@ func (s *Store) Materialize(ctx context.Context, d Digest, tree bool, dst string
 // (execute bits are added for executable tree entries).
 func (s *Store) populate(ctx context.Context, d Digest, tree bool, target string, basePerm os.FileMode) error {
 	if !tree {
-		return s.placeFile(ctx, d, target, basePerm, false)
+		return s.placeFile(ctx, d, target, basePerm)
 	}
 	entries, err := s.ReadTree(d)
 	if err != nil {
@@ -139,19 +142,19 @@ func (s *Store) populate(ctx context.Context, d Digest, tree bool, target string
 			if e.Exec {
 				perm |= 0o111
 			}
-			return s.placeFile(gctx, e.Digest, filepath.Join(target, filepath.FromSlash(e.Path)), perm, e.Exec)
+			return s.placeFile(gctx, e.Digest, filepath.Join(target, filepath.FromSlash(e.Path)), perm)
 		})
 	}
 	return g.Wait()
 }
 
-// placeFile links (or copies) blob d to target and verifies the result.
-func (s *Store) placeFile(ctx context.Context, d Digest, target string, perm os.FileMode, forceCopy bool) error {
+// placeFile copies blob d to target and verifies the result.
+func (s *Store) placeFile(ctx context.Context, d Digest, target string, perm os.FileMode) error {
 	src := s.blobPath(d)
 	if _, err := os.Stat(src); errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("blob %s: %w", d, ErrNotFound)
 	}
-	if err := linkOrCopy(src, target, perm, forceCopy || s.opts.NoHardLinks); err != nil {
+	if err := CopyFile(src, target, perm); err != nil {
 		if errors.Is(err, syscall.ENOENT) {
 			return fmt.Errorf("blob %s: %w", d, ErrNotFound)
 		}

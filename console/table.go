@@ -45,6 +45,8 @@ func Summary(w io.Writer, res *engine.Result) {
 		for _, o := range res.Outputs {
 			if o.Missing != "" {
 				fmt.Fprintf(w, "  %s: none (%s)\n", o.Name, o.Missing)
+			} else if o.Path != "" && o.Kept {
+				fmt.Fprintf(w, "  %s: %s (kept from an earlier run)\n", o.Name, o.Path)
 			} else if o.Path != "" {
 				fmt.Fprintf(w, "  %s: %s\n", o.Name, o.Path)
 			} else if str, ok := o.Value.(string); ok {

@@ -206,7 +206,9 @@ func (x *executor) execute(ctx context.Context, pr *prepared) error {
 
 func (x *executor) attempt(ctx context.Context, pr *prepared) error {
 	sd := pr.in.Stage
-	workDir := filepath.Join(x.stateDir, "work", x.runID, safeName(pr.in.ID))
+	// The digest suffix keeps two ids that sanitize alike ("a[x]", "a_x_")
+	// from sharing a work dir.
+	workDir := filepath.Join(x.stateDir, "work", x.runID, recipe.SafeName(pr.in.ID)+"-"+string(cache.DigestBytes([]byte(pr.in.ID))[:8]))
 	if err := os.RemoveAll(workDir); err != nil {
 		return fmt.Errorf("clean work dir: %w", err)
 	}
@@ -425,20 +427,6 @@ func withTail(err error, tail []string) error {
 		return err
 	}
 	return &tailError{err: err, tail: tail}
-}
-
-// safeName makes an instance id usable as a file name.
-func safeName(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
-			b.WriteRune(r)
-		default:
-			b.WriteByte('_')
-		}
-	}
-	return b.String()
 }
 
 // normalizeJSON gives values the form they have after a JSON round trip, so

@@ -3,19 +3,53 @@ package engine
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/sentinelzer0/szrun/cache"
 	"github.com/sentinelzer0/szrun/recipe"
 )
 
+// OutMarker is the file szrun leaves in every out dir it writes. A run
+// replaces an existing out dir only when it holds this marker (or is
+// empty): anything else may be a user's folder (--out "$PWD").
+const OutMarker = ".szrun-out"
+
+// checkOutDir refuses an out dir that szrun did not create, before anything
+// runs.
+func checkOutDir(outDir string) error {
+	fi, err := os.Lstat(outDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("out dir %s: %w", outDir, err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("out dir %s exists and is not a folder; refusing to replace it (pass another --out)", outDir)
+	}
+	if _, err := os.Lstat(filepath.Join(outDir, OutMarker)); err == nil {
+		return nil
+	}
+	ents, err := os.ReadDir(outDir)
+	if err != nil {
+		return fmt.Errorf("out dir %s: %w", outDir, err)
+	}
+	if len(ents) > 0 {
+		return fmt.Errorf("out dir %s is not empty and szrun did not create it (no %s in it); refusing to replace it (pass an empty or new folder as --out)", outDir, OutMarker)
+	}
+	return nil
+}
+
 // materialize evaluates the recipe's `outputs:` and writes them under
-// outDir: file outputs as real files (hard link, else copy), values in
-// outputs.json. The new directory replaces the old one in one rename, so a
-// user never sees a half-written result.
+// outDir: file outputs as copies (reflinks where the file system has them;
+// never hard links into the store), values in outputs.json. The new
+// directory replaces the old one in one rename, so a user never sees a
+// half-written result. Outputs that could not be written fail the run.
 func (x *executor) materialize(outDir string) {
 	decls := x.p.Recipe.Outputs
 	if len(decls) == 0 {
@@ -23,6 +57,7 @@ func (x *executor) materialize(outDir string) {
 	}
 	if err := x.writeOutputs(outDir, decls); err != nil {
 		x.res.OutputsError = err.Error()
+		x.res.Status = StatusFailed
 		x.opts.Logger.Error("write outputs", "dir", outDir, "err", err)
 		return
 	}
@@ -34,6 +69,9 @@ func (x *executor) materialize(outDir string) {
 
 func (x *executor) writeOutputs(outDir string, decls []*recipe.OutputDecl) error {
 	scope := x.scope(&recipe.Instance{}, false)
+	if err := checkOutDir(outDir); err != nil {
+		return err // changed while the stages ran
+	}
 	if err := os.MkdirAll(filepath.Dir(outDir), 0o755); err != nil {
 		return fmt.Errorf("create %s: %w", filepath.Dir(outDir), err)
 	}
@@ -42,12 +80,19 @@ func (x *executor) writeOutputs(outDir string, decls []*recipe.OutputDecl) error
 		return fmt.Errorf("create temp out dir: %w", err)
 	}
 	defer os.RemoveAll(tmp)
+	prev := readPrevOutputs(outDir)
 	values := map[string]any{}
 	var results []*OutputResult
 	for _, d := range decls {
 		if missing := x.missing(d); missing != "" {
-			// A skipped stage (its `if` was false, or --only left it out)
-			// has no outputs: say so instead of failing the whole run.
+			// A stage that did not run (its `if` was false, or --only left
+			// it out) has no outputs: keep what an earlier run wrote, else
+			// say so instead of failing the whole run.
+			if res, ok := keepPrevious(outDir, tmp, d.Name, prev); ok {
+				results = append(results, res)
+				values[d.Name] = prev[d.Name]
+				continue
+			}
 			results = append(results, &OutputResult{Name: d.Name, Missing: "needs stage " + missing + ", which did not run"})
 			continue
 		}
@@ -81,6 +126,10 @@ func (x *executor) writeOutputs(outDir string, decls []*recipe.OutputDecl) error
 	if err := os.WriteFile(filepath.Join(tmp, "outputs.json"), buf.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("write outputs.json: %w", err)
 	}
+	marker := []byte("This folder is written by szrun run; the next run replaces all of it.\n")
+	if err := os.WriteFile(filepath.Join(tmp, OutMarker), marker, 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", OutMarker, err)
+	}
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return fmt.Errorf("chmod out dir: %w", err)
 	}
@@ -97,6 +146,45 @@ func (x *executor) writeOutputs(outDir string, decls []*recipe.OutputDecl) error
 	os.RemoveAll(old)
 	x.res.Outputs = results
 	return nil
+}
+
+// readPrevOutputs reads the outputs.json of the out dir an earlier run
+// wrote, or nothing.
+func readPrevOutputs(outDir string) map[string]any {
+	if _, err := os.Lstat(filepath.Join(outDir, OutMarker)); err != nil {
+		return nil
+	}
+	b, err := os.ReadFile(filepath.Join(outDir, "outputs.json"))
+	if err != nil {
+		return nil
+	}
+	var m map[string]any
+	if json.Unmarshal(b, &m) != nil {
+		return nil
+	}
+	return m
+}
+
+// keepPrevious carries output name over from the earlier out dir into tmp:
+// its file or folder (copied, so the old dir stays whole until the swap) or
+// its value.
+func keepPrevious(outDir, tmp, name string, prev map[string]any) (*OutputResult, bool) {
+	v, ok := prev[name]
+	if !ok {
+		return nil, false
+	}
+	res := &OutputResult{Name: name, Kept: true}
+	p, isStr := v.(string)
+	if !isStr || filepath.Dir(p) != outDir {
+		res.Value = v
+		return res, true
+	}
+	rel := filepath.Base(p)
+	if _, err := os.Lstat(p); err != nil || copyTree(p, filepath.Join(tmp, rel)) != nil {
+		return nil, false
+	}
+	res.Path = p
+	return res, true
 }
 
 // missing names a stage an output refers to that has no results, if any.
@@ -121,7 +209,7 @@ func (x *executor) placeFiles(dir, name string, v any) (string, bool, error) {
 			return "", false, nil
 		}
 		rel := name + ext(t)
-		return rel, true, linkOrCopy(t, filepath.Join(dir, rel))
+		return rel, true, copyTree(t, filepath.Join(dir, rel))
 	case map[string]any:
 		if len(t) == 0 {
 			return "", false, nil
@@ -133,7 +221,7 @@ func (x *executor) placeFiles(dir, name string, v any) (string, bool, error) {
 		}
 		for label, e := range t {
 			s := e.(string)
-			if err := linkOrCopy(s, filepath.Join(dir, name, safeName(label)+ext(s))); err != nil {
+			if err := copyTree(s, filepath.Join(dir, name, recipe.SafeName(label)+ext(s))); err != nil {
 				return "", true, err
 			}
 		}
@@ -153,9 +241,10 @@ func ext(p string) string {
 	return filepath.Ext(filepath.Base(p))
 }
 
-// linkOrCopy puts src (a file or folder) at dst, hard-linking files where
-// the file system allows and copying otherwise.
-func linkOrCopy(src, dst string) error {
+// copyTree puts a copy of src (a file or folder) at dst. Copies, not hard
+// links: src is a view in the store, and an output a user edits must not
+// change it.
+func copyTree(src, dst string) error {
 	fi, err := os.Stat(src)
 	if err != nil {
 		return fmt.Errorf("stat %s: %w", src, err)
@@ -163,42 +252,31 @@ func linkOrCopy(src, dst string) error {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return fmt.Errorf("create %s: %w", filepath.Dir(dst), err)
 	}
-	if fi.IsDir() {
-		return filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
-			if err != nil {
-				return err
-			}
-			rel, _ := filepath.Rel(src, p)
-			target := filepath.Join(dst, rel)
-			if info.IsDir() {
-				return os.MkdirAll(target, 0o755)
-			}
-			return linkOrCopyFile(p, target)
-		})
+	if !fi.IsDir() {
+		return copyOut(src, dst, fi.Mode())
 	}
-	return linkOrCopyFile(src, dst)
+	return filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		if info.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		return copyOut(p, target, info.Mode())
+	})
 }
 
-func linkOrCopyFile(src, dst string) error {
-	if err := os.Link(src, dst); err == nil {
-		return nil
+// copyOut copies one file into the out dir, writable by its owner (views
+// are read-only), executable when the source is.
+func copyOut(src, dst string, mode os.FileMode) error {
+	perm := os.FileMode(0o644)
+	if mode&0o111 != 0 {
+		perm = 0o755
 	}
-	in, err := os.Open(src)
-	if err != nil {
-		return fmt.Errorf("open %s: %w", src, err)
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return fmt.Errorf("create %s: %w", dst, err)
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
+	if err := cache.CopyFile(src, dst, perm); err != nil {
 		return fmt.Errorf("copy %s to %s: %w", src, dst, err)
 	}
-	if err := out.Sync(); err != nil {
-		out.Close()
-		return fmt.Errorf("sync %s: %w", dst, err)
-	}
-	return out.Close()
+	return nil
 }

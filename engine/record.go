@@ -6,11 +6,28 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
+
+	"github.com/sentinelzer0/szrun/recipe"
 )
 
-// writeRunRecord writes runs/<id>/run.json and points runs/latest at it.
+// LatestLink is the name of the link to a recipe's latest run under
+// <state>/runs: one per recipe file, since recipes in one folder share it.
+func LatestLink(recipeFile string) string {
+	return "latest-" + recipe.SafeName(filepath.Base(recipeFile))
+}
+
+// runIDRe is the form newRunID gives; `report --run` takes nothing else.
+var runIDRe = regexp.MustCompile(`^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}$`)
+
+// ValidRunID reports whether id is a run id (and so names a folder under
+// runs/, never a path out of it).
+func ValidRunID(id string) bool { return runIDRe.MatchString(id) }
+
+// writeRunRecord writes runs/<id>/run.json and points the recipe's
+// runs/latest-<recipe file> at it.
 func writeRunRecord(stateDir string, res *Result) error {
 	dir := filepath.Join(stateDir, "runs", res.RunID)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -23,14 +40,14 @@ func writeRunRecord(stateDir string, res *Result) error {
 	if err := writeFileAtomic(filepath.Join(dir, "run.json"), append(b, '\n')); err != nil {
 		return err
 	}
-	latest := filepath.Join(stateDir, "runs", "latest")
+	latest := filepath.Join(stateDir, "runs", LatestLink(res.Recipe))
 	tmp := latest + ".tmp-" + res.RunID
 	_ = os.Remove(tmp)
 	if err := os.Symlink(res.RunID, tmp); err != nil {
-		return fmt.Errorf("link runs/latest: %w", err)
+		return fmt.Errorf("link %s: %w", latest, err)
 	}
 	if err := os.Rename(tmp, latest); err != nil {
-		return fmt.Errorf("link runs/latest: %w", err)
+		return fmt.Errorf("link %s: %w", latest, err)
 	}
 	return nil
 }

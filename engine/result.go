@@ -30,6 +30,9 @@ type OutputResult struct {
 	Value any    `json:"value,omitempty"` // the value, for non-file outputs
 	// Missing says why the output has no value (a stage it needs was skipped).
 	Missing string `json:"missing,omitempty"`
+	// Kept is set when a stage it needs did not run (--only, a false if) and
+	// the output is what an earlier run wrote, left in place.
+	Kept bool `json:"kept,omitempty"`
 }
 
 // Result is the outcome of a run; it is also written as run.json.

@@ -54,6 +54,11 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 func RunPipeline(ctx context.Context, p *Pipeline, opts Options) (*Result, error) {
 	opts.applyDefaults()
 	cacheDir, stateDir, outDir := opts.dirs(p.Recipe)
+	if len(p.Recipe.Outputs) > 0 {
+		if err := checkOutDir(outDir); err != nil {
+			return nil, invalid(err)
+		}
+	}
 	store, err := cache.Open(cacheDir, cache.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("open cache %s: %w", cacheDir, err)
@@ -111,7 +116,7 @@ func RunPipeline(ctx context.Context, p *Pipeline, opts Options) (*Result, error
 	if x.res.Status == StatusSucceeded {
 		x.materialize(outDir)
 	}
-	if err := store.RecordRun(x.runID, x.res.Started, x.keys); err != nil {
+	if err := store.RecordRun(x.runID, p.Recipe.File, x.res.Started, x.keys); err != nil {
 		opts.Logger.Warn("record run in cache", "err", err)
 	}
 	if err := writeRunRecord(stateDir, x.res); err != nil {

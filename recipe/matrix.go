@@ -114,6 +114,7 @@ func (s *StageDecl) instances() ([]*Instance, *Error) {
 		combos = next
 	}
 	seen := map[string]bool{}
+	files := map[string]string{} // SafeName(label) -> label
 	out := make([]*Instance, 0, len(combos))
 	for _, c := range combos {
 		labels := make([]string, len(c))
@@ -127,6 +128,10 @@ func (s *StageDecl) instances() ([]*Instance, *Error) {
 			return nil, &Error{Pos: s.Pos, Msg: fmt.Sprintf("stage %q: two matrix combinations have the label %q; change a value so labels differ", s.ID, label)}
 		}
 		seen[label] = true
+		if other, ok := files[SafeName(label)]; ok {
+			return nil, &Error{Pos: s.Pos, Msg: fmt.Sprintf("stage %q: matrix labels %q and %q both become the file name %q; change a value so they differ", s.ID, other, label, SafeName(label))}
+		}
+		files[SafeName(label)] = label
 		out = append(out, &Instance{Stage: s, Label: label, ID: s.ID + "[" + label + "]", Matrix: m})
 	}
 	return out, nil

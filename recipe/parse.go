@@ -124,7 +124,11 @@ func (p *parser) recipe(v *Value) {
 		r.Version = 1
 	}
 	r.Name = strings.TrimSuffix(filepath.Base(p.d.file), filepath.Ext(p.d.file))
-	if n := v.Field("name"); n != nil {
+	if n := v.Field("name"); n == nil && !fileNameRe.MatchString(r.Name) {
+		// The name derived from the file ("...yaml" gives "..") names the
+		// output folder just as a given one does.
+		p.add(Pos{File: p.d.file, Line: 1, Col: 1}, "recipe name %q (from the file name) must start with a letter, digit or '_' and hold only letters, digits, '.', '_' or '-' (it names the output folder); add a name: to the recipe or rename the file", r.Name)
+	} else if n != nil {
 		if s, ok := p.str(n, "name"); ok {
 			if !fileNameRe.MatchString(s) {
 				p.add(n.pos, "name %q must start with a letter or digit and hold only letters, digits, '.', '_' or '-' (it names the output folder)", s)
@@ -256,8 +260,51 @@ func (p *parser) outputs(v *Value) {
 			p.add(v.keyPos[i], "output name %q must start with a letter, digit or '_' and hold only letters, digits, '.', '_' or '-' (it names a file)", k)
 			continue
 		}
+		if clash := outputClash(k, p.r.Outputs); clash != "" {
+			p.add(v.keyPos[i], "%s", clash)
+			continue
+		}
 		p.r.Outputs = append(p.r.Outputs, &OutputDecl{Name: k, Value: v.vals[i], Pos: v.keyPos[i]})
 	}
+}
+
+// outputClash says why output name k could land on the same file as an
+// earlier output, or on outputs.json: a file output is materialized as its
+// name plus the file's extension (m holding a model becomes m.onnx), which
+// is only known once it has run, so m and m.onnx are refused up front.
+func outputClash(k string, earlier []*OutputDecl) string {
+	if k == "outputs" || strings.HasPrefix(k, "outputs.") {
+		return fmt.Sprintf("output name %q could become outputs.json, which holds the output values; rename it", k)
+	}
+	for _, o := range earlier {
+		a, b := o.Name, k
+		if len(b) < len(a) {
+			a, b = b, a
+		}
+		if strings.HasPrefix(b, a+".") {
+			return fmt.Sprintf("output %q could land on the same file as output %q at %d:%d (a file output %s becomes %s plus its file's extension); rename one of them", k, o.Name, o.Pos.Line, o.Pos.Col, a, a)
+		}
+	}
+	return ""
+}
+
+// SafeName makes s usable as one file name: every byte outside
+// [A-Za-z0-9._-] becomes '_'. Matrix labels become output file names and
+// work dirs through it, so two labels with the same SafeName are refused.
+func SafeName(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('_')
+		}
+	}
+	if b.Len() == 0 || strings.Trim(b.String(), ".") == "" {
+		return strings.Repeat("_", max(b.Len(), 1)) // never "", "." or ".."
+	}
+	return b.String()
 }
 
 // Stage returns the stage called id, or nil.

@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/sentinelzer0/szrun/cache"
@@ -16,7 +19,7 @@ func (c *cliEnv) cacheCmd(ctx context.Context, args []string) error {
 	dir := fs.String("cache-dir", "", "cache root (default $SZRUN_CACHE, else .szrun/cache beside RECIPE, else ./.szrun/cache)")
 	keepRuns := fs.Int("keep-runs", 0, "gc: keep what the last N runs used")
 	keepWithin := fs.Duration("keep-within", 0, "gc: keep what was used within this age (e.g. 168h)")
-	dryRun := fs.Bool("dry-run", false, "gc: only say what would be removed")
+	dryRun := fs.Bool("dry-run", false, "gc, clear: only say what would be removed")
 	repair := fs.Bool("repair", false, "verify: remove corrupt blobs and the results that need them")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -24,6 +27,18 @@ func (c *cliEnv) cacheCmd(ctx context.Context, args []string) error {
 	}
 	if len(pos) != 1 && len(pos) != 2 {
 		return usageError("usage: szrun cache du|gc|verify|clear [RECIPE] [--cache-dir DIR]")
+	}
+	// A flag a subcommand does not read is refused, not ignored: `cache
+	// clear --keep-runs 3` must not clear everything.
+	allowed := map[string][]string{"du": nil, "gc": {"keep-runs", "keep-within", "dry-run"}, "verify": {"repair"}, "clear": {"dry-run"}}
+	var stray []string
+	fs.Visit(func(f *flag.Flag) {
+		if names, ok := allowed[pos[0]]; ok && f.Name != "cache-dir" && !slices.Contains(names, f.Name) {
+			stray = append(stray, "--"+f.Name)
+		}
+	})
+	if len(stray) > 0 {
+		return usageError("cache %s does not take %s", pos[0], strings.Join(stray, ", "))
 	}
 	root := *dir
 	if root == "" {
@@ -50,7 +65,7 @@ func (c *cliEnv) cacheCmd(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(c.stdout, "cache %s\n  blobs:   %d (%s)\n  results: %d\n  views:   %d (%s, hard links to blobs where possible)\n",
+		fmt.Fprintf(c.stdout, "cache %s\n  blobs:   %d (%s)\n  results: %d\n  views:   %d (%s, copies of blobs; reflinks share their space where the file system has them)\n",
 			root, u.Blobs, human(u.BlobBytes), u.Actions, u.Views, human(u.ViewBytes))
 	case "gc":
 		stats, err := st.GC(ctx, cache.GCOptions{KeepRuns: *keepRuns, KeepWithin: *keepWithin, DryRun: *dryRun})
@@ -85,6 +100,15 @@ func (c *cliEnv) cacheCmd(ctx context.Context, args []string) error {
 		}
 		fmt.Fprintln(c.stdout, "cache is clean")
 	case "clear":
+		if *dryRun {
+			u, err := st.DU()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.stdout, "would clear %s: %d results, %d blobs (%s), %d views (%s)\n",
+				root, u.Actions, u.Blobs, human(u.BlobBytes), u.Views, human(u.ViewBytes))
+			return nil
+		}
 		if err := st.Clear(); err != nil {
 			return err
 		}

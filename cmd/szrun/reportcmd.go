@@ -16,7 +16,7 @@ import (
 // report.html and report.md in the run's folder.
 func (c *cliEnv) reportCmd(ctx context.Context, args []string) error {
 	fs := newFlagSet("report", "szrun report RECIPE [--run ID] [--out DIR]", c.stderr)
-	runID := fs.String("run", "latest", "the run to report: an id under .szrun/runs, or latest")
+	runID := fs.String("run", "latest", "the run to report: a run id (as run.json's run_id), or latest (this recipe's latest run)")
 	out := fs.String("out", "", "write report.html and report.md here (default: the run's folder)")
 	title := fs.String("title", "", "page title (default: the recipe name)")
 	pos, err := parse(fs, args)
@@ -27,11 +27,26 @@ func (c *cliEnv) reportCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	runDir := filepath.Join(filepath.Dir(path), ".szrun", "runs", *runID)
+	runs := filepath.Join(filepath.Dir(path), ".szrun", "runs")
+	id := *runID
+	switch {
+	case id == "latest":
+		target, err := os.Readlink(filepath.Join(runs, engine.LatestLink(path)))
+		if err != nil || !engine.ValidRunID(target) {
+			return &exitError{code: exitUsage, err: fmt.Errorf("report: no run of %s yet (run it first)", path)}
+		}
+		id = target
+	case !engine.ValidRunID(id):
+		return usageError("report: --run %q is not a run id (like 20260102T030405Z-a1b2c3) nor latest", id)
+	}
+	runDir := filepath.Join(runs, id)
 	record := filepath.Join(runDir, "run.json")
 	res, err := engine.ReadRunRecord(record)
 	if err != nil {
-		return &exitError{code: exitUsage, err: fmt.Errorf("report: no run %q of %s (run it first): %w", *runID, path, err)}
+		return &exitError{code: exitUsage, err: fmt.Errorf("report: no run %q of %s (run it first): %w", id, path, err)}
+	}
+	if abs, aerr := filepath.Abs(path); aerr == nil && res.Recipe != abs {
+		return usageError("report: run %s is a run of %s, not of %s", id, res.Recipe, path)
 	}
 	d := &report.Data{Title: *title}
 	if d.Title == "" {

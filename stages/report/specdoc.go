@@ -22,7 +22,7 @@ const specDoc = "Renders what the benchmark, compare and select stages found as 
 this run's stages, cache hits and timings: szrun prints them, writes them to
 ` + "`.szrun/runs/<id>/run.json`" + ` and, in GitHub Actions, appends them to the step summary.
 ` + "`run_record`" + ` renders a run.json given as a file, which is always an earlier run
-(say ` + "`.szrun/runs/latest/run.json`" + ` from before this one), and is labelled as such.
+(say ` + "`.szrun/runs/latest-<recipe file>/run.json`" + ` from before this one), and is labelled as such.
 
 **GitHub Actions.** When ` + "`GITHUB_STEP_SUMMARY`" + ` is set (and ` + "`step_summary`" + ` is true),
 the markdown is appended to it. The stage is never cached, so that this happens on

@@ -36,7 +36,7 @@ func (q *rewriter) decide(n *onnxpb.NodeProto, quantized bool, as, reason string
 func (q *rewriter) gate(n *onnxpb.NodeProto) string {
 	switch {
 	case q.cfg.Exclude[n.GetName()]:
-		return "excluded by exclude_nodes"
+		return "excluded by exclude"
 	case q.cfg.Float[n.GetName()]:
 		return "kept in float by the accuracy budget"
 	case !q.cfg.selected(n.GetOpType()):

@@ -253,7 +253,7 @@ func TestDepthwiseConv(t *testing.T) {
 func TestExcludeFollowsFusion(t *testing.T) {
 	qtest.RequireORT(t)
 	model := qtest.SaveTemp(t, linearModel("MatMul+Add"), "m.onnx")
-	_, rep, err := runStage(t, map[string]any{"model": model, "mode": ModeDynamic, "verify_speed": false, "exclude_nodes": []any{"mm"}})
+	_, rep, err := runStage(t, map[string]any{"model": model, "mode": ModeDynamic, "verify_speed": false, "exclude": []any{"mm"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,7 @@ import (
 )
 
 // TestAccuracyBudget: resnet_small's fully quantized static model is a few
-// percent off its fp32 outputs; with max_output_error 2% the stage measures
+// percent off its fp32 outputs; with max_rel_error 2% the stage measures
 // each layer's effect and keeps the most sensitive ones in float until the
 // budget holds. The result is re-checked here with ONNX Runtime.
 func TestAccuracyBudget(t *testing.T) {
@@ -14,7 +14,7 @@ func TestAccuracyBudget(t *testing.T) {
 	out, rep, err := runStage(t, map[string]any{
 		"model": "examples/models/resnet_small.onnx", "verify_speed": false,
 		"calibration": map[string]any{"data": "examples/data/resnet_inputs.npz"},
-		"accuracy":    map[string]any{"data": "examples/data/resnet_inputs.npz", "max_output_error": budget},
+		"accuracy":    map[string]any{"data": "examples/data/resnet_inputs.npz", "max_rel_error": budget},
 	})
 	if err != nil {
 		t.Fatal(err)

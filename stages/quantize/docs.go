@@ -61,21 +61,21 @@ against 255 levels). The data must name exactly the model's inputs (arrays
 named ` + "`labels`" + ` or like a model output are ignored).
 
 **Accuracy budget.** With ` + "`accuracy.max_drop`" + ` (a fraction: 0.005 = half a
-point of top-1 accuracy, needs labels) or ` + "`accuracy.max_output_error`" + ` (max
+point of top-1 accuracy, needs labels) or ` + "`accuracy.max_rel_error`" + ` (max
 |int8 - fp32| / max |fp32| over the outputs), a model that breaks the budget
 triggers a sensitivity search: each weight layer is measured alone in INT8, and
 layers are kept in float, most harmful first, until the budget holds.
 
 **Skipped nodes** are reported with the reason: weights not constant after
-optimization, op types without a faster integer kernel, ` + "`exclude_nodes`" + `,
+optimization, op types without a faster integer kernel, ` + "`exclude`" + `,
 the budget. Bad input fails before any work: calibration or accuracy data whose
 names, types or shapes do not match the model's inputs, an empty data set, an
-` + "`exclude_nodes`" + ` name not in the model, a model that is already quantized.
+` + "`exclude`" + ` name not in the model, a model that is already quantized.
 
 **Outputs.** ` + "`model`" + `, ` + "`report`" + ` (JSON: every node's decision and reason,
 sizes, calibration, verification, speed, budget search, warnings), and the
 values ` + "`size_before`" + `, ` + "`size_after`" + `, ` + "`size_ratio`" + `, ` + "`quantized_nodes`" + `,
-` + "`float_nodes`" + `, ` + "`max_rel_error`" + `, ` + "`accuracy`" + `, ` + "`accuracy_fp32`" + `,
+` + "`float_nodes`" + `, ` + "`max_rel_error`" + `, ` + "`accuracy`" + `, ` + "`accuracy_before`" + `,
 ` + "`accuracy_drop`" + ` (-1/0 without labels) and ` + "`speedup`" + ` (batch 1).
 
 Example: a CNN with static INT8 and a half-point accuracy budget, and an

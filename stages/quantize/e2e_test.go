@@ -28,7 +28,7 @@ func TestDigitsAccuracy(t *testing.T) {
 		{"static-qoperator", map[string]any{"format": "qoperator", "calibration": map[string]any{"data": calibData}}},
 		{"static-per-tensor-u8-weights", map[string]any{"per_channel": false, "weight_type": "uint8", "calibration": map[string]any{"data": calibData}}},
 		{"static-reduce-range", map[string]any{"reduce_range": true, "calibration": map[string]any{"data": calibData}}},
-		{"static-exclude-conv2", map[string]any{"exclude_nodes": []any{"/conv2/Conv"}, "calibration": map[string]any{"data": calibData}}},
+		{"static-exclude-conv2", map[string]any{"exclude": []any{"/conv2/Conv"}, "calibration": map[string]any{"data": calibData}}},
 		{"dynamic-u8-weights-per-tensor", map[string]any{"mode": "int8-dynamic", "weight_type": "uint8", "per_channel": false}},
 	}
 	for _, tc := range cases {
@@ -60,7 +60,7 @@ func TestDigitsAccuracy(t *testing.T) {
 				t.Error("nothing quantized")
 			}
 			for _, d := range rep.Nodes {
-				if d.Node == "/conv2/Conv" && tc.name == "static-exclude-conv2" && (d.Quantized || d.Reason != "excluded by exclude_nodes") {
+				if d.Node == "/conv2/Conv" && tc.name == "static-exclude-conv2" && (d.Quantized || d.Reason != "excluded by exclude") {
 					t.Errorf("excluded node: %+v", d)
 				}
 			}

@@ -1,8 +1,8 @@
 package quantize
 
 import (
-	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -40,71 +40,145 @@ type accuracyOptions struct {
 	maxOutputError float64 // < 0: none
 }
 
-// parseOptions reads in's parameters; every error names the parameter.
+// Params are the stage's parameters.
+type Params struct {
+	Model                string       `name:"model" type:"model" required:"true" doc:"the fp32 ONNX model"`
+	Mode                 string       `name:"mode" default:"auto" enum:"auto,int8-dynamic,int8-static" doc:"int8-dynamic (weights offline, activations at run time), int8-static (calibrated activations); auto: static when calibration is given"`
+	Format               string       `name:"format" default:"qdq" enum:"qdq,qoperator" doc:"static output format: qdq (QuantizeLinear/DequantizeLinear pairs ONNX Runtime fuses) or qoperator (QLinearConv/QLinearMatMul written out)"`
+	PerChannel           bool         `name:"per_channel" default:"true" doc:"one weight scale per output channel (Conv axis 0, MatMul/Gemm per output column)"`
+	WeightType           string       `name:"weight_type" default:"int8" enum:"int8,uint8" doc:"weight element type"`
+	ActivationType       string       `name:"activation_type" default:"uint8" enum:"int8,uint8" doc:"static activation element type (dynamic activations are always uint8); uint8 because ONNX Runtime 1.30's CPU engine fuses u8s8 QDQ into integer kernels far more completely than s8s8"`
+	SymmetricWeights     *bool        `name:"symmetric_weights" doc:"symmetric weight ranges (zero point 0); default true for int8, false for uint8"`
+	SymmetricActivations bool         `name:"symmetric_activations" default:"false" doc:"symmetric activation ranges; keeps Relu/Clip from being folded"`
+	ReduceRange          bool         `name:"reduce_range" default:"false" doc:"7-bit weights, for u8s8 on CPUs without VNNI"`
+	OpTypes              []string     `name:"op_types" doc:"op types to quantize (default: those ONNX Runtime runs faster in INT8)"`
+	Exclude              []string     `name:"exclude" alias:"exclude_nodes" key:"exclude_nodes" doc:"node names kept in float"`
+	Optimize             bool         `name:"optimize" default:"true" doc:"run ONNX Runtime's basic graph optimizer (Conv+BN folding, constant folding) first; the fp32 baseline is that optimized model"`
+	Calibration          *Calibration `name:"calibration" doc:"static calibration"`
+	Accuracy             *Accuracy    `name:"accuracy" doc:"verification data and the accuracy budget"`
+	// Shapes are full shapes here (batch included), unlike the Verification
+	// group's: kept as they were so existing recipes mean the same.
+	Shapes           map[string][]int64 `name:"shapes" elem:"list" doc:"input -> full shape for the random verification inputs used without accuracy.data or calibration.data (needed for dynamic dims besides the batch)"`
+	VerifySpeed      bool               `name:"verify_speed" default:"true" doc:"time the fp32 and INT8 models and warn when INT8 is slower"`
+	SpeedIterations  int64              `name:"speed_iterations" default:"30" doc:"timed runs per model for verify_speed"`
+	stages.Execution `omit:"providers" default.threads:"2" doc.threads:"ONNX Runtime intra-op threads for calibration, verification and timing"`
+}
+
+// Calibration is the `calibration` parameter.
+type Calibration struct {
+	Data       string  `name:"data" type:"path" required:"true" doc:".npz file or folder of .npy files, one array per model input, samples on axis 0"`
+	Method     string  `name:"method" default:"minmax" enum:"minmax,percentile,entropy" doc:"range method"`
+	Percentile float64 `name:"percentile" default:"99.999" doc:"percentile method: percent of values kept"`
+	Bins       int64   `name:"bins" default:"2048" doc:"histogram bins (percentile, entropy)"`
+	Samples    int64   `name:"samples" default:"0" doc:"use at most this many samples (0: all)"`
+	BatchSize  int64   `name:"batch_size" default:"16" doc:"samples per ONNX Runtime run; bounds calibration memory"`
+}
+
+// Accuracy is the `accuracy` parameter.
+type Accuracy struct {
+	Data        string  `name:"data" type:"path" required:"true" doc:".npz or folder with the model inputs (and labels)"`
+	Labels      string  `name:"labels" default:"labels" doc:"name of the integer label array in data (top-1 accuracy when present)"`
+	MaxDrop     float64 `name:"max_drop" default:"-1" doc:"largest accuracy drop allowed, as a fraction (0.005 = half a point); layers are kept in float until it holds"`
+	MaxRelError float64 `name:"max_rel_error" alias:"max_output_error" key:"max_output_error" default:"-1" doc:"largest max relative output error allowed; layers are kept in float until it holds"`
+}
+
+// Check holds the calibration method's rules.
+func (c *Calibration) Check() error {
+	var errs stages.ParamErrors
+	m := calib.Options{Method: calib.Method(c.Method), Percentile: c.Percentile, Bins: int(c.Bins)}
+	if err := m.Validate(); err != nil {
+		path, msg, _ := strings.Cut(err.Error(), " ")
+		errs = append(errs, stages.Errorf(strings.TrimPrefix(path, "calibration."), "%s", msg))
+	}
+	if c.Samples < 0 {
+		errs = append(errs, stages.Errorf("samples", "%d: want 0 (all) or more", c.Samples))
+	}
+	if c.BatchSize < 1 {
+		errs = append(errs, stages.Errorf("batch_size", "%d: want at least 1", c.BatchSize))
+	}
+	return errs.Err()
+}
+
+// Check bounds the accuracy budget.
+func (a *Accuracy) Check() error {
+	if a.MaxDrop > 1 {
+		return stages.Errorf("max_drop", "%v: a fraction, want at most 1 (0.005 = half a point)", a.MaxDrop)
+	}
+	return nil
+}
+
+// Check holds the rules across parameters.
+func (p *Params) Check() error {
+	var errs stages.ParamErrors
+	if p.ActivationType == "int8" && p.WeightType == "uint8" {
+		errs = append(errs, stages.Errorf("weight_type", "uint8 with activation_type int8: ONNX Runtime has no s8u8 kernels; use int8 weights").Reading("activation_type"))
+	}
+	if p.Mode == ModeStatic && p.Calibration == nil {
+		errs = append(errs, stages.Errorf("mode", "int8-static needs calibration.data").Reading("calibration"))
+	}
+	if p.SpeedIterations < 1 {
+		errs = append(errs, stages.Errorf("speed_iterations", "%d: want at least 1", p.SpeedIterations))
+	}
+	known := knownOpTypes()
+	for i, t := range p.OpTypes {
+		if !slices.Contains(known, t) {
+			msg := fmt.Sprintf("%q is not an op type szrun quantizes (known: %s)", t, strings.Join(known, ", "))
+			if near := stages.Nearest(t, known); near != "" {
+				msg += fmt.Sprintf("; did you mean %q?", near)
+			}
+			errs = append(errs, stages.Errorf(fmt.Sprintf("op_types[%d]", i), "%s", msg))
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(p.Shapes)) {
+		for i, d := range p.Shapes[name] {
+			if d < 1 {
+				errs = append(errs, stages.Errorf(fmt.Sprintf("shapes.%s[%d]", name, i), "dimension %d is not a positive integer", d))
+			}
+		}
+	}
+	return errs.Err()
+}
+
+// parseOptions decodes and checks in's parameters; every error names the
+// parameter.
 func parseOptions(in *stages.Input) (*options, error) {
-	o := &options{model: in.String("model"), optimize: in.Bool("optimize"),
-		verifySpeed: in.Bool("verify_speed"), iterations: int(in.Int("speed_iterations")), threads: int(in.Int("threads"))}
+	var p Params
+	if err := in.Decode(&p); err != nil {
+		return nil, err
+	}
+	o := &options{model: p.Model, optimize: p.Optimize, verifySpeed: p.VerifySpeed,
+		iterations: int(p.SpeedIterations), threads: int(p.Threads), shapes: p.Shapes}
 	c := &o.cfg
-	c.Mode, c.Format, c.PerChannel = in.String("mode"), in.String("format"), in.Bool("per_channel")
-	c.SymActs, c.ReduceRange = in.Bool("symmetric_activations"), in.Bool("reduce_range")
+	c.Mode, c.Format, c.PerChannel = p.Mode, p.Format, p.PerChannel
+	c.SymActs, c.ReduceRange = p.SymmetricActivations, p.ReduceRange
 	var err error
-	if c.Weight, err = qmath.ParseType(in.String("weight_type")); err != nil {
+	if c.Weight, err = qmath.ParseType(p.WeightType); err != nil {
 		return nil, fmt.Errorf("weight_type: %w", err)
 	}
-	if c.Activation, err = qmath.ParseType(in.String("activation_type")); err != nil {
+	if c.Activation, err = qmath.ParseType(p.ActivationType); err != nil {
 		return nil, fmt.Errorf("activation_type: %w", err)
 	}
 	c.SymWeights = c.Weight == qmath.Int8
-	if in.Has("symmetric_weights") {
-		c.SymWeights = in.Bool("symmetric_weights")
+	if p.SymmetricWeights != nil {
+		c.SymWeights = *p.SymmetricWeights
 	}
-	if c.Activation == qmath.Int8 && c.Weight == qmath.Uint8 {
-		return nil, fmt.Errorf("weight_type uint8 with activation_type int8: ONNX Runtime has no s8u8 kernels; use int8 weights")
-	}
-	if o.threads < 0 {
-		return nil, fmt.Errorf("threads %d: want 0 or more", o.threads)
-	}
-	if o.iterations < 1 {
-		return nil, fmt.Errorf("speed_iterations %d: want at least 1", o.iterations)
-	}
-	if ts := stringList(in.List("op_types")); len(ts) > 0 {
+	if len(p.OpTypes) > 0 {
 		c.OpTypes = map[string]bool{}
-		known := knownOpTypes()
-		for _, t := range ts {
-			if !slices.Contains(known, t) {
-				msg := fmt.Sprintf("op_types: %q is not an op type szrun quantizes (known: %s)", t, strings.Join(known, ", "))
-				if near := stages.Nearest(t, known); near != "" {
-					msg += fmt.Sprintf("; did you mean %q?", near)
-				}
-				return nil, errors.New(msg)
-			}
+		for _, t := range p.OpTypes {
 			c.OpTypes[t] = true
 		}
 	}
 	c.Exclude = map[string]bool{}
-	for _, n := range stringList(in.List("exclude_nodes")) {
+	for _, n := range p.Exclude {
 		c.Exclude[n] = true
 		o.excludeNames = append(o.excludeNames, n)
 	}
-	if m := in.Map("calibration"); m != nil {
-		co := &calibOptions{data: str(m["data"]), samples: int(num(m["samples"])), batchSize: int(num(m["batch_size"]))}
-		co.method = calib.Options{Method: calib.Method(str(m["method"])), Percentile: num(m["percentile"]), Bins: int(num(m["bins"]))}
-		if err := co.method.Validate(); err != nil {
-			return nil, err
-		}
-		if co.samples < 0 {
-			return nil, fmt.Errorf("calibration.samples %d: want 0 (all) or more", co.samples)
-		}
-		if co.batchSize < 1 {
-			return nil, fmt.Errorf("calibration.batch_size %d: want at least 1", co.batchSize)
-		}
-		o.calib = co
+	if cp := p.Calibration; cp != nil {
+		o.calib = &calibOptions{data: cp.Data, samples: int(cp.Samples), batchSize: int(cp.BatchSize),
+			method: calib.Options{Method: calib.Method(cp.Method), Percentile: cp.Percentile, Bins: int(cp.Bins)}}
 	}
-	if m := in.Map("accuracy"); m != nil {
-		o.acc = &accuracyOptions{data: str(m["data"]), labels: str(m["labels"]), maxDrop: num(m["max_drop"]), maxOutputError: num(m["max_output_error"])}
-		if o.acc.maxDrop > 1 {
-			return nil, fmt.Errorf("accuracy.max_drop %v: a fraction, want at most 1 (0.005 = half a point)", o.acc.maxDrop)
-		}
+	if a := p.Accuracy; a != nil {
+		o.acc = &accuracyOptions{data: a.Data, labels: a.Labels, maxDrop: a.MaxDrop, maxOutputError: a.MaxRelError}
 	}
 	if c.Mode == "auto" {
 		c.Mode = ModeDynamic
@@ -112,54 +186,11 @@ func parseOptions(in *stages.Input) (*options, error) {
 			c.Mode = ModeStatic
 		}
 	}
-	if c.Mode == ModeStatic && o.calib == nil {
-		return nil, fmt.Errorf("mode int8-static needs calibration.data")
-	}
 	if c.Mode == ModeDynamic {
 		c.Format = "" // dynamic quantization always writes operators: format is a static choice
 	}
 	sort.Strings(o.excludeNames)
-	for _, name := range sortedKeys(in.Map("shapes")) {
-		l, _ := in.Map("shapes")[name].([]any)
-		var dims []int64
-		for _, d := range l {
-			v := num(d)
-			if v < 1 || v != float64(int64(v)) {
-				return nil, fmt.Errorf("shapes.%s: dimension %v is not a positive integer", name, d)
-			}
-			dims = append(dims, int64(v))
-		}
-		if o.shapes == nil {
-			o.shapes = map[string][]int64{}
-		}
-		o.shapes[name] = dims
-	}
 	return o, nil
-}
-
-func stringList(l []any) []string {
-	out := make([]string, 0, len(l))
-	for _, v := range l {
-		out = append(out, str(v))
-	}
-	return out
-}
-
-func str(v any) string {
-	s, _ := v.(string)
-	return s
-}
-
-func num(v any) float64 {
-	switch x := v.(type) {
-	case float64:
-		return x
-	case int64:
-		return float64(x)
-	case int:
-		return float64(x)
-	}
-	return 0
 }
 
 // knownOpTypes are the op types some mode can quantize, sorted.

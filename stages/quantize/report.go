@@ -149,7 +149,7 @@ func (j *job) finish(ctx context.Context, out string) (*stages.Output, error) {
 		Values: map[string]any{
 			"size_before": r.SizeBefore, "size_after": r.SizeAfter, "size_ratio": r.SizeRatio,
 			"quantized_nodes": int64(r.QuantizedNodes), "float_nodes": int64(r.FloatNodes),
-			"max_rel_error": finite(res.m.MaxRelError), "accuracy": res.m.Accuracy, "accuracy_fp32": j.refAcc,
+			"max_rel_error": finite(res.m.MaxRelError), "accuracy": res.m.Accuracy, "accuracy_before": j.refAcc, "accuracy_fp32": j.refAcc,
 			"accuracy_drop": r.Verification.AccuracyDrop, "speedup": speedup,
 		},
 	}, nil

@@ -79,7 +79,7 @@ func prepare(in *stages.Input) (*job, error) {
 	}
 	for _, n := range o.excludeNames {
 		if !names[n] {
-			msg := fmt.Sprintf("quantize: exclude_nodes: no node %q in %s", n, o.model)
+			msg := fmt.Sprintf("quantize: exclude: no node %q in %s", n, o.model)
 			if near := stages.Nearest(n, all); near != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", near)
 			}
@@ -261,7 +261,7 @@ func (j *job) build(ctx context.Context, cfg Config, path string) (*result, erro
 	return &result{decisions: dec, warnings: warns, m: compare(j.ref, got, j.verifyDS.labels)}, nil
 }
 
-// mapExcludes follows exclude_nodes through the optimizer: a node ONNX
+// mapExcludes follows exclude through the optimizer: a node ONNX
 // Runtime fused into another (MatMul+Add into Gemm) lives on under a name
 // that starts with its own, and the exclusion follows it there; one that
 // disappeared entirely is reported.
@@ -281,7 +281,7 @@ func (j *job) mapExcludes() {
 			}
 		}
 		if !found {
-			w := fmt.Sprintf("exclude_nodes: %q was removed by the graph optimizer (folded or fused away); nothing to exclude", ex)
+			w := fmt.Sprintf("exclude: %q was removed by the graph optimizer (folded or fused away); nothing to exclude", ex)
 			j.rep.Warnings = append(j.rep.Warnings, w)
 			j.in.Log.Warn(w)
 		}

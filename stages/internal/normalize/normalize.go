@@ -17,7 +17,7 @@ import (
 // simplifies without touching the opset.
 type Options struct {
 	// MinOpset lifts the model's ai.onnx opset to at least this version
-	// (0 keeps it). Supported targets: 10 to 17.
+	// (0 keeps it), from opset 6 or later, up to MaxOpset.
 	MinOpset int64
 	// CopySharedWeights gives every Conv, ConvTranspose, Gemm and MatMul its
 	// own copy of a weight initializer that other nodes also read, so a
@@ -111,8 +111,8 @@ func Model(m *onnxpb.ModelProto, o Options) (*Report, error) {
 	if o.MinOpset > MaxOpset {
 		return nil, fmt.Errorf("normalize: opset %d: %w (at most %d)", o.MinOpset, ErrOpset, MaxOpset)
 	}
-	if o.MinOpset > from && from < 9 {
-		return nil, fmt.Errorf("normalize: model opset %d: %w: upgrades start at opset 9", from, ErrOpset)
+	if o.MinOpset > from && from < 6 {
+		return nil, fmt.Errorf("normalize: model opset %d: %w: upgrades start at opset 6", from, ErrOpset)
 	}
 	n := &normalizer{m: m, rep: rep, namer: onnx.NewNamer(m), opset: from}
 	var graphs []*onnxpb.GraphProto
@@ -136,6 +136,7 @@ func Model(m *onnxpb.ModelProto, o Options) (*Report, error) {
 			n.opset = v
 		}
 		setOpset(m, o.MinOpset)
+		setIRVersion(m, o.MinOpset)
 		rep.ToOpset = o.MinOpset
 	}
 	if o.CopySharedWeights {
@@ -169,6 +170,31 @@ func setOpset(m *onnxpb.ModelProto, v int64) {
 		}
 	}
 	m.OpsetImport = append(m.OpsetImport, &onnxpb.OperatorSetIdProto{Domain: proto.String(""), Version: proto.Int64(v)})
+}
+
+// irForOpset is the IR version each ai.onnx opset shipped with.
+var irForOpset = map[int64]int64{7: 3, 8: 3, 9: 4, 10: 5, 11: 6, 12: 7, 13: 7, 14: 7, 15: 8, 16: 8, 17: 8}
+
+// setIRVersion lifts the IR version to the one opset v came with. From IR 4
+// on, initializers need not be graph inputs, and one that is becomes an input
+// a caller may override: those listed by an older model are unlisted.
+func setIRVersion(m *onnxpb.ModelProto, v int64) {
+	ir := irForOpset[v]
+	if m.GetIrVersion() >= ir {
+		return
+	}
+	if m.GetIrVersion() < 4 {
+		g := m.GetGraph()
+		inits := onnx.Initializers(g)
+		kept := g.Input[:0]
+		for _, in := range g.Input {
+			if inits[in.GetName()] == nil {
+				kept = append(kept, in)
+			}
+		}
+		g.Input = kept
+	}
+	m.IrVersion = proto.Int64(ir)
 }
 
 // normalizer is one run of Model.

@@ -3,6 +3,8 @@ package normalize
 import (
 	"slices"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/sentinelzer0/szrun/onnx"
 	"github.com/sentinelzer0/szrun/onnx/onnxpb"
 )
@@ -38,6 +40,25 @@ func (n *normalizer) upgrade(g *onnxpb.GraphProto, v int64) error {
 func (n *normalizer) convert(g *onnxpb.GraphProto, nd *onnxpb.NodeProto, v int64) ([]*onnxpb.NodeProto, error) {
 	op := nd.GetOpType()
 	switch {
+	case v == 7 && legacyBroadcast[op]:
+		return n.broadcast7(g, nd)
+	case v == 7 && (op == "BatchNormalization" || op == "Dropout"):
+		if takeAttr(nd, "is_test") == nil {
+			return nil, nil
+		}
+		return []*onnxpb.NodeProto{nd}, nil
+	case v == 9 && op == "BatchNormalization":
+		if sp := takeAttr(nd, "spatial"); sp != nil && sp.GetI() == 0 {
+			return nil, nodeErr(nd, "spatial=0 (per-activation statistics) has no opset 9 form")
+		}
+		return []*onnxpb.NodeProto{nd}, nil
+	case v == 9 && op == "Upsample":
+		sc := takeAttr(nd, "scales")
+		if sc == nil {
+			return nil, nil
+		}
+		nd.Input = append(nd.Input[:1], n.float32s(g, nd.GetName()+"_scales", sc.GetFloats(), int64(len(sc.GetFloats()))))
+		return []*onnxpb.NodeProto{nd}, nil
 	case v == 10 && op == "Slice":
 		return n.attrsToInputs(g, nd, "starts", "ends", "axes")
 	case v == 10 && op == "TopK":
@@ -162,4 +183,44 @@ func (n *normalizer) softmax13(g *onnxpb.GraphProto, nd *onnxpb.NodeProto) ([]*o
 		node("Reshape", n.value(base+"/Reshape"), []string{soft, shape}, []string{y}),
 	}
 	return nodes, nil
+}
+
+// legacyBroadcast are the ops whose broadcast and axis attributes opset 7
+// replaced with numpy-style broadcasting.
+var legacyBroadcast = map[string]bool{"Add": true, "Sub": true, "Mul": true, "Div": true, "Pow": true,
+	"And": true, "Or": true, "Xor": true, "Equal": true, "Greater": true, "Less": true, "PRelu": true, "Gemm": true}
+
+// broadcast7 drops the opset-6 broadcast/axis attributes. Opset 6 matched B
+// against A's dims from axis on; numpy matches trailing dims, the same when B
+// ends at A's last axis. A constant B that ends earlier gets trailing 1s.
+func (n *normalizer) broadcast7(g *onnxpb.GraphProto, nd *onnxpb.NodeProto) ([]*onnxpb.NodeProto, error) {
+	b, ax := takeAttr(nd, "broadcast"), takeAttr(nd, "axis")
+	if b == nil && ax == nil {
+		return nil, nil
+	}
+	if b == nil || b.GetI() == 0 || ax == nil || nd.GetOpType() == "Gemm" || len(nd.GetInput()) < 2 {
+		return []*onnxpb.NodeProto{nd}, nil
+	}
+	ra, rb := rank(g, nd.Input[0]), rank(g, nd.Input[1])
+	axis := ax.GetI()
+	if ra >= 0 && axis < 0 {
+		axis += int64(ra)
+	}
+	if ra >= 0 && rb >= 0 && axis+int64(rb) == int64(ra) {
+		return []*onnxpb.NodeProto{nd}, nil
+	}
+	t := onnx.Initializer(g, nd.Input[1])
+	if ra < 0 || t == nil {
+		return nil, nodeErr(nd, "broadcast from axis %d needs the rank of %q and a constant %q", ax.GetI(), nd.Input[0], nd.Input[1])
+	}
+	pad := int64(ra) - axis - int64(len(t.GetDims()))
+	if pad < 0 {
+		return nil, nodeErr(nd, "broadcast from axis %d: %q of rank %d does not fit rank %d", ax.GetI(), nd.Input[1], len(t.GetDims()), ra)
+	}
+	c := proto.Clone(t).(*onnxpb.TensorProto)
+	for range pad {
+		c.Dims = append(c.Dims, 1)
+	}
+	nd.Input[1] = n.constInit(g, nd.Input[1]+"_aligned", c)
+	return []*onnxpb.NodeProto{nd}, nil
 }

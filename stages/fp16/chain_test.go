@@ -26,11 +26,11 @@ func TestAfterOptimize(t *testing.T) {
 		t.Run(tc.model+"/"+tc.level, func(t *testing.T) {
 			data := abs(t, "../../examples/data/"+tc.data)
 			o, err := optimize.New().Run(context.Background(), input(t, map[string]any{
-				"model": abs(t, "../../examples/models/"+tc.model), "level": tc.level, "inputs": data}))
+				"model": abs(t, "../../examples/models/"+tc.model), "level": tc.level, "data": data}))
 			if err != nil {
 				t.Fatal(err)
 			}
-			out, err := New().Run(context.Background(), input(t, map[string]any{"model": o.Files["model"], "inputs": data, "rtol": 0.01}))
+			out, err := New().Run(context.Background(), input(t, map[string]any{"model": o.Files["model"], "data": data, "max_rel_error": 0.01}))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -28,9 +28,9 @@ func TestFixtures(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			params := map[string]any{
-				"model":  abs(t, filepath.Join("../../examples/models", tc.model)),
-				"inputs": abs(t, filepath.Join("../../examples/data", tc.data)),
-				"rtol":   1e-2,
+				"model":         abs(t, filepath.Join("../../examples/models", tc.model)),
+				"data":          abs(t, filepath.Join("../../examples/data", tc.data)),
+				"max_rel_error": 1e-2,
 			}
 			if tc.fp16IO {
 				params["keep_io_types"] = false

@@ -48,7 +48,7 @@ func TestPitfalls(t *testing.T) {
 				t.Errorf("Concat inputs %s and %s", onnx.DataTypeName(int32(a)), onnx.DataTypeName(int32(b)))
 			}
 		}},
-		{"shared_init", map[string]any{"node_block_list": []any{"blocked_add"}}, func(t *testing.T, m *onnx.Model, r *report) {
+		{"shared_init", map[string]any{"exclude": []any{"blocked_add"}}, func(t *testing.T, m *onnx.Model, r *report) {
 			if !slices.Equal(r.SharedInitializers, []string{"w_row"}) {
 				t.Errorf("shared initializers %v, want [w_row]", r.SharedInitializers)
 			}
@@ -73,7 +73,7 @@ func TestPitfalls(t *testing.T) {
 					onnx.DataTypeName(int32(typeOf(m, "nf"))), onnx.DataTypeName(int32(typeOf(m, "t"))))
 			}
 		}},
-		{"control_flow", map[string]any{"node_block_list": []any{"body_blocked_exp"}}, func(t *testing.T, m *onnx.Model, r *report) {
+		{"control_flow", map[string]any{"exclude": []any{"body_blocked_exp"}}, func(t *testing.T, m *onnx.Model, r *report) {
 			requireBlocked(t, r, "Exp", "node_block_list")
 			for _, op := range []string{"If", "Loop"} {
 				n := nodes(m, op)[0]
@@ -82,7 +82,7 @@ func TestPitfalls(t *testing.T) {
 				}
 			}
 		}},
-		{"shape_scalars", map[string]any{"shapes": map[string]any{"x": []any{int64(3000), int64(4)}}, "samples": int64(1), "rtol": 1e-2},
+		{"shape_scalars", map[string]any{"shapes": map[string]any{"x": []any{int64(3000), int64(4)}}, "samples": int64(1), "max_rel_error": 1e-2},
 			func(t *testing.T, m *onnx.Model, r *report) {
 				for _, op := range []string{"Sin", "Pow", "Mul"} {
 					requireBlocked(t, r, op, "integer-valued float maths computed from Shape")

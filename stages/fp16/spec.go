@@ -1,9 +1,37 @@
 package fp16
 
-import "github.com/sentinelzer0/szrun/stages"
+import (
+	"math"
+
+	"github.com/sentinelzer0/szrun/stages"
+)
 
 // Stage is the `fp16` stage.
-type Stage struct{}
+type Stage struct{ stages.Typed[Params] }
+
+// Params are the stage's parameters.
+type Params struct {
+	Model               string    `name:"model" type:"model" required:"true" doc:"the float32 ONNX model"`
+	KeepIOTypes         bool      `name:"keep_io_types" default:"true" doc:"keep float32 graph inputs and outputs (Casts inside); false makes them float16"`
+	OpBlockList         *[]string `name:"op_block_list" doc:"op types that stay float32, replacing the default list (below); unknown names warn"`
+	Exclude             []string  `name:"exclude" alias:"node_block_list" key:"node_block_list" doc:"node names that stay float32 (unknown names are an error)"`
+	Verify              bool      `name:"verify" default:"true" doc:"run both models and require finite outputs within max_rel_error"`
+	stages.Verification `alias.data:"inputs" key.data:"inputs" default.samples:"4" doc.data:"data to verify with (.npz, .npy, folder of .npy); default: random" doc.shapes:"input name -> shape without the batch dim, for random inputs with other dynamic dims" doc.samples:"random samples to verify with"`
+	MaxRelError         float64 `name:"max_rel_error" alias:"rtol" key:"rtol" default:"0.05" doc:"largest allowed max|fp16-fp32| / max|fp32| per output"`
+	stages.Execution    `doc.threads:"ONNX Runtime intra-op threads for verification; 0 = default" doc.providers:"execution providers to verify the float16 model on (cuda, tensorrt, cpu); default cpu"`
+}
+
+// Check requires a sample and a sane tolerance.
+func (p *Params) Check() error {
+	var errs stages.ParamErrors
+	if p.Samples <= 0 {
+		errs = append(errs, stages.Errorf("samples", "%d must be positive", p.Samples))
+	}
+	if p.MaxRelError < 0 || math.IsNaN(p.MaxRelError) {
+		errs = append(errs, stages.Errorf("max_rel_error", "%g must be non-negative", p.MaxRelError))
+	}
+	return errs.Err()
+}
 
 var _ stages.Stage = (*Stage)(nil)
 
@@ -17,20 +45,7 @@ func (s *Stage) Spec() stages.Spec {
 		Version: "1",
 		Summary: "Convert float32 to float16 with safe boundaries, then verify in ONNX Runtime.",
 		Doc:     specDoc,
-		Params: []stages.Param{
-			{Name: "model", Type: stages.Model, Required: true, Doc: "the float32 ONNX model"},
-			{Name: "keep_io_types", Type: stages.Bool, Default: true, Doc: "keep float32 graph inputs and outputs (Casts inside); false makes them float16"},
-			{Name: "op_block_list", Type: stages.List, Elem: stages.String,
-				Doc: "op types that stay float32, replacing the default list (below); unknown names warn"},
-			{Name: "node_block_list", Type: stages.List, Elem: stages.String, Doc: "node names that stay float32 (unknown names are an error)"},
-			{Name: "verify", Type: stages.Bool, Default: true, Doc: "run both models and require finite outputs within rtol"},
-			{Name: "inputs", Type: stages.Path, Doc: "data to verify with (.npz, .npy, folder of .npy); default: random"},
-			{Name: "shapes", Type: stages.Map, Elem: stages.List, Doc: "input name -> shape without the batch dim, for random inputs with other dynamic dims"},
-			{Name: "samples", Type: stages.Int, Default: int64(4), Doc: "random samples to verify with"},
-			{Name: "rtol", Type: stages.Float, Default: 0.05, Doc: "largest allowed max|fp16-fp32| / max|fp32| per output"},
-			{Name: "threads", Type: stages.Int, Default: int64(0), Doc: "ONNX Runtime intra-op threads for verification; 0 = default"},
-			{Name: "providers", Type: stages.List, Elem: stages.String, Doc: "execution providers to verify the float16 model on (cuda, tensorrt, cpu); default cpu"},
-		},
+		Params:  stages.ParamsOf(Params{}),
 		Outputs: []stages.OutputSpec{
 			{Name: "model", Kind: stages.FileOutput, Doc: "the float16 model (model.onnx)"},
 			{Name: "report", Kind: stages.FileOutput, Doc: "report.json: what stayed float32 and why, clamping, casts, verification"},

@@ -19,7 +19,7 @@ const specDoc = "Converts a float32 model to float16 natively in Go: weights are
   TreeEnsembleClassifier, TreeEnsembleRegressor, ZipMap).
 - ScatterElements and ScatterND with a reduction (add, mul, max, min): ONNX
   Runtime has no float16 kernel for them.
-- nodes named in ` + "`node_block_list`" + ` (a name the model lacks is an error). A
+- nodes named in ` + "`exclude`" + ` (a name the model lacks is an error). A
   blocked If/Loop/Scan keeps its bodies float32 too.
 - inputs whose signature forbids float16 (Resize scales, LayerNormalization's
   mean/inv-std outputs, IsInf, Celu, QuantizeLinear scales...) and Resize's
@@ -52,10 +52,10 @@ fp32->fp16->fp32 is a rounding and is kept. The graph stays topologically sorted
 weights below 2^-24 in magnitude become ±2^-24 (not zero, so epsilons survive);
 ` + "`clamped_values`" + ` counts them, the report lists them per tensor.
 
-**Verification** (` + "`verify: true`" + `). Both models run in ONNX Runtime on ` + "`inputs`" + ` or
+**Verification** (` + "`verify: true`" + `). Both models run in ONNX Runtime on ` + "`data`" + ` or
 ` + "`samples`" + ` rows of random data. Every output must be free of NaN/Inf the
 original does not have, and max|fp16 - fp32| / max|fp32| must stay within
-` + "`rtol`" + ` (default 0.05); ` + "`max_rel_error`" + ` reports the worst output. The default
+the parameter ` + "`max_rel_error`" + ` (default 0.05); the output of that name reports the worst one. The default
 catches broken conversions (whose errors are of order 1) without failing on
 the rounding a deep network accumulates in float16 (MobileNetV2 with random
 weights: 0.019, cosine 0.9999, same top-1); gate accuracy with ` + "`compare`" + `. ONNX Runtime's CPU
@@ -78,8 +78,8 @@ stages:
     uses: fp16
     with:
       model: ../examples/models/encoder.onnx
-      inputs: ../examples/data/encoder_inputs.npz
-      node_block_list: [/classifier/Gemm]   # keep the head in float32
+      data: ../examples/data/encoder_inputs.npz
+      exclude: [/classifier/Gemm]   # keep the head in float32
   gate:
     uses: assert
     with:

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,77 +16,22 @@ import (
 	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
 )
 
+// params are the decoded parameters with the converter's options.
 type params struct {
-	model, inputs    string
-	opts             Options
-	verify           bool
-	shapes           map[string][]int64
-	samples, threads int64
-	rtol             float64
-	providers        []string
-}
-
-func stringList(in *stages.Input, name string) ([]string, error) {
-	l := in.List(name)
-	if l == nil {
-		return nil, nil
-	}
-	out := make([]string, 0, len(l))
-	for i, v := range l {
-		s, ok := v.(string)
-		if !ok {
-			return nil, fmt.Errorf("fp16: parameter %s[%d]: expected a string, got %v", name, i, v)
-		}
-		out = append(out, s)
-	}
-	return out, nil
+	Params
+	opts Options
 }
 
 func parseParams(in *stages.Input) (*params, error) {
-	p := &params{model: in.String("model"), inputs: in.String("inputs"), verify: true, samples: 4, rtol: 0.05}
-	if p.model == "" {
-		return nil, fmt.Errorf("fp16: parameter model: no model given")
+	p := &params{}
+	if err := in.Decode(&p.Params); err != nil {
+		return nil, fmt.Errorf("fp16: %w", err)
 	}
-	if in.Has("keep_io_types") {
-		p.opts.FP16IO = !in.Bool("keep_io_types")
+	p.opts.FP16IO = !p.KeepIOTypes
+	if p.OpBlockList != nil {
+		p.opts.OpBlockList = append([]string{}, *p.OpBlockList...)
 	}
-	if in.Has("verify") {
-		p.verify = in.Bool("verify")
-	}
-	var err error
-	if in.Has("op_block_list") {
-		if p.opts.OpBlockList, err = stringList(in, "op_block_list"); err != nil {
-			return nil, err
-		}
-		if p.opts.OpBlockList == nil {
-			p.opts.OpBlockList = []string{}
-		}
-	}
-	if p.opts.NodeBlockList, err = stringList(in, "node_block_list"); err != nil {
-		return nil, err
-	}
-	if in.Has("samples") {
-		p.samples = in.Int("samples")
-	}
-	if p.samples <= 0 {
-		return nil, fmt.Errorf("fp16: parameter samples: %d must be positive", p.samples)
-	}
-	if in.Has("rtol") {
-		p.rtol = in.Float("rtol")
-	}
-	if p.rtol < 0 || math.IsNaN(p.rtol) {
-		return nil, fmt.Errorf("fp16: parameter rtol: %g must be non-negative", p.rtol)
-	}
-	p.threads = in.Int("threads")
-	if p.threads < 0 {
-		return nil, fmt.Errorf("fp16: parameter threads: %d is negative", p.threads)
-	}
-	if p.providers, err = evaluate.CheckProviders("providers", in.List("providers")); err != nil {
-		return nil, fmt.Errorf("fp16: parameter %w", err)
-	}
-	if p.shapes, err = evaluate.Shapes("shapes", in.Map("shapes")); err != nil {
-		return nil, fmt.Errorf("fp16: parameter %w", err)
-	}
+	p.opts.NodeBlockList = p.Exclude
 	return p, nil
 }
 
@@ -113,20 +57,20 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 		return nil, err
 	}
 	p.opts.Warn = func(msg string) { logger.Warn(msg) }
-	m, err := onnx.Load(p.model)
+	m, err := onnx.Load(p.Model)
 	if err != nil {
 		return nil, fmt.Errorf("fp16: %w", err)
 	}
-	ref, err := runtime.NewSession(p.model, runtime.SessionOptions{IntraOpThreads: int(p.threads)})
+	ref, err := runtime.NewSession(p.Model, runtime.SessionOptions{IntraOpThreads: int(p.Threads)})
 	if err != nil {
-		return nil, fmt.Errorf("fp16: ONNX Runtime cannot load %s: %w", p.model, err)
+		return nil, fmt.Errorf("fp16: ONNX Runtime cannot load %s: %w", p.Model, err)
 	}
 	defer ref.Close()
-	if err := checkProviders(p.model, p.providers); err != nil {
+	if err := checkProviders(p.Model, p.Providers); err != nil {
 		return nil, err
 	}
 	var data *evaluate.Data
-	if p.verify {
+	if p.Verify {
 		if data, err = verificationData(ref, p); err != nil {
 			return nil, err
 		}
@@ -134,29 +78,29 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 	in.Report(0, 3, "convert")
 	res, err := Convert(ctx, m.Proto, p.opts)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", p.model, err)
+		return nil, fmt.Errorf("%s: %w", p.Model, err)
 	}
 	out := filepath.Join(in.WorkDir, "model.onnx")
 	if err := onnx.Save(m, out, onnx.SaveOptions{}); err != nil {
-		return nil, fmt.Errorf("fp16 %s: save: %w", p.model, err)
+		return nil, fmt.Errorf("fp16 %s: save: %w", p.Model, err)
 	}
 	in.Report(1, 3, "verify")
-	rep := &report{Model: p.model, KeepIOTypes: !p.opts.FP16IO, Result: res, Verification: []outputCheck{}}
-	if p.verify {
+	rep := &report{Model: p.Model, KeepIOTypes: !p.opts.FP16IO, Result: res, Verification: []outputCheck{}}
+	if p.Verify {
 		rep.Verification, rep.MaxRelError, err = verify(ctx, ref, out, data, p)
 		if err != nil {
 			return nil, err
 		}
 	}
-	if rep.SizeBefore, err = fileSize(p.model); err != nil {
-		return nil, fmt.Errorf("fp16 %s: %w", p.model, err)
+	if rep.SizeBefore, err = fileSize(p.Model); err != nil {
+		return nil, fmt.Errorf("fp16 %s: %w", p.Model, err)
 	}
 	if rep.SizeAfter, err = fileSize(out); err != nil {
-		return nil, fmt.Errorf("fp16 %s: %w", p.model, err)
+		return nil, fmt.Errorf("fp16 %s: %w", p.Model, err)
 	}
 	reportPath := filepath.Join(in.WorkDir, "report.json")
 	if err := evaluate.WriteJSON(reportPath, rep); err != nil {
-		return nil, fmt.Errorf("fp16 %s: write report: %w", p.model, err)
+		return nil, fmt.Errorf("fp16 %s: write report: %w", p.Model, err)
 	}
 	in.Report(3, 3, "done")
 	logger.Info("converted to float16", "converted_nodes", res.ConvertedNodes, "blocked_nodes", len(res.Blocked),

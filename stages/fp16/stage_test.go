@@ -55,14 +55,13 @@ func TestStageBadInput(t *testing.T) {
 	}{
 		{"garbage", map[string]any{"model": garbage}, "garbage.onnx"},
 		{"ort rejects", map[string]any{"model": rejected}, "ONNX Runtime cannot load"},
-		{"unknown nodes", map[string]any{"model": model, "node_block_list": []any{"nope", "/conv1/Conv", "also_nope"}},
+		{"unknown nodes", map[string]any{"model": model, "exclude": []any{"nope", "/conv1/Conv", "also_nope"}},
 			`node_block_list: "also_nope", "nope": no such node`},
 		{"already fp16", map[string]any{"model": halfPath}, "already float16"},
-		{"rtol", map[string]any{"model": model, "rtol": -1.0}, "rtol"},
+		{"max_rel_error", map[string]any{"model": model, "max_rel_error": -1.0}, "max_rel_error"},
 		{"samples", map[string]any{"model": model, "samples": int64(0)}, "samples"},
-		{"list type", map[string]any{"model": model, "op_block_list": []any{int64(3)}}, "op_block_list[0]"},
-		{"wrong data", map[string]any{"model": model, "inputs": abs(t, "../../examples/data/encoder_inputs.npz")}, "parameter inputs"},
-		{"tolerance", map[string]any{"model": model, "rtol": 1e-9}, "above rtol"},
+		{"wrong data", map[string]any{"model": model, "data": abs(t, "../../examples/data/encoder_inputs.npz")}, "parameter data"},
+		{"tolerance", map[string]any{"model": model, "max_rel_error": 1e-9}, "above max_rel_error"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			in := input(t, tc.params)

@@ -32,15 +32,15 @@ func verificationData(ref *runtime.Session, p *params) (*evaluate.Data, error) {
 		data *evaluate.Data
 		err  error
 	)
-	if p.inputs != "" {
-		if data, err = evaluate.LoadData(p.inputs); err != nil {
-			return nil, fmt.Errorf("fp16: parameter inputs: %w", err)
+	if p.Data != "" {
+		if data, err = evaluate.LoadData(p.Data); err != nil {
+			return nil, fmt.Errorf("fp16: parameter data: %w", err)
 		}
-	} else if data, err = evaluate.RandomData(ref.Inputs(), p.shapes, p.samples, 1); err != nil {
-		return nil, fmt.Errorf("fp16: random inputs for %s (set `inputs` or `shapes`): %w", p.model, err)
+	} else if data, err = evaluate.RandomData(ref.Inputs(), p.Shapes, p.Samples, 1); err != nil {
+		return nil, fmt.Errorf("fp16: random inputs for %s (set `data` or `shapes`): %w", p.Model, err)
 	}
 	if err := data.Match(ref.Inputs()); err != nil {
-		return nil, fmt.Errorf("fp16: parameter inputs: %w", err)
+		return nil, fmt.Errorf("fp16: parameter data: %w", err)
 	}
 	return data, nil
 }
@@ -66,10 +66,10 @@ func halfData(d *evaluate.Data) (*evaluate.Data, error) {
 
 // verify runs both models and checks the converted one's outputs.
 func verify(ctx context.Context, ref *runtime.Session, path string, data *evaluate.Data, p *params) ([]outputCheck, float64, error) {
-	opts := evaluate.Options{Threads: int(p.threads)}
+	opts := evaluate.Options{Threads: int(p.Threads)}
 	want, err := evaluate.RunSession(ctx, ref, data, opts)
 	if err != nil {
-		return nil, 0, fmt.Errorf("fp16: verify: run original %s: %w", p.model, err)
+		return nil, 0, fmt.Errorf("fp16: verify: run original %s: %w", p.Model, err)
 	}
 	cdata := data
 	if p.opts.FP16IO {
@@ -77,11 +77,11 @@ func verify(ctx context.Context, ref *runtime.Session, path string, data *evalua
 			return nil, 0, fmt.Errorf("fp16: verify: %w", err)
 		}
 	}
-	got, err := evaluate.Run(ctx, path, cdata, evaluate.Options{Threads: int(p.threads), Providers: p.providers})
+	got, err := evaluate.Run(ctx, path, cdata, evaluate.Options{Threads: int(p.Threads), Providers: p.Providers})
 	if err != nil {
 		return nil, 0, fmt.Errorf("fp16: verify: ONNX Runtime cannot run the converted model: %w", err)
 	}
-	checks, worst, err := checkOutputs(want, got, p.rtol)
+	checks, worst, err := checkOutputs(want, got, p.MaxRelError)
 	if err != nil {
 		return checks, worst, fmt.Errorf("fp16: verify: %w", err)
 	}
@@ -89,7 +89,7 @@ func verify(ctx context.Context, ref *runtime.Session, path string, data *evalua
 }
 
 // checkOutputs compares outputs: no new NaN/Inf, and scale-relative error
-// within rtol for float outputs (other outputs are reported only).
+// within max_rel_error for float outputs (other outputs are reported only).
 func checkOutputs(want, got *evaluate.Outputs, rtol float64) ([]outputCheck, float64, error) {
 	cmp := evaluate.Compare(want, got, nil)
 	var checks []outputCheck
@@ -123,7 +123,7 @@ func checkOutputs(want, got *evaluate.Outputs, rtol float64) ([]outputCheck, flo
 			firstErr = fmt.Errorf("output %q: the float16 model gives %d NaN and %d Inf values, the original %d and %d",
 				oc.Name, oc.CandNaN, oc.CandInf, oc.RefNaN, oc.RefInf)
 		case ch.RelError > rtol:
-			firstErr = fmt.Errorf("output %q: max |fp16-fp32| = %.4g is %.3g of the output's largest magnitude %.4g, above rtol %g",
+			firstErr = fmt.Errorf("output %q: max |fp16-fp32| = %.4g is %.3g of the output's largest magnitude %.4g, above max_rel_error %g",
 				oc.Name, oc.MaxAbsError, ch.RelError, refMax, rtol)
 		}
 	}

@@ -53,6 +53,16 @@ otherwise; on the torchvision zoo exact counts (` + "`channel_multiple: 1`" + `)
 MobileNets slower than dense, 8 gave 1.4-2.0x and 16 gave 1.8-2.3x (docs/pruning.md).
 ` + "`channel_multiple: 1`" + ` prunes exactly ` + "`amount`" + `. On the digits CNN, global kept accuracy better for
 both strategies (docs/pruning.md has the table).
+**Sensitivity-aware allocation.** ` + "`allocation: sensitivity`" + ` (the default for structured
+pruning when ` + "`data`" + ` or ` + "`calibration`" + ` is given; ` + "`uniform`" + ` otherwise) measures each channel
+group's cost: the group alone loses the step's amount of its channels and the
+model runs over ` + "`calibration`" + ` (else ` + "`data`" + `); its sensitivity is the relative squared
+error of the outputs, plus the accuracy drop when the data has labels. Groups
+then lose shares inversely proportional to their sensitivity (at most 90% of
+any group), scaled so that ` + "`amount`" + ` of all free channels go; ` + "`scope`" + ` is then unused.
+The report gives each group's and layer's ` + "`sensitivity`" + ` beside what it lost. On the
+digits CNN at 40% of its channels: 98.6% instead of 95.8% (uniform, global).
+It costs one run over the data per channel group and step.
 ` + "`op_types`" + ` limits the layers (Conv, Gemm, MatMul), ` + "`exclude`" + ` names nodes or weights to
 leave alone: for structured pruning an excluded layer keeps its output channels,
 and so does every layer tied to it.

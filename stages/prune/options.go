@@ -51,6 +51,12 @@ type Options struct {
 	// the reduction axis (default "2:4").
 	Pattern string
 
+	// Allocation is how structured pruning shares Amount between channel
+	// groups: Uniform (default: Scope decides) or Sensitivity (measure each
+	// group's cost on Calibration, or the stage's data, and prune the least
+	// sensitive hardest).
+	Allocation string
+
 	// Calibration, when set, holds model inputs (name -> [N, ...] tensor) over
 	// which structured pruning measures the removed channels' mean
 	// activations, to fold them into the next layers' biases.
@@ -58,6 +64,8 @@ type Options struct {
 
 	// cal is Calibration ready to run (the stage sets it directly).
 	cal *calibration
+	// sens is the data sensitivity allocation measures on.
+	sens *calibration
 }
 
 func (o *Options) applyDefaults() {
@@ -79,6 +87,9 @@ func (o *Options) applyDefaults() {
 	if o.Pattern == "" {
 		o.Pattern = "2:4"
 	}
+	if o.Allocation == "" {
+		o.Allocation = Uniform
+	}
 }
 
 // validate checks everything that does not need the model.
@@ -93,6 +104,12 @@ func (o *Options) validate() error {
 	}
 	if o.Scope != "layer" && o.Scope != "global" {
 		return fmt.Errorf("scope %q: want layer or global", o.Scope)
+	}
+	if o.Allocation != Uniform && o.Allocation != Sensitivity {
+		return fmt.Errorf("allocation %q: want uniform or sensitivity", o.Allocation)
+	}
+	if o.Allocation == Sensitivity && o.Strategy != Structured {
+		return fmt.Errorf("allocation sensitivity: only for strategy structured, not %s", o.Strategy)
 	}
 	if o.Multiple < 0 {
 		return fmt.Errorf("channel_multiple %d: must be 0 or more", o.Multiple)

@@ -19,6 +19,8 @@ type Layer struct {
 	Zeros    int64 `json:"zeros"`
 	// Sparsity is the fraction of the original weights that are zero or gone.
 	Sparsity float64 `json:"sparsity"`
+	// Sensitivity is the layer's group's (allocation sensitivity).
+	Sensitivity *float64 `json:"sensitivity,omitempty"`
 }
 
 // Result summarizes one pruning pass.
@@ -29,6 +31,8 @@ type Result struct {
 	Sparsity float64 `json:"sparsity"`
 	// Layers lists every candidate weight in graph order.
 	Layers []Layer `json:"layers"`
+	// Allocation is how structured pruning shared the amount between groups.
+	Allocation string `json:"allocation,omitempty"`
 	// Groups are the channel groups (structured only).
 	Groups []*Group `json:"groups,omitempty"`
 	// RemovedChannels counts removed output channels over all layers (structured).
@@ -69,12 +73,20 @@ func apply(ctx context.Context, m *onnxpb.ModelProto, o Options, mask bool) (*Re
 	if err := checkExclude(g, o.Exclude); err != nil {
 		return nil, err
 	}
-	if o.cal == nil && o.Calibration != nil && o.Strategy == Structured {
+	if o.Calibration != nil && o.Strategy == Structured && (o.cal == nil || o.Allocation == Sensitivity && o.sens == nil) {
 		d, err := evaluate.NewData(o.Calibration)
 		if err != nil {
 			return nil, fmt.Errorf("calibration: %w", err)
 		}
-		o.cal = &calibration{data: d}
+		if o.cal == nil {
+			o.cal = &calibration{data: d}
+		}
+		if o.sens == nil {
+			o.sens = &calibration{data: d}
+		}
+	}
+	if o.Allocation == Sensitivity && o.sens == nil {
+		return nil, fmt.Errorf("allocation sensitivity: no data to measure on (give data or calibration)")
 	}
 	onnx.InlineConstants(g)
 	if err := onnx.TopoSort(g); err != nil {
@@ -98,7 +110,15 @@ func apply(ctx context.Context, m *onnxpb.ModelProto, o Options, mask bool) (*Re
 	case Structured:
 		a := analyze(g, &o)
 		res.Groups = a.groups()
-		err = selectChannels(ctx, a, res.Groups, &o)
+		res.Allocation = o.Allocation
+		if o.Allocation == Sensitivity && o.Amount > 0 {
+			if err = a.measureSensitivity(ctx, m, res.Groups, &o); err == nil {
+				allocate(res.Groups, o.Amount)
+			}
+		}
+		if err == nil {
+			err = selectChannels(ctx, a, res.Groups, &o)
+		}
 		if err == nil && o.cal != nil {
 			res.Compensated, err = a.compensate(ctx, m, res.Groups, o.cal)
 		}
@@ -138,6 +158,15 @@ func apply(ctx context.Context, m *onnxpb.ModelProto, o Options, mask bool) (*Re
 	}
 	if total > 0 {
 		res.Sparsity = float64(zeros) / float64(total)
+	}
+	sens := map[string]*float64{}
+	for _, gr := range res.Groups {
+		for _, l := range gr.Layers {
+			sens[l] = gr.Sensitivity
+		}
+	}
+	for i := range res.Layers {
+		res.Layers[i].Sensitivity = sens[res.Layers[i].Name]
 	}
 	return res, nil
 }

@@ -16,7 +16,7 @@ func New() *Stage { return &Stage{} }
 func (s *Stage) Spec() stages.Spec {
 	return stages.Spec{
 		Name:    "prune",
-		Version: "2",
+		Version: "3",
 		Summary: "Prune an ONNX model: zero weights (magnitude, random, n:m) or remove channels (structured).",
 		Doc:     specDoc,
 		Params: []stages.Param{
@@ -34,6 +34,8 @@ func (s *Stage) Spec() stages.Spec {
 			{Name: "seed", Type: stages.Int, Default: int64(0), Doc: "seed of the random strategy"},
 			{Name: "norm", Type: stages.String, Default: "l2", Enum: []string{"l1", "l2"},
 				Doc: "structured: rank channels by the mean |w| (l1) or root mean square (l2) of their weights"},
+			{Name: "allocation", Type: stages.String, Enum: []string{Uniform, Sensitivity},
+				Doc: "structured: how the amount is shared between channel groups: uniform (scope decides) or sensitivity (measure each group's cost on calibration or data, prune the least sensitive hardest); default sensitivity when data or calibration is given, else uniform"},
 			{Name: "channel_multiple", Type: stages.Int, Default: int64(16),
 				Doc: "structured: each group keeps a multiple of this many channels (nearest to amount); 1 prunes exactly amount"},
 			{Name: "pattern", Type: stages.String, Default: "2:4",

@@ -54,6 +54,14 @@ func parse(in *stages.Input) (*plan, error) {
 	for _, v := range in.List("exclude") {
 		p.opts.Exclude = append(p.opts.Exclude, fmt.Sprint(v))
 	}
+	// allocation defaults to sensitivity when there is data to measure on.
+	p.opts.Allocation = in.String("allocation")
+	if p.opts.Allocation == "" && p.opts.Strategy == Structured && (p.data != "" || p.calib != "") {
+		p.opts.Allocation = Sensitivity
+	}
+	if p.opts.Allocation == Sensitivity && p.data == "" && p.calib == "" {
+		return nil, fmt.Errorf("allocation sensitivity: give data or calibration to measure each group's sensitivity on")
+	}
 	p.opts.applyDefaults()
 	for i, v := range in.List("schedule") {
 		f, ok := v.(float64)
@@ -130,16 +138,29 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 	if err != nil {
 		return nil, err
 	}
-	if p.opts.Strategy == Structured && p.compensate {
+	if p.opts.Strategy == Structured {
+		// Compensation and sensitivity measure on calibration, else data.
+		var cal *calibration
 		switch {
 		case p.calib != "":
 			d, err := evaluate.LoadData(p.calib)
 			if err != nil {
 				return nil, fmt.Errorf("prune: calibration: %w", err)
 			}
-			p.opts.cal = &calibration{data: d, opts: p.evalOpts}
+			cal = &calibration{data: d, opts: p.evalOpts}
 		case base.how == "data":
-			p.opts.cal = &calibration{data: base.data, opts: p.evalOpts}
+			cal = &calibration{data: base.data, opts: p.evalOpts}
+		}
+		if p.opts.Allocation == Sensitivity {
+			if cal == nil {
+				return nil, fmt.Errorf("prune %s: allocation sensitivity needs data or calibration to measure on", p.model)
+			}
+			p.opts.sens = cal
+		}
+		switch {
+		case !p.compensate:
+		case cal != nil:
+			p.opts.cal = cal
 		default:
 			logger.Info("no data or calibration: removed channels are not compensated in the next biases")
 		}

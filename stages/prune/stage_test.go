@@ -212,7 +212,7 @@ func TestStageNM(t *testing.T) {
 func TestStageStructuredCompensated(t *testing.T) {
 	testenv.RequireORT(t)
 	out, err := runStage(t, map[string]any{"model": digitsModel, "strategy": "structured", "amount": 0.3,
-		"scope": "layer", "channel_multiple": int64(1), "data": digitsTest, "calibration": "../../examples/data/digits_calib.npz"})
+		"scope": "layer", "allocation": "uniform", "channel_multiple": int64(1), "data": digitsTest, "calibration": "../../examples/data/digits_calib.npz"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,5 +235,46 @@ func TestStageStructuredCompensated(t *testing.T) {
 	}
 	if out.Values["removed_channels"].(int64) != 34 {
 		t.Errorf("removed_channels %v", out.Values["removed_channels"])
+	}
+}
+
+// TestStageSensitivityDefault: structured pruning with data allocates by
+// sensitivity unless told otherwise, and the report gives each layer's
+// sensitivity and what it lost.
+func TestStageSensitivityDefault(t *testing.T) {
+	testenv.RequireORT(t)
+	out, err := runStage(t, map[string]any{"model": digitsModel, "strategy": "structured", "amount": 0.4,
+		"channel_multiple": int64(1), "data": digitsTest, "calibration": digitsCalib})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(out.Files["report"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	res := rep.Steps[0].Result
+	if res.Allocation != Sensitivity {
+		t.Errorf("allocation %q with data, want sensitivity", res.Allocation)
+	}
+	for _, l := range res.Layers {
+		if l.Node == "logits" || l.Name == "fc2.weight" {
+			continue // the classifier's outputs are the graph's: pinned
+		}
+		if l.Sensitivity == nil {
+			t.Errorf("layer %s: no sensitivity in the report", l.Name)
+			continue
+		}
+		t.Logf("%s: sensitivity %.4g, lost %.1f%% of its weights", l.Name, *l.Sensitivity, 100*l.Sparsity)
+	}
+	if acc := out.Values["accuracy"].(float64); acc < 0.97 {
+		t.Errorf("accuracy %v after 40%% structured pruning by sensitivity", acc)
+	}
+	if _, err := runStage(t, map[string]any{"model": digitsModel, "strategy": "structured", "amount": 0.4, "allocation": "sensitivity"}); err == nil ||
+		!strings.Contains(err.Error(), "allocation sensitivity: give data or calibration") {
+		t.Errorf("sensitivity without data: %v", err)
 	}
 }

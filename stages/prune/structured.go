@@ -22,6 +22,12 @@ type Group struct {
 	Removed int `json:"removed"`
 	// Pinned says why the group was left alone ("" when it was pruned).
 	Pinned string `json:"pinned,omitempty"`
+	// Sensitivity is what losing the step's amount of this group's channels
+	// alone costs (allocation sensitivity): the relative squared error of the
+	// outputs, plus the accuracy drop with labels. ProbeAccuracyDrop is that
+	// drop.
+	Sensitivity       *float64 `json:"sensitivity,omitempty"`
+	ProbeAccuracyDrop *float64 `json:"probe_accuracy_drop,omitempty"`
 
 	members []int
 	keep    []int
@@ -139,8 +145,13 @@ func selectChannels(ctx context.Context, a *analysis, gs []*Group, o *Options) e
 		if g.Pinned != "" {
 			continue
 		}
-		if err := a.importance(g, o.Norm); err != nil {
-			return err
+		if g.imp == nil {
+			if err := a.importance(g, o.Norm); err != nil {
+				return err
+			}
+		}
+		if o.Allocation == Sensitivity {
+			continue // allocate has set Removed
 		}
 		if o.Scope == "global" {
 			g.normalize()
@@ -151,7 +162,7 @@ func selectChannels(ctx context.Context, a *analysis, gs []*Group, o *Options) e
 		}
 		g.Removed = min(int(math.Round(o.Amount*float64(g.Channels))), g.Channels-1)
 	}
-	if o.Scope == "global" {
+	if o.Scope == "global" && o.Allocation != Sensitivity {
 		slices.SortStableFunc(all, byImportance)
 		k := int(math.Round(o.Amount * float64(len(all))))
 		for _, r := range all {
@@ -169,17 +180,23 @@ func selectChannels(ctx context.Context, a *analysis, gs []*Group, o *Options) e
 			continue
 		}
 		g.Removed = roundRemoved(g.Channels, g.Removed, o.Multiple)
-		order := make([]ranked, g.Channels)
-		for c, v := range g.imp {
-			order[c] = ranked{g, c, v}
-		}
-		slices.SortFunc(order, byImportance)
-		for _, r := range order[g.Removed:] {
-			g.keep = append(g.keep, r.c)
-		}
-		slices.Sort(g.keep)
+		g.chooseKeep()
 	}
 	return nil
+}
+
+// chooseKeep keeps all but the g.Removed least important channels.
+func (g *Group) chooseKeep() {
+	order := make([]ranked, g.Channels)
+	for c, v := range g.imp {
+		order[c] = ranked{g, c, v}
+	}
+	slices.SortFunc(order, byImportance)
+	g.keep = g.keep[:0]
+	for _, r := range order[g.Removed:] {
+		g.keep = append(g.keep, r.c)
+	}
+	slices.Sort(g.keep)
 }
 
 // roundRemoved adjusts how many of n channels go so that the kept count is the

@@ -33,7 +33,8 @@ type Recipe struct {
 	envPos Pos
 	broken bool // Parse found structural problems: validate only, never run
 
-	warnings errs
+	warnings  errs
+	skeletons map[string]cty.Value // see evaluator.skeletons
 }
 
 // ParamDecl is one entry of `params:`.

@@ -13,6 +13,11 @@ type evaluator struct {
 	// validating: Validate evaluates before anything runs, so env and gpu
 	// are unknown as well as every stage output.
 	validating bool
+	// skeletons, when validating, give a matrix stage's outputs their known
+	// shape: an object from instance label to an unknown value, so a
+	// parameter's map keys (benchmark's models) and label indexes are
+	// checked before anything runs.
+	skeletons map[string]cty.Value
 }
 
 func newEvaluator(s *Scope, dir string) *evaluator {
@@ -58,6 +63,9 @@ func (ev *evaluator) context(v *Value) *hcl.EvalContext {
 						ev.errs.add(p.pos(t.SourceRange().Start), "stage %q has not run, so stages.%s cannot be used here", name, name)
 					}
 					stagesObj[name] = cty.DynamicVal
+					if sk, ok := ev.skeletons[name]; ok && ev.validating {
+						stagesObj[name] = sk
+					}
 				case root == "env" && ev.validating:
 					envObj[name] = cty.UnknownVal(cty.String)
 				case root == "env":

@@ -38,6 +38,7 @@ func (r *Recipe) Validate(specs SpecLookup) error {
 		}
 		known[s.ID] = spec
 	}
+	r.skeletons = r.outputSkeletons(known)
 	for _, s := range r.Stages {
 		r.validateStage(s, known, checker, &e)
 	}
@@ -60,7 +61,34 @@ func (r *Recipe) Validate(specs SpecLookup) error {
 func (r *Recipe) validator(matrix map[string]cty.Value) *evaluator {
 	ev := newEvaluator(&Scope{Params: r.ParamValues(), Matrix: matrix, Partial: true}, r.Dir)
 	ev.validating = true
+	ev.skeletons = r.skeletons
 	return ev
+}
+
+// outputSkeletons gives each matrix stage with a known spec its outputs as
+// objects from instance label to unknown value (see evaluator.skeletons).
+func (r *Recipe) outputSkeletons(known map[string]stages.Spec) map[string]cty.Value {
+	out := map[string]cty.Value{}
+	for _, s := range r.Stages {
+		spec, ok := known[s.ID]
+		if !ok || spec.OpenOutputs || len(s.Matrix) == 0 || len(spec.Outputs) == 0 {
+			continue
+		}
+		insts, err := s.instances()
+		if err != nil {
+			continue
+		}
+		byLabel := map[string]cty.Value{}
+		for _, in := range insts {
+			byLabel[in.Label] = cty.DynamicVal
+		}
+		outs := map[string]cty.Value{}
+		for _, o := range spec.Outputs {
+			outs[o.Name] = cty.ObjectVal(byLabel)
+		}
+		out[s.ID] = cty.ObjectVal(map[string]cty.Value{"outputs": cty.ObjectVal(outs)})
+	}
+	return out
 }
 
 // Warnings returns what the last Validate found that still works but should

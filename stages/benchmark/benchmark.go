@@ -44,7 +44,7 @@ func (s *Stage) run(ctx context.Context, in *stages.Input) (*Metrics, error) {
 	var data *evaluate.Data
 	if c.inputs != "" {
 		if data, err = evaluate.LoadData(c.inputs); err != nil {
-			return nil, fmt.Errorf("inputs: %w", err)
+			return nil, fmt.Errorf("data: %w", err)
 		}
 	}
 	models, err := load(c, data)

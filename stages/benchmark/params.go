@@ -1,7 +1,6 @@
 package benchmark
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -31,14 +30,83 @@ type config struct {
 	maxCV      float64
 }
 
-// parse validates every parameter; errors name the parameter.
+// Params are the stage's parameters.
+type Params struct {
+	Models              map[string]any `name:"models" elem:"model" required:"true" doc:"name -> model; a value may be a map label -> model (a matrix output), flattened to its labels"`
+	Baseline            string         `name:"baseline" doc:"the model the others are compared with; default: the only plain (non-map) entry of models, else the first name"`
+	stages.Verification `omit:"samples" alias.data:"inputs" key.data:"inputs" doc.data:".npz or folder of .npy named like the model inputs; rows are repeated to fill a batch. Default: random inputs" doc.shapes:"random inputs: input name -> shape without the batch dimension, for inputs with other dynamic dims"`
+	Seed                int64         `name:"seed" default:"0" doc:"random inputs' seed"`
+	BatchSizes          []int64       `name:"batch_sizes" default:"[1]" doc:"batch sizes to measure"`
+	Warmup              int64         `name:"warmup" default:"10" doc:"untimed runs per model and batch size"`
+	Iterations          int64         `name:"iterations" default:"100" doc:"timed runs per model and batch size"`
+	Duration            time.Duration `name:"duration" doc:"instead of iterations: time each model and batch size for at least this long (e.g. 10s)"`
+	Block               int64         `name:"block" default:"10" doc:"runs per turn in the rotation between models"`
+	stages.Execution
+	LatencyBudgetMS *float64 `name:"latency_budget_ms" doc:"with it, best_batch_size gives per model the batch size of highest throughput whose p95 fits"`
+	MaxCV           float64  `name:"max_cv" default:"0.15" doc:"warn when a timing's coefficient of variation (stddev/mean) exceeds this"`
+}
+
+// Check holds the rules across parameters.
+func (p *Params) Check() error {
+	var errs stages.ParamErrors
+	add := func(e *stages.ParamError) { errs = append(errs, e) }
+	if p.Baseline != "" && p.Models != nil {
+		if names := evaluate.ModelNames(p.Models); !slices.Contains(names, p.Baseline) {
+			msg := fmt.Sprintf("%q is not one of the models (%s)", p.Baseline, strings.Join(names, ", "))
+			if near := stages.Nearest(p.Baseline, names); near != "" {
+				msg += fmt.Sprintf("; did you mean %q?", near)
+			}
+			add(stages.Errorf("baseline", "%s", msg))
+		}
+	}
+	if p.Data != "" && len(p.Shapes) > 0 {
+		add(stages.Errorf("shapes", "only random inputs (no `data`) take shapes").Reading("data"))
+	}
+	if len(p.BatchSizes) == 0 {
+		add(stages.Errorf("batch_sizes", "no batch size given"))
+	}
+	for i, b := range p.BatchSizes {
+		if b <= 0 {
+			add(stages.Errorf(fmt.Sprintf("batch_sizes[%d]", i), "%d is not a positive batch size", b))
+		} else if slices.Contains(p.BatchSizes[:i], b) {
+			add(stages.Errorf(fmt.Sprintf("batch_sizes[%d]", i), "%d is listed twice", b))
+		}
+	}
+	switch {
+	case p.Duration < 0:
+		add(stages.Errorf("duration", "%s is negative", p.Duration))
+	case p.Duration == 0 && p.Iterations <= 0:
+		add(stages.Errorf("iterations", "%d; need at least 1 timed run (or set duration)", p.Iterations).Reading("duration"))
+	}
+	if p.Warmup < 0 {
+		add(stages.Errorf("warmup", "%d is negative", p.Warmup))
+	}
+	if p.Block <= 0 {
+		add(stages.Errorf("block", "%d; need at least 1 run per turn", p.Block))
+	}
+	if p.MaxCV <= 0 {
+		add(stages.Errorf("max_cv", "%g must be positive", p.MaxCV))
+	}
+	if p.LatencyBudgetMS != nil && *p.LatencyBudgetMS <= 0 {
+		add(stages.Errorf("latency_budget_ms", "%g must be positive", *p.LatencyBudgetMS))
+	}
+	return errs.Err()
+}
+
+// parse decodes and checks every parameter; errors name the parameter.
 func parse(in *stages.Input) (*config, error) {
-	c := &config{inputs: in.String("inputs"), seed: in.Int("seed"), warmup: in.Int("warmup"),
-		iterations: in.Int("iterations"), duration: in.Duration("duration"), block: in.Int("block"),
-		threads: int(in.Int("threads")), maxCV: in.Float("max_cv")}
+	var p Params
+	if err := in.Decode(&p); err != nil {
+		return nil, err
+	}
+	c := &config{inputs: p.Data, shapes: p.Shapes, seed: p.Seed, batches: p.BatchSizes, warmup: p.Warmup,
+		iterations: p.Iterations, duration: p.Duration, block: p.Block, threads: int(p.Threads),
+		providers: p.Providers, maxCV: p.MaxCV}
+	if p.LatencyBudgetMS != nil {
+		c.budgetMS = *p.LatencyBudgetMS
+	}
 	var err error
-	raw := in.Map("models")
-	if c.models, err = evaluate.FlattenModels("models", raw); err != nil {
+	if c.models, err = evaluate.FlattenModels("models", p.Models); err != nil {
 		return nil, err
 	}
 	for name := range c.models {
@@ -50,64 +118,17 @@ func parse(in *stages.Input) (*config, error) {
 			return nil, fmt.Errorf("models.%s: %w", name, err)
 		}
 	}
-	if c.baseline, err = pickBaseline(in.String("baseline"), raw, c.names); err != nil {
-		return nil, err
-	}
-	if c.shapes, err = evaluate.Shapes("shapes", in.Map("shapes")); err != nil {
-		return nil, err
-	}
-	if c.inputs != "" && len(c.shapes) > 0 {
-		return nil, errors.New("shapes: only random inputs (no `inputs`) take shapes")
-	}
-	for i, v := range in.List("batch_sizes") {
-		b, _ := v.(int64)
-		if b <= 0 {
-			return nil, fmt.Errorf("batch_sizes[%d]: %v is not a positive batch size", i, v)
-		}
-		if slices.Contains(c.batches, b) {
-			return nil, fmt.Errorf("batch_sizes[%d]: %d is listed twice", i, b)
-		}
-		c.batches = append(c.batches, b)
-	}
-	if len(c.batches) == 0 {
-		return nil, errors.New("batch_sizes: no batch size given")
-	}
-	switch {
-	case c.duration < 0:
-		return nil, fmt.Errorf("duration: %s is negative", c.duration)
-	case c.duration == 0 && c.iterations <= 0:
-		return nil, fmt.Errorf("iterations: %d; need at least 1 timed run (or set duration)", c.iterations)
-	case c.warmup < 0:
-		return nil, fmt.Errorf("warmup: %d is negative", c.warmup)
-	case c.block <= 0:
-		return nil, fmt.Errorf("block: %d; need at least 1 run per turn", c.block)
-	case c.threads < 0:
-		return nil, fmt.Errorf("threads: %d is negative", c.threads)
-	case c.maxCV <= 0:
-		return nil, fmt.Errorf("max_cv: %g must be positive", c.maxCV)
-	}
-	if in.Has("latency_budget_ms") {
-		if c.budgetMS = in.Float("latency_budget_ms"); c.budgetMS <= 0 {
-			return nil, fmt.Errorf("latency_budget_ms: %g must be positive", c.budgetMS)
-		}
-	}
-	if c.providers, err = evaluate.CheckProviders("providers", in.List("providers")); err != nil {
+	if c.baseline, err = pickBaseline(p.Baseline, p.Models, c.names); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
-// pickBaseline returns the given baseline, checked, or the default: the only plain
-// (non-map) entry of models, else the first name.
+// pickBaseline returns the given baseline (Check made sure it names a model)
+// or the default: the only plain (non-map) entry of models, else the first
+// name.
 func pickBaseline(given string, raw map[string]any, names []string) (string, error) {
 	if given != "" {
-		if !slices.Contains(names, given) {
-			msg := fmt.Sprintf("baseline: %q is not one of the models (%s)", given, strings.Join(names, ", "))
-			if near := stages.Nearest(given, names); near != "" {
-				msg += fmt.Sprintf("; did you mean %q?", near)
-			}
-			return "", errors.New(msg)
-		}
 		return given, nil
 	}
 	var plain []string

@@ -13,7 +13,7 @@ is timed on its own; what the loop adds to ONNX Runtime's own ` + "`model_run`" 
 time is a few microseconds per run (about 1% of a 1 ms run), measured against
 ONNX Runtime's profiler by ` + "`go test -run Overhead -v ./stages/benchmark`" + `.
 
-**Inputs.** ` + "`inputs`" + ` is a .npz (or folder of .npy) named like the model inputs;
+**Inputs.** ` + "`data`" + ` is a .npz (or folder of .npy) named like the model inputs;
 its first rows make a batch (repeated when it has fewer). Without it, random
 inputs are drawn from ` + "`seed`" + ` (floats in [-1, 1), integers in [0, 10));
 ` + "`shapes`" + ` gives the shape without the batch dimension of inputs with other

@@ -3,6 +3,7 @@ package evaluate
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 )
 
 // FlattenModels turns a `models`-like parameter (name -> model path, where a value
@@ -78,4 +79,36 @@ func describe(v any) string {
 	default:
 		return fmt.Sprintf("%T %v", x, x)
 	}
+}
+
+// ModelNames returns the names FlattenModels gives v's models, sorted,
+// without needing the paths: a value not known yet (nil, an upstream output
+// at validation) names one model. Validation checks names against it.
+func ModelNames(v map[string]any) []string {
+	count := map[string]int{}
+	for name, x := range v {
+		count[name]++
+		if m, ok := x.(map[string]any); ok {
+			for label := range m {
+				count[label]++
+			}
+		}
+	}
+	var out []string
+	for _, name := range sortedKeys(v) {
+		m, nested := v[name].(map[string]any)
+		if !nested {
+			out = append(out, name)
+			continue
+		}
+		for _, label := range sortedKeys(m) {
+			if count[label] > 1 {
+				out = append(out, name+"/"+label)
+			} else {
+				out = append(out, label)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -77,7 +76,11 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 	if in.Log == nil {
 		in.Log = log.New(io.Discard)
 	}
-	j, err := prepare(in)
+	var p Params
+	if err := in.Decode(&p); err != nil {
+		return nil, fmt.Errorf("compare: %w", err)
+	}
+	j, err := prepare(&p)
 	if err != nil {
 		return nil, fmt.Errorf("compare: %w", err)
 	}
@@ -94,7 +97,7 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 		return nil, fmt.Errorf("compare: reference: %w", err)
 	}
 	rep := &Report{Reference: j.reference, Data: j.data.Path, Samples: j.data.N, Labels: j.data.Labels != nil,
-		ClassifierOutput: j.output, Failures: []string{}, Limits: reportLimits(in)}
+		ClassifierOutput: j.output, Failures: []string{}, Limits: reportLimits(&p)}
 	if rep.Data == "" {
 		rep.Data = "random"
 	}
@@ -118,38 +121,25 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 	if err := evaluate.WriteJSON(filepath.Join(in.WorkDir, ReportFile), rep); err != nil {
 		return nil, fmt.Errorf("compare: %w", err)
 	}
-	if len(rep.Failures) > 0 && !in.Bool("report_only") {
+	if len(rep.Failures) > 0 && !p.ReportOnly {
 		return nil, fmt.Errorf("compare: %d tolerance(s) broken:\n  %s", len(rep.Failures), strings.Join(rep.Failures, "\n  "))
 	}
 	return &stages.Output{Files: map[string]string{"report": ReportFile}, Values: values(rep)}, nil
 }
 
-// prepare validates every parameter and the data against every model, so that a
-// mistake is reported before any model runs.
-func prepare(in *stages.Input) (*job, error) {
-	j := &job{reference: in.String("reference")}
+// prepare checks the data against every model, so that a mistake is
+// reported before any model runs.
+func prepare(p *Params) (*job, error) {
+	j := &job{reference: p.Reference, limits: limitsOf(p)}
 	var err error
-	if j.candidates, err = evaluate.FlattenModels("candidates", in.Map("candidates")); err != nil {
+	if j.candidates, err = evaluate.FlattenModels("candidates", p.Candidates); err != nil {
 		return nil, err
 	}
 	for name := range j.candidates {
 		j.names = append(j.names, name)
 	}
 	slices.Sort(j.names)
-	if j.opts.Providers, err = evaluate.CheckProviders("providers", in.List("providers")); err != nil {
-		return nil, err
-	}
-	j.opts.Threads = int(in.Int("threads"))
-	j.opts.Batch = in.Int("batch")
-	if j.opts.Batch < 0 {
-		return nil, fmt.Errorf("batch: %d is negative", j.opts.Batch)
-	}
-	if j.opts.Threads < 0 {
-		return nil, fmt.Errorf("threads: %d is negative", j.opts.Threads)
-	}
-	if j.limits, err = parseLimits(in); err != nil {
-		return nil, err
-	}
+	j.opts.Providers, j.opts.Threads, j.opts.Batch = p.Providers, int(p.Threads), p.Batch
 	if _, err := os.Stat(j.reference); err != nil {
 		return nil, fmt.Errorf("reference: %w", err)
 	}
@@ -162,7 +152,7 @@ func prepare(in *stages.Input) (*job, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reference: %w", err)
 	}
-	if j.data, err = loadData(in, info); err != nil {
+	if j.data, err = loadData(p, info); err != nil {
 		return nil, err
 	}
 	if err := check("reference", j.reference, j.data, j.opts); err != nil {
@@ -173,7 +163,7 @@ func prepare(in *stages.Input) (*job, error) {
 			return nil, err
 		}
 	}
-	j.output = in.String("output")
+	j.output = p.Output
 	if j.output != "" && !slices.ContainsFunc(outputs, func(o runtime.IOInfo) bool { return o.Name == j.output }) {
 		return nil, fmt.Errorf("output: the reference has no output %q", j.output)
 	}
@@ -194,25 +184,15 @@ func prepare(in *stages.Input) (*job, error) {
 	return j, nil
 }
 
-func loadData(in *stages.Input, info []runtime.IOInfo) (*evaluate.Data, error) {
-	if in.Has("data") {
-		if in.Has("shapes") {
-			return nil, errors.New("shapes: only random inputs (no `data`) take shapes")
-		}
-		d, err := evaluate.LoadData(in.String("data"))
+func loadData(p *Params, info []runtime.IOInfo) (*evaluate.Data, error) {
+	if p.Data != "" {
+		d, err := evaluate.LoadData(p.Data)
 		if err != nil {
 			return nil, fmt.Errorf("data: %w", err)
 		}
 		return d, nil
 	}
-	shapes, err := evaluate.Shapes("shapes", in.Map("shapes"))
-	if err != nil {
-		return nil, err
-	}
-	if in.Int("samples") <= 0 {
-		return nil, fmt.Errorf("samples: %d must be positive", in.Int("samples"))
-	}
-	d, err := evaluate.RandomData(info, shapes, in.Int("samples"), in.Int("seed"))
+	d, err := evaluate.RandomData(info, p.Shapes, p.Samples, p.Seed)
 	if err != nil {
 		return nil, fmt.Errorf("random inputs for the reference: %w", err)
 	}
@@ -248,55 +228,22 @@ func check(param, path string, d *evaluate.Data, o evaluate.Options) error {
 	return nil
 }
 
-func parseLimits(in *stages.Input) (limits, error) {
-	var l limits
-	opt := func(name string) (*float64, error) {
-		if !in.Has(name) {
-			return nil, nil
-		}
-		v := in.Float(name)
-		if v < 0 || math.IsNaN(v) {
-			return nil, fmt.Errorf("%s: %v is negative", name, v)
-		}
-		return &v, nil
-	}
-	var err error
-	for _, p := range []struct {
-		name string
-		dst  **float64
-	}{{"max_accuracy_drop", &l.maxDrop}, {"min_cosine", &l.minCos}, {"min_top1_agreement", &l.minT1}} {
-		if *p.dst, err = opt(p.name); err != nil {
-			return l, err
-		}
-	}
-	atol, err := opt("atol")
-	if err != nil {
-		return l, err
-	}
-	rtol, err := opt("rtol")
-	if err != nil {
-		return l, err
-	}
-	if atol != nil || rtol != nil {
+// limitsOf gives the tolerances a candidate must meet.
+func limitsOf(p *Params) limits {
+	l := limits{maxDrop: p.MaxAccuracyDrop, minCos: p.MinCosine, minT1: p.MinTop1Agreement}
+	if p.Atol != nil || p.Rtol != nil {
 		l.allClose = true
-		if atol != nil {
-			l.atol = *atol
+		if p.Atol != nil {
+			l.atol = *p.Atol
 		}
-		if rtol != nil {
-			l.rtol = *rtol
+		if p.Rtol != nil {
+			l.rtol = *p.Rtol
 		}
 	}
-	return l, nil
+	return l
 }
 
-func reportLimits(in *stages.Input) ReportLimits {
-	get := func(name string) *float64 {
-		if !in.Has(name) {
-			return nil
-		}
-		v := in.Float(name)
-		return &v
-	}
-	return ReportLimits{Atol: get("atol"), Rtol: get("rtol"), MaxAccuracyDrop: get("max_accuracy_drop"),
-		MinCosine: get("min_cosine"), MinTop1Agreement: get("min_top1_agreement")}
+func reportLimits(p *Params) ReportLimits {
+	return ReportLimits{Atol: p.Atol, Rtol: p.Rtol, MaxAccuracyDrop: p.MaxAccuracyDrop,
+		MinCosine: p.MinCosine, MinTop1Agreement: p.MinTop1Agreement}
 }

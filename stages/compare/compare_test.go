@@ -152,7 +152,7 @@ func TestCompareBadInput(t *testing.T) {
 		{"missing candidate", map[string]any{"candidates": map[string]any{"x": "/nonexistent.onnx"}}, "candidates.x: stat /nonexistent.onnx"},
 		{"drop without labels", map[string]any{"data": nil, "max_accuracy_drop": 0.01}, "max_accuracy_drop: the data has no `labels` array"},
 		{"unknown output", map[string]any{"output": "probs"}, `output: the reference has no output "probs"`},
-		{"negative atol", map[string]any{"atol": -1.0}, "atol: -1 is negative"},
+		{"negative atol", map[string]any{"atol": -1.0}, "atol: -1 must be a non-negative number"},
 		{"shapes with data", map[string]any{"shapes": map[string]any{"input": []any{1, 1, 8, 8}}}, "shapes: only random inputs"},
 	}
 	for _, tt := range tests {

@@ -1,9 +1,52 @@
 package compare
 
-import "github.com/sentinelzer0/szrun/stages"
+import (
+	"math"
+
+	"github.com/sentinelzer0/szrun/stages"
+)
 
 // Stage is the `compare` stage.
-type Stage struct{}
+type Stage struct{ stages.Typed[Params] }
+
+// Params are the stage's parameters.
+type Params struct {
+	Reference           string         `name:"reference" type:"model" required:"true" doc:"the reference ONNX model"`
+	Candidates          map[string]any `name:"candidates" elem:"model" required:"true" doc:"name -> model; a value may be a map label -> model (a matrix output), flattened to its labels"`
+	stages.Verification `default.samples:"64" doc.data:".npz (or folder of .npy) with arrays named like the model inputs and optional int labels [N]" doc.shapes:"without data: input name -> shape without the batch dimension, for inputs with other dynamic dims" doc.samples:"without data: how many random samples"`
+	Seed                int64 `name:"seed" default:"0" doc:"without data: the random inputs' seed"`
+	Batch               int64 `name:"batch" default:"0" doc:"samples per run; 0 = the model's static batch dim, else 32"`
+	stages.Tolerances   `doc.atol:"absolute tolerance: fail where |cand-ref| > atol + rtol*|ref| (numpy.allclose)" doc.rtol:"relative tolerance of the same rule; unset = 0"`
+	MaxAccuracyDrop     *float64 `name:"max_accuracy_drop" doc:"fail when reference accuracy - candidate accuracy exceeds this (0.01 = one point); needs labels"`
+	MinCosine           *float64 `name:"min_cosine" doc:"fail when an output's cosine similarity is below this"`
+	MinTop1Agreement    *float64 `name:"min_top1_agreement" doc:"fail when an output's top-1 agreement is below this"`
+	Output              string   `name:"output" doc:"the classifier output scored for accuracy and top-1 values; default: the first float [N, C] output"`
+	ReportOnly          bool     `name:"report_only" default:"false" doc:"report broken tolerances without failing"`
+	stages.Execution
+}
+
+// Check holds the rules across parameters.
+func (p *Params) Check() error {
+	var errs stages.ParamErrors
+	if p.Data != "" && len(p.Shapes) > 0 {
+		errs = append(errs, stages.Errorf("shapes", "only random inputs (no `data`) take shapes").Reading("data"))
+	}
+	if p.Data == "" && p.Samples <= 0 {
+		errs = append(errs, stages.Errorf("samples", "%d must be positive", p.Samples).Reading("data"))
+	}
+	if p.Batch < 0 {
+		errs = append(errs, stages.Errorf("batch", "%d is negative", p.Batch))
+	}
+	for _, x := range []struct {
+		name string
+		v    *float64
+	}{{"max_accuracy_drop", p.MaxAccuracyDrop}, {"min_cosine", p.MinCosine}, {"min_top1_agreement", p.MinTop1Agreement}} {
+		if x.v != nil && (*x.v < 0 || math.IsNaN(*x.v)) {
+			errs = append(errs, stages.Errorf(x.name, "%v is negative", *x.v))
+		}
+	}
+	return errs.Err()
+}
 
 var _ stages.Stage = (*Stage)(nil)
 
@@ -17,31 +60,7 @@ func (s *Stage) Spec() stages.Spec {
 		Version: "1",
 		Summary: "Compare candidate models' outputs and accuracy with a reference model's.",
 		Doc:     specDoc,
-		Params: []stages.Param{
-			{Name: "reference", Type: stages.Model, Required: true, Doc: "the reference ONNX model"},
-			{Name: "candidates", Type: stages.Map, Elem: stages.Model, Required: true,
-				Doc: "name -> model; a value may be a map label -> model (a matrix output), flattened to its labels"},
-			{Name: "data", Type: stages.Path,
-				Doc: ".npz (or folder of .npy) with arrays named like the model inputs and optional int `labels` [N]"},
-			{Name: "shapes", Type: stages.Map, Elem: stages.List,
-				Doc: "without data: input name -> shape without the batch dimension, for inputs with other dynamic dims"},
-			{Name: "samples", Type: stages.Int, Default: int64(64), Doc: "without data: how many random samples"},
-			{Name: "seed", Type: stages.Int, Default: int64(0), Doc: "without data: the random inputs' seed"},
-			{Name: "batch", Type: stages.Int, Default: int64(0),
-				Doc: "samples per run; 0 = the model's static batch dim, else 32"},
-			{Name: "atol", Type: stages.Float, Doc: "absolute tolerance: fail where |cand-ref| > atol + rtol*|ref| (numpy.allclose)"},
-			{Name: "rtol", Type: stages.Float, Doc: "relative tolerance of the same rule; unset = 0"},
-			{Name: "max_accuracy_drop", Type: stages.Float,
-				Doc: "fail when reference accuracy - candidate accuracy exceeds this (0.01 = one point); needs labels"},
-			{Name: "min_cosine", Type: stages.Float, Doc: "fail when an output's cosine similarity is below this"},
-			{Name: "min_top1_agreement", Type: stages.Float, Doc: "fail when an output's top-1 agreement is below this"},
-			{Name: "output", Type: stages.String,
-				Doc: "the classifier output scored for accuracy and top-1 values; default: the first float [N, C] output"},
-			{Name: "report_only", Type: stages.Bool, Default: false, Doc: "report broken tolerances without failing"},
-			{Name: "threads", Type: stages.Int, Default: int64(0), Doc: "ONNX Runtime intra-op threads; 0 = its default"},
-			{Name: "providers", Type: stages.List, Elem: stages.String,
-				Doc: "execution providers in preference order: cpu, cuda, tensorrt (cpu is always the fallback)"},
-		},
+		Params:  stages.ParamsOf(Params{}),
 		Outputs: []stages.OutputSpec{
 			{Name: "report", Kind: stages.FileOutput, Doc: "compare.json: every metric of every candidate and output, and the failures"},
 			{Name: "accuracy", Kind: stages.ValueOutput, Type: "map", Doc: "candidate -> accuracy (0..1); empty without labels"},

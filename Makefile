@@ -5,7 +5,7 @@ ORT_LIB  := third_party/ort/libonnxruntime.so.1
 export SZRUN_ORT_LIB ?= $(CURDIR)/$(ORT_LIB)
 FUZZTIME ?= 20s
 
-.PHONY: all deps ort build plugins test test-unit test-race fuzz lint generate check-generated bench demo fixtures clean
+.PHONY: all deps ort build plugins test test-unit test-race fuzz lint generate check-generated bench demo fixtures clean zoo zoo-table
 
 all: build
 
@@ -62,6 +62,18 @@ generate:
 check-generated:
 	bash onnx/gen.sh -check
 	bash plugins/proto/gen.sh -check
+
+# The model zoo (zoo/): the corpus is built outside git, in ZOO_DIR, and
+# cached there (exports, the npm tarball, inputs, szrun's stage cache); every
+# model runs zoo/zoo.yaml and docs/ZOO.md is regenerated. Hours on 2 cores.
+# `go test ./zoo` (part of `make test`) runs a small subset. zoo-table only
+# re-renders docs/ZOO.md from the records kept in ZOO_DIR/results.
+ZOO_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/szrun-zoo
+zoo: build
+	nice /usr/bin/python3 zoo/build.py $(ZOO_DIR)
+	nice $(GO) run ./zoo/cmd/zoo -dir $(ZOO_DIR) -szrun $(BIN)/szrun -o docs/ZOO.md
+zoo-table:
+	$(GO) run ./zoo/cmd/zoo -dir $(ZOO_DIR) -table-only -o docs/ZOO.md
 
 # The figures of docs/PERFORMANCE.md. BENCH_BIG=1 adds the 1 GiB model
 # load/save (needs ~3 GiB of memory).

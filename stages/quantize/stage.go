@@ -26,6 +26,7 @@ var ErrAlreadyQuantized = errors.New("model is already quantized")
 type job struct {
 	o        *options
 	in       *stages.Input
+	src      string // the input model, normalized
 	base     string // fp32 model quantized and compared against (optimized)
 	baseM    *onnxpb.ModelProto
 	calibDS  *dataset
@@ -86,13 +87,19 @@ func prepare(in *stages.Input) (*job, error) {
 			return nil, errors.New(msg)
 		}
 	}
-	s, err := runtime.NewSession(o.model, runtime.SessionOptions{IntraOpThreads: o.threads})
+	// Normalized first: ONNX Runtime cannot even load some models as they
+	// are (no BatchNormalization(6) kernel), and their normalized form runs.
+	src, norm, err := normalizeModel(in, o.model, m)
+	if err != nil {
+		return nil, err
+	}
+	s, err := runtime.NewSession(src, runtime.SessionOptions{IntraOpThreads: o.threads})
 	if err != nil {
 		return nil, fmt.Errorf("quantize: load model %s in ONNX Runtime: %w", o.model, err)
 	}
 	info, outInfo := s.Inputs(), s.Outputs()
 	_ = s.Close()
-	j := &job{o: o, in: in, rep: &Report{Model: o.model, Mode: o.cfg.Mode, Format: o.cfg.Format}}
+	j := &job{o: o, in: in, src: src, rep: &Report{Model: o.model, Mode: o.cfg.Mode, Format: o.cfg.Format, Normalized: norm}}
 	j.rep.Config = o.cfg.summary()
 	if o.calib != nil {
 		if j.calibDS, err = loadDataset(o.calib.data, "calibration.data", "labels", info, outInfo); err != nil {
@@ -129,10 +136,7 @@ func prepare(in *stages.Input) (*job, error) {
 // folded, constants folded) so that quantization sees the graph ONNX Runtime
 // will run, and the baseline is the optimized fp32 model.
 func (j *job) optimize(ctx context.Context) error {
-	src, err := j.normalize()
-	if err != nil {
-		return err
-	}
+	src := j.src
 	j.base = src
 	if j.o.optimize {
 		j.base = filepath.Join(j.in.WorkDir, "fp32_optimized.onnx")
@@ -157,33 +161,28 @@ func (j *job) optimize(ctx context.Context) error {
 	return nil
 }
 
-// normalize brings the model to what quantization writes and reads: opset
-// 13 (per-axis QuantizeLinear), ONNX Runtime's fused ops split back into
-// Conv, Gemm and MatMul (a model optimized at level extended is full of
-// them), Constant weights as initializers, and a copy of each weight read by
-// several nodes. It returns the model to quantize: the input itself when
+// normalizeModel brings m, loaded from path, to what quantization writes
+// and reads: opset 13 (per-axis QuantizeLinear), ONNX Runtime's fused ops
+// split back into Conv, Gemm and MatMul (a model optimized at level extended
+// is full of them), Constant weights as initializers, and a copy of each
+// weight read by several nodes. It returns the model to quantize: path when
 // nothing changed, else a normalized copy in the work dir.
-func (j *job) normalize() (string, error) {
-	m, err := onnx.Load(j.o.model)
-	if err != nil {
-		return "", fmt.Errorf("quantize: load %s: %w", j.o.model, err)
-	}
+func normalizeModel(in *stages.Input, path string, m *onnx.Model) (string, *normalize.Report, error) {
 	rep, err := normalize.Model(m.Proto, normalize.Options{MinOpset: 13, CopySharedWeights: true})
 	if err != nil {
-		return "", fmt.Errorf("quantize %s: %w", j.o.model, err)
+		return "", nil, fmt.Errorf("quantize %s: %w", path, err)
 	}
-	j.rep.Normalized = rep
-	if s := rep.String(); s != "" {
-		j.in.Log.Info("normalized", "model", filepath.Base(j.o.model), "changes", s)
+	if s := rep.String(); s != "" && in.Log != nil {
+		in.Log.Info("normalized", "model", filepath.Base(path), "changes", s)
 	}
 	if !rep.Changed() {
-		return j.o.model, nil
+		return path, rep, nil
 	}
-	out := filepath.Join(j.in.WorkDir, "fp32_normalized.onnx")
+	out := filepath.Join(in.WorkDir, "fp32_normalized.onnx")
 	if err := onnx.Save(m, out, onnx.SaveOptions{}); err != nil {
-		return "", fmt.Errorf("quantize: write normalized %s: %w", out, err)
+		return "", nil, fmt.Errorf("quantize: write normalized %s: %w", out, err)
 	}
-	return out, nil
+	return out, rep, nil
 }
 
 // calibrate collects ranges for every tensor static quantization with cfg

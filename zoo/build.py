@@ -1,0 +1,237 @@
+#!/usr/bin/python3
+"""Build the szrun model zoo corpus (outside git; `make zoo` calls this).
+
+    /usr/bin/python3 zoo/build.py DIR [--subset ci]
+
+DIR/models/<name>.onnx   every model of the corpus, flat
+DIR/models/<name>.npz    its calibration and verification inputs
+DIR/models.txt           the names, one a line, smallest model first
+DIR/manifest.json        name -> source, kind, bytes, input shapes
+
+Sources:
+  torch   zoo/export.py: torchvision and hand-written architectures with
+          random weights at opsets 11, 13, 17, batch dynamic (<arch>-op<N>)
+  oww     the trained models of the npm package openwakeword-js (pinned
+          version, fetched with `npm pack`, never installed) (oww_<name>)
+  td      the float models of Debian's libonnx-testdata (td_<dir>), fed
+          with the package's own test inputs
+
+The corpus is a cache: exports are redone only when export.py or torch
+changes, the npm tarball is fetched once, and .npz files are written when
+missing. Inputs are reproducible (seeded).
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+OWW_PACKAGE = "openwakeword-js@0.1.27"
+TESTDATA = "/usr/share/libonnx-testdata/data"
+TD_SETS = ("pytorch-converted", "pytorch-operator", "simple")
+
+# The CI subset: small models covering a CNN, control flow, an RNN, a
+# transformer with hand-written LayerNorm, a trained wake-word model and a
+# few ONNX test models. Seconds per stage.
+CI_TORCH = ["ifloop", "gru", "transformer_handln", "squeezenet1_1"]
+CI_OPSETS = [13]
+CI_TD = ["test_Conv2d", "test_BatchNorm2d_eval"]
+CI_OWW = ["hello_deepa"]
+
+SAMPLES = 8  # rows of calibration data for inputs with a dynamic batch
+
+
+def link(src, dst):
+    if os.path.exists(dst):
+        return
+    tmp = dst + ".tmp"
+    try:
+        os.link(src, tmp)
+    except OSError:
+        shutil.copyfile(src, tmp)
+    os.replace(tmp, dst)
+
+
+def graph_inputs(m):
+    inits = {i.name for i in m.graph.initializer}
+    return [i for i in m.graph.input if i.name not in inits]
+
+
+def is_float_model(m):
+    ins = graph_inputs(m)
+    return bool(ins) and all(v.type.HasField("tensor_type") and v.type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+                             for v in list(ins) + list(m.graph.output))
+
+
+def random_inputs(m, seed):
+    """One array per graph input: dynamic first axis -> SAMPLES rows, fixed
+    dims kept; floats standard normal, integers in [0, 10)."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for v in graph_inputs(m):
+        tt = v.type.tensor_type
+        shape = []
+        for i, d in enumerate(tt.shape.dim):
+            if d.HasField("dim_value") and d.dim_value > 0:
+                shape.append(d.dim_value)
+            elif i == 0:
+                shape.append(SAMPLES)
+            else:
+                raise ValueError("input %s: dynamic dimension %d besides the batch" % (v.name, i))
+        dt = onnx.mapping.TENSOR_TYPE_TO_NP_TYPE[tt.elem_type]
+        if np.issubdtype(dt, np.floating):
+            out[v.name] = rng.standard_normal(shape).astype(dt)
+        else:
+            out[v.name] = rng.integers(0, 10, size=shape).astype(dt)
+    return out
+
+
+def write_npz(path, arrays):
+    if os.path.exists(path):
+        return
+    tmp = path + ".tmp.npz"
+    np.savez(tmp, **arrays)
+    os.replace(tmp, path)
+
+
+def add_torch(root, models, manifest, only, opsets):
+    import export  # zoo/export.py
+    args = [root]
+    if only:
+        args += ["--only", ",".join(only)]
+    if opsets:
+        args += ["--opsets", ",".join(map(str, opsets))]
+    saved = sys.argv
+    sys.argv = ["export.py"] + args
+    try:
+        export.main()
+    finally:
+        sys.argv = saved
+    with open(os.path.join(root, "torch", "manifest.json")) as f:
+        man = json.load(f)["models"]
+    for key, rec in sorted(man.items()):
+        if only and rec["name"] not in only:
+            continue
+        if opsets and rec["opset"] not in opsets:
+            continue
+        if rec.get("error"):
+            manifest[key] = {"source": "torch", "kind": rec["kind"], "export_error": rec["error"]}
+            continue
+        dst = os.path.join(models, key + ".onnx")
+        link(os.path.join(root, "torch", key + ".onnx"), dst)
+        manifest[key] = {"source": "torch", "kind": rec["kind"]}
+
+
+def add_oww(root, models, manifest, only):
+    cache = os.path.join(root, "npm")
+    os.makedirs(cache, exist_ok=True)
+    tgz = [f for f in os.listdir(cache) if f.endswith(".tgz")]
+    if not tgz:
+        subprocess.run(["npm", "pack", OWW_PACKAGE, "--silent"], cwd=cache, check=True, stdout=subprocess.DEVNULL)
+        tgz = [f for f in os.listdir(cache) if f.endswith(".tgz")]
+    with tarfile.open(os.path.join(cache, tgz[0])) as t:
+        for mem in t.getmembers():
+            if not (mem.isfile() and mem.name.startswith("package/models/") and mem.name.endswith(".onnx")):
+                continue
+            base = os.path.basename(mem.name)[:-5]
+            if only and base not in only:
+                continue
+            name = "oww_" + base
+            dst = os.path.join(models, name + ".onnx")
+            if not os.path.exists(dst):
+                with t.extractfile(mem) as src, open(dst + ".tmp", "wb") as out:
+                    shutil.copyfileobj(src, out)
+                os.replace(dst + ".tmp", dst)
+            manifest[name] = {"source": "oww", "kind": "audio"}
+
+
+def add_testdata(models, manifest, only):
+    for s in TD_SETS:
+        d = os.path.join(TESTDATA, s)
+        if not os.path.isdir(d):
+            continue
+        for t in sorted(os.listdir(d)):
+            if only and t not in only:
+                continue
+            path = os.path.join(d, t, "model.onnx")
+            if not os.path.exists(path):
+                continue
+            m = onnx.load(path)
+            if not is_float_model(m):
+                continue
+            name = "td_" + t[len("test_"):] if t.startswith("test_") else "td_" + t
+            link(path, os.path.join(models, name + ".onnx"))
+            npz = os.path.join(models, name + ".npz")
+            feeds = {}
+            ins = graph_inputs(m)
+            for i, v in enumerate(ins):
+                pb = os.path.join(d, t, "test_data_set_0", "input_%d.pb" % i)
+                if not os.path.exists(pb):
+                    break
+                tp = onnx.TensorProto()
+                with open(pb, "rb") as f:
+                    tp.ParseFromString(f.read())
+                feeds[v.name] = numpy_helper.to_array(tp)
+            if len(feeds) == len(ins):
+                write_npz(npz, feeds)
+            manifest[name] = {"source": "td", "kind": "op"}
+
+
+def main():
+    args = sys.argv[1:]
+    if not args:
+        sys.exit(__doc__)
+    root = os.path.abspath(args[0])
+    subset = None
+    if len(args) == 3 and args[1] == "--subset" and args[2] == "ci":
+        subset = "ci"
+    elif len(args) != 1:
+        sys.exit(__doc__)
+    models = os.path.join(root, "models")
+    os.makedirs(models, exist_ok=True)
+    manifest = {}
+    if subset == "ci":
+        add_torch(root, models, manifest, CI_TORCH, CI_OPSETS)
+        add_oww(root, models, manifest, CI_OWW)
+        add_testdata(models, manifest, CI_TD)
+    else:
+        add_torch(root, models, manifest, None, None)
+        add_oww(root, models, manifest, None)
+        add_testdata(models, manifest, None)
+    names = []
+    for name, rec in sorted(manifest.items()):
+        if rec.get("export_error"):
+            continue
+        path = os.path.join(models, name + ".onnx")
+        m = onnx.load(path, load_external_data=False)
+        npz = os.path.join(models, name + ".npz")
+        if not os.path.exists(npz):
+            try:
+                write_npz(npz, random_inputs(m, seed=len(name)))
+            except ValueError as e:
+                rec["data_error"] = str(e)
+                continue
+        rec["bytes"] = os.path.getsize(path)
+        rec["opset"] = next((o.version for o in m.opset_import if o.domain in ("", "ai.onnx")), 0)
+        names.append(name)
+    names.sort(key=lambda n: (manifest[n]["bytes"], n))
+    with open(os.path.join(root, "manifest.json.tmp"), "w") as f:
+        json.dump(manifest, f, indent=1, sort_keys=True)
+    os.replace(os.path.join(root, "manifest.json.tmp"), os.path.join(root, "manifest.json"))
+    with open(os.path.join(root, "models.txt.tmp"), "w") as f:
+        f.write("".join(n + "\n" for n in names))
+    os.replace(os.path.join(root, "models.txt.tmp"), os.path.join(root, "models.txt"))
+    print("zoo: %d models in %s" % (len(names), models))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,127 @@
+package zoo
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/sentinelzer0/szrun/engine"
+)
+
+// Options says what Run runs.
+type Options struct {
+	// Szrun is the szrun binary (required).
+	Szrun string
+	// Recipe is zoo/zoo.yaml (required).
+	Recipe string
+	// Dir is the corpus zoo/build.py made (required): models/<name>.onnx
+	// and models/<name>.npz. Run writes runs/, cache/ and results/ there.
+	Dir string
+	// Models are the names to run; nil: every name in Dir/models.txt.
+	Models []string
+	// Iterations are the timed runs per model in each benchmark (0: the
+	// recipe's default).
+	Iterations int
+	// Log receives szrun's output; nil discards it.
+	Log io.Writer
+}
+
+// Models reads the names in dir/models.txt, smallest model first.
+func Models(dir string) ([]string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "models.txt"))
+	if err != nil {
+		return nil, fmt.Errorf("zoo: list models: %w", err)
+	}
+	return strings.Fields(string(b)), nil
+}
+
+// Run runs the zoo recipe once per model and returns each run's record, by
+// model. A run whose stages fail is a result, not an error; an error means
+// szrun could not run the recipe at all.
+func Run(ctx context.Context, o Options) (map[string]*engine.Result, error) {
+	models := o.Models
+	if models == nil {
+		var err error
+		if models, err = Models(o.Dir); err != nil {
+			return nil, err
+		}
+	}
+	log := o.Log
+	if log == nil {
+		log = io.Discard
+	}
+	// The recipe is copied into the corpus so that its run records
+	// (.szrun/ beside the recipe) are the corpus's own.
+	rdir := filepath.Join(o.Dir, "recipe")
+	if err := os.MkdirAll(filepath.Join(o.Dir, "results"), 0o755); err != nil {
+		return nil, fmt.Errorf("zoo: %w", err)
+	}
+	if err := os.MkdirAll(rdir, 0o755); err != nil {
+		return nil, fmt.Errorf("zoo: %w", err)
+	}
+	src, err := os.ReadFile(o.Recipe)
+	if err != nil {
+		return nil, fmt.Errorf("zoo: read recipe: %w", err)
+	}
+	recipe := filepath.Join(rdir, "zoo.yaml")
+	if err := os.WriteFile(recipe, src, 0o644); err != nil {
+		return nil, fmt.Errorf("zoo: copy recipe: %w", err)
+	}
+	out := map[string]*engine.Result{}
+	for i, m := range models {
+		if err := ctx.Err(); err != nil {
+			return out, err
+		}
+		fmt.Fprintf(log, "zoo: [%d/%d] %s\n", i+1, len(models), m)
+		args := []string{"run", recipe, "--keep-going", "-j", "1",
+			"-p", "dir=" + o.Dir, "-p", "models=[" + m + "]",
+			"--cache-dir", filepath.Join(o.Dir, "cache"), "--out", filepath.Join(o.Dir, "out", m)}
+		if o.Iterations > 0 {
+			args = append(args, "-p", "iterations="+strconv.Itoa(o.Iterations))
+		}
+		cmd := exec.CommandContext(ctx, o.Szrun, args...)
+		var stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = log, io.MultiWriter(log, &stderr)
+		err := cmd.Run()
+		if ee, ok := err.(*exec.ExitError); err != nil && (!ok || ee.ExitCode() != 1) {
+			return out, fmt.Errorf("zoo: szrun on %s: %w\n%s", m, err, stderr.String())
+		}
+		rec := filepath.Join(rdir, ".szrun", "runs", engine.LatestLink(recipe), "run.json")
+		res, err := engine.ReadRunRecord(rec)
+		if err != nil {
+			return out, fmt.Errorf("zoo: %s: %w", m, err)
+		}
+		b, err := os.ReadFile(rec)
+		if err == nil {
+			err = os.WriteFile(filepath.Join(o.Dir, "results", m+".json"), b, 0o644)
+		}
+		if err != nil {
+			return out, fmt.Errorf("zoo: keep the record of %s: %w", m, err)
+		}
+		out[m] = res
+	}
+	return out, nil
+}
+
+// Load reads the records Run kept in dir/results, by model.
+func Load(dir string) (map[string]*engine.Result, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "results", "*.json"))
+	if err != nil {
+		return nil, fmt.Errorf("zoo: %w", err)
+	}
+	out := map[string]*engine.Result{}
+	for _, f := range files {
+		r, err := engine.ReadRunRecord(f)
+		if err != nil {
+			return nil, fmt.Errorf("zoo: %w", err)
+		}
+		out[strings.TrimSuffix(filepath.Base(f), ".json")] = r
+	}
+	return out, nil
+}

@@ -3,13 +3,17 @@ package zoo
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sentinelzer0/szrun/engine"
 )
@@ -88,16 +92,26 @@ func Run(ctx context.Context, o Options) (map[string]*engine.Result, error) {
 		cmd := exec.CommandContext(ctx, o.Szrun, args...)
 		var stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = log, io.MultiWriter(log, &stderr)
+		started := time.Now()
 		err := cmd.Run()
-		if ee, ok := err.(*exec.ExitError); err != nil && (!ok || ee.ExitCode() != 1) {
-			return out, fmt.Errorf("zoo: szrun on %s: %w\n%s", m, err, stderr.String())
+		var ee *exec.ExitError
+		if err != nil && (!errors.As(err, &ee) || ee.ExitCode() == 2) {
+			if ctx.Err() != nil || !errors.As(err, &ee) || !(crashed(stderr.String()) || ee.ExitCode() == -1) {
+				return out, fmt.Errorf("zoo: szrun on %s: %w\n%s", m, err, stderr.String())
+			}
 		}
 		rec := filepath.Join(rdir, ".szrun", "runs", engine.LatestLink(recipe), "run.json")
-		res, err := engine.ReadRunRecord(rec)
-		if err != nil {
-			return out, fmt.Errorf("zoo: %s: %w", m, err)
+		res, rerr := engine.ReadRunRecord(rec)
+		var b []byte
+		if rerr == nil && !res.Started.Before(started.Add(-time.Second)) {
+			b, err = os.ReadFile(rec)
+		} else {
+			// szrun itself died (a native crash in ONNX Runtime takes the
+			// process down until sessions run in a worker): the model's row
+			// says so, naming the stage that was running.
+			res = crashResult(m, stderr.String())
+			b, err = json.MarshalIndent(res, "", "  ")
 		}
-		b, err := os.ReadFile(rec)
 		if err == nil {
 			err = os.WriteFile(filepath.Join(o.Dir, "results", m+".json"), b, 0o644)
 		}
@@ -124,4 +138,29 @@ func Load(dir string) (map[string]*engine.Result, error) {
 		out[strings.TrimSuffix(filepath.Base(f), ".json")] = r
 	}
 	return out, nil
+}
+
+var (
+	signalRe  = regexp.MustCompile(`(?m)^(SIG[A-Z]+): `)
+	startedRe = regexp.MustCompile(`stage started stage=(\S+)`)
+)
+
+// crashed reports whether szrun's stderr shows it died of a signal.
+func crashed(stderr string) bool { return signalRe.MatchString(stderr) }
+
+// crashResult is the record of a run that took szrun down: the instance
+// that was running when it died fails with the signal; the rest is missing.
+func crashResult(model, stderr string) *engine.Result {
+	sig := "a signal"
+	if m := signalRe.FindStringSubmatch(stderr); m != nil {
+		sig = m[1]
+	}
+	inst := "?"
+	if all := startedRe.FindAllStringSubmatch(stderr, -1); len(all) > 0 {
+		inst = all[len(all)-1][1]
+	}
+	stage, _, _ := strings.Cut(inst, "[")
+	return &engine.Result{Name: "zoo", Status: "crashed", Params: map[string]any{"models": []any{model}},
+		Stages: []*engine.StageResult{{Instance: inst, Stage: stage, Status: "failed",
+			Error: fmt.Sprintf("szrun died (%s) in %s: ONNX Runtime crashed in-process (worker isolation is issue 11's other part)", sig, inst)}}}
 }

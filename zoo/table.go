@@ -51,7 +51,11 @@ func Cells(res *engine.Result) map[string]Cell {
 	for _, col := range Columns {
 		s := by[col.Stage]
 		if s == nil {
-			out[col.Stage] = Cell{Status: "missing", Err: -1}
+			c := Cell{Status: "missing", Err: -1, Reason: "not in the run record"}
+			if res.Status == "crashed" {
+				c.Reason = "not reached: szrun died before (see the FAIL in this row)"
+			}
+			out[col.Stage] = c
 			continue
 		}
 		c := Cell{Status: s.Status, Err: -1, Reason: firstLine(s.Error)}

@@ -3,9 +3,7 @@ package prune
 import (
 	"context"
 	"fmt"
-	"slices"
 	"testing"
-	"time"
 
 	"github.com/sentinelzer0/szrun/internal/testenv"
 	"github.com/sentinelzer0/szrun/runtime"
@@ -52,40 +50,18 @@ func BenchmarkResnetStructured(b *testing.B) {
 }
 
 // BenchmarkResnetStructuredSpeedup runs the dense and pruned models in turn,
-// b.N rounds of blockRuns runs each, and reports each pruned model's speedup as
-// the ratio of median run times: interleaving keeps a busy shared machine's
-// noise from favouring either side. The first run of each block is not
-// counted, since the previous session's threads may still be spinning.
+// b.N rounds of blockRuns runs each (timeSideBySide), and reports each pruned
+// model's speedup as the ratio of median run times: interleaving keeps a busy
+// shared machine's noise from favouring either side.
 //
 //	go test ./stages/prune -run '^$' -bench ResnetStructuredSpeedup -benchtime 30x
 func BenchmarkResnetStructuredSpeedup(b *testing.B) {
 	names, paths := benchModels(b)
 	for _, batch := range []int64{1, 8} {
 		b.Run(fmt.Sprintf("batch%d", batch), func(b *testing.B) {
-			runners := make([]*runtime.Runner, len(paths))
-			for i, p := range paths {
-				r, done := newRunner(b, p, batch)
-				defer done()
-				runners[i] = r
-			}
-			times := make([][]time.Duration, len(paths))
-			for b.Loop() {
-				for i, r := range runners {
-					for k := range blockRuns {
-						t0 := time.Now()
-						if err := r.Run(context.Background()); err != nil {
-							b.Fatal(err)
-						}
-						if k > 0 {
-							times[i] = append(times[i], time.Since(t0))
-						}
-					}
-				}
-			}
-			med := make([]time.Duration, len(times))
-			for i, ts := range times {
-				slices.Sort(ts)
-				med[i] = ts[len(ts)/2]
+			med, err := timeSideBySide(context.Background(), paths, batch, 2, b.N)
+			if err != nil {
+				b.Fatal(err)
 			}
 			b.ReportMetric(float64(med[0].Microseconds()), "dense-us")
 			for i := 1; i < len(names); i++ {
@@ -94,8 +70,6 @@ func BenchmarkResnetStructuredSpeedup(b *testing.B) {
 		})
 	}
 }
-
-const blockRuns = 6
 
 // newRunner opens a 2-thread session on path with a random batch and warms it up.
 func newRunner(b *testing.B, path string, batch int64) (*runtime.Runner, func()) {

@@ -63,6 +63,17 @@ any group), scaled so that ` + "`amount`" + ` of all free channels go; ` + "`sco
 The report gives each group's and layer's ` + "`sensitivity`" + ` beside what it lost. On the
 digits CNN at 40% of its channels: 98.6% instead of 95.8% (uniform, global).
 It costs one run over the data per channel group and step.
+**Latency target.** ` + "`target: {speedup: 1.3}`" + ` (structured, instead of ` + "`amount`" + `) searches the
+smallest amount whose model runs 1.3 times faster than the original in ONNX
+Runtime, so it loses as little accuracy as the target allows (with data the
+channels are also allocated by sensitivity). Each candidate prunes the
+original and is timed side by side with it (random inputs of ` + "`target.batch`" + `, default
+1, ` + "`threads`" + ` intra-op threads; blocks of runs alternate, ratio of medians): amounts
+0.1, 0.2, ... until one reaches the target, then three bisections between the
+last two. Values ` + "`amount`" + ` and ` + "`speedup`" + ` say what was chosen; the report's
+` + "`target_trials`" + ` lists every amount timed. An unreachable target fails with the best
+speedup seen. The result depends on the machine that ran it, and the cache key
+does not include the machine: run it where the model will run.
 ` + "`op_types`" + ` limits the layers (Conv, Gemm, MatMul), ` + "`exclude`" + ` names nodes or weights to
 leave alone: for structured pruning an excluded layer keeps its output channels,
 and so does every layer tied to it.

@@ -25,6 +25,8 @@ func (s *Stage) Spec() stages.Spec {
 				Doc: "magnitude, random or n:m zero weights; structured removes output channels"},
 			{Name: "amount", Type: stages.Float,
 				Doc: "fraction in [0, 1): of weights zeroed (magnitude, random) or of output channels removed (structured); required unless schedule or n:m"},
+			{Name: "target", Type: stages.Map,
+				Doc: "structured, instead of amount: {speedup: 1.3, batch: 1} searches the smallest amount whose model runs that many times faster in ONNX Runtime (timed side by side with the original, threads as given)"},
 			{Name: "scope", Type: stages.String, Default: "global", Enum: []string{"global", "layer"},
 				Doc: "global: amount of all candidates together, least important first; layer: every layer (channel group) loses amount"},
 			{Name: "op_types", Type: stages.List, Elem: stages.String, Default: []any{"Conv", "Gemm", "MatMul"},
@@ -67,6 +69,8 @@ func (s *Stage) Spec() stages.Spec {
 			{Name: "accuracy", Kind: stages.ValueOutput, Type: "number", Doc: "with data and labels: the pruned model's accuracy"},
 			{Name: "accuracy_before", Kind: stages.ValueOutput, Type: "number", Doc: "with data and labels: the original model's accuracy"},
 			{Name: "accuracy_drop", Kind: stages.ValueOutput, Type: "number", Doc: "accuracy_before - accuracy (0.01 = one point)"},
+			{Name: "speedup", Kind: stages.ValueOutput, Type: "number", Doc: "with target: the measured speedup of the model chosen"},
+			{Name: "amount", Kind: stages.ValueOutput, Type: "number", Doc: "with target: the amount the search chose"},
 			{Name: "steps", Kind: stages.ValueOutput, Type: "map", Doc: "step label -> {sparsity, params_after, size_after, compressed_size_after, removed_channels, accuracy, accuracy_drop}"},
 		},
 	}

@@ -27,6 +27,7 @@ type plan struct {
 	calib      string
 	compensate bool
 	evalOpts   evaluate.Options
+	target     *Target // replaces steps: the amount is searched
 }
 
 // parse turns the coerced parameters into a plan, rejecting bad values before
@@ -77,6 +78,21 @@ func parse(in *stages.Input) (*plan, error) {
 	}
 	if err := p.opts.validate(); err != nil {
 		return nil, err
+	}
+	if in.Has("target") {
+		t, err := parseTarget(in.Map("target"))
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case p.opts.Strategy != Structured:
+			return nil, fmt.Errorf("target: only strategy structured makes a model faster, not %s", p.opts.Strategy)
+		case in.Has("amount") || len(p.steps) > 0:
+			return nil, fmt.Errorf("target: give target or amount/schedule, not both: the target decides the amount")
+		}
+		p.target = t
+		p.steps, p.labels = []float64{0}, []string{"target"}
+		return p, nil
 	}
 	switch {
 	case len(p.steps) > 0 && in.Has("amount"):
@@ -165,11 +181,22 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 			logger.Info("no data or calibration: removed channels are not compensated in the next biases")
 		}
 	}
+	var trials []Trial
+	if p.target != nil {
+		in.Report(0, 1, "searching the amount for the target")
+		a, tr, err := searchAmount(ctx, p.model, m.Proto, p.opts, p.target, p.evalOpts.Threads, logger)
+		trials = tr
+		if err != nil {
+			return nil, fmt.Errorf("prune %s: %w", p.model, err)
+		}
+		p.steps, p.labels = []float64{a}, []string{stepLabel(a)}
+		logger.Info("target reached", "amount", stepLabel(a), "speedup", p.target.Speedup)
+	}
 	dir := filepath.Join(in.WorkDir, "models")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("prune: create %s: %w", dir, err)
 	}
-	rep := &report{Model: p.model, Strategy: p.opts.Strategy, Scope: p.opts.Scope,
+	rep := &report{Model: p.model, Strategy: p.opts.Strategy, Scope: p.opts.Scope, Target: p.target, Trials: trials, Amount: p.steps[0],
 		ParamsBefore: base.params, SizeBefore: base.size, CompressedBefore: base.compressed, AccuracyBefore: base.accuracy}
 	if p.opts.Strategy != Structured {
 		rep.Note = sparseNote

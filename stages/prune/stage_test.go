@@ -278,3 +278,54 @@ func TestStageSensitivityDefault(t *testing.T) {
 		t.Errorf("sensitivity without data: %v", err)
 	}
 }
+
+// TestStageTarget: target replaces amount; the stage times candidates side
+// by side and keeps the smallest amount that reached the speedup. Times are
+// not asserted (a shared machine), only the search's own logic: the chosen
+// amount's trial reached the target, every smaller trial did not, and an
+// unreachable target fails with what was reached.
+func TestStageTarget(t *testing.T) {
+	testenv.RequireORT(t)
+	out, err := runStage(t, map[string]any{"model": resnetModel, "strategy": "structured",
+		"target": map[string]any{"speedup": 1.1}, "threads": int64(2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkModel(t, out.Files["model"])
+	b, err := os.ReadFile(out.Files["report"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	amount, speedup := out.Values["amount"].(float64), out.Values["speedup"].(float64)
+	t.Logf("chose amount %v at %.2fx; trials %+v", amount, speedup, rep.Trials)
+	if rep.Target == nil || rep.Target.Speedup != 1.1 || speedup < 1.1 || amount <= 0 {
+		t.Errorf("target %+v: chose amount %v at speedup %v", rep.Target, amount, speedup)
+	}
+	for _, tr := range rep.Trials {
+		if tr.Amount < amount && tr.Speedup >= 1.1 {
+			t.Errorf("amount %v reached %.2fx but %v was chosen", tr.Amount, tr.Speedup, amount)
+		}
+	}
+	if _, err := runStage(t, map[string]any{"model": digitsModel, "strategy": "structured",
+		"target": map[string]any{"speedup": 1000}, "channel_multiple": int64(8)}); err == nil || !strings.Contains(err.Error(), "target speedup 1000.00 not reached") {
+		t.Errorf("unreachable target: %v", err)
+	}
+	for _, c := range []struct {
+		with map[string]any
+		want string
+	}{
+		{map[string]any{"strategy": "structured", "target": map[string]any{"speedup": 0.9}}, "target.speedup 0.9: want a number above 1"},
+		{map[string]any{"strategy": "structured", "target": map[string]any{"speed": 1.3}}, `target: unknown key "speed"`},
+		{map[string]any{"strategy": "structured", "amount": 0.3, "target": map[string]any{"speedup": 1.3}}, "give target or amount/schedule, not both"},
+		{map[string]any{"strategy": "magnitude", "target": map[string]any{"speedup": 1.3}}, "only strategy structured makes a model faster"},
+	} {
+		c.with["model"] = digitsModel
+		if _, err := runStage(t, c.with); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: error %v, want %q", c.with, err, c.want)
+		}
+	}
+}

@@ -24,9 +24,13 @@ type report struct {
 	// CompressedBefore is the zstd size of the original's weights.
 	CompressedBefore int64 `json:"compressed_size_before"`
 	// Note says what the strategy does and does not buy (zeroing strategies).
-	Note           string        `json:"note,omitempty"`
-	AccuracyBefore *float64      `json:"accuracy_before,omitempty"`
-	Steps          []*stepReport `json:"steps"`
+	Note           string   `json:"note,omitempty"`
+	AccuracyBefore *float64 `json:"accuracy_before,omitempty"`
+	// Target and Trials: the latency target and each amount its search timed.
+	Target *Target       `json:"target,omitempty"`
+	Amount float64       `json:"amount,omitempty"` // the amount the search chose
+	Trials []Trial       `json:"target_trials,omitempty"`
+	Steps  []*stepReport `json:"steps"`
 }
 
 // stepReport is one step's result.
@@ -187,6 +191,14 @@ func (r *report) values() map[string]any {
 	v["steps"] = steps
 	if last.Accuracy != nil {
 		v["accuracy"], v["accuracy_drop"] = *last.Accuracy, *last.AccuracyDrop
+	}
+	if r.Target != nil {
+		for _, t := range r.Trials {
+			if stepLabel(t.Amount) == last.Label {
+				v["speedup"] = t.Speedup
+			}
+		}
+		v["amount"] = r.Amount
 	}
 	return v
 }

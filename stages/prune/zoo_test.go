@@ -4,13 +4,10 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/sentinelzer0/szrun/internal/testenv"
-	"github.com/sentinelzer0/szrun/runtime"
 	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
 )
 
@@ -77,8 +74,8 @@ func TestStructuredZoo(t *testing.T) {
 // BenchmarkZooStructuredSpeedup prunes each torchvision export by 30% of its
 // channels (structured, global) at channel multiples 8 and 16, and runs the
 // dense and pruned models in turn at batch 1 with 2 intra-op threads: b.N
-// rounds of blockRuns runs each, side by side so a busy machine's noise hits
-// all alike. It reports the dense median and each pruned model's speedup (the
+// rounds of blockRuns runs each (timeSideBySide, which target uses too), side
+// by side so a busy machine's noise hits all alike. It reports the dense median and each pruned model's speedup (the
 // ratio of medians). docs/PERFORMANCE.md quotes it.
 //
 //	go test ./stages/prune -run '^$' -bench ZooStructuredSpeedup -benchtime 20x
@@ -94,43 +91,15 @@ func BenchmarkZooStructuredSpeedup(b *testing.B) {
 				b.Logf("x%d: %d channels removed, %d parameters", mult, res.RemovedChannels, params)
 				names, paths = append(names, fmt.Sprintf("x%d", mult)), append(paths, p)
 			}
-			med := sideBySide(b, paths, 1)
+			b.ResetTimer()
+			med, err := timeSideBySide(context.Background(), paths, 1, 2, b.N)
+			if err != nil {
+				b.Fatal(err)
+			}
 			b.ReportMetric(float64(med[0].Microseconds()), "dense-us")
 			for i := 1; i < len(names); i++ {
 				b.ReportMetric(float64(med[0])/float64(med[i]), "speedup-"+names[i])
 			}
 		})
 	}
-}
-
-// sideBySide runs the models in turn, b.N rounds of blockRuns runs each
-// (the first of a block not counted: the previous session's threads may
-// still spin), and returns each model's median run time.
-func sideBySide(b *testing.B, paths []string, batch int64) []time.Duration {
-	runners := make([]*runtime.Runner, len(paths))
-	for i, p := range paths {
-		r, done := newRunner(b, p, batch)
-		defer done()
-		runners[i] = r
-	}
-	times := make([][]time.Duration, len(paths))
-	for b.Loop() {
-		for i, r := range runners {
-			for k := range blockRuns {
-				t0 := time.Now()
-				if err := r.Run(context.Background()); err != nil {
-					b.Fatal(err)
-				}
-				if k > 0 {
-					times[i] = append(times[i], time.Since(t0))
-				}
-			}
-		}
-	}
-	med := make([]time.Duration, len(times))
-	for i, ts := range times {
-		slices.Sort(ts)
-		med[i] = ts[len(ts)/2]
-	}
-	return med
 }

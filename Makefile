@@ -5,7 +5,7 @@ ORT_LIB  := third_party/ort/libonnxruntime.so.1
 export SZRUN_ORT_LIB ?= $(CURDIR)/$(ORT_LIB)
 FUZZTIME ?= 20s
 
-.PHONY: all deps ort build plugins test test-unit test-race fuzz lint generate check-generated bench demo fixtures clean zoo zoo-table
+.PHONY: all deps ort build plugins test test-large test-unit test-race fuzz lint generate check-generated bench demo fixtures clean zoo zoo-table
 
 all: build
 
@@ -42,13 +42,19 @@ test-race:
 # Every fuzz target runs for FUZZTIME; the recipe and model loaders are the
 # ones the issues require, the others guard parsers of untrusted input.
 FUZZ_TARGETS := recipe:FuzzParse onnx:FuzzLoad dag:FuzzGraph cache:FuzzParseManifest \
-	runtime:FuzzReadNPY plugins/internal/wire:FuzzDecodeObject plugins/tensorrt:FuzzParseSummary
+	runtime:FuzzReadNPY plugins/internal/wire:FuzzDecodeObject plugins/tensorrt:FuzzParseSummary \
+	onnx:FuzzExternalFiles
 fuzz:
 	@for spec in $(FUZZ_TARGETS); do \
 		pkg=$${spec%%:*}; fn=$${spec##*:}; \
 		echo "fuzz ./$$pkg $$fn for $(FUZZTIME)"; \
 		$(GO) test -run='^$$' -fuzz="^$$fn\$$" -fuzztime=$(FUZZTIME) ./$$pkg || exit 1; \
 	done
+
+# Tests too heavy for every CI run: a model over 2 GiB (sparse external
+# data; writes ~7 GiB under $$TMPDIR) through cache, a stage and out/.
+test-large: build
+	SZRUN_TEST_LARGE=1 $(GO) test -count=1 -timeout 20m -run 'Over2GiB' -v ./cmd/szrun/
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$')); \

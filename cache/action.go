@@ -21,6 +21,11 @@ type OutputRef struct {
 	// against its manifest).
 	Size int64  `json:"size"`
 	Name string `json:"name"` // base name to give it in View
+	// Entry, set only on a tree, makes the output one file of the tree
+	// rather than the tree: a model stored together with the external data
+	// files it references is a tree {model.onnx, model.onnx.data}, and
+	// downstream sees <view>/model.onnx, with its data beside it.
+	Entry string `json:"entry,omitempty"`
 }
 
 // Action is what an action key maps to: a stage instance's result.

@@ -171,7 +171,7 @@ func (x *executor) restore(ctx context.Context, pr *prepared) (bool, error) {
 func (x *executor) viewPaths(ctx context.Context, a *cache.Action) (map[string]string, error) {
 	files := map[string]string{}
 	for name, ref := range a.Files {
-		p, err := x.store.View(ctx, ref.Digest, ref.Tree, ref.Name)
+		p, err := x.viewOf(ctx, ref)
 		if err != nil {
 			return nil, fmt.Errorf("output %s: %w", name, err)
 		}
@@ -298,21 +298,12 @@ func (x *executor) store1(ctx context.Context, pr *prepared, workDir string, out
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("stage %s: output %s: %w", pr.in.ID, name, err)
 		}
-		fi, err := os.Stat(path)
-		if err != nil {
-			return nil, nil, nil, fmt.Errorf("stage %s: output %s: %w", pr.in.ID, name, err)
-		}
-		ref := cache.OutputRef{Tree: fi.IsDir(), Name: filepath.Base(path)}
-		if fi.IsDir() {
-			ref.Digest, err = x.store.PutTree(ctx, path)
-		} else {
-			ref.Digest, ref.Size, err = x.store.PutFile(ctx, path)
-		}
+		ref, err := x.storeOutput(ctx, workDir, path)
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("stage %s: store output %s: %w", pr.in.ID, name, err)
 		}
 		a.Files[name] = ref
-		view, err := x.store.View(ctx, ref.Digest, ref.Tree, ref.Name)
+		view, err := x.viewOf(ctx, ref)
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("stage %s: output %s: %w", pr.in.ID, name, err)
 		}
@@ -387,16 +378,34 @@ func lastKeysName(r *recipe.Recipe) string {
 	return "last/" + cache.NewKey("recipe").Add("file", r.File).Sum() + ".json"
 }
 
+// insideWorkDir resolves p (relative to workDir) and requires it to stay
+// inside workDir, symbolic links included: a stage or plugin cannot hand
+// the store a file outside its own work dir through a link.
 func insideWorkDir(workDir, p string) (string, error) {
 	if !filepath.IsAbs(p) {
 		p = filepath.Join(workDir, p)
 	}
 	p = filepath.Clean(p)
-	rel, err := filepath.Rel(workDir, p)
-	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+	if !within(workDir, p) {
 		return "", fmt.Errorf("%s is outside the stage's work dir", p)
 	}
+	realRoot, err := filepath.EvalSymlinks(workDir)
+	if err != nil {
+		return "", fmt.Errorf("resolve work dir %s: %w", workDir, err)
+	}
+	real, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return "", fmt.Errorf("resolve %s: %w", p, err)
+	}
+	if !within(realRoot, real) {
+		return "", fmt.Errorf("%s resolves to %s, outside the stage's work dir", p, real)
+	}
 	return p, nil
+}
+
+func within(root, p string) bool {
+	rel, err := filepath.Rel(root, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 func safeRun(ctx context.Context, st stages.Stage, in *stages.Input) (out *stages.Output, err error) {

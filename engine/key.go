@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
@@ -85,7 +86,30 @@ func digestValue(ctx context.Context, st *cache.Store, p stages.Param, v any) (a
 		if tree {
 			kind = "tree"
 		}
-		return map[string]any{kind: d}, nil
+		out := map[string]any{kind: d}
+		if tree {
+			return out, nil
+		}
+		// A model's external data is part of the model: its files enter the
+		// key by content, through the same digests and stat cache. (Only
+		// present when there is some, so keys of inline models are as before.)
+		ext, err := externalFiles(path, "")
+		if err != nil {
+			return nil, fmt.Errorf("model %s: %w", path, err)
+		}
+		if len(ext) > 0 {
+			data := map[string]any{}
+			for _, f := range ext {
+				fd, _, err := st.HashPath(ctx, f)
+				if err != nil {
+					return nil, fmt.Errorf("model %s: hash external data: %w", path, err)
+				}
+				rel, _ := filepath.Rel(filepath.Dir(path), f)
+				data[filepath.ToSlash(rel)] = fd
+			}
+			out["external_data"] = data
+		}
+		return out, nil
 	case stages.Duration:
 		if d, ok := v.(time.Duration); ok {
 			return d.String(), nil

@@ -180,7 +180,7 @@ func keepPrevious(outDir, tmp, name string, prev map[string]any) (*OutputResult,
 		return res, true
 	}
 	rel := filepath.Base(p)
-	if _, err := os.Lstat(p); err != nil || copyTree(p, filepath.Join(tmp, rel)) != nil {
+	if _, err := os.Lstat(p); err != nil || copyModelOut(p, filepath.Join(tmp, rel)) != nil {
 		return nil, false
 	}
 	res.Path = p
@@ -209,7 +209,7 @@ func (x *executor) placeFiles(dir, name string, v any) (string, bool, error) {
 			return "", false, nil
 		}
 		rel := name + ext(t)
-		return rel, true, copyTree(t, filepath.Join(dir, rel))
+		return rel, true, copyModelOut(t, filepath.Join(dir, rel))
 	case map[string]any:
 		if len(t) == 0 {
 			return "", false, nil
@@ -221,7 +221,7 @@ func (x *executor) placeFiles(dir, name string, v any) (string, bool, error) {
 		}
 		for label, e := range t {
 			s := e.(string)
-			if err := copyTree(s, filepath.Join(dir, name, recipe.SafeName(label)+ext(s))); err != nil {
+			if err := copyModelOut(s, filepath.Join(dir, name, recipe.SafeName(label)+ext(s))); err != nil {
 				return "", true, err
 			}
 		}

@@ -16,4 +16,8 @@ var (
 	// ErrTooLarge: the model cannot be written as one protobuf (2 GiB
 	// limit) with the options given.
 	ErrTooLarge = errors.New("model exceeds the 2 GiB protobuf limit")
+	// ErrNotProtobuf: a file read as a model is not well-formed protobuf
+	// (ExternalFiles; callers that only ask "does it reference other files"
+	// treat such a file as referencing none).
+	ErrNotProtobuf = errors.New("not well-formed protobuf")
 )

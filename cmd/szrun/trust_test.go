@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -308,5 +309,35 @@ func TestIssue10LatestRunIsPerRecipe(t *testing.T) {
 	mustRun(t, dir, "cache", "gc", "one.yaml", "--keep-runs", "1")
 	if r := mustRun(t, dir, "run", "one.yaml", "--json"); stageStatus(t, r.stdout)["a"] != "cached" {
 		t.Error("gc --keep-runs 1 removed what the latest run of one.yaml used")
+	}
+}
+
+// Item 11: a plugin's file output that is a symbolic link to a file outside
+// its work dir is refused, not copied into the cache.
+func TestIssue10PluginSymlinkOutputIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	plugins := t.TempDir()
+	build := exec.Command("go", "build", "-o", filepath.Join(plugins, "szrun-plugin-symlink"), "../../plugins/internal/testplugin")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build test plugin: %v\n%s", err, out)
+	}
+	secret := filepath.Join(t.TempDir(), "secret.txt")
+	os.WriteFile(secret, []byte("not the stage's"), 0o644)
+	writeFiles(t, dir, map[string]string{"r.yaml": `version: 1
+name: r
+stages:
+  a:
+    uses: plugin:symlink
+    with: { text: "` + secret + `" }
+`})
+	r := szrun(t, dir, nil, "run", "r.yaml", "--plugin-dir", plugins)
+	if r.code != 1 || !strings.Contains(r.stdout+r.stderr, "outside the stage's work dir") {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	blobs, _ := filepath.Glob(filepath.Join(dir, ".szrun", "cache", "cas", "*", "*"))
+	for _, b := range blobs {
+		if readFile(t, b) == "not the stage's" {
+			t.Fatal("the file outside the work dir was copied into the cache")
+		}
 	}
 }

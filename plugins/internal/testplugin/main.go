@@ -82,6 +82,12 @@ func (s *stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 		return nil, errors.New("calibration data is missing")
 	case "missing":
 		return &stages.Output{Files: map[string]string{"out": "nope.onnx"}}, nil
+	case "symlink":
+		// out.txt inside the work dir, pointing at the file named by text.
+		if err := os.Symlink(in.String("text"), filepath.Join(in.WorkDir, "out.txt")); err != nil {
+			return nil, err
+		}
+		return &stages.Output{Files: map[string]string{"out": "out.txt"}}, nil
 	}
 	text := strings.Repeat(in.String("text"), int(in.Int("count")))
 	if err := os.WriteFile(filepath.Join(in.WorkDir, "out.txt"), []byte(text), 0o644); err != nil {

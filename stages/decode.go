@@ -136,6 +136,9 @@ func (d *decoder) value(fv reflect.Value, path string, v any) {
 	switch fv.Kind() {
 	case reflect.Interface:
 		fv.Set(reflect.ValueOf(v))
+		if d.partial {
+			d.unknownInside(path, v)
+		}
 	case reflect.String:
 		s, ok := scalarString(v)
 		if !ok {
@@ -348,4 +351,20 @@ func (Typed[P]) CheckParams(_ context.Context, params map[string]any, partial bo
 	var p P
 	_, errs := decode(params, &p, partial)
 	return errs
+}
+
+// unknownInside records the unknown (nil) parts of a free-form value.
+func (d *decoder) unknownInside(path string, v any) {
+	switch x := v.(type) {
+	case nil:
+		d.unknown = append(d.unknown, path)
+	case []any:
+		for i, e := range x {
+			d.unknownInside(fmt.Sprintf("%s[%d]", path, i), e)
+		}
+	case map[string]any:
+		for _, k := range sortedKeys(x) {
+			d.unknownInside(path+"."+k, x[k])
+		}
+	}
 }

@@ -52,7 +52,11 @@ func (e *FailedError) PartialValues() map[string]any { return e.Outputs }
 
 // Run evaluates every check; it fails with a *FailedError when any is false.
 func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, error) {
-	checks, err := Parse(in.List("checks"))
+	var p Params
+	if err := in.Decode(&p); err != nil {
+		return nil, fmt.Errorf("assert: %w", err)
+	}
+	checks, err := Parse(p.Checks)
 	if err != nil {
 		return nil, fmt.Errorf("assert: %w", err)
 	}
@@ -82,54 +86,62 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 // the element ("checks[2].that").
 func Parse(list []any) ([]Check, error) {
 	if len(list) == 0 {
-		return nil, fmt.Errorf("checks: the list is empty; give at least one check")
+		return nil, stages.Errorf("checks", "the list is empty; give at least one check")
 	}
 	out := make([]Check, 0, len(list))
 	for i, e := range list {
-		where := fmt.Sprintf("checks[%d]", i)
-		c := Check{Message: where}
-		switch t := e.(type) {
-		case bool:
-			c.That = t
-		case map[string]any:
-			for _, k := range sortedKeys(t) {
-				if !slices.Contains([]string{"that", "message", "values"}, k) {
-					msg := fmt.Sprintf("%s: unknown key %q; valid keys: message, that, values", where, k)
-					if near := stages.Nearest(k, []string{"that", "message", "values"}); near != "" {
-						msg += fmt.Sprintf(" (did you mean %q?)", near)
-					}
-					return nil, fmt.Errorf("%s", msg)
-				}
-			}
-			that, ok := t["that"]
-			if !ok {
-				return nil, fmt.Errorf("%s: `that` is missing", where)
-			}
-			b, ok := that.(bool)
-			if !ok {
-				return nil, fmt.Errorf("%s.that: expected a bool (a comparison such as ${{ x >= 1.5 }}), got %s", where, describe(that))
-			}
-			c.That = b
-			if m, ok := t["message"]; ok && m != nil {
-				s, ok := m.(string)
-				if !ok || strings.TrimSpace(s) == "" {
-					return nil, fmt.Errorf("%s.message: expected a non-empty string, got %s", where, describe(m))
-				}
-				c.Message = strings.TrimSpace(s)
-			}
-			if v, ok := t["values"]; ok && v != nil {
-				vm, ok := v.(map[string]any)
-				if !ok {
-					return nil, fmt.Errorf("%s.values: expected a map name -> value, got %s", where, describe(v))
-				}
-				c.Values = vm
-			}
-		default:
-			return nil, fmt.Errorf("%s: expected a map {that, message, values} or a bool, got %s", where, describe(e))
+		c, err := parseOne(fmt.Sprintf("checks[%d]", i), e)
+		if err != nil {
+			return nil, err
 		}
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// parseOne reads one element of `checks`.
+func parseOne(where string, e any) (Check, *stages.ParamError) {
+	c := Check{Message: where}
+	switch t := e.(type) {
+	case bool:
+		c.That = t
+	case map[string]any:
+		for _, k := range sortedKeys(t) {
+			if !slices.Contains([]string{"that", "message", "values"}, k) {
+				msg := fmt.Sprintf("unknown key %q; valid keys: message, that, values", k)
+				if near := stages.Nearest(k, []string{"that", "message", "values"}); near != "" {
+					msg += fmt.Sprintf(" (did you mean %q?)", near)
+				}
+				return c, stages.Errorf(where, "%s", msg)
+			}
+		}
+		that, ok := t["that"]
+		if !ok {
+			return c, stages.Errorf(where, "`that` is missing")
+		}
+		b, ok := that.(bool)
+		if !ok {
+			return c, stages.Errorf(where+".that", "expected a bool (a comparison such as ${{ x >= 1.5 }}), got %s", describe(that))
+		}
+		c.That = b
+		if m, ok := t["message"]; ok && m != nil {
+			s, ok := m.(string)
+			if !ok || strings.TrimSpace(s) == "" {
+				return c, stages.Errorf(where+".message", "expected a non-empty string, got %s", describe(m))
+			}
+			c.Message = strings.TrimSpace(s)
+		}
+		if v, ok := t["values"]; ok && v != nil {
+			vm, ok := v.(map[string]any)
+			if !ok {
+				return c, stages.Errorf(where+".values", "expected a map name -> value, got %s", describe(v))
+			}
+			c.Values = vm
+		}
+	default:
+		return c, stages.Errorf(where, "expected a map {that, message, values} or a bool, got %s", describe(e))
+	}
+	return c, nil
 }
 
 // Evaluate turns checks into results; the detail lists the check's values.

@@ -1,9 +1,32 @@
 package assert
 
-import "github.com/sentinelzer0/szrun/stages"
+import (
+	"fmt"
+
+	"github.com/sentinelzer0/szrun/stages"
+)
 
 // Stage is the `assert` stage.
-type Stage struct{}
+type Stage struct{ stages.Typed[Params] }
+
+// Params are the stage's parameters.
+type Params struct {
+	Checks []any `name:"checks" elem:"any" required:"true" doc:"the checks: each {that: BOOL, message: TEXT, values: {NAME: VALUE}} (or a bare bool)"`
+}
+
+// Check reads every check's shape (a condition not known yet passes).
+func (p *Params) Check() error {
+	if len(p.Checks) == 0 {
+		return stages.Errorf("checks", "the list is empty; give at least one check")
+	}
+	var errs stages.ParamErrors
+	for i, e := range p.Checks {
+		if _, err := parseOne(fmt.Sprintf("checks[%d]", i), e); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs.Err()
+}
 
 var _ stages.Stage = (*Stage)(nil)
 
@@ -20,10 +43,7 @@ func (s *Stage) Spec() stages.Spec {
 		Version: "1",
 		Summary: "Fail the run when a condition on upstream results does not hold.",
 		Doc:     specDoc,
-		Params: []stages.Param{
-			{Name: "checks", Type: stages.List, Elem: stages.Any, Required: true,
-				Doc: "the checks: each {that: BOOL, message: TEXT, values: {NAME: VALUE}} (or a bare bool)"},
-		},
+		Params:  stages.ParamsOf(Params{}),
 		Outputs: []stages.OutputSpec{
 			{Name: "checks", Kind: stages.ValueOutput, Type: "list",
 				Doc: "one {message, passed, detail, values} per check; the engine writes one JUnit test case each"},

@@ -12,7 +12,12 @@ import (
 )
 
 // Stage is the `inspect` stage.
-type Stage struct{}
+type Stage struct{ stages.Typed[Params] }
+
+// Params are the stage's parameters.
+type Params struct {
+	Model string `name:"model" type:"model" required:"true" doc:"the ONNX model to summarize"`
+}
 
 var _ stages.Stage = (*Stage)(nil)
 
@@ -26,9 +31,7 @@ func (s *Stage) Spec() stages.Spec {
 		Version: "1",
 		Summary: "Summarize a model: ops, parameters by type, sparsity, inputs/outputs, opsets.",
 		Doc:     specDoc,
-		Params: []stages.Param{
-			{Name: "model", Type: stages.Model, Required: true, Doc: "the ONNX model to summarize"},
-		},
+		Params:  stages.ParamsOf(Params{}),
 		Outputs: []stages.OutputSpec{
 			{Name: "report", Kind: stages.FileOutput, Doc: "report.json: everything below plus every initializer"},
 			{Name: "params", Kind: stages.ValueOutput, Type: "number", Doc: "parameter (initializer element) count"},
@@ -79,10 +82,11 @@ stages:
 
 // Run summarizes the model and writes report.json.
 func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, error) {
-	path := in.String("model")
-	if path == "" {
-		return nil, fmt.Errorf("inspect: parameter model: no model given")
+	var p Params
+	if err := in.Decode(&p); err != nil {
+		return nil, fmt.Errorf("inspect: %w", err)
 	}
+	path := p.Model
 	r, err := Inspect(ctx, path)
 	if err != nil {
 		return nil, err

@@ -29,22 +29,12 @@ func validName(name string) bool {
 // environ builds the script's environment: the process environment, then
 // SZRUN_WORK_DIR and SZRUN_STAGE, then inputs (absolute paths) and env
 // values. os/exec keeps the last of duplicate names, so later entries win.
-func environ(workDir, instance string, inputs map[string]any, env map[string]any) ([]string, error) {
+func environ(workDir, instance string, inputs map[string]string, env map[string]any) ([]string, error) {
 	out := append(os.Environ(), "SZRUN_WORK_DIR="+workDir, "SZRUN_STAGE="+instance)
 	for _, name := range sortedKeys(inputs) {
-		if !validName(name) {
-			return nil, fmt.Errorf("shell: inputs.%s: not a valid environment variable name (use letters, digits and _, not starting with a digit)", name)
-		}
-		if _, dup := env[name]; dup {
-			return nil, fmt.Errorf("shell: %s is set by both inputs and env", name)
-		}
-		p, ok := inputs[name].(string)
-		if !ok || p == "" {
-			return nil, fmt.Errorf("shell: inputs.%s: expected a path, got %T", name, inputs[name])
-		}
-		abs, err := filepath.Abs(p)
+		abs, err := filepath.Abs(inputs[name])
 		if err != nil {
-			return nil, fmt.Errorf("shell: inputs.%s: make %s absolute: %w", name, p, err)
+			return nil, fmt.Errorf("shell: inputs.%s: make %s absolute: %w", name, inputs[name], err)
 		}
 		if _, err := os.Stat(abs); err != nil {
 			return nil, fmt.Errorf("shell: inputs.%s: %w", name, err)
@@ -52,9 +42,6 @@ func environ(workDir, instance string, inputs map[string]any, env map[string]any
 		out = append(out, name+"="+abs)
 	}
 	for _, name := range sortedKeys(env) {
-		if !validName(name) {
-			return nil, fmt.Errorf("shell: env.%s: not a valid environment variable name (use letters, digits and _, not starting with a digit)", name)
-		}
 		v, err := render(env[name])
 		if err != nil {
 			return nil, fmt.Errorf("shell: env.%s: %w", name, err)

@@ -9,17 +9,19 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/sentinelzer0/szrun/stages"
 )
 
 // checkRelPath rejects output paths that are absolute or climb out of the
 // work dir: outputs are moved into the cache from there, and a path outside
 // would let a stage publish (or later overwrite) arbitrary files.
-func checkRelPath(param, p string) error {
+func checkRelPath(param, p string) *stages.ParamError {
 	if p == "" {
-		return fmt.Errorf("shell: %s: empty path", param)
+		return stages.Errorf(param, "empty path")
 	}
 	if filepath.IsAbs(p) || !filepath.IsLocal(p) {
-		return fmt.Errorf("shell: %s: %s must be a path inside the work dir (relative, without ..)", param, p)
+		return stages.Errorf(param, "%s must be a path inside the work dir (relative, without ..)", p)
 	}
 	return nil
 }

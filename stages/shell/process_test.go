@@ -129,7 +129,7 @@ func TestBadParams(t *testing.T) {
 			"shell: inputs.1BAD: not a valid environment variable name", false},
 		{"env name", map[string]any{"env": map[string]any{"A-B": 1.0}}, "shell: env.A-B: not a valid environment variable name", false},
 		{"input and env clash", map[string]any{"inputs": map[string]any{"X": "in.txt"}, "env": map[string]any{"X": "y"}},
-			"shell: X is set by both inputs and env", false},
+			"shell: inputs.X: X is set by both inputs and env", false},
 		{"missing input", map[string]any{"inputs": map[string]any{"X": "nope.txt"}}, "shell: inputs.X: stat ", false},
 		{"file not created", map[string]any{"files": map[string]any{"model": "out/m.onnx"}},
 			`shell: output "model": the script did not create out/m.onnx`, true},

@@ -32,29 +32,22 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 	if err != nil {
 		return nil, fmt.Errorf("shell: make work dir %s absolute: %w", in.WorkDir, err)
 	}
-	// Check every output path before running anything: a typo should not
-	// cost a long script run.
-	files := in.StringMap("files")
-	for _, name := range sortedKeys(files) {
-		if err := checkRelPath("files."+name, files[name]); err != nil {
-			return nil, err
-		}
+	// Every output path was checked before running anything (Params.Check):
+	// a typo should not cost a long script run.
+	var p Params
+	if err := in.Decode(&p); err != nil {
+		return nil, fmt.Errorf("shell: %w", err)
 	}
-	valuesPath := in.String("values")
-	if in.Has("values") {
-		if err := checkRelPath("values", valuesPath); err != nil {
-			return nil, err
-		}
-	}
-	argv := command(in.String("shell"))
-	env, err := environ(workDir, in.Instance, in.Map("inputs"), in.Map("env"))
+	files := p.Files
+	argv := command(p.Shell)
+	env, err := environ(workDir, in.Instance, p.Inputs, p.Env)
 	if err != nil {
 		return nil, err
 	}
 	if ctx.Err() != nil {
 		return nil, fmt.Errorf("shell: not started: %w", context.Cause(ctx))
 	}
-	if err := os.WriteFile(filepath.Join(workDir, scriptName), []byte(in.String("run")), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(workDir, scriptName), []byte(p.Run), 0o644); err != nil {
 		return nil, fmt.Errorf("shell: write script: %w", err)
 	}
 
@@ -70,7 +63,8 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 		}
 		out.Files[name] = p
 	}
-	if in.Has("values") {
+	if p.Values != nil {
+		valuesPath := *p.Values
 		values, err := readValues(workDir, valuesPath)
 		if err != nil {
 			return nil, err

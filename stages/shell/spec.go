@@ -8,6 +8,7 @@ import (
 
 // Stage is the `shell` stage. The zero value is not ready; use New.
 type Stage struct {
+	stages.Typed[Params]
 	// killDelay is how long the script's processes get between SIGTERM and
 	// SIGKILL; tests shorten it.
 	killDelay time.Duration
@@ -18,6 +19,47 @@ var _ stages.Stage = (*Stage)(nil)
 // New returns the shell stage.
 func New() *Stage { return &Stage{killDelay: 5 * time.Second} }
 
+// Params are the stage's parameters.
+type Params struct {
+	Run    string            "name:\"run\" required:\"true\" doc:\"the script, run as a file (script.sh) with `sh -e` in the stage's work dir\""
+	Inputs map[string]string `name:"inputs" elem:"path" doc:"NAME -> file or folder; its content goes into the cache key and $NAME holds its absolute path"`
+	Env    map[string]any    `name:"env" elem:"any" doc:"extra environment variables; numbers, bools as text, lists and maps as JSON"`
+	Files  map[string]string `name:"files" doc:"output name -> path relative to the work dir that the script must create"`
+	Values *string           `name:"values" doc:"path relative to the work dir of a JSON object whose keys become value outputs"`
+	Shell  string            `name:"shell" default:"/bin/sh" doc:"the interpreter; sh, bash, dash, ksh, zsh and ash get -e, anything else runs as given"`
+}
+
+// Check rejects output paths outside the work dir and environment names a
+// shell cannot hold, before the script runs.
+func (p *Params) Check() error {
+	var errs stages.ParamErrors
+	for _, name := range sortedKeys(p.Files) {
+		if e := checkRelPath("files."+name, p.Files[name]); e != nil {
+			errs = append(errs, e)
+		}
+	}
+	if p.Values != nil {
+		if e := checkRelPath("values", *p.Values); e != nil {
+			errs = append(errs, e)
+		}
+	}
+	const bad = "not a valid environment variable name (use letters, digits and _, not starting with a digit)"
+	for _, name := range sortedKeys(p.Inputs) {
+		switch _, dup := p.Env[name]; {
+		case !validName(name):
+			errs = append(errs, stages.Errorf("inputs."+name, bad))
+		case dup:
+			errs = append(errs, stages.Errorf("inputs."+name, "%s is set by both inputs and env", name).Reading("env."+name))
+		}
+	}
+	for _, name := range sortedKeys(p.Env) {
+		if !validName(name) {
+			errs = append(errs, stages.Errorf("env."+name, bad))
+		}
+	}
+	return errs.Err()
+}
+
 // Spec declares the stage. It has no fixed outputs: `files` and `values`
 // name them, hence OpenOutputs.
 func (s *Stage) Spec() stages.Spec {
@@ -27,20 +69,7 @@ func (s *Stage) Spec() stages.Spec {
 		Summary:     "Run a shell script; its files and JSON values become outputs.",
 		Doc:         specDoc,
 		OpenOutputs: true,
-		Params: []stages.Param{
-			{Name: "run", Type: stages.String, Required: true,
-				Doc: "the script, run as a file (script.sh) with `sh -e` in the stage's work dir"},
-			{Name: "inputs", Type: stages.Map, Elem: stages.Path,
-				Doc: "NAME -> file or folder; its content goes into the cache key and $NAME holds its absolute path"},
-			{Name: "env", Type: stages.Map, Elem: stages.Any,
-				Doc: "extra environment variables; numbers, bools as text, lists and maps as JSON"},
-			{Name: "files", Type: stages.Map, Elem: stages.String,
-				Doc: "output name -> path relative to the work dir that the script must create"},
-			{Name: "values", Type: stages.String,
-				Doc: "path relative to the work dir of a JSON object whose keys become value outputs"},
-			{Name: "shell", Type: stages.String, Default: "/bin/sh",
-				Doc: "the interpreter; sh, bash, dash, ksh, zsh and ash get -e, anything else runs as given"},
-		},
+		Params:      stages.ParamsOf(Params{}),
 	}
 }
 

@@ -115,14 +115,11 @@ func (l *Local) GetBlob(_ context.Context, d Digest) (io.ReadCloser, int64, erro
 }
 
 // PutBlob copies r into tmp/ while hashing it, checks the digest (and size,
-// when known) and renames it into cas/. When the blob is already stored
-// with the right size, r is not read.
+// when known) and renames it into cas/, replacing what is there: a caller
+// puts a blob it found missing or damaged.
 func (l *Local) PutBlob(ctx context.Context, ref BlobRef, r io.Reader) error {
 	if !ref.Digest.Valid() {
 		return fmt.Errorf("put blob %q: %w", ref.Digest, ErrBadDigest)
-	}
-	if got := l.blobSize(ref.Digest); got >= 0 && (ref.Size < 0 || got == ref.Size) {
-		return nil
 	}
 	tmp, err := createTemp(l.tmpDir(), "put-")
 	if err != nil {
@@ -149,9 +146,16 @@ func (l *Local) PutBlob(ctx context.Context, ref BlobRef, r io.Reader) error {
 		return fmt.Errorf("put blob %s: %w", ref.Digest, err)
 	}
 	committed = true
-	if err := l.commitTemp(tmp.Name(), d, n); err != nil {
-		return fmt.Errorf("put blob %s: %w", ref.Digest, err)
+	dst := l.blobPath(d)
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("put blob %s: %w", d, err)
 	}
+	if err := os.Rename(tmp.Name(), dst); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("put blob %s: %w", d, err)
+	}
+	syncDir(filepath.Dir(dst))
 	return nil
 }
 

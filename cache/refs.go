@@ -109,6 +109,12 @@ func missingRefs(ctx context.Context, b Backend, a *Action) error {
 	if err != nil {
 		return err
 	}
+	return checkNeeds(ctx, b, needs)
+}
+
+// checkNeeds returns an error wrapping ErrNotFound naming the first of
+// needs that b lacks, or nil.
+func checkNeeds(ctx context.Context, b Backend, needs []need) error {
 	refs := make([]BlobRef, len(needs))
 	for i, n := range needs {
 		refs[i] = n.ref

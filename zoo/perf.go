@@ -34,9 +34,10 @@ func Kinds(dir string) (map[string]string, error) {
 // at level extended, timed side by side at batch 1.
 type INT8 struct {
 	Model, Kind string
-	// Static and Chain are fp32-optimized latency / INT8 latency for
-	// quantize alone and for optimize(extended) then quantize (0: untimed).
-	Static, Chain float64
+	// Static, Chain and Dynamic are fp32-optimized latency / INT8 latency
+	// for static quantization alone, optimize(extended) then static, and
+	// dynamic quantization (0: untimed).
+	Static, Chain, Dynamic float64
 	// Top1Static and Top1Chain are the top-1 agreement with fp32 on random
 	// inputs (-1: not measured).
 	Top1Static, Top1Chain float64
@@ -61,6 +62,8 @@ func INT8Results(results map[string]*engine.Result, models []string, kinds map[s
 				row.Static = relSpeedup(s.Outputs, "q_static")
 			case "bench_chain":
 				row.Chain = relSpeedup(s.Outputs, "chain")
+			case "bench_q_dynamic":
+				row.Dynamic = relSpeedup(s.Outputs, "q_dynamic")
 			case "agree":
 				if a, ok := s.Outputs["top1_agreement"].(map[string]any); ok {
 					if v, ok := a["q_static"].(float64); ok {
@@ -104,8 +107,8 @@ func relSpeedup(o map[string]any, model string) float64 {
 // INT8Markdown renders rows as the table of docs/PERFORMANCE.md.
 func INT8Markdown(rows []INT8) string {
 	var b strings.Builder
-	b.WriteString("| model | kind | int8 static vs fp32-optimized | optimize → int8 static vs fp32-optimized | top-1 agreement (static / chain) |\n")
-	b.WriteString("| --- | --- | --- | --- | --- |\n")
+	b.WriteString("| model | kind | int8 static | optimize → int8 static | int8 dynamic | top-1 agreement (static / chain) |\n")
+	b.WriteString("| --- | --- | --- | --- | --- | --- |\n")
 	f := func(v float64, format string) string {
 		if v <= 0 && format != "%.1f%%" {
 			return "—"
@@ -119,7 +122,7 @@ func INT8Markdown(rows []INT8) string {
 		return fmt.Sprintf(format, v)
 	}
 	for _, r := range rows {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s / %s |\n", r.Model, r.Kind, f(r.Static, "%.2fx"), f(r.Chain, "%.2fx"),
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s / %s |\n", r.Model, r.Kind, f(r.Static, "%.2fx"), f(r.Chain, "%.2fx"), f(r.Dynamic, "%.2fx"),
 			f(r.Top1Static, "%.1f%%"), f(r.Top1Chain, "%.1f%%"))
 	}
 	return b.String()

@@ -13,7 +13,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/sentinelzer0/szrun/engine"
 )
@@ -92,7 +91,11 @@ func Run(ctx context.Context, o Options) (map[string]*engine.Result, error) {
 		cmd := exec.CommandContext(ctx, o.Szrun, args...)
 		var stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = log, io.MultiWriter(log, &stderr)
-		started := time.Now()
+		rec := filepath.Join(rdir, ".szrun", "runs", engine.LatestLink(recipe), "run.json")
+		before := ""
+		if prev, err := engine.ReadRunRecord(rec); err == nil {
+			before = prev.RunID
+		}
 		err := cmd.Run()
 		var ee *exec.ExitError
 		if err != nil && (!errors.As(err, &ee) || ee.ExitCode() == 2) {
@@ -100,10 +103,9 @@ func Run(ctx context.Context, o Options) (map[string]*engine.Result, error) {
 				return out, fmt.Errorf("zoo: szrun on %s: %w\n%s", m, err, stderr.String())
 			}
 		}
-		rec := filepath.Join(rdir, ".szrun", "runs", engine.LatestLink(recipe), "run.json")
 		res, rerr := engine.ReadRunRecord(rec)
 		var b []byte
-		if rerr == nil && !res.Started.Before(started.Add(-time.Second)) {
+		if rerr == nil && res.RunID != before {
 			b, err = os.ReadFile(rec)
 		} else {
 			// szrun itself died (a native crash in ONNX Runtime takes the

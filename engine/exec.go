@@ -133,7 +133,11 @@ func (x *executor) positionParamErrors(sd *recipe.StageDecl, err error) error {
 		if v := sd.With.At(pe.Path); v != nil {
 			pos = v.Pos()
 		}
-		list = append(list, &recipe.Error{Pos: pos, Msg: fmt.Sprintf("stage %s: with.%s: %s", sd.ID, pe.Path, pe.Msg)})
+		msg := fmt.Sprintf("stage %s: with.%s", sd.ID, pe.Error())
+		if pe.Path == "" {
+			msg = fmt.Sprintf("stage %s: %s", sd.ID, pe.Msg)
+		}
+		list = append(list, &recipe.Error{Pos: pos, Msg: msg})
 	}
 	return list
 }

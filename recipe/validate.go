@@ -253,6 +253,10 @@ func (r *Recipe) checkParams(s *StageDecl, spec stages.Spec, values map[string]a
 				e.add(keyPos, "unknown parameter %q for stage type %s%s", pe.Path, s.Uses, rest)
 				continue
 			}
+			if pe.Path == "" {
+				e.add(s.withPos, "stage %q: %s", s.ID, msg)
+				continue
+			}
 			e.add(v.Pos(), "parameter %s: %s", pe.Path, msg)
 		}
 		return

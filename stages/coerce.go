@@ -21,7 +21,12 @@ type ParamError struct {
 	Reads []string
 }
 
-func (e *ParamError) Error() string { return e.Path + ": " + e.Msg }
+func (e *ParamError) Error() string {
+	if e.Path == "" {
+		return e.Msg
+	}
+	return e.Path + ": " + e.Msg
+}
 
 // ParamErrors is every problem Coerce found, in parameter order.
 type ParamErrors []*ParamError

@@ -67,8 +67,11 @@ func (d *decoder) fail(path, format string, args ...any) {
 }
 
 func join(prefix, name string) string {
-	if prefix == "" {
+	switch {
+	case prefix == "":
 		return name
+	case name == "":
+		return prefix
 	}
 	return prefix + "." + name
 }

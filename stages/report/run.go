@@ -2,7 +2,6 @@ package report
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -23,7 +22,11 @@ func osGetenv(name string) string { return os.Getenv(name) }
 // Run reads the given files, renders the report and, in GitHub Actions,
 // appends its markdown to the step summary.
 func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, error) {
-	d, err := load(in)
+	var p Params
+	if err := in.Decode(&p); err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	d, err := load(&p)
 	if err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}
@@ -37,7 +40,7 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 	if err := evaluate.WriteFile(filepath.Join(in.WorkDir, MarkdownFile), md); err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}
-	if path := s.getenv("GITHUB_STEP_SUMMARY"); path != "" && in.Bool("step_summary") {
+	if path := s.getenv("GITHUB_STEP_SUMMARY"); path != "" && p.StepSummary {
 		if err := appendFile(path, append(md, '\n')); err != nil {
 			return nil, fmt.Errorf("report: append to GITHUB_STEP_SUMMARY: %w", err)
 		}
@@ -81,36 +84,31 @@ func Render(ctx context.Context, d *Data) (markdown, html []byte, err error) {
 
 // load reads every given file; at least one of benchmark, comparison and
 // selection is needed.
-func load(in *stages.Input) (*Data, error) {
-	d := &Data{Title: in.String("title"), Batch: in.Int("batch")}
+func load(p *Params) (*Data, error) {
+	d := &Data{Title: p.Title, Batch: p.Batch}
 	var err error
-	if in.Has("benchmark") {
-		if d.Benchmark, err = selectstage.ReadBenchmark(in.String("benchmark")); err != nil {
+	if p.Benchmark != "" {
+		if d.Benchmark, err = selectstage.ReadBenchmark(p.Benchmark); err != nil {
 			return nil, fmt.Errorf("benchmark: %w", err)
 		}
 		if _, err := d.Benchmark.Table(d.Batch); err != nil {
 			return nil, fmt.Errorf("batch: %w", err)
 		}
-	} else if d.Batch != 0 {
-		return nil, errors.New("batch: only a benchmark file has figures per batch size")
 	}
-	if in.Has("comparison") {
-		if d.Comparison, err = selectstage.ReadComparison(in.String("comparison")); err != nil {
+	if p.Comparison != "" {
+		if d.Comparison, err = selectstage.ReadComparison(p.Comparison); err != nil {
 			return nil, fmt.Errorf("comparison: %w", err)
 		}
 	}
-	if in.Has("selection") {
-		if d.Selection, err = ReadSelection(in.String("selection")); err != nil {
+	if p.Selection != "" {
+		if d.Selection, err = ReadSelection(p.Selection); err != nil {
 			return nil, fmt.Errorf("selection: %w", err)
 		}
 	}
-	if in.Has("run_record") {
-		if d.Run, err = ReadRunRecord(in.String("run_record")); err != nil {
+	if p.RunRecord != "" {
+		if d.Run, err = ReadRunRecord(p.RunRecord); err != nil {
 			return nil, fmt.Errorf("run_record: %w", err)
 		}
-	}
-	if d.Benchmark == nil && d.Comparison == nil && d.Selection == nil {
-		return nil, errors.New("nothing to report: give benchmark, comparison or selection (the files of those stages' outputs)")
 	}
 	return d, nil
 }

@@ -20,20 +20,21 @@ var referenceFigures = map[string]float64{"accuracy_drop": 0, "max_abs_error": 0
 // problem checks every parameter against the metrics and builds the Problem;
 // it returns the flattened models too.
 func problem(in *stages.Input) (*Problem, map[string]string, error) {
-	obj, err := objective(in.Map("objective"))
+	var prm Params
+	if err := in.Decode(&prm); err != nil {
+		return nil, nil, err
+	}
+	obj := prm.Objective.objective()
+	models, err := evaluate.FlattenModels("models", prm.Models)
 	if err != nil {
 		return nil, nil, err
 	}
-	models, err := evaluate.FlattenModels("models", in.Map("models"))
+	table, benchBaseline, refAcc, err := gather(&prm)
 	if err != nil {
 		return nil, nil, err
 	}
-	table, benchBaseline, refAcc, err := gather(in)
-	if err != nil {
-		return nil, nil, err
-	}
-	p := &Problem{Candidates: sortedKeys(models), Table: table, AllowSlower: in.Bool("allow_slower"),
-		Fallback: in.String("fallback") == "baseline", Baseline: in.String("baseline")}
+	p := &Problem{Candidates: sortedKeys(models), Table: table, AllowSlower: prm.AllowSlower,
+		Fallback: prm.Fallback == "baseline", Baseline: prm.Baseline}
 	if p.Baseline == "" {
 		p.Baseline = benchBaseline
 	}
@@ -56,10 +57,10 @@ func problem(in *stages.Input) (*Problem, map[string]string, error) {
 			return nil, nil, fmt.Errorf("%s: candidate %q (models.%s) has no %s; the metrics name %s", where, name, name, obj.Metric, strings.Join(slices.Sorted(mapKeys(table[obj.Metric])), ", "))
 		}
 	}
-	if p.Constraints, err = constraints(in.Map("constraints"), table); err != nil {
+	if p.Constraints, err = constraints(prm.Constraints, table); err != nil {
 		return nil, nil, err
 	}
-	if err := latency(in, p); err != nil {
+	if err := latency(prm.Latency, p); err != nil {
 		return nil, nil, err
 	}
 	if p.Fallback && !slices.Contains(p.Candidates, p.Baseline) {
@@ -91,18 +92,13 @@ func knownName(where, name string, models []string, t Table) error {
 	return fmt.Errorf("%s; names: %s", msg, strings.Join(names, ", "))
 }
 
-func objective(m map[string]any) (Objective, error) {
-	lo, hasMin := m["min"].(string)
-	hi, hasMax := m["max"].(string)
-	switch {
-	case hasMin && hasMax:
-		return Objective{}, fmt.Errorf("objective: give one of min or max, not both (min: %s, max: %s)", lo, hi)
-	case hasMin && lo != "":
-		return Objective{Metric: lo}, nil
-	case hasMax && hi != "":
-		return Objective{Metric: hi, Max: true}, nil
+// objective gives the Objective the parameter names (Check made sure it
+// names exactly one).
+func (o ObjectiveParam) objective() Objective {
+	if o.Max != "" {
+		return Objective{Metric: o.Max, Max: true}
 	}
-	return Objective{}, fmt.Errorf("objective: give min: METRIC or max: METRIC (p95_ms, size, throughput, accuracy, ...)")
+	return Objective{Metric: o.Min}
 }
 
 // metricName resolves an alias and checks that the metric has figures.
@@ -126,11 +122,10 @@ func metricName(where, name string, t Table) (string, error) {
 
 // constraints parses `max_METRIC: limit` and `min_METRIC: limit`; a metric
 // whose own name starts with max_ (max_rel_error) is an upper bound as is.
-func constraints(m map[string]any, t Table) ([]Constraint, error) {
+func constraints(m map[string]float64, t Table) ([]Constraint, error) {
 	var out []Constraint
 	for _, key := range sortedKeys(m) {
-		limit, _ := m[key].(float64)
-		c := Constraint{Name: key, Limit: limit}
+		c := Constraint{Name: key, Limit: m[key]}
 		switch {
 		case strings.HasPrefix(key, "max_") && len(t[key]) > 0:
 			c.Metric, c.Upper = key, true
@@ -138,8 +133,6 @@ func constraints(m map[string]any, t Table) ([]Constraint, error) {
 			c.Metric, c.Upper = key[len("max_"):], true
 		case strings.HasPrefix(key, "min_"):
 			c.Metric = key[len("min_"):]
-		default:
-			return nil, fmt.Errorf("constraints.%s: a constraint is max_METRIC or min_METRIC (max_accuracy_drop: 0.01)", key)
 		}
 		name, err := metricName("constraints."+key, c.Metric, t)
 		if err != nil {
@@ -152,10 +145,10 @@ func constraints(m map[string]any, t Table) ([]Constraint, error) {
 }
 
 // latency picks the latency metric and checks the baseline can be judged.
-func latency(in *stages.Input, p *Problem) error {
+func latency(given string, p *Problem) error {
 	switch {
-	case in.Has("latency"):
-		name, err := metricName("latency", in.String("latency"), p.Table)
+	case given != "":
+		name, err := metricName("latency", given, p.Table)
 		if err != nil {
 			return err
 		}
@@ -205,33 +198,31 @@ func fillReference(t Table, baseline string, refAcc *float64) {
 // gather reads the benchmark and comparison files and merges the metrics
 // maps over them. It returns the benchmark's baseline and the reference's
 // accuracy when known.
-func gather(in *stages.Input) (Table, string, *float64, error) {
+func gather(p *Params) (Table, string, *float64, error) {
 	t := Table{}
 	var baseline string
 	var refAcc *float64
-	if in.Has("benchmark") {
-		b, err := ReadBenchmark(in.String("benchmark"))
+	if p.Benchmark != "" {
+		b, err := ReadBenchmark(p.Benchmark)
 		if err != nil {
 			return nil, "", nil, fmt.Errorf("benchmark: %w", err)
 		}
-		bt, err := b.Table(in.Int("batch"))
+		bt, err := b.Table(p.Batch)
 		if err != nil {
 			return nil, "", nil, fmt.Errorf("batch: %w", err)
 		}
 		t.Merge(bt)
 		baseline = b.Baseline
-	} else if in.Int("batch") != 0 {
-		return nil, "", nil, fmt.Errorf("batch: only a benchmark file has figures per batch size")
 	}
-	if in.Has("comparison") {
-		c, err := ReadComparison(in.String("comparison"))
+	if p.Comparison != "" {
+		c, err := ReadComparison(p.Comparison)
 		if err != nil {
 			return nil, "", nil, fmt.Errorf("comparison: %w", err)
 		}
 		t.Merge(c.Table())
 		refAcc = c.ReferenceAccuracy
 	}
-	given := in.Map("metrics")
+	given := p.Metrics
 	for _, metric := range sortedKeys(given) {
 		m, ok := given[metric].(map[string]any)
 		if !ok {

@@ -1,9 +1,64 @@
 package selectstage
 
-import "github.com/sentinelzer0/szrun/stages"
+import (
+	"strings"
+
+	"github.com/sentinelzer0/szrun/stages"
+)
 
 // Stage is the `select` stage.
-type Stage struct{}
+type Stage struct{ stages.Typed[Params] }
+
+// Params are the stage's parameters.
+type Params struct {
+	Models      map[string]any     `name:"models" elem:"model" required:"true" doc:"candidate name -> model; a value may be a map label -> model (a matrix output), flattened to its labels as benchmark does"`
+	Objective   ObjectiveParam     `name:"objective" required:"true" doc:"exactly one of min: METRIC or max: METRIC"`
+	Constraints map[string]float64 `name:"constraints" doc:"max_METRIC / min_METRIC -> limit, e.g. max_accuracy_drop: 0.01; a metric named max_* (max_rel_error) is itself an upper bound"`
+	Benchmark   string             "name:\"benchmark\" type:\"path\" doc:\"a benchmark stage's metrics file (its `metrics` output)\""
+	Comparison  string             "name:\"comparison\" type:\"path\" doc:\"a compare stage's report file (its `report` output)\""
+	Metrics     map[string]any     `name:"metrics" elem:"any" doc:"metric -> (candidate -> number): value outputs such as benchmark's p95_ms; they override the files' figures"`
+	Batch       int64              `name:"batch" default:"0" doc:"the benchmark file's batch size to judge by; 0 = its first"`
+	Baseline    string             `name:"baseline" doc:"the candidate nobody may be slower than; default: the benchmark file's baseline"`
+	Latency     string             "name:\"latency\" doc:\"the latency metric for `slower than the baseline` and the Pareto front; default: the objective when it is one, else p95_ms, mean_ms or p50_ms\""
+	AllowSlower bool               `name:"allow_slower" default:"false" doc:"allow choosing a candidate slower than the baseline"`
+	Fallback    string             `name:"fallback" default:"none" enum:"none,baseline" doc:"when no candidate qualifies: none fails the stage, baseline selects the baseline"`
+}
+
+// ObjectiveParam is the `objective` parameter.
+type ObjectiveParam struct {
+	Min string `name:"min" doc:"minimize this metric (p95_ms, size, ...)"`
+	Max string `name:"max" doc:"maximize this metric (throughput, accuracy, ...)"`
+}
+
+// Check requires exactly one of min and max.
+func (o *ObjectiveParam) Check() error {
+	switch {
+	case o.Min != "" && o.Max != "":
+		return stages.Errorf("", "give one of min or max, not both (min: %s, max: %s)", o.Min, o.Max).Reading("min", "max")
+	case o.Min == "" && o.Max == "":
+		return stages.Errorf("", "give min: METRIC or max: METRIC (p95_ms, size, throughput, accuracy, ...)").Reading("min", "max")
+	}
+	return nil
+}
+
+// Check holds the rules that need no metrics file.
+func (p *Params) Check() error {
+	var errs stages.ParamErrors
+	for _, key := range sortedKeys(p.Constraints) {
+		if !strings.HasPrefix(key, "max_") && !strings.HasPrefix(key, "min_") {
+			errs = append(errs, stages.Errorf("constraints."+key, "a constraint is max_METRIC or min_METRIC (max_accuracy_drop: 0.01)"))
+		}
+	}
+	if p.Benchmark == "" && p.Batch != 0 {
+		errs = append(errs, stages.Errorf("batch", "only a benchmark file has figures per batch size").Reading("benchmark"))
+	}
+	for _, metric := range sortedKeys(p.Metrics) {
+		if _, ok := p.Metrics[metric].(map[string]any); !ok && p.Metrics[metric] != nil {
+			errs = append(errs, stages.Errorf("metrics."+metric, "expected a map candidate -> number (an output such as ${{ stages.bench.outputs.p95_ms }}), got %s", describe(p.Metrics[metric])))
+		}
+	}
+	return errs.Err()
+}
 
 var _ stages.Stage = (*Stage)(nil)
 
@@ -17,29 +72,7 @@ func (s *Stage) Spec() stages.Spec {
 		Version: "1",
 		Summary: "Pick the best candidate model on an objective under constraints; explain the choice and give the Pareto front.",
 		Doc:     specDoc,
-		Params: []stages.Param{
-			{Name: "models", Type: stages.Map, Elem: stages.Model, Required: true,
-				Doc: "candidate name -> model; a value may be a map label -> model (a matrix output), flattened to its labels as benchmark does"},
-			{Name: "objective", Type: stages.Map, Required: true, Doc: "exactly one of min: METRIC or max: METRIC",
-				Fields: []stages.Param{
-					{Name: "min", Type: stages.String, Doc: "minimize this metric (p95_ms, size, ...)"},
-					{Name: "max", Type: stages.String, Doc: "maximize this metric (throughput, accuracy, ...)"},
-				}},
-			{Name: "constraints", Type: stages.Map, Elem: stages.Float,
-				Doc: "max_METRIC / min_METRIC -> limit, e.g. max_accuracy_drop: 0.01; a metric named max_* (max_rel_error) is itself an upper bound"},
-			{Name: "benchmark", Type: stages.Path, Doc: "a benchmark stage's metrics file (its `metrics` output)"},
-			{Name: "comparison", Type: stages.Path, Doc: "a compare stage's report file (its `report` output)"},
-			{Name: "metrics", Type: stages.Map, Elem: stages.Any,
-				Doc: "metric -> (candidate -> number): value outputs such as benchmark's p95_ms; they override the files' figures"},
-			{Name: "batch", Type: stages.Int, Default: int64(0), Doc: "the benchmark file's batch size to judge by; 0 = its first"},
-			{Name: "baseline", Type: stages.String,
-				Doc: "the candidate nobody may be slower than; default: the benchmark file's baseline"},
-			{Name: "latency", Type: stages.String,
-				Doc: "the latency metric for `slower than the baseline` and the Pareto front; default: the objective when it is one, else p95_ms, mean_ms or p50_ms"},
-			{Name: "allow_slower", Type: stages.Bool, Default: false, Doc: "allow choosing a candidate slower than the baseline"},
-			{Name: "fallback", Type: stages.String, Default: "none", Enum: []string{"none", "baseline"},
-				Doc: "when no candidate qualifies: none fails the stage, baseline selects the baseline"},
-		},
+		Params:  stages.ParamsOf(Params{}),
 		Outputs: []stages.OutputSpec{
 			{Name: "model", Kind: stages.FileOutput, Doc: "a copy of the selected candidate's model file"},
 			{Name: "report", Kind: stages.FileOutput, Doc: "selection.json: every candidate's metrics, verdict and reason, and the Pareto front"},

@@ -118,42 +118,62 @@ func readNPY(r io.Reader, name string, size int64) (*Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	descr, shape := h.descr, h.shape
-	if h.fortran {
-		return nil, fmt.Errorf("array is in Fortran order; save it with numpy.ascontiguousarray")
-	}
-	if len(descr) != 3 || (descr[0] != '<' && descr[0] != '|') {
-		return nil, fmt.Errorf("numpy dtype %q is not supported (want a little-endian number or bool)", descr)
-	}
-	dtype, ok := npyDTypes[descr[1:]]
-	if !ok {
-		return nil, fmt.Errorf("numpy dtype %q is not supported", descr)
-	}
-	n, err := numElements(shape)
+	dtype, err := h.check(size)
 	if err != nil {
 		return nil, err
 	}
-	if n > size/int64(dtypes[dtype].size) {
-		return nil, fmt.Errorf("header says %s %s, more data than the %d-byte file holds", dtype, FormatShape(shape), size)
-	}
-	t, err := NewTensor(name, dtype, shape)
+	t, err := NewTensor(name, dtype, h.shape)
 	if err != nil {
 		return nil, err
 	}
 	if _, err := io.ReadFull(r, tensorBytes(t)); err != nil {
-		return nil, fmt.Errorf("read %s %s data: %w", dtype, FormatShape(shape), err)
+		return nil, fmt.Errorf("read %s %s data: %w", dtype, FormatShape(h.shape), err)
 	}
-	if !littleEndianHost() {
-		return nil, fmt.Errorf("big-endian hosts are not supported")
-	}
-	if dtype == "bool" {
-		for i, b := range tensorBytes(t) {
-			if b > 1 {
-				return nil, fmt.Errorf("bool element %d has byte value %d", i, b)
-			}
-		}
+	if err := checkBools(t); err != nil {
+		return nil, err
 	}
 	return t, nil
+}
+
+// check validates a header against the size of the stream that holds it and
+// returns the array's dtype.
+func (h npyHeader) check(size int64) (string, error) {
+	descr, shape := h.descr, h.shape
+	if h.fortran {
+		return "", fmt.Errorf("array is in Fortran order; save it with numpy.ascontiguousarray")
+	}
+	if len(descr) != 3 || (descr[0] != '<' && descr[0] != '|') {
+		return "", fmt.Errorf("numpy dtype %q is not supported (want a little-endian number or bool)", descr)
+	}
+	dtype, ok := npyDTypes[descr[1:]]
+	if !ok {
+		return "", fmt.Errorf("numpy dtype %q is not supported", descr)
+	}
+	n, err := numElements(shape)
+	if err != nil {
+		return "", err
+	}
+	if n > size/int64(dtypes[dtype].size) {
+		return "", fmt.Errorf("header says %s %s, more data than the %d-byte file holds", dtype, FormatShape(shape), size)
+	}
+	if !littleEndianHost() {
+		return "", fmt.Errorf("big-endian hosts are not supported")
+	}
+	return dtype, nil
+}
+
+// checkBools rejects bool bytes other than 0 and 1, which Go and ONNX Runtime
+// would read as neither false nor true.
+func checkBools(t *Tensor) error {
+	if t.DType != "bool" {
+		return nil
+	}
+	for i, b := range tensorBytes(t) {
+		if b > 1 {
+			return fmt.Errorf("bool element %d has byte value %d", i, b)
+		}
+	}
+	return nil
 }
 
 func littleEndianHost() bool {

@@ -15,6 +15,8 @@ type npyHeader struct {
 	descr   string // '<f4' without quotes
 	fortran bool
 	shape   []int64
+	// size is the header's length in bytes: the data starts this far into the stream.
+	size int64
 }
 
 var (
@@ -36,15 +38,17 @@ func readNPYHeader(r io.Reader, size int64) (npyHeader, error) {
 	if !bytes.Equal(pre[:6], npyMagic) {
 		return h, fmt.Errorf("not a .npy file (bad magic)")
 	}
-	var hlen int64
+	var hlen, fixed int64
 	switch pre[6] {
 	case 1:
+		fixed = 10
 		var b [2]byte
 		if _, err := io.ReadFull(r, b[:]); err != nil {
 			return h, fmt.Errorf("read npy header: %w", err)
 		}
 		hlen = int64(binary.LittleEndian.Uint16(b[:]))
 	case 2, 3:
+		fixed = 12
 		var b [4]byte
 		if _, err := io.ReadFull(r, b[:]); err != nil {
 			return h, fmt.Errorf("read npy header: %w", err)
@@ -66,6 +70,7 @@ func readNPYHeader(r io.Reader, size int64) (npyHeader, error) {
 		return h, fmt.Errorf("%w: %q", errNPYMeta, strings.TrimSpace(text))
 	}
 	h.descr, h.fortran = d[1], f[1] == "True"
+	h.size = fixed + hlen
 	for _, tok := range strings.Split(sh[1], ",") {
 		tok = strings.TrimSpace(tok)
 		if tok == "" {

@@ -14,14 +14,17 @@ import (
 // embedding field (see ParamsOf).
 
 // Verification is the data a stage runs models on to verify or compare them:
-// a data file, or reproducible random inputs.
+// a data file, or reproducible random inputs (docs/stages.md, "Data for
+// verification and calibration", says what each means).
 type Verification struct {
-	Data    string             `name:"data" type:"path" doc:".npz (or a folder of .npy) with arrays named like the model inputs, and optional int labels; default: random inputs"`
-	Shapes  map[string][]int64 `name:"shapes" elem:"list" doc:"random inputs: input name -> shape without the batch dimension, for inputs with other dynamic dims ([128] for [N, seq])"`
-	Samples int64              `name:"samples" doc:"random inputs: how many samples (batch rows)"`
+	Data        string             `name:"data" type:"path" doc:"data file: .npz, .npy, a folder of .npy or a folder of .npz (one feed each), arrays named like the model inputs, axis 0 the sample (a batch, or stacked complete feeds), optional int labels; read batch by batch; default: random inputs"`
+	Shapes      map[string][]int64 `name:"shapes" elem:"list" doc:"random inputs: input name -> full shape, batch included ([1, 128] for [batch, seq]); needed only for dynamic dims that are not batch-like (a shape without the batch dim is still read, with a warning)"`
+	Samples     int64              `name:"samples" doc:"random inputs: how many samples"`
+	FixedInputs map[string]any     `name:"fixed_inputs" doc:"inputs that are the same in every feed, e.g. {sr: 16000}: a number, bool or nested list, converted to the input's dtype; replaces a data array of that name"`
 }
 
-// Check rejects shapes with dimensions below 1 and negative sample counts.
+// Check rejects shapes with dimensions below 1, negative sample counts and
+// fixed inputs that are not numbers, bools or rectangular lists of them.
 func (v *Verification) Check() error {
 	var errs ParamErrors
 	for _, name := range slices.Sorted(maps.Keys(v.Shapes)) {
@@ -34,7 +37,40 @@ func (v *Verification) Check() error {
 	if v.Samples < 0 {
 		errs = append(errs, Errorf("samples", "%d must not be negative", v.Samples))
 	}
+	for _, name := range slices.Sorted(maps.Keys(v.FixedInputs)) {
+		if _, _, err := ValueShape(v.FixedInputs[name]); err != nil {
+			errs = append(errs, Errorf("fixed_inputs."+name, "%s", err.Error()))
+		}
+	}
 	return errs.Err()
+}
+
+// ValueShape returns the shape and the flattened elements of a recipe value
+// that stands for a tensor: a number or a bool (a scalar), or nested lists of
+// equal length.
+func ValueShape(v any) ([]int64, []any, error) {
+	l, ok := v.([]any)
+	if !ok {
+		switch v.(type) {
+		case int, int64, float64, bool:
+			return nil, []any{v}, nil
+		}
+		return nil, nil, fmt.Errorf("expected a number, a bool or a list of them, got %T", v)
+	}
+	var shape []int64
+	var flat []any
+	for i, e := range l {
+		s, f, err := ValueShape(e)
+		if err != nil {
+			return nil, nil, fmt.Errorf("[%d]: %w", i, err)
+		}
+		if i > 0 && !slices.Equal(s, shape) {
+			return nil, nil, fmt.Errorf("[%d]: a ragged list (element shape %v, the first %v)", i, s, shape)
+		}
+		shape = s
+		flat = append(flat, f...)
+	}
+	return append([]int64{int64(len(l))}, shape...), flat, nil
 }
 
 // Tolerances is numpy.allclose's rule: |candidate - reference| <= atol +

@@ -46,6 +46,10 @@ func (s *Stage) run(ctx context.Context, in *stages.Input) (*Metrics, error) {
 		if data, err = evaluate.LoadData(c.inputs); err != nil {
 			return nil, fmt.Errorf("data: %w", err)
 		}
+		defer data.Close()
+		if err := data.Fix(c.fixed); err != nil {
+			return nil, err
+		}
 	}
 	models, err := load(c, data)
 	if err != nil {

@@ -65,7 +65,7 @@ func load(c *config, data *evaluate.Data) ([]*model, error) {
 			}
 		}
 		if data == nil {
-			if _, err := evaluate.RandomData(info, c.shapes, 1, c.seed); err != nil {
+			if _, err := evaluate.RandomData(info, evaluate.RandomOptions{Shapes: c.shapes, Fixed: c.fixed, Samples: 1, Seed: c.seed}); err != nil {
 				return fail(fmt.Errorf("models.%s: %w", name, err))
 			}
 		}
@@ -107,19 +107,19 @@ func prepare(ctx context.Context, c *config, models []*model, data *evaluate.Dat
 // (repeated when the data has fewer), or random values.
 func batchInputs(info []runtime.IOInfo, c *config, data *evaluate.Data, b int64) ([]*runtime.Tensor, error) {
 	if data == nil {
-		d, err := evaluate.RandomData(info, c.shapes, b, c.seed)
+		d, err := evaluate.RandomData(info, evaluate.RandomOptions{Shapes: c.shapes, Fixed: c.fixed, Samples: b, Seed: c.seed})
 		if err != nil {
 			return nil, err
 		}
-		out := make([]*runtime.Tensor, len(info))
-		for i, in := range info {
-			out[i] = d.Arrays[in.Name]
-		}
-		return out, nil
+		return evaluate.FirstBatch(d, info, b)
 	}
 	out := make([]*runtime.Tensor, len(info))
 	for i, in := range info {
-		t, err := tile(data.Arrays[in.Name], b)
+		a, err := data.Array(in.Name)
+		if err != nil {
+			return nil, err
+		}
+		t, err := tile(a, b)
 		if err != nil {
 			return nil, err
 		}

@@ -42,13 +42,13 @@ func Overhead(ctx context.Context, path string, batch int64, runs, threads int, 
 			s.Close()
 		}
 	}()
-	d, err := evaluate.RandomData(s.Inputs(), nil, batch, 0)
+	d, err := evaluate.RandomData(s.Inputs(), evaluate.RandomOptions{Samples: batch})
 	if err != nil {
 		return nil, fmt.Errorf("overhead of %s: %w", path, err)
 	}
-	inputs := make([]*runtime.Tensor, 0, len(d.Arrays))
-	for _, in := range s.Inputs() {
-		inputs = append(inputs, d.Arrays[in.Name])
+	inputs, err := evaluate.FirstBatch(d, s.Inputs(), batch)
+	if err != nil {
+		return nil, fmt.Errorf("overhead of %s: %w", path, err)
 	}
 	r, err := runtime.NewRunner(ctx, s, inputs)
 	if err != nil {

@@ -18,6 +18,7 @@ type config struct {
 	baseline   string
 	inputs     string // data file; "" = random
 	shapes     map[string][]int64
+	fixed      map[string]any // fixed_inputs
 	seed       int64
 	batches    []int64
 	warmup     int64
@@ -34,7 +35,7 @@ type config struct {
 type Params struct {
 	Models              map[string]any `name:"models" elem:"model" required:"true" doc:"name -> model; a value may be a map label -> model (a matrix output), flattened to its labels"`
 	Baseline            string         `name:"baseline" doc:"the model the others are compared with; default: the only plain (non-map) entry of models, else the first name"`
-	stages.Verification `omit:"samples" alias.data:"inputs" key.data:"inputs" doc.data:".npz or folder of .npy named like the model inputs; rows are repeated to fill a batch. Default: random inputs" doc.shapes:"random inputs: input name -> shape without the batch dimension, for inputs with other dynamic dims"`
+	stages.Verification `omit:"samples" alias.data:"inputs" key.data:"inputs" doc.data:".npz or folder of .npy named like the model inputs; rows are repeated to fill a batch. Default: random inputs" doc.shapes:"random inputs: input name -> full shape ([1, 128] for [batch, seq]; axis 0 is set by batch_sizes); a shape without the batch dim is still read"`
 	Seed                int64         `name:"seed" default:"0" doc:"random inputs' seed"`
 	BatchSizes          []int64       `name:"batch_sizes" default:"[1]" doc:"batch sizes to measure"`
 	Warmup              int64         `name:"warmup" default:"10" doc:"untimed runs per model and batch size"`
@@ -99,7 +100,7 @@ func parse(in *stages.Input) (*config, error) {
 	if err := in.Decode(&p); err != nil {
 		return nil, err
 	}
-	c := &config{inputs: p.Data, shapes: p.Shapes, seed: p.Seed, batches: p.BatchSizes, warmup: p.Warmup,
+	c := &config{inputs: p.Data, shapes: p.Shapes, fixed: p.FixedInputs, seed: p.Seed, batches: p.BatchSizes, warmup: p.Warmup,
 		iterations: p.Iterations, duration: p.Duration, block: p.Block, threads: int(p.Threads),
 		providers: p.Providers, maxCV: p.MaxCV}
 	if p.LatencyBudgetMS != nil {

@@ -16,8 +16,9 @@ ONNX Runtime's profiler by ` + "`go test -run Overhead -v ./stages/benchmark`" +
 **Inputs.** ` + "`data`" + ` is a .npz (or folder of .npy) named like the model inputs;
 its first rows make a batch (repeated when it has fewer). Without it, random
 inputs are drawn from ` + "`seed`" + ` (floats in [-1, 1), integers in [0, 10));
-` + "`shapes`" + ` gives the shape without the batch dimension of inputs with other
-dynamic dims (` + "`shapes: {input_ids: [128]}`" + `).
+` + "`shapes`" + ` gives the full shape of inputs with dynamic dims that are not
+batch-like (` + "`shapes: {input_ids: [1, 128]}`" + `; axis 0 is set by ` + "`batch_sizes`" + `; see
+"Data for verification and calibration" above).
 
 **Figures**, per model and batch size: mean, median, p90, p95, p99, min, max and
 standard deviation of the latency (ms), a warning when the coefficient of

@@ -11,6 +11,7 @@ import (
 	"github.com/sentinelzer0/szrun/stages/compare"
 	"github.com/sentinelzer0/szrun/stages/fp16"
 	"github.com/sentinelzer0/szrun/stages/inspect"
+	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
 	"github.com/sentinelzer0/szrun/stages/optimize"
 	"github.com/sentinelzer0/szrun/stages/prune"
 	"github.com/sentinelzer0/szrun/stages/quantize"
@@ -48,6 +49,7 @@ func Reference() string {
 		fmt.Fprintf(&b, "- [`%s`](#%s): %s\n", name, name, s.Spec().Summary)
 	}
 	b.WriteString("\n")
+	b.WriteString(evaluate.VocabularyDoc)
 	for _, name := range r.Names() {
 		s, _ := r.Lookup(name)
 		b.WriteString(s.Spec().Markdown())

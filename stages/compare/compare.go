@@ -80,10 +80,11 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 	if err := in.Decode(&p); err != nil {
 		return nil, fmt.Errorf("compare: %w", err)
 	}
-	j, err := prepare(&p)
+	j, err := prepare(&p, func(msg string) { in.Log.Warn(msg) })
 	if err != nil {
 		return nil, fmt.Errorf("compare: %w", err)
 	}
+	defer j.data.Close()
 	total := j.data.N * int64(1+len(j.names))
 	step := int64(0)
 	progress := func(what string) func(done, n int64) {
@@ -129,7 +130,7 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 
 // prepare checks the data against every model, so that a mistake is
 // reported before any model runs.
-func prepare(p *Params) (*job, error) {
+func prepare(p *Params, warn func(string)) (*job, error) {
 	j := &job{reference: p.Reference, limits: limitsOf(p)}
 	var err error
 	if j.candidates, err = evaluate.FlattenModels("candidates", p.Candidates); err != nil {
@@ -152,7 +153,7 @@ func prepare(p *Params) (*job, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reference: %w", err)
 	}
-	if j.data, err = loadData(p, info); err != nil {
+	if j.data, err = loadData(p, info, warn); err != nil {
 		return nil, err
 	}
 	if err := check("reference", j.reference, j.data, j.opts); err != nil {
@@ -184,15 +185,19 @@ func prepare(p *Params) (*job, error) {
 	return j, nil
 }
 
-func loadData(p *Params, info []runtime.IOInfo) (*evaluate.Data, error) {
+func loadData(p *Params, info []runtime.IOInfo, warn func(string)) (*evaluate.Data, error) {
 	if p.Data != "" {
 		d, err := evaluate.LoadData(p.Data)
 		if err != nil {
 			return nil, fmt.Errorf("data: %w", err)
 		}
+		if err := d.Fix(p.FixedInputs); err != nil {
+			d.Close()
+			return nil, err
+		}
 		return d, nil
 	}
-	d, err := evaluate.RandomData(info, p.Shapes, p.Samples, p.Seed)
+	d, err := evaluate.RandomData(info, evaluate.RandomOptions{Shapes: p.Shapes, Fixed: p.FixedInputs, Samples: p.Samples, Seed: p.Seed, Warn: warn})
 	if err != nil {
 		return nil, fmt.Errorf("random inputs for the reference: %w", err)
 	}

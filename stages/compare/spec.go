@@ -13,7 +13,7 @@ type Stage struct{ stages.Typed[Params] }
 type Params struct {
 	Reference           string         `name:"reference" type:"model" required:"true" doc:"the reference ONNX model"`
 	Candidates          map[string]any `name:"candidates" elem:"model" required:"true" doc:"name -> model; a value may be a map label -> model (a matrix output), flattened to its labels"`
-	stages.Verification `default.samples:"64" doc.data:".npz (or folder of .npy) with arrays named like the model inputs and optional int labels [N]" doc.shapes:"without data: input name -> shape without the batch dimension, for inputs with other dynamic dims" doc.samples:"without data: how many random samples"`
+	stages.Verification `default.samples:"64" doc.samples:"without data: how many random samples"`
 	Seed                int64 `name:"seed" default:"0" doc:"without data: the random inputs' seed"`
 	Batch               int64 `name:"batch" default:"0" doc:"samples per run; 0 = the model's static batch dim, else 32"`
 	stages.Tolerances   `doc.atol:"absolute tolerance: fail where |cand-ref| > atol + rtol*|ref| (numpy.allclose)" doc.rtol:"relative tolerance of the same rule; unset = 0"`
@@ -78,12 +78,13 @@ func (s *Stage) Spec() stages.Spec {
 const specDoc = "Runs `reference` and every model of `candidates` over the same samples in\n" +
 	"ONNX Runtime and compares each candidate's outputs with the reference's,\n" +
 	"output by output.\n" + `
-**Data.** ` + "`data`" + ` is a .npz (or a folder of .npy files) whose arrays are named like
-the model's inputs, all with the samples along the first dimension, plus an
-optional ` + "`labels`" + ` array (int64 or int32, shape [N]) of class indices. Without
-` + "`data`" + `, ` + "`samples`" + ` random inputs are drawn from ` + "`seed`" + `: floats uniform in
-[-1, 1), integers in [0, 10); ` + "`shapes`" + ` gives the shape, without the batch dimension,
-of inputs with dynamic dimensions besides the batch (` + "`shapes: {input_ids: [128]}`" + `). Inputs that do not match the model (name, dtype,
+**Data.** ` + "`data`" + ` is a data file whose arrays are named like the model's inputs,
+axis 0 the sample (a batch, or stacked complete feeds; see "Data for verification and
+calibration" above), plus an optional ` + "`labels`" + ` array (integers, shape [N]) of class
+indices. Without ` + "`data`" + `, ` + "`samples`" + ` random inputs are drawn from ` + "`seed`" + `: floats uniform in
+[-1, 1), integers in [0, 10); ` + "`shapes`" + ` gives the full shape of inputs with dynamic
+dimensions that are not batch-like (` + "`shapes: {input_ids: [1, 128]}`" + `) and ` + "`fixed_inputs`" + `
+the value of inputs that must not be random. Inputs that do not match the model (name, dtype,
 rank, static dims) are an error naming the input before anything runs.
 
 **Metrics**, per candidate and output (errors over finite pairs; NaN and Inf are

@@ -16,7 +16,7 @@ type Params struct {
 	OpBlockList         *[]string `name:"op_block_list" doc:"op types that stay float32, replacing the default list (below); unknown names warn"`
 	Exclude             []string  `name:"exclude" alias:"node_block_list" key:"node_block_list" doc:"node names that stay float32 (unknown names are an error)"`
 	Verify              bool      `name:"verify" default:"true" doc:"run both models and require finite outputs within max_rel_error"`
-	stages.Verification `alias.data:"inputs" key.data:"inputs" default.samples:"4" doc.data:"data to verify with (.npz, .npy, folder of .npy); default: random" doc.shapes:"input name -> shape without the batch dim, for random inputs with other dynamic dims" doc.samples:"random samples to verify with"`
+	stages.Verification `alias.data:"inputs" key.data:"inputs" default.samples:"4" doc.samples:"random samples to verify with"`
 	MaxRelError         float64 `name:"max_rel_error" alias:"rtol" key:"rtol" default:"0.05" doc:"largest allowed max|fp16-fp32| / max|fp32| per output"`
 	stages.Execution    `doc.threads:"ONNX Runtime intra-op threads for verification; 0 = default" doc.providers:"execution providers to verify the float16 model on (cuda, tensorrt, cpu); default cpu"`
 }

@@ -53,7 +53,9 @@ weights below 2^-24 in magnitude become ±2^-24 (not zero, so epsilons survive);
 ` + "`clamped_values`" + ` counts them, the report lists them per tensor.
 
 **Verification** (` + "`verify: true`" + `). Both models run in ONNX Runtime on ` + "`data`" + ` or
-` + "`samples`" + ` rows of random data. Every output must be free of NaN/Inf the
+` + "`samples`" + ` random samples (` + "`shapes`" + `, ` + "`fixed_inputs`" + `: see "Data for
+verification and calibration"; without keep_io_types the float32 data is converted
+to float16 as it is fed). Every output must be free of NaN/Inf the
 original does not have, and max|fp16 - fp32| / max|fp32| must stay within
 the parameter ` + "`max_rel_error`" + ` (default 0.05); the output of that name reports the worst one. The default
 catches broken conversions (whose errors are of order 1) without failing on

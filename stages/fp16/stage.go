@@ -71,9 +71,10 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 	}
 	var data *evaluate.Data
 	if p.Verify {
-		if data, err = verificationData(ref, p); err != nil {
+		if data, err = verificationData(ref, m.Proto.GetGraph(), p, func(msg string) { logger.Warn(msg) }); err != nil {
 			return nil, err
 		}
+		defer data.Close()
 	}
 	in.Report(0, 3, "convert")
 	res, err := Convert(ctx, m.Proto, p.opts)

@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/x448/float16"
-
-	"github.com/sentinelzer0/szrun/onnx"
+	"github.com/sentinelzer0/szrun/onnx/onnxpb"
 	"github.com/sentinelzer0/szrun/runtime"
 	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
 )
@@ -27,41 +25,13 @@ type outputCheck struct {
 	Top1     *float64 `json:"top1_agreement,omitempty"`
 }
 
-func verificationData(ref *runtime.Session, p *params) (*evaluate.Data, error) {
-	var (
-		data *evaluate.Data
-		err  error
-	)
-	if p.Data != "" {
-		if data, err = evaluate.LoadData(p.Data); err != nil {
-			return nil, fmt.Errorf("fp16: parameter data: %w", err)
-		}
-	} else if data, err = evaluate.RandomData(ref.Inputs(), p.Shapes, p.Samples, 1); err != nil {
-		return nil, fmt.Errorf("fp16: random inputs for %s (set `data` or `shapes`): %w", p.Model, err)
+func verificationData(ref *runtime.Session, g *onnxpb.GraphProto, p *params, warn func(string)) (*evaluate.Data, error) {
+	d, err := evaluate.VerificationData(ref.Inputs(), p.Data, "data", evaluate.RandomOptions{
+		Shapes: p.Shapes, Graph: g, Fixed: p.FixedInputs, Samples: p.Samples, Seed: 1, Warn: warn})
+	if err != nil {
+		return nil, fmt.Errorf("fp16 %s: %w", p.Model, err)
 	}
-	if err := data.Match(ref.Inputs()); err != nil {
-		return nil, fmt.Errorf("fp16: parameter data: %w", err)
-	}
-	return data, nil
-}
-
-// halfData returns d with float32 arrays stored as float16, for a model
-// converted without keep_io_types.
-func halfData(d *evaluate.Data) (*evaluate.Data, error) {
-	arrays := map[string]*runtime.Tensor{}
-	for name, t := range d.Arrays {
-		if f, ok := t.Data.([]float32); ok {
-			h := make([]uint16, len(f))
-			tmp := append([]float32(nil), f...)
-			Clamp(tmp)
-			for i, v := range tmp {
-				h[i] = uint16(onnxHalf(v))
-			}
-			t = &runtime.Tensor{Name: t.Name, DType: "float16", Shape: t.Shape, Data: h}
-		}
-		arrays[name] = t
-	}
-	return evaluate.NewData(arrays)
+	return d, nil
 }
 
 // verify runs both models and checks the converted one's outputs.
@@ -71,13 +41,9 @@ func verify(ctx context.Context, ref *runtime.Session, path string, data *evalua
 	if err != nil {
 		return nil, 0, fmt.Errorf("fp16: verify: run original %s: %w", p.Model, err)
 	}
-	cdata := data
-	if p.opts.FP16IO {
-		if cdata, err = halfData(data); err != nil {
-			return nil, 0, fmt.Errorf("fp16: verify: %w", err)
-		}
-	}
-	got, err := evaluate.Run(ctx, path, cdata, evaluate.Options{Threads: int(p.Threads), Providers: p.Providers})
+	// Without keep_io_types the converted model takes float16 inputs: the data
+	// is converted batch by batch (saturating) as it is fed.
+	got, err := evaluate.Run(ctx, path, data, evaluate.Options{Threads: int(p.Threads), Providers: p.Providers})
 	if err != nil {
 		return nil, 0, fmt.Errorf("fp16: verify: ONNX Runtime cannot run the converted model: %w", err)
 	}
@@ -132,10 +98,4 @@ func checkOutputs(want, got *evaluate.Outputs, rtol float64) ([]outputCheck, flo
 
 func isFloat(dtype string) bool {
 	return dtype == "float32" || dtype == "float16" || dtype == "float64" || dtype == "bfloat16"
-}
-
-func onnxHalf(v float32) uint16 {
-	var h [1]float16.Float16
-	onnx.Float32ToFloat16(h[:], []float32{v})
-	return uint16(h[0])
 }

@@ -47,9 +47,11 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 	defer ref.Close()
 	var data *evaluate.Data
 	if p.Verify {
-		if data, err = verificationData(ref, &p); err != nil {
+		if data, err = verificationData(ref, orig.Proto.GetGraph(), &p, func(msg string) { logger.Warn(msg) }); err != nil {
 			return nil, err
 		}
+		defer data.Close()
+		defer data.Close()
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("optimize %s: %w", p.Model, context.Cause(ctx))

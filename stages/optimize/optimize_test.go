@@ -233,3 +233,35 @@ func TestOptimizeExternalData(t *testing.T) {
 		t.Errorf("size_after %v does not count the data file", out.Values["size_after"])
 	}
 }
+
+// TestOptimizeFeeds verifies models that are not fed "one batch along axis 0":
+// a Silero-VAD-like stateful model (input [batch, samples], state [2, batch,
+// 32], scalar int64 sr) from stacked feeds in a file or from random inputs
+// with fixed_inputs, and a model whose batch is fixed at 1 from random inputs.
+func TestOptimizeFeeds(t *testing.T) {
+	testenv.RequireORT(t)
+	vad := abs(t, "../../examples/models/stateful_vad.onnx")
+	for _, tc := range []struct {
+		name   string
+		params map[string]any
+		want   string // error; "" = success
+	}{
+		{"stacked feeds file", map[string]any{"model": vad, "data": abs(t, "../../examples/data/stateful_vad_feeds.npz")}, ""},
+		{"random with fixed sr", map[string]any{"model": vad, "shapes": map[string]any{"input": []any{int64(1), int64(512)}},
+			"fixed_inputs": map[string]any{"sr": int64(16000)}}, ""},
+		{"unknown dim", map[string]any{"model": vad, "fixed_inputs": map[string]any{"sr": int64(16000)}},
+			`input[1] ("samples"); give the inputs' full shapes, e.g. (edit the values) shapes: {input: [1, 128], state: [2, 1, 32]}`},
+		{"fixed batch 1", map[string]any{"model": abs(t, "../../examples/models/fixed_batch.onnx"), "samples": int64(4)}, ""},
+		{"full shapes", map[string]any{"model": abs(t, encoder), "shapes": map[string]any{"input_ids": []any{int64(2), int64(16)}}}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := New().Run(context.Background(), input(t, tc.params))
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatal(err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("err = %v, want it to mention %q", err, tc.want)
+			}
+		})
+	}
+}

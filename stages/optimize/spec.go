@@ -10,7 +10,7 @@ type Params struct {
 	Model               string `name:"model" type:"model" required:"true" doc:"the ONNX model to optimize"`
 	Level               string `name:"level" default:"extended" enum:"basic,extended,all" doc:"basic (standard ONNX only), extended (adds ORT fused ops), all (adds CPU-specific layouts)"`
 	Verify              bool   `name:"verify" default:"true" doc:"run both models and require the same outputs within atol/rtol"`
-	stages.Verification `alias.data:"inputs" key.data:"inputs" default.samples:"4" doc.data:"data to verify with (.npz, .npy or a folder of .npy named like the inputs); default: random" doc.shapes:"input name -> shape without the batch dim, for random inputs with other dynamic dims ([128] for [N,seq])" doc.samples:"random samples (batch rows) to verify with"`
+	stages.Verification `alias.data:"inputs" key.data:"inputs" default.samples:"4" doc.samples:"random samples to verify with"`
 	stages.Tolerances   `default.atol:"1e-4" default.rtol:"1e-3" doc.atol:"absolute tolerance: |opt-orig| <= atol + rtol*|orig|" doc.rtol:"relative tolerance"`
 	stages.Execution    `omit:"providers" doc.threads:"intra-op threads for the optimizer and verification; 0 = ONNX Runtime's default"`
 }

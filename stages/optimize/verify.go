@@ -5,32 +5,20 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/sentinelzer0/szrun/onnx/onnxpb"
 	"github.com/sentinelzer0/szrun/runtime"
 	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
 )
 
 // verificationData loads the `data` file or makes random samples, and
 // checks them against the model before any work is done.
-func verificationData(ref *runtime.Session, p *Params) (*evaluate.Data, error) {
-	var (
-		data *evaluate.Data
-		err  error
-	)
-	if p.Data != "" {
-		data, err = evaluate.LoadData(p.Data)
-		if err != nil {
-			return nil, fmt.Errorf("optimize: parameter data: %w", err)
-		}
-	} else {
-		data, err = evaluate.RandomData(ref.Inputs(), p.Shapes, p.Samples, 1)
-		if err != nil {
-			return nil, fmt.Errorf("optimize: random inputs for %s (set `data` or `shapes`): %w", p.Model, err)
-		}
+func verificationData(ref *runtime.Session, g *onnxpb.GraphProto, p *Params, warn func(string)) (*evaluate.Data, error) {
+	d, err := evaluate.VerificationData(ref.Inputs(), p.Data, "data", evaluate.RandomOptions{
+		Shapes: p.Shapes, Graph: g, Fixed: p.FixedInputs, Samples: p.Samples, Seed: 1, Warn: warn})
+	if err != nil {
+		return nil, fmt.Errorf("optimize %s: %w", p.Model, err)
 	}
-	if err := data.Match(ref.Inputs()); err != nil {
-		return nil, fmt.Errorf("optimize: parameter data: %w", err)
-	}
-	return data, nil
+	return d, nil
 }
 
 // verify runs the original (ref) and the optimized model on data and

@@ -111,15 +111,7 @@ func randomData(model string) (*evaluate.Data, error) {
 		return nil, fmt.Errorf("load %s: %w", model, err)
 	}
 	defer s.Close()
-	ts, err := runtime.RandomInputs(s.Inputs(), nil, 2, 1)
-	if err != nil {
-		return nil, err
-	}
-	arrays := map[string]*runtime.Tensor{}
-	for i, t := range ts {
-		arrays[s.Inputs()[i].Name] = t
-	}
-	return evaluate.NewData(arrays)
+	return evaluate.RandomData(s.Inputs(), evaluate.RandomOptions{Samples: 2, Seed: 1})
 }
 
 // step verifies one pruned model in ONNX Runtime and gathers its figures.

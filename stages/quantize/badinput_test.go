@@ -38,7 +38,7 @@ func TestBadInput(t *testing.T) {
 		shape []int64
 	}
 	wrongName := mk("wrongname", map[string]arr{"image": {"<f4", []int64{4, 1, 8, 8}}})
-	wrongType := mk("wrongtype", map[string]arr{"input": {"<f8", []int64{4, 1, 8, 8}}})
+	wrongType := mk("wrongtype", map[string]arr{"input": {"<i8", []int64{4, 1, 8, 8}}})
 	wrongShape := mk("wrongshape", map[string]arr{"input": {"<f4", []int64{4, 1, 9, 8}}})
 	empty := mk("empty", map[string]arr{"input": {"<f4", []int64{0, 1, 8, 8}}})
 
@@ -63,7 +63,7 @@ func TestBadInput(t *testing.T) {
 		want []string
 	}{
 		{"calibration names", static(wrongName), []string{"calibration.data", `missing "input"`, `unknown "image"`}},
-		{"calibration type", static(wrongType), []string{"calibration.data", `input "input"`, "float64"}},
+		{"calibration type", static(wrongType), []string{"calibration.data", `input "input"`, "int64"}},
 		{"calibration shape", static(wrongShape), []string{"calibration.data", `input "input"`, "9"}},
 		{"calibration empty", static(empty), []string{"calibration.data", "empty"}},
 		{"exclude unknown", map[string]any{"model": "examples/models/digits_cnn.onnx", "exclude": []any{"/conv3/Conv"}},

@@ -2,109 +2,73 @@ package quantize
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"sort"
 	"strings"
 
 	"github.com/sentinelzer0/szrun/runtime"
+	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
 )
 
-// dataset is verification or calibration data matched to a model's inputs.
+// dataset is verification or calibration data (evaluate.Data, read batch by
+// batch from its file) matched to the model's inputs.
 type dataset struct {
-	inputs []*runtime.Tensor // model input order, samples on axis 0
-	labels []int64           // nil without labels
-	n      int64
+	*evaluate.Data
+	info []runtime.IOInfo
 }
 
-// loadDataset reads path and checks it against the model's inputs: every
-// input present with the right element type, rank and static dims, the same
-// sample count everywhere, at least one sample, and no unknown arrays (a
-// typo'd name would otherwise be silently ignored). param names the
-// parameter in errors.
-func loadDataset(path, param, labelName string, info, outInfo []runtime.IOInfo) (*dataset, error) {
-	arrays, err := runtime.LoadInputs(path)
+// loadDataset opens path and checks it against the model's inputs: every
+// input present (or fixed) with the right element type, rank and static
+// dims, at least one sample, and no unknown arrays (a typo'd name would
+// otherwise be silently ignored). param names the parameter in errors.
+func loadDataset(path, param, labelName string, info, outInfo []runtime.IOInfo, fixed map[string]any) (*dataset, error) {
+	d, err := evaluate.Load(path, evaluate.LoadOptions{Labels: labelName})
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", param, path, err)
 	}
-	want := map[string]bool{}
-	for _, in := range info {
-		want[in.Name] = true
-	}
-	// Arrays named after model outputs are reference outputs saved beside
-	// the inputs (as in resnet_inputs.npz): known, and not inputs.
-	isOutput := map[string]bool{}
-	for _, o := range outInfo {
-		isOutput[o.Name] = true
-	}
-	var unknown, missing []string
-	var tensors []*runtime.Tensor
-	ds := &dataset{}
-	for _, name := range sortedKeys(arrays) {
-		switch {
-		case want[name]:
-			tensors = append(tensors, arrays[name])
-		case isOutput[name]:
-		case labelName != "" && name == labelName:
-			if ds.labels, err = labelValues(arrays[name]); err != nil {
-				return nil, fmt.Errorf("%s %s: labels %q: %w", param, path, name, err)
-			}
-		default:
-			unknown = append(unknown, name)
-		}
-	}
-	for _, in := range info {
-		if arrays[in.Name] == nil {
-			missing = append(missing, in.Name)
-		}
-	}
-	if len(missing) > 0 || len(unknown) > 0 {
-		return nil, fmt.Errorf("%s %s: arrays do not match the model's inputs: missing %s, unknown %s (model inputs: %s)",
-			param, path, list(missing), list(unknown), list(inputNames(info)))
-	}
-	if ds.inputs, err = runtime.Match(info, tensors); err != nil {
-		return nil, fmt.Errorf("%s %s: %w", param, path, err)
-	}
-	for i, t := range ds.inputs {
-		if len(t.Shape) == 0 {
-			return nil, fmt.Errorf("%s %s: array %q is a scalar; samples must be on axis 0", param, path, t.Name)
-		}
-		if i == 0 {
-			ds.n = t.Shape[0]
-		} else if t.Shape[0] != ds.n {
-			return nil, fmt.Errorf("%s %s: array %q has %d samples, %q has %d", param, path, t.Name, t.Shape[0], ds.inputs[0].Name, ds.n)
-		}
-	}
-	if ds.n == 0 {
-		return nil, fmt.Errorf("%s %s: %w (0 samples)", param, path, errEmpty)
-	}
-	if ds.labels != nil && int64(len(ds.labels)) != ds.n {
-		return nil, fmt.Errorf("%s %s: %d labels for %d samples", param, path, len(ds.labels), ds.n)
+	ds := &dataset{Data: d, info: info}
+	if err := ds.check(path, param, outInfo, fixed); err != nil {
+		d.Close()
+		return nil, err
 	}
 	return ds, nil
 }
 
-var errEmpty = errors.New("the data set is empty")
-
-func labelValues(t *runtime.Tensor) ([]int64, error) {
-	switch d := t.Data.(type) {
-	case []int64:
-		return d, nil
-	case []int32:
-		out := make([]int64, len(d))
-		for i, v := range d {
-			out[i] = int64(v)
-		}
-		return out, nil
-	case []uint8:
-		out := make([]int64, len(d))
-		for i, v := range d {
-			out[i] = int64(v)
-		}
-		return out, nil
+func (ds *dataset) check(path, param string, outInfo []runtime.IOInfo, fixed map[string]any) error {
+	want := map[string]bool{}
+	for _, in := range ds.info {
+		want[in.Name] = true
 	}
-	return nil, fmt.Errorf("dtype %s, want an integer type", t.DType)
+	// Arrays named after model outputs are reference outputs saved beside
+	// the inputs (as in resnet_inputs.npz): known, and not inputs.
+	for _, o := range outInfo {
+		want[o.Name] = true
+	}
+	var unknown, missing []string
+	have := map[string]bool{}
+	for _, name := range ds.Names() {
+		have[name] = true
+		if !want[name] {
+			unknown = append(unknown, name)
+		}
+	}
+	for _, in := range ds.info {
+		if !have[in.Name] && fixed[in.Name] == nil {
+			missing = append(missing, in.Name)
+		}
+	}
+	if len(unknown) > 0 || len(missing) > 0 {
+		return fmt.Errorf("%s %s: arrays do not match the model's inputs: missing %s, unknown %s (model inputs: %s)",
+			param, path, list(missing), list(unknown), list(inputNames(ds.info)))
+	}
+	if err := ds.Fix(fixed); err != nil {
+		return fmt.Errorf("%s %w", param, err)
+	}
+	if err := ds.Match(ds.info); err != nil {
+		return fmt.Errorf("%s %s: %w", param, path, err)
+	}
+	return nil
 }
 
 func inputNames(info []runtime.IOInfo) []string {
@@ -135,33 +99,29 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// outputs runs the model at path over the whole data set, batch by batch,
-// and returns each float output's values concatenated over the samples.
+// runOutputs runs the model at path over the whole data set, batch by batch,
+// and returns each output's values (float32) concatenated over the samples.
 func runOutputs(ctx context.Context, path string, ds *dataset, batch int64, threads int) ([][]float32, error) {
 	s, err := runtime.NewSession(path, runtime.SessionOptions{IntraOpThreads: threads})
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", path, err)
 	}
 	defer s.Close()
-	outs := make([][]float32, len(s.Outputs()))
-	in := make([]*runtime.Tensor, len(ds.inputs))
-	for start := int64(0); start < ds.n; start += batch {
-		for i, t := range ds.inputs {
-			if in[i], err = runtime.Slice(t, start, batch); err != nil {
-				return nil, err
-			}
+	if _, err := evaluate.BatchSize(s.Inputs(), batch); err != nil {
+		batch = 0 // a static batch dimension decides
+	}
+	res, err := evaluate.RunSession(ctx, s, ds.Data, evaluate.Options{Batch: batch, Threads: threads})
+	if err != nil {
+		return nil, fmt.Errorf("run %s: %w", path, err)
+	}
+	outs := make([][]float32, len(res.Names))
+	for i, name := range res.Names {
+		r := res.Tensors[name]
+		f, ok := r.Data.([]float32)
+		if !ok {
+			return nil, fmt.Errorf("run %s: output %q is %s, not float32", path, r.Name, r.DType)
 		}
-		res, err := s.Run(ctx, in)
-		if err != nil {
-			return nil, fmt.Errorf("run %s on samples from %d: %w", path, start, err)
-		}
-		for i, r := range res {
-			f, ok := r.Data.([]float32)
-			if !ok {
-				return nil, fmt.Errorf("run %s: output %q is %s, not float32", path, r.Name, r.DType)
-			}
-			outs[i] = append(outs[i], f...)
-		}
+		outs[i] = f
 	}
 	return outs, nil
 }

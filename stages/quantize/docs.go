@@ -15,7 +15,7 @@ copied per node; the report's ` + "`normalized`" + ` says what changed. (1) ` + 
 fp32 model is what gets quantized and what every number is compared with.
 (2) Static mode calibrates (below). (3) Nodes are rewritten. (4) The result is
 checked against the fp32 model on ` + "`accuracy.data`" + ` (else the calibration
-data, else 8 random samples; ` + "`shapes`" + ` fixes dynamic dims for them) and (5) timed against it at batch 1
+data, else 8 random samples; ` + "`shapes`" + ` and ` + "`fixed_inputs`" + ` shape them, as everywhere) and (5) timed against it at batch 1
 (` + "`verify_speed`" + `, ` + "`speed_iterations`" + ` interleaved runs, medians): a
 model slower than its input is a WARN in the log and the report.
 

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/sentinelzer0/szrun/runtime"
+	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
 	"github.com/sentinelzer0/szrun/stages/quantize/internal/qtest"
 )
 
@@ -81,7 +82,7 @@ func fusedMatchesQDQ(t *testing.T, model, data string, tol float64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ds, err := loadDataset(fixture(t, data), "data", "labels", s.Inputs(), s.Outputs())
+	ds, err := loadDataset(fixture(t, data), "data", "labels", s.Inputs(), s.Outputs(), nil)
 	s.Close()
 	if err != nil {
 		t.Fatal(err)
@@ -108,13 +109,13 @@ func runOutputsAt(ctx context.Context, model string, ds *dataset, level string) 
 		return nil, err
 	}
 	defer s.Close()
-	res, err := s.Run(ctx, ds.inputs)
+	res, err := evaluate.RunSession(ctx, s, ds.Data, evaluate.Options{Batch: ds.N})
 	if err != nil {
 		return nil, err
 	}
-	out := make([][]float32, len(res))
-	for i, r := range res {
-		out[i] = r.Data.([]float32)
+	out := make([][]float32, len(res.Names))
+	for i, name := range res.Names {
+		out[i] = res.Tensors[name].Data.([]float32)
 	}
 	return out, nil
 }

@@ -24,6 +24,7 @@ type options struct {
 	threads      int
 	excludeNames []string
 	shapes       map[string][]int64
+	fixed        map[string]any
 }
 
 type calibOptions struct {
@@ -56,9 +57,9 @@ type Params struct {
 	Optimize             bool         `name:"optimize" default:"true" doc:"run ONNX Runtime's basic graph optimizer (Conv+BN folding, constant folding) first; the fp32 baseline is that optimized model"`
 	Calibration          *Calibration `name:"calibration" doc:"static calibration"`
 	Accuracy             *Accuracy    `name:"accuracy" doc:"verification data and the accuracy budget"`
-	// Shapes are full shapes here (batch included), unlike the Verification
-	// group's: kept as they were so existing recipes mean the same.
-	Shapes           map[string][]int64 `name:"shapes" elem:"list" doc:"input -> full shape for the random verification inputs used without accuracy.data or calibration.data (needed for dynamic dims besides the batch)"`
+	// Shapes and FixedInputs mean what the Verification group's do.
+	Shapes           map[string][]int64 `name:"shapes" elem:"list" doc:"without accuracy.data or calibration.data, random inputs: input name -> full shape, batch included ([1, 128] for [batch, seq]); needed only for dynamic dims that are not batch-like"`
+	FixedInputs      map[string]any     `name:"fixed_inputs" doc:"inputs that are the same in every feed, e.g. {sr: 16000}: a number, bool or nested list, converted to the input's dtype; replaces a data array of that name"`
 	VerifySpeed      bool               `name:"verify_speed" default:"true" doc:"time the fp32 and INT8 models and warn when INT8 is slower"`
 	SpeedIterations  int64              `name:"speed_iterations" default:"30" doc:"timed runs per model for verify_speed"`
 	stages.Execution `omit:"providers" default.threads:"2" doc.threads:"ONNX Runtime intra-op threads for calibration, verification and timing"`
@@ -66,7 +67,7 @@ type Params struct {
 
 // Calibration is the `calibration` parameter.
 type Calibration struct {
-	Data       string  `name:"data" type:"path" required:"true" doc:".npz file or folder of .npy files, one array per model input, samples on axis 0"`
+	Data       string  `name:"data" type:"path" required:"true" doc:".npz or .npy file, folder of .npy files (one array per model input, axis 0 the sample: a batch, or stacked complete feeds) or folder of .npz files (one feed each); read batch by batch"`
 	Method     string  `name:"method" default:"minmax" enum:"minmax,percentile,entropy" doc:"range method"`
 	Percentile float64 `name:"percentile" default:"99.999" doc:"percentile method: percent of values kept"`
 	Bins       int64   `name:"bins" default:"2048" doc:"histogram bins (percentile, entropy)"`
@@ -136,6 +137,11 @@ func (p *Params) Check() error {
 			}
 		}
 	}
+	for _, name := range slices.Sorted(maps.Keys(p.FixedInputs)) {
+		if _, _, err := stages.ValueShape(p.FixedInputs[name]); err != nil {
+			errs = append(errs, stages.Errorf("fixed_inputs."+name, "%s", err.Error()))
+		}
+	}
 	return errs.Err()
 }
 
@@ -147,7 +153,7 @@ func parseOptions(in *stages.Input) (*options, error) {
 		return nil, err
 	}
 	o := &options{model: p.Model, optimize: p.Optimize, verifySpeed: p.VerifySpeed,
-		iterations: int(p.SpeedIterations), threads: int(p.Threads), shapes: p.Shapes}
+		iterations: int(p.SpeedIterations), threads: int(p.Threads), shapes: p.Shapes, fixed: p.FixedInputs}
 	c := &o.cfg
 	c.Mode, c.Format, c.PerChannel = p.Mode, p.Format, p.PerChannel
 	c.SymActs, c.ReduceRange = p.SymmetricActivations, p.ReduceRange

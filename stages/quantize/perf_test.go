@@ -137,7 +137,7 @@ func latenciesAt(t *testing.T, models []string, data string, bs int64, iters int
 	if err != nil {
 		t.Fatal(err)
 	}
-	ds, err := loadDataset(fixture(t, data), "data", "labels", s.Inputs(), s.Outputs())
+	ds, err := loadDataset(fixture(t, data), "data", "labels", s.Inputs(), s.Outputs(), nil)
 	s.Close()
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sentinelzer0/szrun/runtime"
+	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
 )
 
 // Latencies times models on the same inputs: a few warm-up runs each, then
@@ -52,17 +53,25 @@ func Latencies(ctx context.Context, paths []string, inputs []*runtime.Tensor, it
 	return med, nil
 }
 
-// batchOf cuts the first n samples of a data set (fewer if it is smaller,
-// then repeated up to n so that batch sizes are what they claim).
+// batchOf builds a batch of n samples: the first n of a data set, its first
+// rows repeated up to n when it has fewer. Data fed one sample per run
+// (stacked feeds) gives its first sample whatever n is.
 func batchOf(ds *dataset, n int64) ([]*runtime.Tensor, error) {
-	out := make([]*runtime.Tensor, len(ds.inputs))
-	for i, t := range ds.inputs {
-		if ds.n >= n {
-			s, err := runtime.Slice(t, 0, n)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = s
+	per, err := ds.PerSample(ds.info)
+	if err != nil {
+		return nil, err
+	}
+	if per || ds.N >= n {
+		return evaluate.FirstBatch(ds.Data, ds.info, n)
+	}
+	first, err := evaluate.FirstBatch(ds.Data, ds.info, ds.N)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*runtime.Tensor, len(first))
+	for i, t := range first {
+		if len(t.Shape) == 0 {
+			out[i] = t
 			continue
 		}
 		shape := append([]int64{n}, t.Shape[1:]...)

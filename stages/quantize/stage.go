@@ -14,6 +14,7 @@ import (
 	"github.com/sentinelzer0/szrun/onnx/onnxpb"
 	"github.com/sentinelzer0/szrun/runtime"
 	"github.com/sentinelzer0/szrun/stages"
+	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
 	"github.com/sentinelzer0/szrun/stages/internal/normalize"
 	"github.com/sentinelzer0/szrun/stages/quantize/calib"
 )
@@ -102,32 +103,23 @@ func prepare(in *stages.Input) (*job, error) {
 	j := &job{o: o, in: in, src: src, rep: &Report{Model: o.model, Mode: o.cfg.Mode, Format: o.cfg.Format, Normalized: norm}}
 	j.rep.Config = o.cfg.summary()
 	if o.calib != nil {
-		if j.calibDS, err = loadDataset(o.calib.data, "calibration.data", "labels", info, outInfo); err != nil {
+		if j.calibDS, err = loadDataset(o.calib.data, "calibration.data", "labels", info, outInfo, o.fixed); err != nil {
 			return nil, fmt.Errorf("quantize: %w", err)
 		}
 	}
 	if o.acc != nil {
-		if j.verifyDS, err = loadDataset(o.acc.data, "accuracy.data", o.acc.labels, info, outInfo); err != nil {
+		if j.verifyDS, err = loadDataset(o.acc.data, "accuracy.data", o.acc.labels, info, outInfo, o.fixed); err != nil {
 			return nil, fmt.Errorf("quantize: %w", err)
 		}
 	} else if j.calibDS != nil {
 		j.verifyDS = j.calibDS
 	} else {
-		// Inputs whose first axis is static keep it; the others get 8 rows.
-		shapes := map[string][]int64{}
-		for _, in := range info {
-			if len(in.Shape) > 0 && in.Shape[0] > 0 {
-				shapes[in.Name] = in.Shape
-			}
-		}
-		for name, dims := range o.shapes {
-			shapes[name] = dims
-		}
-		rnd, err := runtime.RandomInputs(info, shapes, 8, 1)
+		d, err := evaluate.RandomData(info, evaluate.RandomOptions{Shapes: o.shapes, Graph: m.Proto.GetGraph(), Fixed: o.fixed,
+			Samples: 8, Seed: 1, Warn: func(msg string) { in.Log.Warn(msg) }})
 		if err != nil {
-			return nil, fmt.Errorf("quantize: no accuracy.data or calibration.data to verify with, so random inputs are used, and they need shapes: %w", err)
+			return nil, fmt.Errorf("quantize: no accuracy.data or calibration.data to verify with, so random inputs are used: %w", err)
 		}
-		j.verifyDS = &dataset{inputs: rnd, n: rnd[0].Shape[0]}
+		j.verifyDS = &dataset{Data: d, info: info}
 	}
 	return j, nil
 }
@@ -157,7 +149,7 @@ func (j *job) optimize(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("quantize: fp32 reference: %w", err)
 	}
-	j.refAcc = compare(j.ref, j.ref, j.verifyDS.labels).Accuracy
+	j.refAcc = compare(j.ref, j.ref, j.verifyDS.Labels).Accuracy
 	return nil
 }
 
@@ -203,7 +195,7 @@ func (j *job) calibrate(ctx context.Context, cfg Config) error {
 		return nil
 	}
 	co := j.o.calib
-	stats, err := calib.Run(ctx, j.base, missing, j.calibDS.inputs, calib.RunOptions{
+	stats, err := calib.Run(ctx, j.base, missing, j.calibDS.Data, calib.RunOptions{
 		Bins: co.method.HistBins(), BatchSize: co.batchSize, Samples: co.samples,
 		WorkDir: j.in.WorkDir, Threads: j.o.threads,
 		Progress: func(done, total int64) { j.in.Report(done, total, "calibration samples") },
@@ -218,7 +210,7 @@ func (j *job) calibrate(ctx context.Context, cfg Config) error {
 	for _, t := range sortedKeys(stats) {
 		j.ranges[t] = calib.Compute(stats[t], co.method)
 	}
-	used := j.calibDS.n
+	used := j.calibDS.N
 	if co.samples > 0 && int64(co.samples) < used {
 		used = int64(co.samples)
 	}
@@ -257,7 +249,7 @@ func (j *job) build(ctx context.Context, cfg Config, path string) (*result, erro
 	if err != nil {
 		return nil, fmt.Errorf("quantize: verify the quantized model: %w", err)
 	}
-	return &result{decisions: dec, warnings: warns, m: compare(j.ref, got, j.verifyDS.labels)}, nil
+	return &result{decisions: dec, warnings: warns, m: compare(j.ref, got, j.verifyDS.Labels)}, nil
 }
 
 // mapExcludes follows exclude through the optimizer: a node ONNX

@@ -4,19 +4,32 @@
 //
 // API:
 //
-//   - LoadData(path) (*Data, error) reads a .npz, .npy or folder of .npy files: every
-//     array but "labels" is a candidate input (those named like a model's inputs are
-//     used), "labels" (int64 or int32 [N]) becomes Data.Labels. All arrays share the
-//     first dimension N, the samples; NewData does the same for in-memory tensors
-//     (for example runtime.RandomInputs).
-//   - Data.Match(info) checks the data against a model's inputs (name, dtype, rank,
-//     static dims after the first) and names each offending input, what was
-//     expected and what was got, wrapping runtime.ErrMismatch. Data.Batches(size)
-//     iterates zero-copy batches (runtime.Slice).
+//   - LoadData(path) / Load(path, LoadOptions{Labels}) (*Data, error) open a .npz,
+//     .npy, folder of .npy files or folder of .npz files (one feed each) and read
+//     the arrays' headers only: the data is read batch by batch as it is fed
+//     (runtime.ArrayFile), so memory does not grow with the number of samples;
+//     Close releases the file. Axis 0 of every array is the sample: an array of
+//     the input's rank is a batch, one of rank+1 holds stacked complete feeds
+//     (scalars and non-leading batch axes included), a scalar array is the same
+//     in every feed; "labels" (integers [N]) becomes Data.Labels. NewData does
+//     the same for in-memory tensors; Data.Fix adds fixed_inputs; Head(n) views
+//     the first n samples.
+//   - Data.Match(info) checks the data against a model's inputs (name, form,
+//     dtype, rank, static dims) and names each offending input, what was
+//     expected and what was got, wrapping runtime.ErrMismatch.
+//     Data.Batches(info, size) yields each run's inputs in model order (size
+//     samples per run for batches, one for stacked feeds; float data converted
+//     to the input's float type); Feed(info, i) and FirstBatch give one.
+//   - FeedShapes(info, graph, shapes, skip, warn) resolves one random feed's
+//     shapes (shapes: full shapes, then shared symbolic names, value_info, 1 for
+//     batch-like dims; an unknown dim is an error with a ready shapes: line);
+//     RandomData(info, RandomOptions) makes reproducible random samples from
+//     them; VerificationData is a model stage's "data file, else random" rule.
 //   - Run(ctx, modelPath, data, Options{Batch, Threads, Providers,
 //     OptimizationLevel, Progress}) (*Outputs, error) runs the model over every
 //     sample in batches (default 32, or the model's static batch dimension, padding
-//     the short last batch) and concatenates each output along axis 0.
+//     the short last batch) and concatenates each output along axis 0; stacked
+//     feeds run one per sample and each output is stacked on a new axis 0.
 //     RunSession does the same on an open runtime.Session; BatchSize resolves the
 //     batch size and rejects one a static batch dimension forbids.
 //   - Compare(ref, cand, labels) *Comparison gives, per output (sorted by name):

@@ -26,7 +26,7 @@ func TestRunDigitsAccuracy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.N != 360 || len(d.Labels) != 360 || len(d.Arrays) != 1 {
+	if d.N != 360 || len(d.Labels) != 360 || len(d.Names()) != 1 {
 		t.Fatalf("data: N=%d labels=%d arrays=%v", d.N, len(d.Labels), d.Names())
 	}
 	ref, err := runtime.LoadNPZ(testenv.Example(t, "data/digits_reference.npz"))
@@ -109,8 +109,10 @@ func TestMatch(t *testing.T) {
 		{"ok", map[string]*runtime.Tensor{"input": zeros(t, "input", "float32", 5, 1, 8, 8)}, ""},
 		{"extra arrays are ignored", map[string]*runtime.Tensor{
 			"input": zeros(t, "input", "float32", 5, 1, 8, 8), "other": zeros(t, "other", "int64", 5)}, ""},
-		{"dtype", map[string]*runtime.Tensor{"input": zeros(t, "input", "float64", 5, 1, 8, 8)},
-			`input "input": expected float32 [N,1,8,8], got float64 [5,1,8,8]`},
+		{"float64 is converted", map[string]*runtime.Tensor{"input": zeros(t, "input", "float64", 5, 1, 8, 8)}, ""},
+		{"stacked feeds", map[string]*runtime.Tensor{"input": zeros(t, "input", "float32", 5, 2, 1, 8, 8)}, ""},
+		{"dtype", map[string]*runtime.Tensor{"input": zeros(t, "input", "int64", 5, 1, 8, 8)},
+			`input "input": expected float32 [N,1,8,8], got int64 [5,1,8,8]`},
 		{"static dim", map[string]*runtime.Tensor{"input": zeros(t, "input", "float32", 5, 1, 8, 9)},
 			`input "input": expected float32 [N,1,8,8], got float32 [5,1,8,9]`},
 		{"rank", map[string]*runtime.Tensor{"input": zeros(t, "input", "float32", 5, 64)},
@@ -143,13 +145,13 @@ func TestNewDataErrors(t *testing.T) {
 	}{
 		{"first dims differ", map[string]*runtime.Tensor{
 			"a": zeros(t, "a", "float32", 3, 2), "b": zeros(t, "b", "float32", 4, 2)},
-			"arrays disagree on the number of samples (first dimension): a [3,2], b [4,2]"},
+			"arrays disagree on the number of samples (axis 0): a [3,2], b [4,2]"},
 		{"labels rows differ", map[string]*runtime.Tensor{
 			"a": zeros(t, "a", "float32", 3, 2), "labels": zeros(t, "labels", "int64", 4)},
-			"a [3,2], labels [4]"},
+			`4 labels (array "labels") for 3 samples`},
 		{"labels float", map[string]*runtime.Tensor{
 			"a": zeros(t, "a", "float32", 3), "labels": zeros(t, "labels", "float32", 3)},
-			`array "labels": expected int64 or int32 [N], got float32 [3]`},
+			`array "labels": expected integer labels [N], got float32 [3]`},
 		{"only labels", map[string]*runtime.Tensor{"labels": zeros(t, "labels", "int32", 3)},
 			"no input arrays (found labels)"},
 		{"zero samples", map[string]*runtime.Tensor{"a": zeros(t, "a", "float32", 0, 2)}, "no samples"},
@@ -188,7 +190,10 @@ func TestLoadDataDir(t *testing.T) {
 		t.Fatalf("got N=%d labels=%v names=%v", d.N, d.Labels, d.Names())
 	}
 	var got []int64
-	for b := range d.Batches(2) {
+	for b, err := range d.Batches([]runtime.IOInfo{{Name: "x", Kind: "tensor", DType: "float32", Shape: []int64{-1}}}, 2) {
+		if err != nil {
+			t.Fatal(err)
+		}
 		got = append(got, b.Start, b.N)
 	}
 	if len(got) != 4 || got[2] != 2 || got[3] != 1 {
@@ -196,7 +201,7 @@ func TestLoadDataDir(t *testing.T) {
 	}
 	write("y", []float32{1, 2})
 	_, err = LoadData(dir)
-	if err == nil || !strings.Contains(err.Error(), "labels [3], x [3], y [2]") {
+	if err == nil || !strings.Contains(err.Error(), "x [3], y [2]") {
 		t.Errorf("LoadData with y [2]: %v", err)
 	}
 }

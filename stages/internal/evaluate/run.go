@@ -86,15 +86,22 @@ func BatchSize(info []runtime.IOInfo, requested int64) (int64, error) {
 	return DefaultBatch, nil
 }
 
-// RunSession is Run on an open session; the session stays open.
+// RunSession is Run on an open session; the session stays open. Batched data
+// runs size samples at a time and each output is concatenated along axis 0;
+// stacked data runs one sample at a time and each output is stacked on a new
+// axis 0 (or, where samples give outputs of different shapes, concatenated
+// flat).
 func RunSession(ctx context.Context, s *runtime.Session, d *Data, o Options) (*Outputs, error) {
 	info := s.Inputs()
-	if err := d.Match(info); err != nil {
-		return nil, err
-	}
-	size, err := BatchSize(info, o.Batch)
+	perSample, err := d.PerSample(info)
 	if err != nil {
 		return nil, err
+	}
+	size := int64(1)
+	if !perSample {
+		if size, err = BatchSize(info, o.Batch); err != nil {
+			return nil, err
+		}
 	}
 	fixed := hasStaticBatch(info)
 	parts := map[string][]*runtime.Tensor{}
@@ -102,15 +109,21 @@ func RunSession(ctx context.Context, s *runtime.Session, d *Data, o Options) (*O
 	for _, out := range s.Outputs() {
 		names = append(names, out.Name)
 	}
-	for b := range d.Batches(size) {
+	for b, err := range d.Batches(info, size) {
+		if err != nil {
+			return nil, err
+		}
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("run samples %d-%d: %w", b.Start, b.Start+b.N-1, err)
 		}
-		inputs := pick(b.Tensors, d.Names(), info)
-		if fixed && b.N < size {
+		inputs := b.Tensors
+		if !perSample && fixed && b.N < size {
 			// A static batch dimension cannot take the short last batch: pad it with
 			// zero rows and keep only the real rows of the outputs.
 			for i, t := range inputs {
+				if !b.Rows[i] {
+					continue
+				}
 				if inputs[i], err = padRows(t, size); err != nil {
 					return nil, err
 				}
@@ -121,13 +134,16 @@ func RunSession(ctx context.Context, s *runtime.Session, d *Data, o Options) (*O
 			return nil, fmt.Errorf("run samples %d-%d: %w", b.Start, b.Start+b.N-1, err)
 		}
 		for _, t := range outs {
-			if len(t.Shape) == 0 || t.Shape[0] != inputs[0].Shape[0] {
-				return nil, fmt.Errorf("output %q: shape %s is not batched along axis 0 (batch of %d)",
-					t.Name, runtime.FormatShape(t.Shape), inputs[0].Shape[0])
-			}
-			if t.Shape[0] != b.N {
-				if t, err = runtime.Slice(t, 0, b.N); err != nil {
-					return nil, fmt.Errorf("output %q: %w", t.Name, err)
+			if !perSample {
+				rows := batchRows(inputs, b.Rows)
+				if len(t.Shape) == 0 || t.Shape[0] != rows {
+					return nil, fmt.Errorf("output %q: shape %s is not batched along axis 0 (batch of %d)",
+						t.Name, runtime.FormatShape(t.Shape), rows)
+				}
+				if t.Shape[0] != b.N {
+					if t, err = runtime.Slice(t, 0, b.N); err != nil {
+						return nil, fmt.Errorf("output %q: %w", t.Name, err)
+					}
 				}
 			}
 			parts[t.Name] = append(parts[t.Name], t)
@@ -138,7 +154,11 @@ func RunSession(ctx context.Context, s *runtime.Session, d *Data, o Options) (*O
 	}
 	res := &Outputs{Names: names, Tensors: make(map[string]*runtime.Tensor, len(names)), N: d.N}
 	for _, name := range names {
-		t, err := concat(name, parts[name])
+		join := concat
+		if perSample {
+			join = stack
+		}
+		t, err := join(name, parts[name])
 		if err != nil {
 			return nil, err
 		}
@@ -147,17 +167,32 @@ func RunSession(ctx context.Context, s *runtime.Session, d *Data, o Options) (*O
 	return res, nil
 }
 
-// pick orders a batch's tensors (in data-name order) as the model's inputs.
-func pick(tensors []*runtime.Tensor, names []string, info []runtime.IOInfo) []*runtime.Tensor {
-	out := make([]*runtime.Tensor, len(info))
-	for i, in := range info {
-		for j, n := range names {
-			if n == in.Name {
-				out[i] = tensors[j]
-			}
+// batchRows is a batch's size: axis 0 of its first batched input.
+func batchRows(inputs []*runtime.Tensor, rows []bool) int64 {
+	for i, t := range inputs {
+		if rows[i] {
+			return t.Shape[0]
 		}
 	}
-	return out
+	return 1
+}
+
+// stack joins one output per sample along a new axis 0; samples whose outputs
+// differ in shape (a sequence of another length) are concatenated flat.
+func stack(name string, parts []*runtime.Tensor) (*runtime.Tensor, error) {
+	same := true
+	for _, p := range parts {
+		same = same && slices.Equal(p.Shape, parts[0].Shape)
+	}
+	flat := make([]*runtime.Tensor, len(parts))
+	for i, p := range parts {
+		shape := append([]int64{1}, p.Shape...)
+		if !same {
+			shape = []int64{p.Len()}
+		}
+		flat[i] = &runtime.Tensor{Name: p.Name, DType: p.DType, Shape: shape, Data: p.Data}
+	}
+	return concat(name, flat)
 }
 
 func hasStaticBatch(info []runtime.IOInfo) bool {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/sentinelzer0/szrun/onnx"
 	"github.com/sentinelzer0/szrun/runtime"
+	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
 	"github.com/sentinelzer0/szrun/stages/quantize/calib"
 	"github.com/sentinelzer0/szrun/stages/quantize/internal/qtest"
 )
@@ -55,7 +56,11 @@ func retainedPeak(t testing.TB, model string, x *runtime.Tensor, tensors []strin
 	goruntime.ReadMemStats(&ms)
 	base := ms.HeapAlloc
 	var peak uint64
-	stats, err := calib.Run(context.Background(), model, tensors, []*runtime.Tensor{in}, calib.RunOptions{
+	d, err := evaluate.NewData(map[string]*runtime.Tensor{in.Name: in})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stats, err := calib.Run(context.Background(), model, tensors, d, calib.RunOptions{
 		Bins: method.HistBins(), BatchSize: 10, WorkDir: t.TempDir(), Threads: 1,
 		Progress: func(done, total int64) {
 			goruntime.ReadMemStats(&ms)

@@ -9,6 +9,7 @@ import (
 	"github.com/sentinelzer0/szrun/onnx"
 	"github.com/sentinelzer0/szrun/onnx/onnxpb"
 	"github.com/sentinelzer0/szrun/runtime"
+	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
 	"github.com/sentinelzer0/szrun/stages/internal/onnxb"
 )
 
@@ -32,26 +33,20 @@ type RunOptions struct {
 	Progress func(done, total int64)
 }
 
-// Run calibrates tensors of the model at modelPath over inputs (one tensor per
-// model input, samples along axis 0). It writes a copy of the model whose
-// graph outputs include every tensor, typed FLOAT with no shape (ONNX Runtime
-// needs only the element type), runs it batch by batch and folds each
-// requested output into its Stats before the next batch: no activation
-// outlives its batch.
-func Run(ctx context.Context, modelPath string, tensors []string, inputs []*runtime.Tensor, o RunOptions) (map[string]*Stats, error) {
+// Run calibrates tensors of the model at modelPath over data (read batch by
+// batch from its file). It writes a copy of the model whose graph outputs
+// include every tensor, typed FLOAT with no shape (ONNX Runtime needs only the
+// element type), runs it batch by batch and folds each requested output into
+// its Stats before the next batch: no activation or input outlives its batch,
+// so memory does not grow with the number of samples.
+func Run(ctx context.Context, modelPath string, tensors []string, data *evaluate.Data, o RunOptions) (map[string]*Stats, error) {
 	if o.BatchSize <= 0 {
 		o.BatchSize = 16
 	}
-	n := int64(0)
-	if len(inputs) > 0 && len(inputs[0].Shape) > 0 {
-		n = inputs[0].Shape[0]
-	}
-	if o.Samples > 0 && int64(o.Samples) < n {
-		n = int64(o.Samples)
-	}
-	if n == 0 {
+	if data == nil || data.N == 0 {
 		return nil, ErrNoData
 	}
+	data = data.Head(int64(o.Samples))
 	aug, err := augment(modelPath, tensors, o.WorkDir)
 	if err != nil {
 		return nil, err
@@ -69,31 +64,31 @@ func Run(ctx context.Context, modelPath string, tensors []string, inputs []*runt
 	for _, t := range tensors {
 		stats[t] = NewStats(o.Bins)
 	}
-	batch := make([]*runtime.Tensor, len(inputs))
-	for start := int64(0); start < n; start += int64(o.BatchSize) {
+	size := int64(o.BatchSize)
+	if b, err := evaluate.BatchSize(s.Inputs(), 0); err == nil && b != evaluate.DefaultBatch {
+		size = b // a static batch dimension
+	}
+	for b, err := range data.Batches(s.Inputs(), size) {
+		if err != nil {
+			return nil, fmt.Errorf("calibrate: %w", err)
+		}
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		size := min(int64(o.BatchSize), n-start)
-		for i, in := range inputs {
-			if batch[i], err = runtime.Slice(in, start, size); err != nil {
-				return nil, fmt.Errorf("calibrate: slice input %q at %d: %w", in.Name, start, err)
-			}
-		}
-		outs, err := s.Run(ctx, batch)
+		outs, err := s.Run(ctx, b.Tensors)
 		if err != nil {
-			return nil, fmt.Errorf("calibrate: run batch at sample %d: %w", start, err)
+			return nil, fmt.Errorf("calibrate: run batch at sample %d: %w", b.Start, err)
 		}
 		for _, t := range tensors {
 			out := outs[index[t]]
-			data, ok := out.Data.([]float32)
+			vals, ok := out.Data.([]float32)
 			if !ok {
 				return nil, fmt.Errorf("calibrate: tensor %q is %s, not float32", t, out.DType)
 			}
-			stats[t].Add(data)
+			stats[t].Add(vals)
 		}
 		if o.Progress != nil {
-			o.Progress(start+size, n)
+			o.Progress(b.Start+b.N, data.N)
 		}
 	}
 	return stats, nil

@@ -257,7 +257,7 @@ func (r *Recipe) checkParams(s *StageDecl, spec stages.Spec, values map[string]a
 				e.add(s.withPos, "stage %q: %s", s.ID, msg)
 				continue
 			}
-			e.add(v.Pos(), "parameter %s: %s", pe.Path, msg)
+			e.add(v.Pos(), "parameter %s", (&stages.ParamError{Path: pe.Path, Msg: msg}).Error())
 		}
 		return
 	} else if err != nil {

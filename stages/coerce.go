@@ -22,8 +22,8 @@ type ParamError struct {
 }
 
 func (e *ParamError) Error() string {
-	if e.Path == "" {
-		return e.Msg
+	if e.Path == "" || strings.HasPrefix(e.Msg, e.Path) {
+		return e.Msg // a message that names its parameter itself
 	}
 	return e.Path + ": " + e.Msg
 }

@@ -5,7 +5,29 @@ import (
 )
 
 // Stage is the `prune` stage.
-type Stage struct{}
+type Stage struct{ stages.Typed[Params] }
+
+// Params are the stage's parameters.
+type Params struct {
+	Model               string         `name:"model" type:"model" required:"true" doc:"the ONNX model to prune"`
+	Strategy            string         `name:"strategy" default:"magnitude" enum:"magnitude,random,structured,n:m" doc:"magnitude, random or n:m zero weights; structured removes output channels"`
+	Amount              *float64       `name:"amount" doc:"fraction in [0, 1): of weights zeroed (magnitude, random) or of output channels removed (structured); required unless schedule or n:m"`
+	Target              map[string]any `name:"target" doc:"structured, instead of amount: {speedup: 1.3, batch: 1} searches the smallest amount whose model runs that many times faster in ONNX Runtime (timed side by side with the original, threads as given)"`
+	Scope               string         `name:"scope" default:"global" enum:"global,layer" doc:"global: amount of all candidates together, least important first; layer: every layer (channel group) loses amount"`
+	OpTypes             []string       `name:"op_types" default:"[\"Conv\",\"Gemm\",\"MatMul\"]" doc:"layer types to prune: Conv, Gemm, MatMul"`
+	Exclude             []string       `name:"exclude" doc:"node or weight initializer names to leave alone"`
+	Seed                int64          `name:"seed" default:"0" doc:"seed of the random strategy"`
+	Norm                string         `name:"norm" default:"l2" enum:"l1,l2" doc:"structured: rank channels by the mean |w| (l1) or root mean square (l2) of their weights"`
+	Allocation          string         `name:"allocation" enum:"uniform,sensitivity" doc:"structured: how the amount is shared between channel groups: uniform (scope decides) or sensitivity (measure each group's cost on calibration or data, prune the least sensitive hardest); default sensitivity when data or calibration is given, else uniform"`
+	ChannelMultiple     int64          `name:"channel_multiple" default:"16" doc:"structured: each group keeps a multiple of this many channels (nearest to amount); 1 prunes exactly amount"`
+	Pattern             string         `name:"pattern" default:"2:4" doc:"n:m: keep N of every M consecutive weights along the input axis"`
+	Schedule            []float64      `name:"schedule" doc:"increasing amounts: one model per step, each pruning the previous step's model (instead of amount)"`
+	stages.Verification "omit:\"shapes,samples\" doc.data:\".npz (or .npy folder) with the model's inputs and optional `labels`: outputs and accuracy are compared before and after\""
+	Compensate          bool   `name:"compensate" default:"true" doc:"structured: fold the removed channels' mean activations (measured on calibration, else data) into the next layers' biases"`
+	Calibration         string `name:"calibration" type:"path" doc:"structured: .npz of inputs to measure activations on for compensate (default: data); keep it apart from the data you report accuracy on"`
+	Batch               int64  `name:"batch" default:"0" doc:"batch size when running data (0: the model's, or 32)"`
+	stages.Execution    `omit:"providers" doc.threads:"ONNX Runtime intra-op threads for verification (0: its default)"`
+}
 
 var _ stages.Stage = (*Stage)(nil)
 
@@ -19,40 +41,7 @@ func (s *Stage) Spec() stages.Spec {
 		Version: "3",
 		Summary: "Prune an ONNX model: zero weights (magnitude, random, n:m) or remove channels (structured).",
 		Doc:     specDoc,
-		Params: []stages.Param{
-			{Name: "model", Type: stages.Model, Required: true, Doc: "the ONNX model to prune"},
-			{Name: "strategy", Type: stages.String, Default: Magnitude, Enum: []string{Magnitude, Random, Structured, NM},
-				Doc: "magnitude, random or n:m zero weights; structured removes output channels"},
-			{Name: "amount", Type: stages.Float,
-				Doc: "fraction in [0, 1): of weights zeroed (magnitude, random) or of output channels removed (structured); required unless schedule or n:m"},
-			{Name: "target", Type: stages.Map,
-				Doc: "structured, instead of amount: {speedup: 1.3, batch: 1} searches the smallest amount whose model runs that many times faster in ONNX Runtime (timed side by side with the original, threads as given)"},
-			{Name: "scope", Type: stages.String, Default: "global", Enum: []string{"global", "layer"},
-				Doc: "global: amount of all candidates together, least important first; layer: every layer (channel group) loses amount"},
-			{Name: "op_types", Type: stages.List, Elem: stages.String, Default: []any{"Conv", "Gemm", "MatMul"},
-				Doc: "layer types to prune: Conv, Gemm, MatMul"},
-			{Name: "exclude", Type: stages.List, Elem: stages.String,
-				Doc: "node or weight initializer names to leave alone"},
-			{Name: "seed", Type: stages.Int, Default: int64(0), Doc: "seed of the random strategy"},
-			{Name: "norm", Type: stages.String, Default: "l2", Enum: []string{"l1", "l2"},
-				Doc: "structured: rank channels by the mean |w| (l1) or root mean square (l2) of their weights"},
-			{Name: "allocation", Type: stages.String, Enum: []string{Uniform, Sensitivity},
-				Doc: "structured: how the amount is shared between channel groups: uniform (scope decides) or sensitivity (measure each group's cost on calibration or data, prune the least sensitive hardest); default sensitivity when data or calibration is given, else uniform"},
-			{Name: "channel_multiple", Type: stages.Int, Default: int64(16),
-				Doc: "structured: each group keeps a multiple of this many channels (nearest to amount); 1 prunes exactly amount"},
-			{Name: "pattern", Type: stages.String, Default: "2:4",
-				Doc: "n:m: keep N of every M consecutive weights along the input axis"},
-			{Name: "schedule", Type: stages.List, Elem: stages.Float,
-				Doc: "increasing amounts: one model per step, each pruning the previous step's model (instead of amount)"},
-			{Name: "data", Type: stages.Path,
-				Doc: ".npz (or .npy folder) with the model's inputs and optional `labels`: outputs and accuracy are compared before and after"},
-			{Name: "compensate", Type: stages.Bool, Default: true,
-				Doc: "structured: fold the removed channels' mean activations (measured on calibration, else data) into the next layers' biases"},
-			{Name: "calibration", Type: stages.Path,
-				Doc: "structured: .npz of inputs to measure activations on for compensate (default: data); keep it apart from the data you report accuracy on"},
-			{Name: "batch", Type: stages.Int, Default: int64(0), Doc: "batch size when running data (0: the model's, or 32)"},
-			{Name: "threads", Type: stages.Int, Default: int64(0), Doc: "ONNX Runtime intra-op threads for verification (0: its default)"},
-		},
+		Params:  stages.ParamsOf(Params{}),
 		Outputs: []stages.OutputSpec{
 			{Name: "model", Kind: stages.FileOutput, Doc: "the pruned model (with schedule: the last step's)"},
 			{Name: "models", Kind: stages.FileOutput, Doc: "folder with one model per step, named by amount: 0.1.onnx, 0.2.onnx (one file without schedule; 2-4.onnx for n:m)"},

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/charmbracelet/log"
@@ -30,33 +31,54 @@ type plan struct {
 	target     *Target // replaces steps: the amount is searched
 }
 
-// parse turns the coerced parameters into a plan, rejecting bad values before
-// any work.
+// parse decodes the parameters into a plan, rejecting bad values before any
+// work.
 func parse(in *stages.Input) (*plan, error) {
+	var prm Params
+	if err := in.Decode(&prm); err != nil {
+		return nil, err
+	}
+	return prm.plan()
+}
+
+// Check holds the rules across parameters: those plan applies.
+func (prm *Params) Check() error {
+	if _, err := prm.plan(); err != nil {
+		// Every plan error starts with the parameter it is about.
+		name, _, _ := strings.Cut(err.Error(), " ")
+		name = strings.TrimSuffix(name, ":")
+		if i := strings.IndexAny(name, ".["); i >= 0 {
+			name = name[:i]
+		}
+		return stages.Errorf(name, "%s", err.Error()).Reading("strategy", "amount", "schedule", "target", "data", "calibration", "allocation")
+	}
+	return nil
+}
+
+// plan checks the parameters and gives the plan.
+func (prm *Params) plan() (*plan, error) {
 	p := &plan{
-		model:      in.String("model"),
-		data:       in.String("data"),
-		calib:      in.String("calibration"),
-		compensate: in.Bool("compensate"),
+		model:      prm.Model,
+		data:       prm.Data,
+		calib:      prm.Calibration,
+		compensate: prm.Compensate,
 		opts: Options{
-			Strategy: in.String("strategy"),
-			Amount:   in.Float("amount"),
-			Scope:    in.String("scope"),
-			Seed:     in.Int("seed"),
-			Norm:     in.String("norm"),
-			Pattern:  in.String("pattern"),
-			Multiple: int(in.Int("channel_multiple")),
+			Strategy: prm.Strategy,
+			Scope:    prm.Scope,
+			Seed:     prm.Seed,
+			Norm:     prm.Norm,
+			Pattern:  prm.Pattern,
+			Multiple: int(prm.ChannelMultiple),
+			OpTypes:  slices.Clone(prm.OpTypes),
+			Exclude:  slices.Clone(prm.Exclude),
 		},
-		evalOpts: evaluate.Options{Batch: in.Int("batch"), Threads: int(in.Int("threads"))},
+		evalOpts: evaluate.Options{Batch: prm.Batch, Threads: int(prm.Threads)},
 	}
-	for _, v := range in.List("op_types") {
-		p.opts.OpTypes = append(p.opts.OpTypes, fmt.Sprint(v))
-	}
-	for _, v := range in.List("exclude") {
-		p.opts.Exclude = append(p.opts.Exclude, fmt.Sprint(v))
+	if prm.Amount != nil {
+		p.opts.Amount = *prm.Amount
 	}
 	// allocation defaults to sensitivity when there is data to measure on.
-	p.opts.Allocation = in.String("allocation")
+	p.opts.Allocation = prm.Allocation
 	if p.opts.Allocation == "" && p.opts.Strategy == Structured && (p.data != "" || p.calib != "") {
 		p.opts.Allocation = Sensitivity
 	}
@@ -64,30 +86,19 @@ func parse(in *stages.Input) (*plan, error) {
 		return nil, fmt.Errorf("allocation sensitivity: give data or calibration to measure each group's sensitivity on")
 	}
 	p.opts.applyDefaults()
-	for i, v := range in.List("schedule") {
-		f, ok := v.(float64)
-		if !ok {
-			if n, isInt := v.(int64); isInt {
-				f, ok = float64(n), true
-			}
-		}
-		if !ok {
-			return nil, fmt.Errorf("schedule[%d] %v: not a number", i, v)
-		}
-		p.steps = append(p.steps, f)
-	}
+	p.steps = slices.Clone(prm.Schedule)
 	if err := p.opts.validate(); err != nil {
 		return nil, err
 	}
-	if in.Has("target") {
-		t, err := parseTarget(in.Map("target"))
+	if prm.Target != nil {
+		t, err := parseTarget(prm.Target)
 		if err != nil {
 			return nil, err
 		}
 		switch {
 		case p.opts.Strategy != Structured:
 			return nil, fmt.Errorf("target: only strategy structured makes a model faster, not %s", p.opts.Strategy)
-		case in.Has("amount") || len(p.steps) > 0:
+		case prm.Amount != nil || len(p.steps) > 0:
 			return nil, fmt.Errorf("target: give target or amount/schedule, not both: the target decides the amount")
 		}
 		p.target = t
@@ -95,7 +106,7 @@ func parse(in *stages.Input) (*plan, error) {
 		return p, nil
 	}
 	switch {
-	case len(p.steps) > 0 && in.Has("amount"):
+	case len(p.steps) > 0 && prm.Amount != nil:
 		return nil, fmt.Errorf("amount %v and schedule %v: give one of them", p.opts.Amount, p.steps)
 	case len(p.steps) > 0 && p.opts.Strategy == NM:
 		return nil, fmt.Errorf("schedule %v: n:m pruning has no amount to schedule; its pattern %s fixes the sparsity", p.steps, p.opts.Pattern)
@@ -105,7 +116,7 @@ func parse(in *stages.Input) (*plan, error) {
 		}
 	case p.opts.Strategy == NM:
 		p.steps = []float64{0}
-	case !in.Has("amount"):
+	case prm.Amount == nil:
 		return nil, fmt.Errorf("amount: required for strategy %s (or give schedule)", p.opts.Strategy)
 	default:
 		p.steps = []float64{p.opts.Amount}

@@ -22,7 +22,7 @@ type Params struct {
 	ChannelMultiple     int64          `name:"channel_multiple" default:"16" doc:"structured: each group keeps a multiple of this many channels (nearest to amount); 1 prunes exactly amount"`
 	Pattern             string         `name:"pattern" default:"2:4" doc:"n:m: keep N of every M consecutive weights along the input axis"`
 	Schedule            []float64      `name:"schedule" doc:"increasing amounts: one model per step, each pruning the previous step's model (instead of amount)"`
-	stages.Verification "omit:\"shapes,samples\" doc.data:\".npz (or .npy folder) with the model's inputs and optional `labels`: outputs and accuracy are compared before and after\""
+	stages.Verification "omit:\"shapes,samples,fixed_inputs\" doc.data:\".npz (or .npy folder) with the model's inputs and optional `labels`: outputs and accuracy are compared before and after\""
 	Compensate          bool   `name:"compensate" default:"true" doc:"structured: fold the removed channels' mean activations (measured on calibration, else data) into the next layers' biases"`
 	Calibration         string `name:"calibration" type:"path" doc:"structured: .npz of inputs to measure activations on for compensate (default: data); keep it apart from the data you report accuracy on"`
 	Batch               int64  `name:"batch" default:"0" doc:"batch size when running data (0: the model's, or 32)"`

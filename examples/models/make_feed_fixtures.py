@@ -16,6 +16,12 @@ It writes, deterministically (make_fixtures.py's seeds and stable .npz writer):
   model's outputs for them (output [8, 1, 1], stateN [8, 2, 1, 32]).
 - examples/models/fixed_batch.onnx: a model whose batch is fixed at 1, as
   openWakeWord's: `x` float32 [1, 16, 96] -> `y` float32 [1, 4].
+- examples/models/fp16_overflow.onnx: `x` float32 [batch, 16] -> `y` [batch, 4]
+  through Linear, ReLU, a Linear with a column of weights of 1e6 (beyond float16's
+  65504: clamped, the output is off by an order of magnitude) scaled back by 1e-5,
+  and two more Linears; it verifies in float16 only with that Linear in float32.
+  (Activations that overflow do not do here: ONNX Runtime's CPU engine runs most
+  float16 ops in float32 behind inserted Casts, and fuses written-out LayerNorms.)
 """
 
 import os
@@ -54,6 +60,29 @@ class FixedBatch(nn.Module):
         return self.fc(x.flatten(1))
 
 
+class Overflow(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.pre = nn.Linear(16, 16)
+        self.big = nn.Linear(16, 16)
+        self.mid = nn.Linear(16, 16)
+        self.out = nn.Linear(16, 4)
+        with torch.no_grad():
+            self.big.weight.mul_(10.0)
+            self.big.weight[:, 0] = 1e6
+
+    def forward(self, x):
+        h = self.big(torch.relu(self.pre(x))) * 1e-5
+        return self.out(torch.relu(self.mid(h)))
+
+
+def make_overflow():
+    mf.seed(13)
+    m = Overflow().eval()
+    mf.export(m, (torch.rand(1, 16),), os.path.join(mf.MODELS, "fp16_overflow.onnx"), ["x"], ["y"],
+              {"x": {0: "batch"}, "y": {0: "batch"}})
+
+
 def make_vad():
     mf.seed(11)
     m = StatefulVAD().eval()
@@ -85,6 +114,7 @@ def main():
     mf.setup()
     make_vad()
     make_fixed_batch()
+    make_overflow()
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ type Params struct {
 	Exclude             []string  `name:"exclude" alias:"node_block_list" key:"node_block_list" doc:"node names that stay float32 (unknown names are an error)"`
 	Verify              bool      `name:"verify" default:"true" doc:"run both models and require finite outputs within max_rel_error"`
 	stages.Verification `alias.data:"inputs" key.data:"inputs" default.samples:"4" doc.samples:"random samples to verify with"`
+	Fallback            string  `name:"fallback" default:"auto" enum:"auto,off" doc:"auto: when the float16 model fails to load or verify, keep a small set of nodes in float32 until it passes (found by bisection over the graph; listed in the report); off: fail"`
 	MaxRelError         float64 `name:"max_rel_error" alias:"rtol" key:"rtol" default:"0.05" doc:"largest allowed max|fp16-fp32| / max|fp32| per output"`
 	stages.Execution    `doc.threads:"ONNX Runtime intra-op threads for verification; 0 = default" doc.providers:"execution providers to verify the float16 model on (cuda, tensorrt, cpu); default cpu"`
 }
@@ -54,6 +55,7 @@ func (s *Stage) Spec() stages.Spec {
 			{Name: "clamped_values", Kind: stages.ValueOutput, Type: "number", Doc: "weights moved into float16's range"},
 			{Name: "size_before", Kind: stages.ValueOutput, Type: "number", Doc: "original file size in bytes"},
 			{Name: "size_after", Kind: stages.ValueOutput, Type: "number", Doc: "float16 file size in bytes"},
+			{Name: "fallback_nodes", Kind: stages.ValueOutput, Type: "number", Doc: "nodes the fallback kept in float32 (0 when the conversion passed as it was)"},
 			{Name: "max_rel_error", Kind: stages.ValueOutput, Type: "number", Doc: "max over outputs of max|fp16-fp32| / max|fp32| (0 without verify)"},
 		},
 	}

@@ -68,6 +68,19 @@ way, so on CPU such ops effectively run in float32 and the measured error is
 smaller than on a GPU: set ` + "`providers: [cuda]`" + ` to verify the float16 model where
 it will run (the float32 reference always runs on CPU).
 
+**Fallback** (` + "`fallback: auto`" + `, the default; needs ` + "`verify`" + `). When the float16 model
+fails to load or run in ONNX Runtime, or fails verification, the stage looks for a small
+set of nodes to keep in float32 until it passes. With the converted nodes of the main
+graph in topological order and S the set found so far (first empty), it bisects for the
+shortest prefix P such that S plus P in float32 passes; P's last node is needed (without
+it the model failed), so it joins S, and the search repeats until S alone passes: about
+log2(nodes) conversions per node kept, at most 64 in all (past that it keeps the
+known-good prefix). Each node kept is in the report's ` + "`fallback.kept_float32`" + ` with its op and
+the failure seen without it, and in the log; ` + "`fallback_nodes`" + ` counts them. The stage fails
+only when even every converted node in float32 does not pass. ` + "`fallback: off`" + ` fails on the
+first failure, as before. (A native crash of ONNX Runtime is a load failure once sessions
+run in the worker process.)
+
 **Refused input.** A model ONNX Runtime cannot load, and a model that is
 already float16 (no float32 tensors: the error says so; running fp16 twice is
 a recipe mistake, not something to pass over silently).

@@ -6,11 +6,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/charmbracelet/log"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/sentinelzer0/szrun/onnx"
+	"github.com/sentinelzer0/szrun/onnx/onnxpb"
 	"github.com/sentinelzer0/szrun/runtime"
 	"github.com/sentinelzer0/szrun/stages"
 	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
@@ -43,6 +46,9 @@ type report struct {
 	SizeAfter    int64         `json:"size_after"`
 	MaxRelError  float64       `json:"max_rel_error"`
 	Verification []outputCheck `json:"verification"`
+	// Fallback, when the conversion alone failed, lists the nodes kept in
+	// float32 to make it load and verify.
+	Fallback *FallbackReport `json:"fallback,omitempty"`
 	*Result
 }
 
@@ -76,23 +82,57 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 		}
 		defer data.Close()
 	}
-	in.Report(0, 3, "convert")
-	res, err := Convert(ctx, m.Proto, p.opts)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", p.Model, err)
-	}
-	out := filepath.Join(in.WorkDir, "model.onnx")
-	if err := onnx.Save(m, out, onnx.SaveOptions{}); err != nil {
-		return nil, fmt.Errorf("fp16 %s: save: %w", p.Model, err)
-	}
-	in.Report(1, 3, "verify")
-	rep := &report{Model: p.Model, KeepIOTypes: !p.opts.FP16IO, Result: res, Verification: []outputCheck{}}
+	var want *evaluate.Outputs
 	if p.Verify {
-		rep.Verification, rep.MaxRelError, err = verify(ctx, ref, out, data, p)
-		if err != nil {
-			return nil, err
+		if want, err = evaluate.RunSession(ctx, ref, data, evaluate.Options{Threads: int(p.Threads)}); err != nil {
+			return nil, fmt.Errorf("fp16: verify: run original %s: %w", p.Model, err)
 		}
 	}
+	out := filepath.Join(in.WorkDir, "model.onnx")
+	orig := proto.Clone(m.Proto).(*onnxpb.ModelProto)
+	// try converts a fresh copy with extra nodes kept in float32, saves it to
+	// out and verifies it; failure says why it does not load or verify.
+	try := func(ctx context.Context, extra []string) (*Result, *verdict, string, error) {
+		o := p.opts
+		o.NodeBlockList = append(slices.Clone(p.opts.NodeBlockList), extra...)
+		if extra != nil {
+			o.Warn = nil // the first conversion said it
+		}
+		mm := *m // keeps the original's layout (external data)
+		mm.Proto = proto.Clone(orig).(*onnxpb.ModelProto)
+		res, err := Convert(ctx, mm.Proto, o)
+		if err != nil {
+			return nil, nil, "", fmt.Errorf("%s: %w", p.Model, err)
+		}
+		if err := onnx.Save(&mm, out, onnx.SaveOptions{}); err != nil {
+			return nil, nil, "", fmt.Errorf("fp16 %s: save: %w", p.Model, err)
+		}
+		if !p.Verify {
+			return res, &verdict{checks: []outputCheck{}}, "", nil
+		}
+		v, failure := checkConverted(ctx, want, out, data, p)
+		return res, v, failure, nil
+	}
+	in.Report(0, 3, "convert")
+	res, v, failure, err := try(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	in.Report(1, 3, "verify")
+	var fb *FallbackReport
+	if failure != "" {
+		if p.Fallback == FallbackOff {
+			return nil, fmt.Errorf("fp16: verify: the float16 model %s", failure)
+		}
+		logger.Warn("the float16 model "+failure+"; looking for nodes to keep in float32", "fallback", FallbackAuto)
+		if res, v, fb, err = runFallback(ctx, try, orig, res, p.opts, failure); err != nil {
+			return nil, err
+		}
+		for _, k := range fb.Kept {
+			logger.Warn("kept in float32 by the fallback", "node", k.Node, "op", k.Op, "why", k.Why)
+		}
+	}
+	rep := &report{Model: p.Model, KeepIOTypes: !p.opts.FP16IO, Result: res, Verification: v.checks, MaxRelError: v.worst, Fallback: fb}
 	if rep.SizeBefore, err = fileSize(p.Model); err != nil {
 		return nil, fmt.Errorf("fp16 %s: %w", p.Model, err)
 	}
@@ -111,9 +151,16 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 		Values: map[string]any{
 			"converted_nodes": int64(res.ConvertedNodes), "blocked_nodes": int64(len(res.Blocked)),
 			"clamped_values": res.ClampedValues(), "size_before": rep.SizeBefore, "size_after": rep.SizeAfter,
-			"max_rel_error": rep.MaxRelError,
+			"max_rel_error": rep.MaxRelError, "fallback_nodes": int64(fallbackNodes(fb)),
 		},
 	}, nil
+}
+
+func fallbackNodes(fb *FallbackReport) int {
+	if fb == nil {
+		return 0
+	}
+	return len(fb.Kept)
 }
 
 func fileSize(path string) (int64, error) {

@@ -61,7 +61,7 @@ func TestStageBadInput(t *testing.T) {
 		{"max_rel_error", map[string]any{"model": model, "max_rel_error": -1.0}, "max_rel_error"},
 		{"samples", map[string]any{"model": model, "samples": int64(0)}, "samples"},
 		{"wrong data", map[string]any{"model": model, "data": abs(t, "../../examples/data/encoder_inputs.npz")}, "parameter data"},
-		{"tolerance", map[string]any{"model": model, "max_rel_error": 1e-9}, "above max_rel_error"},
+		{"tolerance", map[string]any{"model": model, "max_rel_error": 1e-9, "fallback": "off"}, "above max_rel_error"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			in := input(t, tc.params)

@@ -34,24 +34,21 @@ func verificationData(ref *runtime.Session, g *onnxpb.GraphProto, p *params, war
 	return d, nil
 }
 
-// verify runs both models and checks the converted one's outputs.
-func verify(ctx context.Context, ref *runtime.Session, path string, data *evaluate.Data, p *params) ([]outputCheck, float64, error) {
-	opts := evaluate.Options{Threads: int(p.Threads)}
-	want, err := evaluate.RunSession(ctx, ref, data, opts)
-	if err != nil {
-		return nil, 0, fmt.Errorf("fp16: verify: run original %s: %w", p.Model, err)
-	}
+// checkConverted runs the converted model at path on data and checks its
+// outputs against want; failure says why it does not load, run or verify.
+func checkConverted(ctx context.Context, want *evaluate.Outputs, path string, data *evaluate.Data, p *params) (*verdict, string) {
 	// Without keep_io_types the converted model takes float16 inputs: the data
 	// is converted batch by batch (saturating) as it is fed.
 	got, err := evaluate.Run(ctx, path, data, evaluate.Options{Threads: int(p.Threads), Providers: p.Providers})
 	if err != nil {
-		return nil, 0, fmt.Errorf("fp16: verify: ONNX Runtime cannot run the converted model: %w", err)
+		return &verdict{checks: []outputCheck{}}, "fails to load or run in ONNX Runtime: " + err.Error()
 	}
 	checks, worst, err := checkOutputs(want, got, p.MaxRelError)
+	v := &verdict{checks: checks, worst: worst}
 	if err != nil {
-		return checks, worst, fmt.Errorf("fp16: verify: %w", err)
+		return v, "fails verification: " + err.Error()
 	}
-	return checks, worst, nil
+	return v, ""
 }
 
 // checkOutputs compares outputs: no new NaN/Inf, and scale-relative error

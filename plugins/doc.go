@@ -11,8 +11,9 @@
 //   - The Host discovers plugins (Discover), describes each once per binary
 //     digest, and resolves a recipe's `uses: plugin:NAME[/STAGE]` to a Stage
 //     (Lookup). Close kills whatever plugin process is still running.
-//   - The protocol is the gRPC service in plugins/proto (Describe, and Run
-//     streaming Log, Progress and one Result or Error), carried by go-plugin
+//   - The protocol is the gRPC service in plugins/proto (Describe; Validate,
+//     called while a recipe is validated; Run, streaming Log, Progress and
+//     one Result or Error), carried by go-plugin
 //     with a magic cookie, protocol version 1 and automatic mTLS. Files pass
 //     as paths, never bytes.
 //   - The SDK (plugins/sdk) is what a Go plugin author imports.

@@ -28,6 +28,7 @@ func TestPythonPlugin(t *testing.T) {
 	dir := t.TempDir()
 	copyFile(t, filepath.Join("internal", "testplugin", "python", "szrun_plugin_py.py"), filepath.Join(dir, "szrun-plugin-py"), 0o755)
 
+	checkOldPlugin(t, []string{dir})
 	h := NewHost(Options{Dirs: []string{dir}})
 	defer h.Close()
 	st := lookupStage(t, h, "plugin:py")

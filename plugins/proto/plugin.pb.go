@@ -479,6 +479,163 @@ func (x *Output) GetDoc() string {
 	return ""
 }
 
+type ValidateRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// stage is the StageSpec.name whose parameters to check.
+	Stage string `protobuf:"bytes,1,opt,name=stage,proto3" json:"stage,omitempty"`
+	// params_json is a JSON object of the parameters as far as they are known,
+	// checked and defaulted by szrun like RunRequest's. A value that depends on
+	// an upstream stage's output is null: it is not known yet, so a rule that
+	// reads it must not be applied (szrun passes the real value to Run).
+	ParamsJson    string `protobuf:"bytes,2,opt,name=params_json,json=paramsJson,proto3" json:"params_json,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ValidateRequest) Reset() {
+	*x = ValidateRequest{}
+	mi := &file_plugin_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ValidateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ValidateRequest) ProtoMessage() {}
+
+func (x *ValidateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ValidateRequest.ProtoReflect.Descriptor instead.
+func (*ValidateRequest) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ValidateRequest) GetStage() string {
+	if x != nil {
+		return x.Stage
+	}
+	return ""
+}
+
+func (x *ValidateRequest) GetParamsJson() string {
+	if x != nil {
+		return x.ParamsJson
+	}
+	return ""
+}
+
+type ValidateResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// problems lists every problem found; empty when the parameters are fine.
+	Problems      []*ParamProblem `protobuf:"bytes,1,rep,name=problems,proto3" json:"problems,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ValidateResponse) Reset() {
+	*x = ValidateResponse{}
+	mi := &file_plugin_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ValidateResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ValidateResponse) ProtoMessage() {}
+
+func (x *ValidateResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ValidateResponse.ProtoReflect.Descriptor instead.
+func (*ValidateResponse) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ValidateResponse) GetProblems() []*ParamProblem {
+	if x != nil {
+		return x.Problems
+	}
+	return nil
+}
+
+// ParamProblem is one problem with one parameter.
+type ParamProblem struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// path locates the parameter inside `with:`: "precision",
+	// "calibration.cache", "inputs[1].shape". "" means the stage as a whole.
+	Path          string `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
+	Message       string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ParamProblem) Reset() {
+	*x = ParamProblem{}
+	mi := &file_plugin_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ParamProblem) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ParamProblem) ProtoMessage() {}
+
+func (x *ParamProblem) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ParamProblem.ProtoReflect.Descriptor instead.
+func (*ParamProblem) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ParamProblem) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *ParamProblem) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
 type RunRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// stage is the StageSpec.name to run.
@@ -499,7 +656,7 @@ type RunRequest struct {
 
 func (x *RunRequest) Reset() {
 	*x = RunRequest{}
-	mi := &file_plugin_proto_msgTypes[5]
+	mi := &file_plugin_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -511,7 +668,7 @@ func (x *RunRequest) String() string {
 func (*RunRequest) ProtoMessage() {}
 
 func (x *RunRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[5]
+	mi := &file_plugin_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -524,7 +681,7 @@ func (x *RunRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunRequest.ProtoReflect.Descriptor instead.
 func (*RunRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{5}
+	return file_plugin_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *RunRequest) GetStage() string {
@@ -577,7 +734,7 @@ type RunEvent struct {
 
 func (x *RunEvent) Reset() {
 	*x = RunEvent{}
-	mi := &file_plugin_proto_msgTypes[6]
+	mi := &file_plugin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -589,7 +746,7 @@ func (x *RunEvent) String() string {
 func (*RunEvent) ProtoMessage() {}
 
 func (x *RunEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[6]
+	mi := &file_plugin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -602,7 +759,7 @@ func (x *RunEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunEvent.ProtoReflect.Descriptor instead.
 func (*RunEvent) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{6}
+	return file_plugin_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *RunEvent) GetEvent() isRunEvent_Event {
@@ -687,7 +844,7 @@ type Log struct {
 
 func (x *Log) Reset() {
 	*x = Log{}
-	mi := &file_plugin_proto_msgTypes[7]
+	mi := &file_plugin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -699,7 +856,7 @@ func (x *Log) String() string {
 func (*Log) ProtoMessage() {}
 
 func (x *Log) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[7]
+	mi := &file_plugin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -712,7 +869,7 @@ func (x *Log) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Log.ProtoReflect.Descriptor instead.
 func (*Log) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{7}
+	return file_plugin_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Log) GetLevel() LogLevel {
@@ -747,7 +904,7 @@ type Field struct {
 
 func (x *Field) Reset() {
 	*x = Field{}
-	mi := &file_plugin_proto_msgTypes[8]
+	mi := &file_plugin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -759,7 +916,7 @@ func (x *Field) String() string {
 func (*Field) ProtoMessage() {}
 
 func (x *Field) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[8]
+	mi := &file_plugin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -772,7 +929,7 @@ func (x *Field) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Field.ProtoReflect.Descriptor instead.
 func (*Field) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{8}
+	return file_plugin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Field) GetKey() string {
@@ -801,7 +958,7 @@ type Progress struct {
 
 func (x *Progress) Reset() {
 	*x = Progress{}
-	mi := &file_plugin_proto_msgTypes[9]
+	mi := &file_plugin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -813,7 +970,7 @@ func (x *Progress) String() string {
 func (*Progress) ProtoMessage() {}
 
 func (x *Progress) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[9]
+	mi := &file_plugin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -826,7 +983,7 @@ func (x *Progress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Progress.ProtoReflect.Descriptor instead.
 func (*Progress) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{9}
+	return file_plugin_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Progress) GetDone() int64 {
@@ -864,7 +1021,7 @@ type Result struct {
 
 func (x *Result) Reset() {
 	*x = Result{}
-	mi := &file_plugin_proto_msgTypes[10]
+	mi := &file_plugin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -876,7 +1033,7 @@ func (x *Result) String() string {
 func (*Result) ProtoMessage() {}
 
 func (x *Result) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[10]
+	mi := &file_plugin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -889,7 +1046,7 @@ func (x *Result) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Result.ProtoReflect.Descriptor instead.
 func (*Result) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{10}
+	return file_plugin_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Result) GetFiles() map[string]string {
@@ -915,7 +1072,7 @@ type Error struct {
 
 func (x *Error) Reset() {
 	*x = Error{}
-	mi := &file_plugin_proto_msgTypes[11]
+	mi := &file_plugin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -927,7 +1084,7 @@ func (x *Error) String() string {
 func (*Error) ProtoMessage() {}
 
 func (x *Error) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[11]
+	mi := &file_plugin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -940,7 +1097,7 @@ func (x *Error) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Error.ProtoReflect.Descriptor instead.
 func (*Error) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{11}
+	return file_plugin_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Error) GetMessage() string {
@@ -983,7 +1140,16 @@ const file_plugin_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x12\n" +
 	"\x04type\x18\x03 \x01(\tR\x04type\x12\x10\n" +
-	"\x03doc\x18\x04 \x01(\tR\x03doc\"\xb2\x01\n" +
+	"\x03doc\x18\x04 \x01(\tR\x03doc\"H\n" +
+	"\x0fValidateRequest\x12\x14\n" +
+	"\x05stage\x18\x01 \x01(\tR\x05stage\x12\x1f\n" +
+	"\vparams_json\x18\x02 \x01(\tR\n" +
+	"paramsJson\"M\n" +
+	"\x10ValidateResponse\x129\n" +
+	"\bproblems\x18\x01 \x03(\v2\x1d.szrun.plugin.v1.ParamProblemR\bproblems\"<\n" +
+	"\fParamProblem\x12\x12\n" +
+	"\x04path\x18\x01 \x01(\tR\x04path\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\"\xb2\x01\n" +
 	"\n" +
 	"RunRequest\x12\x14\n" +
 	"\x05stage\x18\x01 \x01(\tR\x05stage\x12\x1a\n" +
@@ -1024,9 +1190,10 @@ const file_plugin_proto_rawDesc = "" +
 	"\x0fLOG_LEVEL_DEBUG\x10\x01\x12\x12\n" +
 	"\x0eLOG_LEVEL_INFO\x10\x02\x12\x12\n" +
 	"\x0eLOG_LEVEL_WARN\x10\x03\x12\x13\n" +
-	"\x0fLOG_LEVEL_ERROR\x10\x042\x99\x01\n" +
+	"\x0fLOG_LEVEL_ERROR\x10\x042\xea\x01\n" +
 	"\x05Stage\x12O\n" +
-	"\bDescribe\x12 .szrun.plugin.v1.DescribeRequest\x1a!.szrun.plugin.v1.DescribeResponse\x12?\n" +
+	"\bDescribe\x12 .szrun.plugin.v1.DescribeRequest\x1a!.szrun.plugin.v1.DescribeResponse\x12O\n" +
+	"\bValidate\x12 .szrun.plugin.v1.ValidateRequest\x1a!.szrun.plugin.v1.ValidateResponse\x12?\n" +
 	"\x03Run\x12\x1b.szrun.plugin.v1.RunRequest\x1a\x19.szrun.plugin.v1.RunEvent0\x01B3Z1github.com/sentinelzer0/szrun/plugins/proto;protob\x06proto3"
 
 var (
@@ -1042,7 +1209,7 @@ func file_plugin_proto_rawDescGZIP() []byte {
 }
 
 var file_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_plugin_proto_goTypes = []any{
 	(LogLevel)(0),            // 0: szrun.plugin.v1.LogLevel
 	(*DescribeRequest)(nil),  // 1: szrun.plugin.v1.DescribeRequest
@@ -1050,37 +1217,43 @@ var file_plugin_proto_goTypes = []any{
 	(*StageSpec)(nil),        // 3: szrun.plugin.v1.StageSpec
 	(*Param)(nil),            // 4: szrun.plugin.v1.Param
 	(*Output)(nil),           // 5: szrun.plugin.v1.Output
-	(*RunRequest)(nil),       // 6: szrun.plugin.v1.RunRequest
-	(*RunEvent)(nil),         // 7: szrun.plugin.v1.RunEvent
-	(*Log)(nil),              // 8: szrun.plugin.v1.Log
-	(*Field)(nil),            // 9: szrun.plugin.v1.Field
-	(*Progress)(nil),         // 10: szrun.plugin.v1.Progress
-	(*Result)(nil),           // 11: szrun.plugin.v1.Result
-	(*Error)(nil),            // 12: szrun.plugin.v1.Error
-	nil,                      // 13: szrun.plugin.v1.Result.FilesEntry
+	(*ValidateRequest)(nil),  // 6: szrun.plugin.v1.ValidateRequest
+	(*ValidateResponse)(nil), // 7: szrun.plugin.v1.ValidateResponse
+	(*ParamProblem)(nil),     // 8: szrun.plugin.v1.ParamProblem
+	(*RunRequest)(nil),       // 9: szrun.plugin.v1.RunRequest
+	(*RunEvent)(nil),         // 10: szrun.plugin.v1.RunEvent
+	(*Log)(nil),              // 11: szrun.plugin.v1.Log
+	(*Field)(nil),            // 12: szrun.plugin.v1.Field
+	(*Progress)(nil),         // 13: szrun.plugin.v1.Progress
+	(*Result)(nil),           // 14: szrun.plugin.v1.Result
+	(*Error)(nil),            // 15: szrun.plugin.v1.Error
+	nil,                      // 16: szrun.plugin.v1.Result.FilesEntry
 }
 var file_plugin_proto_depIdxs = []int32{
 	3,  // 0: szrun.plugin.v1.DescribeResponse.stages:type_name -> szrun.plugin.v1.StageSpec
 	4,  // 1: szrun.plugin.v1.StageSpec.params:type_name -> szrun.plugin.v1.Param
 	5,  // 2: szrun.plugin.v1.StageSpec.outputs:type_name -> szrun.plugin.v1.Output
 	4,  // 3: szrun.plugin.v1.Param.fields:type_name -> szrun.plugin.v1.Param
-	0,  // 4: szrun.plugin.v1.RunRequest.log_level:type_name -> szrun.plugin.v1.LogLevel
-	8,  // 5: szrun.plugin.v1.RunEvent.log:type_name -> szrun.plugin.v1.Log
-	10, // 6: szrun.plugin.v1.RunEvent.progress:type_name -> szrun.plugin.v1.Progress
-	11, // 7: szrun.plugin.v1.RunEvent.result:type_name -> szrun.plugin.v1.Result
-	12, // 8: szrun.plugin.v1.RunEvent.error:type_name -> szrun.plugin.v1.Error
-	0,  // 9: szrun.plugin.v1.Log.level:type_name -> szrun.plugin.v1.LogLevel
-	9,  // 10: szrun.plugin.v1.Log.fields:type_name -> szrun.plugin.v1.Field
-	13, // 11: szrun.plugin.v1.Result.files:type_name -> szrun.plugin.v1.Result.FilesEntry
-	1,  // 12: szrun.plugin.v1.Stage.Describe:input_type -> szrun.plugin.v1.DescribeRequest
-	6,  // 13: szrun.plugin.v1.Stage.Run:input_type -> szrun.plugin.v1.RunRequest
-	2,  // 14: szrun.plugin.v1.Stage.Describe:output_type -> szrun.plugin.v1.DescribeResponse
-	7,  // 15: szrun.plugin.v1.Stage.Run:output_type -> szrun.plugin.v1.RunEvent
-	14, // [14:16] is the sub-list for method output_type
-	12, // [12:14] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	8,  // 4: szrun.plugin.v1.ValidateResponse.problems:type_name -> szrun.plugin.v1.ParamProblem
+	0,  // 5: szrun.plugin.v1.RunRequest.log_level:type_name -> szrun.plugin.v1.LogLevel
+	11, // 6: szrun.plugin.v1.RunEvent.log:type_name -> szrun.plugin.v1.Log
+	13, // 7: szrun.plugin.v1.RunEvent.progress:type_name -> szrun.plugin.v1.Progress
+	14, // 8: szrun.plugin.v1.RunEvent.result:type_name -> szrun.plugin.v1.Result
+	15, // 9: szrun.plugin.v1.RunEvent.error:type_name -> szrun.plugin.v1.Error
+	0,  // 10: szrun.plugin.v1.Log.level:type_name -> szrun.plugin.v1.LogLevel
+	12, // 11: szrun.plugin.v1.Log.fields:type_name -> szrun.plugin.v1.Field
+	16, // 12: szrun.plugin.v1.Result.files:type_name -> szrun.plugin.v1.Result.FilesEntry
+	1,  // 13: szrun.plugin.v1.Stage.Describe:input_type -> szrun.plugin.v1.DescribeRequest
+	6,  // 14: szrun.plugin.v1.Stage.Validate:input_type -> szrun.plugin.v1.ValidateRequest
+	9,  // 15: szrun.plugin.v1.Stage.Run:input_type -> szrun.plugin.v1.RunRequest
+	2,  // 16: szrun.plugin.v1.Stage.Describe:output_type -> szrun.plugin.v1.DescribeResponse
+	7,  // 17: szrun.plugin.v1.Stage.Validate:output_type -> szrun.plugin.v1.ValidateResponse
+	10, // 18: szrun.plugin.v1.Stage.Run:output_type -> szrun.plugin.v1.RunEvent
+	16, // [16:19] is the sub-list for method output_type
+	13, // [13:16] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_plugin_proto_init() }
@@ -1088,7 +1261,7 @@ func file_plugin_proto_init() {
 	if File_plugin_proto != nil {
 		return
 	}
-	file_plugin_proto_msgTypes[6].OneofWrappers = []any{
+	file_plugin_proto_msgTypes[9].OneofWrappers = []any{
 		(*RunEvent_Log)(nil),
 		(*RunEvent_Progress)(nil),
 		(*RunEvent_Result)(nil),
@@ -1100,7 +1273,7 @@ func file_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugin_proto_rawDesc), len(file_plugin_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   13,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

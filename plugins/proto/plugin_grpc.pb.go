@@ -32,6 +32,7 @@ const _ = grpc.SupportPackageIsVersion9
 
 const (
 	Stage_Describe_FullMethodName = "/szrun.plugin.v1.Stage/Describe"
+	Stage_Validate_FullMethodName = "/szrun.plugin.v1.Stage/Validate"
 	Stage_Run_FullMethodName      = "/szrun.plugin.v1.Stage/Run"
 )
 
@@ -44,6 +45,13 @@ type StageClient interface {
 	// Describe lists the stages this plugin provides. It must be cheap: szrun
 	// calls it when discovering plugins and caches the answer per binary digest.
 	Describe(ctx context.Context, in *DescribeRequest, opts ...grpc.CallOption) (*DescribeResponse, error)
+	// Validate checks a stage's parameters before anything runs: the rules
+	// its declared types cannot say (one parameter needs another, a name must
+	// be one of a list). szrun calls it while it validates a recipe, so every
+	// problem is reported before the first stage starts. A plugin built before
+	// Validate existed answers Unimplemented; szrun then skips it with a note
+	// and the plugin's Run reports the problems as before.
+	Validate(ctx context.Context, in *ValidateRequest, opts ...grpc.CallOption) (*ValidateResponse, error)
 	// Run runs one stage instance. The plugin streams Log and Progress events,
 	// then exactly one Result or Error event, then ends the stream. The call's
 	// cancellation (deadline, Ctrl-C) must stop the work.
@@ -62,6 +70,16 @@ func (c *stageClient) Describe(ctx context.Context, in *DescribeRequest, opts ..
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(DescribeResponse)
 	err := c.cc.Invoke(ctx, Stage_Describe_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *stageClient) Validate(ctx context.Context, in *ValidateRequest, opts ...grpc.CallOption) (*ValidateResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ValidateResponse)
+	err := c.cc.Invoke(ctx, Stage_Validate_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -96,6 +114,13 @@ type StageServer interface {
 	// Describe lists the stages this plugin provides. It must be cheap: szrun
 	// calls it when discovering plugins and caches the answer per binary digest.
 	Describe(context.Context, *DescribeRequest) (*DescribeResponse, error)
+	// Validate checks a stage's parameters before anything runs: the rules
+	// its declared types cannot say (one parameter needs another, a name must
+	// be one of a list). szrun calls it while it validates a recipe, so every
+	// problem is reported before the first stage starts. A plugin built before
+	// Validate existed answers Unimplemented; szrun then skips it with a note
+	// and the plugin's Run reports the problems as before.
+	Validate(context.Context, *ValidateRequest) (*ValidateResponse, error)
 	// Run runs one stage instance. The plugin streams Log and Progress events,
 	// then exactly one Result or Error event, then ends the stream. The call's
 	// cancellation (deadline, Ctrl-C) must stop the work.
@@ -112,6 +137,9 @@ type UnimplementedStageServer struct{}
 
 func (UnimplementedStageServer) Describe(context.Context, *DescribeRequest) (*DescribeResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Describe not implemented")
+}
+func (UnimplementedStageServer) Validate(context.Context, *ValidateRequest) (*ValidateResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Validate not implemented")
 }
 func (UnimplementedStageServer) Run(*RunRequest, grpc.ServerStreamingServer[RunEvent]) error {
 	return status.Error(codes.Unimplemented, "method Run not implemented")
@@ -155,6 +183,24 @@ func _Stage_Describe_Handler(srv interface{}, ctx context.Context, dec func(inte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Stage_Validate_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ValidateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(StageServer).Validate(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Stage_Validate_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(StageServer).Validate(ctx, req.(*ValidateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Stage_Run_Handler(srv interface{}, stream grpc.ServerStream) error {
 	m := new(RunRequest)
 	if err := stream.RecvMsg(m); err != nil {
@@ -176,6 +222,10 @@ var Stage_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Describe",
 			Handler:    _Stage_Describe_Handler,
+		},
+		{
+			MethodName: "Validate",
+			Handler:    _Stage_Validate_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -7,7 +7,9 @@
 //	func main() { sdk.Serve(&Engine{}) }
 //
 // Serve speaks szrun's plugin protocol (plugins/proto) over hashicorp/go-plugin:
-// it answers Describe from each Stage's Spec and, for Run, rebuilds the typed
+// it answers Describe from each Stage's Spec, answers Validate with the
+// stage's own checks (a stage that embeds stages.Typed checks the same
+// parameter struct its Run decodes), and, for Run, rebuilds the typed
 // Input (durations, int64s) from the request's JSON, turns the Input's Log and
 // Progress into events streamed back to szrun, and sends the Output as a
 // Result. A panic in Run is reported as the stage's error, with its stack on

@@ -14,18 +14,27 @@ import (
 
 // Hello is the stage of docs/plugins.md; its main would be
 // `func main() { sdk.Serve(Hello{}) }`.
-type Hello struct{}
+type Hello struct{ stages.Typed[Params] }
 
-func (Hello) Spec() stages.Spec {
+type Params struct {
+	Who   string        `name:"who" required:"true" doc:"whom to greet"`
+	Times int64         `name:"times" default:"1"`
+	Pause time.Duration `name:"pause" default:"10ms"`
+}
+
+func (p *Params) Check() error {
+	if p.Times < 1 {
+		return stages.Errorf("times", "%d: want at least 1", p.Times)
+	}
+	return nil
+}
+
+func (h Hello) Spec() stages.Spec {
 	return stages.Spec{
 		Name:    "hello",
 		Version: "1",
 		Summary: "Write a greeting.",
-		Params: []stages.Param{
-			{Name: "who", Type: stages.String, Required: true, Doc: "whom to greet"},
-			{Name: "times", Type: stages.Int, Default: int64(1)},
-			{Name: "pause", Type: stages.Duration, Default: 10 * time.Millisecond},
-		},
+		Params:  h.Params(),
 		Outputs: []stages.OutputSpec{
 			{Name: "greeting", Kind: stages.FileOutput},
 			{Name: "length", Kind: stages.ValueOutput, Type: "number"},
@@ -34,14 +43,18 @@ func (Hello) Spec() stages.Spec {
 }
 
 func (Hello) Run(ctx context.Context, in *stages.Input) (*stages.Output, error) {
-	text := strings.Repeat("hello "+in.String("who")+"\n", int(in.Int("times")))
-	in.Log.Info("greeting", "who", in.String("who"), "times", in.Int("times"))
-	for i := range in.Int("times") {
+	var p Params
+	if err := in.Decode(&p); err != nil {
+		return nil, err
+	}
+	text := strings.Repeat("hello "+p.Who+"\n", int(p.Times))
+	in.Log.Info("greeting", "who", p.Who, "times", p.Times)
+	for i := range p.Times {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		in.Report(i+1, in.Int("times"), "greetings")
-		time.Sleep(in.Duration("pause"))
+		in.Report(i+1, p.Times, "greetings")
+		time.Sleep(p.Pause)
 	}
 	path := filepath.Join(in.WorkDir, "greeting.txt")
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {

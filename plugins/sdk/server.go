@@ -72,6 +72,32 @@ func (s *server) Describe(context.Context, *pb.DescribeRequest) (*pb.DescribeRes
 	return s.describe, nil
 }
 
+// Validate checks a stage's parameters with the stage's own rules: a stage
+// that embeds stages.Typed (or implements stages.ParamChecker otherwise) is
+// checked from the same struct its Run decodes. null values are unknown.
+func (s *server) Validate(ctx context.Context, req *pb.ValidateRequest) (*pb.ValidateResponse, error) {
+	s.resetStderr()
+	st, ok := s.stages[req.GetStage()]
+	if !ok {
+		return &pb.ValidateResponse{Problems: []*pb.ParamProblem{{Message: fmt.Sprintf("no stage %q in this plugin", req.GetStage())}}}, nil
+	}
+	m, err := wire.DecodeObject(req.GetParamsJson())
+	if err != nil {
+		return &pb.ValidateResponse{Problems: []*pb.ParamProblem{{Message: fmt.Sprintf("params_json: %v", err)}}}, nil
+	}
+	params, err := s.specs[req.GetStage()].Coerce(m, stages.CoerceOptions{Partial: true})
+	var problems stages.ParamErrors
+	errors.As(err, &problems)
+	if c, ok := st.(stages.ParamChecker); ok && err == nil {
+		problems = append(problems, c.CheckParams(ctx, params, true)...)
+	}
+	resp := &pb.ValidateResponse{}
+	for _, p := range problems {
+		resp.Problems = append(resp.Problems, &pb.ParamProblem{Path: p.Path, Message: p.Msg})
+	}
+	return resp, nil
+}
+
 // Run reports every failure of the stage as an Error event rather than a gRPC
 // status, so the host can tell "the stage failed" from "the plugin broke".
 func (s *server) Run(req *pb.RunRequest, stream pb.Stage_RunServer) error {

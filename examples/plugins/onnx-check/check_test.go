@@ -202,3 +202,29 @@ func TestRecipe(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestValidate: szrun asks the Python plugin to check its parameters before
+// anything runs; the model, an upstream output, is unknown (null) then.
+func TestValidate(t *testing.T) {
+	h := plugins.NewHost(plugins.Options{Dirs: []string{install(t)}})
+	defer h.Close()
+	st, err := h.Lookup(context.Background(), "plugin:onnx-check")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := st.(stages.ParamChecker)
+	params := func(maxOpset int64) map[string]any {
+		p, err := st.Spec().Coerce(map[string]any{"model": nil, "max_opset": maxOpset}, stages.CoerceOptions{Partial: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	errs := c.CheckParams(context.Background(), params(5), true)
+	if len(errs) != 1 || errs[0].Path != "max_opset" || !strings.Contains(errs[0].Msg, "needs ai.onnx opset 7") {
+		t.Errorf("max_opset 5: problems %v", errs)
+	}
+	if errs := c.CheckParams(context.Background(), params(17), true); len(errs) != 0 {
+		t.Errorf("max_opset 17: problems %v", errs)
+	}
+}

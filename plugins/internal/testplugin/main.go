@@ -39,22 +39,38 @@ func main() {
 	}
 }
 
-type stage struct{ name string }
+type stage struct {
+	stages.Typed[params]
+	name string
+}
+
+// params are the test stages' parameters; Check gives the Validate RPC a
+// rule across fields to report.
+type params struct {
+	Text  string        `name:"text" required:"true" doc:"what to write"`
+	Count int64         `name:"count" default:"2" doc:"how many times"`
+	Wait  time.Duration `name:"wait" default:"90s" doc:"a duration"`
+	Ratio float64       `name:"ratio" default:"0.5"`
+	Opts  *opts         `name:"opts"`
+}
+
+type opts struct {
+	Precision string `name:"precision" default:"fp16" enum:"fp16,int8"`
+}
+
+func (p *params) Check() error {
+	if p.Opts != nil && p.Opts.Precision == "int8" && p.Ratio > 1 {
+		return stages.Errorf("ratio", "%g: int8 needs a ratio of at most 1", p.Ratio).Reading("opts.precision")
+	}
+	return nil
+}
 
 func (s *stage) Spec() stages.Spec {
 	return stages.Spec{
 		Name:    s.name,
 		Version: "7",
 		Summary: "test stage " + s.name,
-		Params: []stages.Param{
-			{Name: "text", Type: stages.String, Required: true, Doc: "what to write"},
-			{Name: "count", Type: stages.Int, Default: int64(2), Doc: "how many times"},
-			{Name: "wait", Type: stages.Duration, Default: 90 * time.Second, Doc: "a duration"},
-			{Name: "ratio", Type: stages.Float, Default: 0.5},
-			{Name: "opts", Type: stages.Map, Fields: []stages.Param{
-				{Name: "precision", Type: stages.String, Default: "fp16", Enum: []string{"fp16", "int8"}},
-			}},
-		},
+		Params:  stages.ParamsOf(params{}),
 		Outputs: []stages.OutputSpec{
 			{Name: "out", Kind: stages.FileOutput, Doc: "the written file"},
 			{Name: "count", Kind: stages.ValueOutput, Type: "number"},
@@ -65,6 +81,10 @@ func (s *stage) Spec() stages.Spec {
 }
 
 func (s *stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, error) {
+	var p params
+	if err := in.Decode(&p); err != nil {
+		return nil, err
+	}
 	in.Log.Info("starting", "stage", s.name, "instance", in.Instance)
 	in.Log.Debug("a debug line")
 	fmt.Fprintln(os.Stderr, s.name+": a line on stderr")
@@ -84,12 +104,12 @@ func (s *stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 		return &stages.Output{Files: map[string]string{"out": "nope.onnx"}}, nil
 	case "symlink":
 		// out.txt inside the work dir, pointing at the file named by text.
-		if err := os.Symlink(in.String("text"), filepath.Join(in.WorkDir, "out.txt")); err != nil {
+		if err := os.Symlink(p.Text, filepath.Join(in.WorkDir, "out.txt")); err != nil {
 			return nil, err
 		}
 		return &stages.Output{Files: map[string]string{"out": "out.txt"}}, nil
 	}
-	text := strings.Repeat(in.String("text"), int(in.Int("count")))
+	text := strings.Repeat(p.Text, int(p.Count))
 	if err := os.WriteFile(filepath.Join(in.WorkDir, "out.txt"), []byte(text), 0o644); err != nil {
 		return nil, err
 	}
@@ -103,7 +123,7 @@ func (s *stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 	}
 	return &stages.Output{
 		Files:  map[string]string{"out": "out.txt"},
-		Values: map[string]any{"count": in.Int("count"), "wait": in.Duration("wait").String(), "types": types},
+		Values: map[string]any{"count": p.Count, "wait": p.Wait.String(), "types": types},
 	}, nil
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/sentinelzer0/szrun/runtime"
 	"github.com/sentinelzer0/szrun/stages"
 	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
+	"github.com/sentinelzer0/szrun/stages/internal/normalize"
 )
 
 // params are the decoded parameters with the converter's options.
@@ -63,6 +64,16 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 		return nil, err
 	}
 	p.opts.Warn = func(msg string) { logger.Warn(msg) }
+	// ONNX Runtime has no kernels for some opset-6 ops: such a model is
+	// lifted to opset 7 first, and that is the model converted and compared.
+	src, norm, err := normalize.ForORT(p.Model, in.WorkDir)
+	if err != nil {
+		return nil, fmt.Errorf("fp16: %w", err)
+	}
+	if norm != nil {
+		logger.Info("normalized for ONNX Runtime", "model", p.Model, "changes", norm.String())
+		p.Model = src
+	}
 	m, err := onnx.Load(p.Model)
 	if err != nil {
 		return nil, fmt.Errorf("fp16: %w", err)

@@ -16,6 +16,7 @@ import (
 	"github.com/sentinelzer0/szrun/runtime"
 	"github.com/sentinelzer0/szrun/stages"
 	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
+	"github.com/sentinelzer0/szrun/stages/internal/normalize"
 )
 
 // Run optimizes the model, restores shape information and verifies the
@@ -30,6 +31,16 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 	var p Params
 	if err := in.Decode(&p); err != nil {
 		return nil, fmt.Errorf("optimize: %w", err)
+	}
+	// ONNX Runtime has no kernels for some opset-6 ops: such a model is
+	// lifted to opset 7 first, and that is the model optimized and compared.
+	src, norm, err := normalize.ForORT(p.Model, in.WorkDir)
+	if err != nil {
+		return nil, fmt.Errorf("optimize: %w", err)
+	}
+	if norm != nil {
+		logger.Info("normalized for ONNX Runtime", "model", p.Model, "changes", norm.String())
+		p.Model = src
 	}
 	orig, err := onnx.Load(p.Model)
 	if err != nil {

@@ -54,7 +54,9 @@ func (s *Stage) Spec() stages.Spec {
 }
 
 const specDoc = "Runs ONNX Runtime's graph optimizer over a model, as a session created with\n" +
-	"that optimization level would, and saves the graph it produced.\n" +
+	"that optimization level would, and saves the graph it produced. A model at an\n" +
+	"opset ONNX Runtime has no kernels for (opset 6: BatchNormalization, Gemm, Add)\n" +
+	"is lifted to opset 7 first.\n" +
 	`
 **Levels.**
 

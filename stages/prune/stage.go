@@ -141,6 +141,16 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 	if err != nil {
 		return nil, fmt.Errorf("prune: %w", err)
 	}
+	// ONNX Runtime has no kernels for some opset-6 ops: such a model is
+	// lifted to opset 7 first, and that is the model pruned and compared.
+	src, legacy, err := normalize.ForORT(p.model, in.WorkDir)
+	if err != nil {
+		return nil, fmt.Errorf("prune: %w", err)
+	}
+	if legacy != nil {
+		logger.Info("normalized for ONNX Runtime", "model", p.model, "changes", legacy.String())
+		p.model = src
+	}
 	m, err := onnx.Load(p.model)
 	if err != nil {
 		return nil, fmt.Errorf("prune: %w", err)

@@ -179,7 +179,9 @@ var irForOpset = map[int64]int64{7: 3, 8: 3, 9: 4, 10: 5, 11: 6, 12: 7, 13: 7, 1
 // on, initializers need not be graph inputs, and one that is becomes an input
 // a caller may override: those listed by an older model are unlisted.
 func setIRVersion(m *onnxpb.ModelProto, v int64) {
-	ir := irForOpset[v]
+	// At least IR 4: before it an initializer must be listed as an input,
+	// and tools (ONNX Runtime's optimizer among them) then treat it as one.
+	ir := max(irForOpset[v], 4)
 	if m.GetIrVersion() >= ir {
 		return
 	}

@@ -394,3 +394,42 @@ func TestLegacyBroadcast(t *testing.T) {
 		}
 	}
 }
+
+// TestForORT: an opset-6 model ONNX Runtime cannot load comes back lifted to
+// opset 7, which it runs with the package's expected outputs; an opset-13
+// model comes back as it is, without being loaded.
+func TestForORT(t *testing.T) {
+	testenv.RequireORT(t)
+	root := testDataRoot(t)
+	dir := filepath.Join(root, "pytorch-converted/test_BatchNorm2d_eval")
+	p, rep, err := ForORT(filepath.Join(dir, "model.onnx"), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep == nil || rep.ToOpset != ORTMinOpset {
+		t.Fatalf("report %+v", rep)
+	}
+	s, err := runtime.NewSession(p, runtime.SessionOptions{IntraOpThreads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	in := pbTensor(t, filepath.Join(dir, "test_data_set_0", "input_0.pb"), s.Inputs()[0].Name)
+	want := pbTensor(t, filepath.Join(dir, "test_data_set_0", "output_0.pb"), s.Outputs()[0].Name)
+	got, err := s.Run(context.Background(), []*runtime.Tensor{in})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameOutputs(t, []*runtime.Tensor{want}, got, 1e-4)
+
+	src := filepath.Join("testdata", "opset9.onnx")
+	if v, err := Opset(src); err != nil || v != 9 {
+		t.Errorf("Opset = %d, %v; want 9", v, err)
+	}
+	if p, rep, err := ForORT(src, t.TempDir()); err != nil || p != src || rep != nil {
+		t.Errorf("ForORT(opset 9) = %s, %+v, %v; want the file itself", p, rep, err)
+	}
+	if _, err := Opset("normalize.go"); err == nil {
+		t.Error("Opset of a Go file: no error")
+	}
+}

@@ -92,6 +92,7 @@ bench: build
 	$(GO) test -run '^$$' -bench 'Float32ToFloat16|LoadSave.*256' -benchtime 3x ./onnx
 	$(GO) test -run '^$$' -bench . ./stages/fp16 ./stages/selectstage ./stages/report
 	$(GO) test -run '^$$' -bench 'Apply' ./stages/quantize
+	$(GO) test -run '^$$' -bench 'StaticPeakRSS' -benchtime 3x ./stages/quantize
 	$(GO) test -run 'MemoryIndependentOfSamples' -v ./stages/quantize/calib
 	SZRUN_PERF=1 $(GO) test -run 'TestPerfTable' -v ./stages/quantize
 	$(GO) test -run '^$$' -bench 'ResnetStructuredSpeedup' -benchtime 40x ./stages/prune

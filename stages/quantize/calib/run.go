@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	goruntime "runtime"
 
 	"github.com/sentinelzer0/szrun/onnx"
 	"github.com/sentinelzer0/szrun/onnx/onnxpb"
@@ -90,6 +91,12 @@ func Run(ctx context.Context, modelPath string, tensors []string, data *evaluate
 		if o.Progress != nil {
 			o.Progress(b.Start+b.N, data.N)
 		}
+		// The batch's activations are garbage now; collecting them before the
+		// next batch keeps the heap at one batch, so peak memory is the same
+		// for 16 samples and 1,000 (the collector would otherwise let garbage
+		// of several batches pile up to twice the live heap). It costs far
+		// less than the batch's run.
+		goruntime.GC()
 	}
 	return stats, nil
 }

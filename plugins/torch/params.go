@@ -49,27 +49,76 @@ type inputSpec struct {
 // can be fed.
 var dtypes = []string{"bool", "float16", "float32", "float64", "int32", "int64", "int8", "uint8"}
 
-// checkParams turns the stage's parameters into a job and the interpreter's
-// path, reporting every problem at once, before anything runs.
-func checkParams(in *stages.Input) (*job, string, error) {
-	var errs []string
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
+// Params are the stage's parameters, declared once: the Spec, decoding and
+// the plugin's Validate answer come from them.
+type Params struct {
+	Python            string           `name:"python" default:"/usr/bin/python3" doc:"the Python interpreter with torch (an absolute path, or a name looked up in PATH)"`
+	Model             string           "name:\"model\" doc:\"`package.module:factory` called (with kwargs) to build the nn.Module, e.g. torchvision.models:resnet18\""
+	Kwargs            map[string]any   `name:"kwargs" doc:"keyword arguments for the factory, e.g. {num_classes: 10}"`
+	TorchScript       string           `name:"torchscript" type:"path" doc:"a TorchScript file (torch.jit.save) to export instead of a factory"`
+	Checkpoint        string           "name:\"checkpoint\" type:\"path\" doc:\"weights: a state_dict (also under a state_dict/model_state_dict/model key, `module.` prefixes stripped) or a whole pickled module\""
+	Strict            bool             `name:"strict" default:"true" doc:"require the state_dict's keys to match the model's exactly"`
+	PythonPath        []string         `name:"python_path" elem:"path" doc:"folders put first on sys.path (where the factory's module lives); their content is part of the cache key"`
+	Inputs            []map[string]any `name:"inputs" required:"true" doc:"one entry per model input, in forward()'s order: {name, shape, dtype: float32, low, high}"`
+	Outputs           []string         `name:"outputs" doc:"names of the model's outputs; default output (one) or output_0, output_1, ..."`
+	DynamicAxes       map[string]any   `name:"dynamic_axes" doc:"input/output name -> dynamic axes: a list of axes [0] or a map {0: batch}"`
+	Opset             int64            `name:"opset" default:"13" doc:"ONNX opset to export (7-17)"`
+	Validate          bool             `name:"validate" default:"true" doc:"run ONNX Runtime on PyTorch's inputs and fail unless the outputs agree within atol/rtol"`
+	stages.Tolerances `default.atol:"1e-4" default.rtol:"1e-3" doc.atol:"absolute tolerance: |onnx - torch| <= atol + rtol*|torch|" doc.rtol:"relative tolerance"`
+	Seed              int64 `name:"seed" default:"0" doc:"seed of the random inputs (numpy) and of torch"`
+	Runs              int64 `name:"runs" default:"10" doc:"timed runs per framework (after one warm-up); the median is reported"`
+	Threads           int64 `name:"threads" default:"0" doc:"threads for torch (set_num_threads) and ONNX Runtime (intra-op); 0 = each one's default"`
+}
 
-	python, err := exec.LookPath(in.String("python"))
+// Check reports every problem of the parameters, each at the parameter it
+// is about; the plugin's Validate answers with it before anything runs.
+func (p *Params) Check() error {
+	_, _, problems := p.job()
+	return problems.Err()
+}
+
+// checkParams decodes the stage's parameters into a job and the
+// interpreter's path, reporting every problem at once, before anything runs.
+func checkParams(in *stages.Input) (*job, string, *Params, error) {
+	var p Params
+	if err := in.Decode(&p); err != nil {
+		return nil, "", nil, fmt.Errorf("torch-export: %w", err)
+	}
+	j, python, _ := p.job()
+	return j, python, &p, nil
+}
+
+// job turns the parameters into a job and the interpreter's path. Each
+// problem names its parameter first, which is where it is positioned.
+func (p *Params) job() (*job, string, stages.ParamErrors) {
+	var errs stages.ParamErrors
+	var last *stages.ParamError
+	bad := func(format string, args ...any) {
+		msg := fmt.Sprintf(format, args...)
+		name := msg
+		if i := strings.IndexAny(name, " :.["); i >= 0 {
+			name = name[:i]
+		}
+		last = stages.Errorf(name, "%s", msg)
+		errs = append(errs, last)
+	}
+	python, err := exec.LookPath(p.Python)
 	if err != nil {
-		bad("python %q: no such executable interpreter; install python3-torch or set python to an interpreter with torch", in.String("python"))
+		bad("python %q: no such executable interpreter; install python3-torch or set python to an interpreter with torch", p.Python)
 	}
 	j := &job{
-		Model: in.String("model"), Kwargs: in.Map("kwargs"), TorchScript: in.String("torchscript"),
-		Checkpoint: in.String("checkpoint"), Strict: in.Bool("strict"),
-		Opset: in.Int("opset"), Seed: in.Int("seed"), Runs: in.Int("runs"), Threads: in.Int("threads"),
+		Model: p.Model, Kwargs: p.Kwargs, TorchScript: p.TorchScript,
+		Checkpoint: p.Checkpoint, Strict: p.Strict, PythonPath: p.PythonPath,
+		Opset: p.Opset, Seed: p.Seed, Runs: p.Runs, Threads: p.Threads,
 		ConstantFolding: true,
 	}
 	switch {
 	case j.Model != "" && j.TorchScript != "":
 		bad("model %q and torchscript %q: set one of them", j.Model, j.TorchScript)
+		last.Reading("torchscript")
 	case j.Model == "" && j.TorchScript == "" && j.Checkpoint == "":
 		bad("model: set model (package.module:factory), torchscript, or a checkpoint holding a whole module")
+		last.Reading("torchscript", "checkpoint")
 	}
 	if j.Model != "" {
 		mod, attr, ok := strings.Cut(j.Model, ":")
@@ -79,9 +128,7 @@ func checkParams(in *stages.Input) (*job, string, error) {
 	}
 	if len(j.Kwargs) > 0 && j.Model == "" {
 		bad("kwargs: only used with model (a factory)")
-	}
-	for _, p := range in.List("python_path") {
-		j.PythonPath = append(j.PythonPath, p.(string))
+		last.Reading("model")
 	}
 	if j.Opset < minOpset || j.Opset > maxOpset {
 		bad("opset %d: torch 1.13 exports opsets %d to %d", j.Opset, minOpset, maxOpset)
@@ -89,24 +136,22 @@ func checkParams(in *stages.Input) (*job, string, error) {
 	if j.Runs < 0 || j.Threads < 0 {
 		bad("runs %d, threads %d: must not be negative", j.Runs, j.Threads)
 	}
-	if in.Float("atol") < 0 || in.Float("rtol") < 0 || math.IsNaN(in.Float("atol")+in.Float("rtol")) {
-		bad("atol %g, rtol %g: must be numbers >= 0", in.Float("atol"), in.Float("rtol"))
+	list := make([]any, len(p.Inputs))
+	for i, m := range p.Inputs {
+		list[i] = m
 	}
-	j.Inputs = parseInputs(in.List("inputs"), bad)
-	for i, o := range in.List("outputs") {
-		if o.(string) == "" || slices.Contains(j.Outputs, o.(string)) {
+	j.Inputs = parseInputs(list, bad)
+	for i, o := range p.Outputs {
+		if o == "" || slices.Contains(j.Outputs, o) {
 			bad("outputs[%d] %q: empty or repeated", i, o)
 		}
-		j.Outputs = append(j.Outputs, o.(string))
+		j.Outputs = append(j.Outputs, o)
 	}
-	j.DynamicAxes = parseDynamicAxes(in.Map("dynamic_axes"), j.Inputs, bad)
-	if len(errs) > 0 {
-		return nil, "", fmt.Errorf("torch-export: %s", strings.Join(errs, "; "))
-	}
+	j.DynamicAxes = parseDynamicAxes(p.DynamicAxes, j.Inputs, bad)
 	if j.TorchScript != "" {
 		j.TorchScript = filepath.Clean(j.TorchScript)
 	}
-	return j, python, nil
+	return j, python, errs
 }
 
 func parseInputs(list []any, bad func(string, ...any)) []inputSpec {

@@ -20,7 +20,7 @@ const (
 // Run exports the model in Python, then validates and times it in ONNX
 // Runtime here.
 func (*Export) Run(ctx context.Context, in *stages.Input) (*stages.Output, error) {
-	j, python, err := checkParams(in)
+	j, python, p, err := checkParams(in)
 	if err != nil {
 		return nil, err
 	}
@@ -36,7 +36,7 @@ func (*Export) Run(ctx context.Context, in *stages.Input) (*stages.Output, error
 	j.ResultPath = filepath.Join(scratch, "result.json")
 
 	total := int64(2)
-	if in.Bool("validate") {
+	if p.Validate {
 		total = 3
 	}
 	in.Report(0, total, "export in PyTorch")
@@ -67,8 +67,8 @@ func (*Export) Run(ctx context.Context, in *stages.Input) (*stages.Output, error
 		"torch_ms": res.TorchMS, "ort_ms": 0.0, "max_abs_error": 0.0,
 		"output_names": toAny(res.Outputs), "torch_version": res.TorchVersion,
 	}
-	if in.Bool("validate") {
-		c, err := validate(ctx, j.OnnxPath, j.InputsPath, j.OutputsPath, in.Float("atol"), in.Float("rtol"), j.Runs, j.Threads)
+	if p.Validate {
+		c, err := validate(ctx, j.OnnxPath, j.InputsPath, j.OutputsPath, *p.Atol, *p.Rtol, j.Runs, j.Threads)
 		if err != nil {
 			return nil, err
 		}

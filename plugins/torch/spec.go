@@ -3,7 +3,7 @@ package main
 import "github.com/sentinelzer0/szrun/stages"
 
 // Export is the `torch-export` stage.
-type Export struct{}
+type Export struct{ stages.Typed[Params] }
 
 var _ stages.Stage = (*Export)(nil)
 
@@ -25,25 +25,7 @@ func (*Export) Spec() stages.Spec {
 		Version: "1",
 		Summary: "Export a PyTorch model to ONNX and check ONNX Runtime against PyTorch on the same inputs.",
 		Doc:     specDoc,
-		Params: []stages.Param{
-			{Name: "python", Type: stages.String, Default: DefaultPython, Doc: "the Python interpreter with torch (an absolute path, or a name looked up in PATH)"},
-			{Name: "model", Type: stages.String, Doc: "`package.module:factory` called (with kwargs) to build the nn.Module, e.g. torchvision.models:resnet18"},
-			{Name: "kwargs", Type: stages.Map, Doc: "keyword arguments for the factory, e.g. {num_classes: 10}"},
-			{Name: "torchscript", Type: stages.Path, Doc: "a TorchScript file (torch.jit.save) to export instead of a factory"},
-			{Name: "checkpoint", Type: stages.Path, Doc: "weights: a state_dict (also under a state_dict/model_state_dict/model key, `module.` prefixes stripped) or a whole pickled module"},
-			{Name: "strict", Type: stages.Bool, Default: true, Doc: "require the state_dict's keys to match the model's exactly"},
-			{Name: "python_path", Type: stages.List, Elem: stages.Path, Doc: "folders put first on sys.path (where the factory's module lives); their content is part of the cache key"},
-			{Name: "inputs", Type: stages.List, Elem: stages.Map, Required: true, Doc: "one entry per model input, in forward()'s order: {name, shape, dtype: float32, low, high}"},
-			{Name: "outputs", Type: stages.List, Elem: stages.String, Doc: "names of the model's outputs; default output (one) or output_0, output_1, ..."},
-			{Name: "dynamic_axes", Type: stages.Map, Doc: "input/output name -> dynamic axes: a list of axes [0] or a map {0: batch}"},
-			{Name: "opset", Type: stages.Int, Default: int64(defaultOpset), Doc: "ONNX opset to export (7-17)"},
-			{Name: "validate", Type: stages.Bool, Default: true, Doc: "run ONNX Runtime on PyTorch's inputs and fail unless the outputs agree within atol/rtol"},
-			{Name: "atol", Type: stages.Float, Default: 1e-4, Doc: "absolute tolerance: |onnx - torch| <= atol + rtol*|torch|"},
-			{Name: "rtol", Type: stages.Float, Default: 1e-3, Doc: "relative tolerance"},
-			{Name: "seed", Type: stages.Int, Default: int64(0), Doc: "seed of the random inputs (numpy) and of torch"},
-			{Name: "runs", Type: stages.Int, Default: int64(10), Doc: "timed runs per framework (after one warm-up); the median is reported"},
-			{Name: "threads", Type: stages.Int, Default: int64(0), Doc: "threads for torch (set_num_threads) and ONNX Runtime (intra-op); 0 = each one's default"},
-		},
+		Params:  stages.ParamsOf(Params{}),
 		Outputs: []stages.OutputSpec{
 			{Name: "model", Kind: stages.FileOutput, Doc: "the exported ONNX model (model.onnx)"},
 			{Name: "inputs", Kind: stages.FileOutput, Doc: "the random inputs, named like the model's inputs (inputs.npz): data for compare, benchmark or calibration"},

@@ -60,8 +60,9 @@ func Run(ctx context.Context, o Options) (map[string]*engine.Result, error) {
 		log = io.Discard
 	}
 	// The recipe is copied into the corpus so that its run records
-	// (.szrun/ beside the recipe) are the corpus's own.
-	rdir := filepath.Join(o.Dir, "recipe")
+	// (.szrun/ beside the recipe) are the corpus's own; one copy per process,
+	// so two zoo runs over different models can share the corpus and cache.
+	rdir := filepath.Join(o.Dir, "recipe", strconv.Itoa(os.Getpid()))
 	if err := os.MkdirAll(filepath.Join(o.Dir, "results"), 0o755); err != nil {
 		return nil, fmt.Errorf("zoo: %w", err)
 	}

@@ -235,6 +235,7 @@ func (x *executor) attempt(ctx context.Context, pr *prepared) error {
 		WorkDir:  workDir,
 		Log:      logs.logger(),
 		Progress: &progress{stage: pr.in.ID, r: x.opts.Reporter},
+		Env:      stages.MinimalEnv(x.opts.LookupEnv, x.p.Recipe.Env),
 	}
 	out, err := safeRun(runCtx, pr.stage, input)
 	logs.flush()

@@ -157,13 +157,15 @@ func digestValue(ctx context.Context, st *cache.Store, p stages.Param, v any) (a
 	return v, nil
 }
 
-// envValues returns the allow-listed environment variables; an unset one
-// is recorded as nil so setting it changes the key.
+// envValues returns the allow-listed environment variables as digests of
+// their values, so a key changes with a value but no action record (local
+// or in a shared remote cache) and no `plan` output holds one in clear
+// text; an unset one is recorded as nil so setting it changes the key.
 func envValues(names []string, lookup func(string) (string, bool)) map[string]any {
 	out := make(map[string]any, len(names))
 	for _, n := range names {
 		if v, ok := lookup(n); ok {
-			out[n] = v
+			out[n] = map[string]any{"blake3": cache.NewKey("szrun-env-v1").Add("name", n).Add("value", v).Sum()}
 		} else {
 			out[n] = nil
 		}

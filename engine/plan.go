@@ -144,6 +144,21 @@ func (x *executor) whyMiss(pr *prepared) []string {
 
 // diffValues appends a line per leaf that differs between old and new.
 func diffValues(path string, old, new any, out *[]string) {
+	if strings.HasPrefix(path, "env.") && strings.Count(path, ".") == 1 {
+		// An allow-listed variable: say that it changed, never its value.
+		ob, _ := json.Marshal(old)
+		nb, _ := json.Marshal(new)
+		switch {
+		case string(ob) == string(nb):
+		case old == nil:
+			*out = append(*out, path+": set")
+		case new == nil:
+			*out = append(*out, path+": unset")
+		default:
+			*out = append(*out, path+": changed")
+		}
+		return
+	}
 	om, oOK := old.(map[string]any)
 	nm, nOK := new.(map[string]any)
 	if oOK && nOK {

@@ -5,8 +5,8 @@
 // The nouns:
 //
 //   - A Plugin is an executable named szrun-plugin-<name> in one of the plugin
-//     directories (DefaultDirs: --plugin-dir, $SZRUN_PLUGIN_PATH, ./plugins/bin,
-//     ~/.szrun/plugins; the first directory wins). It has a BLAKE3 Digest of
+//     directories (DefaultDirs, all absolute: --plugin-dir, $SZRUN_PLUGIN_PATH,
+//     ~/.szrun/plugins, szrun's own folder; the first directory wins). It has a BLAKE3 Digest of
 //     its bytes and the stage Specs it described.
 //   - The Host discovers plugins (Discover), describes each once per binary
 //     digest, and resolves a recipe's `uses: plugin:NAME[/STAGE]` to a Stage

@@ -5,6 +5,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/charmbracelet/log"
 
 	pb "github.com/sentinelzer0/szrun/plugins/proto"
+	"github.com/sentinelzer0/szrun/stages"
 )
 
 // Options configures a Host. The zero value of each field is its default.
@@ -30,11 +33,36 @@ type Options struct {
 	// cancelled before szrun SIGKILLs its process group. Default 5s (go-plugin
 	// itself waits 2s for a graceful exit).
 	KillTimeout time.Duration
+	// Env is the environment plugin processes start from (NAME=value).
+	// Default: PluginEnv(nil), never the whole of szrun's environment. A
+	// stage's Run uses its Input.Env, when set, in place of this.
+	Env []string
+}
+
+// PluginEnv is the environment a plugin process gets: stages.MinimalEnv
+// (PATH, HOME, TMPDIR, LANG) of szrun's environment, the allow-listed names,
+// and szrun's own SZRUN_* settings (such as SZRUN_TRTEXEC), which configure
+// plugins.
+func PluginEnv(allow []string) []string {
+	return withSzrunVars(stages.MinimalEnv(os.LookupEnv, allow))
+}
+
+func withSzrunVars(env []string) []string {
+	out := slices.Clip(env)
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "SZRUN_") {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 func (o *Options) applyDefaults() {
 	if o.Dirs == nil {
 		o.Dirs = DefaultDirs(nil)
+	}
+	if o.Env == nil {
+		o.Env = PluginEnv(nil)
 	}
 	if o.Logger == nil {
 		o.Logger = log.New(io.Discard)
@@ -50,16 +78,27 @@ func (o *Options) applyDefaults() {
 	}
 }
 
-// DefaultDirs returns the plugin search path: the --plugin-dir values, then
-// $SZRUN_PLUGIN_PATH (a list separated like $PATH), ./plugins/bin,
-// ~/.szrun/plugins and the running executable's folder. Empty and repeated
+// DefaultDirs returns the plugin search path, every entry absolute: the
+// --plugin-dir values (made absolute once, against the current directory,
+// since the user named them), then the absolute entries of
+// $SZRUN_PLUGIN_PATH (a list separated like $PATH; relative entries are
+// ignored), ~/.szrun/plugins and the running executable's folder. Nothing
+// else relative to the current directory is searched: a plugins/bin folder
+// in a checkout someone else wrote is never executed. Empty and repeated
 // entries are dropped.
 func DefaultDirs(pluginDirFlags []string) []string {
 	var dirs []string
-	dirs = append(dirs, pluginDirFlags...)
-	dirs = append(dirs, filepath.SplitList(os.Getenv("SZRUN_PLUGIN_PATH"))...)
-	dirs = append(dirs, "./plugins/bin")
-	if home, err := os.UserHomeDir(); err == nil {
+	for _, d := range pluginDirFlags {
+		if abs, err := filepath.Abs(d); err == nil && d != "" {
+			dirs = append(dirs, abs)
+		}
+	}
+	for _, d := range filepath.SplitList(os.Getenv("SZRUN_PLUGIN_PATH")) {
+		if filepath.IsAbs(d) {
+			dirs = append(dirs, d)
+		}
+	}
+	if home, err := os.UserHomeDir(); err == nil && filepath.IsAbs(home) {
 		dirs = append(dirs, filepath.Join(home, ".szrun", "plugins"))
 	}
 	// Last, the folder of the running szrun itself, so plugins installed
@@ -70,10 +109,11 @@ func DefaultDirs(pluginDirFlags []string) []string {
 	seen := map[string]bool{}
 	out := dirs[:0]
 	for _, d := range dirs {
-		if d == "" || seen[filepath.Clean(d)] {
+		d = filepath.Clean(d)
+		if seen[d] {
 			continue
 		}
-		seen[filepath.Clean(d)] = true
+		seen[d] = true
 		out = append(out, d)
 	}
 	return out

@@ -20,13 +20,17 @@ func TestDefaultDirs(t *testing.T) {
 	if err != nil {
 		t.Skip("no home directory")
 	}
-	t.Setenv("SZRUN_PLUGIN_PATH", "/env/a"+string(os.PathListSeparator)+string(os.PathListSeparator)+"/flag")
-	got := DefaultDirs([]string{"/flag", "/flag2"})
+	sep := string(os.PathListSeparator)
+	t.Setenv("SZRUN_PLUGIN_PATH", "/env/a"+sep+sep+"/flag"+sep+"relative/dir")
+	got := DefaultDirs([]string{"/flag", "/flag2", "rel"})
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"/flag", "/flag2", "/env/a", "./plugins/bin", filepath.Join(home, ".szrun", "plugins"), filepath.Dir(exe)}
+	wd, _ := os.Getwd()
+	// Every entry absolute: a relative --plugin-dir against the current
+	// directory, a relative $SZRUN_PLUGIN_PATH entry dropped, no ./plugins/bin.
+	want := []string{"/flag", "/flag2", filepath.Join(wd, "rel"), "/env/a", filepath.Join(home, ".szrun", "plugins"), filepath.Dir(exe)}
 	if !slices.Equal(got, want) {
 		t.Fatalf("DefaultDirs = %q, want %q", got, want)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -33,6 +34,7 @@ type proc struct {
 
 // launchOpts says where a process runs and where its output goes.
 type launchOpts struct {
+	env   []string    // the process's environment (plus go-plugin's own variables)
 	dir   string      // working directory; "" is szrun's
 	log   *log.Logger // receives the plugin's stderr and stdout lines
 	level log.Level   // level of those lines
@@ -50,8 +52,15 @@ func (h *Host) launch(ctx context.Context, name, path string, lo launchOpts) (*p
 	p.client = plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig: wire.Handshake,
 		Plugins:         wire.PluginSet(nil),
+		// Not szrun's whole environment: lo.env (see Options.Env) plus the
+		// handshake variables go-plugin puts in cmd.Env.
+		SkipHostEnv: true,
 		RunnerFunc: func(_ hclog.Logger, cmd *exec.Cmd, _ string) (runner.Runner, error) {
-			r, err := newProcRunner(path, lo.dir, cmd.Env)
+			env := lo.env
+			if env == nil {
+				env = h.opts.Env
+			}
+			r, err := newProcRunner(path, lo.dir, append(slices.Clip(env), cmd.Env...))
 			if err != nil {
 				return nil, err
 			}

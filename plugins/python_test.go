@@ -29,7 +29,7 @@ func TestPythonPlugin(t *testing.T) {
 	copyFile(t, filepath.Join("internal", "testplugin", "python", "szrun_plugin_py.py"), filepath.Join(dir, "szrun-plugin-py"), 0o755)
 
 	checkOldPlugin(t, []string{dir})
-	h := NewHost(Options{Dirs: []string{dir}})
+	h := NewHost(Options{Dirs: []string{dir}, Env: os.Environ()}) // PYTHONPATH reaches the plugin
 	defer h.Close()
 	st := lookupStage(t, h, "plugin:py")
 	in, logs, progress := newInput(t, st, map[string]any{"who": "world"})

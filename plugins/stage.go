@@ -46,8 +46,12 @@ func (s *pluginStage) Run(ctx context.Context, in *stages.Input) (*stages.Output
 	}
 	logger = logger.With("plugin", s.plugin.Name)
 
+	var env []string // nil: the Host's Options.Env
+	if in.Env != nil {
+		env = withSzrunVars(in.Env)
+	}
 	p, client, err := s.host.launch(ctx, s.plugin.Name, s.plugin.Path, launchOpts{
-		dir: in.WorkDir, log: logger, level: log.InfoLevel,
+		env: env, dir: in.WorkDir, log: logger, level: log.InfoLevel,
 	})
 	if err != nil {
 		var pe *Error

@@ -3,6 +3,7 @@ package plugins
 import (
 	"bytes"
 	"context"
+	"os"
 	"testing"
 
 	"github.com/charmbracelet/log"
@@ -37,7 +38,7 @@ func TestValidateRPC(t *testing.T) {
 // implements only Describe and Run) is skipped with a note.
 func checkOldPlugin(t *testing.T, dirs []string) {
 	var logs bytes.Buffer
-	h := NewHost(Options{Dirs: dirs, Logger: log.New(&logs)})
+	h := NewHost(Options{Dirs: dirs, Logger: log.New(&logs), Env: os.Environ()}) // PYTHONPATH reaches the plugin
 	defer h.Close()
 	st := lookupStage(t, h, "plugin:py")
 	if errs := st.(stages.ParamChecker).CheckParams(context.Background(), map[string]any{"who": "world"}, true); len(errs) != 0 {

@@ -33,6 +33,7 @@ var stdFuncs = map[string]function.Function{
 	"trimprefix": stdlib.TrimPrefixFunc, "trimspace": stdlib.TrimSpaceFunc,
 	"trimsuffix": stdlib.TrimSuffixFunc, "upper": stdlib.UpperFunc,
 	"startswith": prefixFunc(strings.HasPrefix), "endswith": prefixFunc(strings.HasSuffix),
+	"shellquote": shellquoteFunc,
 	// collections
 	"chunklist": stdlib.ChunklistFunc, "coalesce": stdlib.CoalesceFunc,
 	"coalescelist": stdlib.CoalesceListFunc, "compact": stdlib.CompactFunc,
@@ -156,3 +157,19 @@ var lengthFunc = function.New(&function.Spec{
 		return cty.NilVal, fmt.Errorf("length needs a string, list or map, got %s", t.FriendlyName())
 	},
 })
+
+// shellquoteFunc quotes a value as one POSIX shell word: in single quotes,
+// each single quote closing the quotes, escaped, and reopening them. Pasting ${{ params.x }} into a script otherwise
+// lets the value run as code; ${{ shellquote(params.x) }} cannot.
+var shellquoteFunc = function.New(&function.Spec{
+	Params: []function.Parameter{{Name: "str", Type: cty.String}},
+	Type:   function.StaticReturnType(cty.String),
+	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+		return cty.StringVal(ShellQuote(args[0].AsString())), nil
+	},
+})
+
+// ShellQuote returns s as one POSIX shell word.
+func ShellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

@@ -36,6 +36,10 @@ type Input struct {
 	Log *log.Logger
 	// Progress may be nil.
 	Progress Progress
+	// Env is the environment for processes the stage starts (a script, a
+	// plugin): NAME=value entries, MinimalEnv of szrun's environment and
+	// the recipe's env: allow-list. nil means MinimalEnv(os.LookupEnv, nil).
+	Env []string
 }
 
 // Output is what a successful Run returns.

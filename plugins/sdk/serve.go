@@ -50,7 +50,7 @@ func ServeWith(opts ServeOpts) {
 	opts.applyDefaults()
 	if os.Getenv(pb.MagicCookieKey) != pb.MagicCookieValue {
 		fmt.Fprintf(os.Stderr, "This binary is a szrun plugin; it is started by szrun, not by hand.\n"+
-			"Put it in a plugin directory (--plugin-dir, $SZRUN_PLUGIN_PATH, ./plugins/bin or ~/.szrun/plugins)\n"+
+			"Put it in a plugin directory (--plugin-dir, $SZRUN_PLUGIN_PATH or ~/.szrun/plugins)\n"+
 			"as %s%s and use it from a recipe with `uses: plugin:%s`; `szrun plugins list` shows what szrun finds.\n",
 			pb.BinaryPrefix, opts.Name, opts.Name)
 		os.Exit(1)

@@ -32,11 +32,12 @@ func buildPlugin(t *testing.T) string {
 
 // The real plugin binary over go-plugin, through szrun's plugin host, with
 // fake-trtexec-for-tests standing in for trtexec (no TensorRT here). The
-// plugin process inherits SZRUN_TRTEXEC from this one.
+// plugin process gets this one's environment (Options.Env), SZRUN_TRTEXEC
+// and FAKE_TRTEXEC_* included.
 func TestPluginOverGoPluginFakeTrtexecForTests(t *testing.T) {
 	dir := buildPlugin(t)
 	argsFile := useFakeTrtexecForTests(t)
-	h := plugins.NewHost(plugins.Options{Dirs: []string{dir}})
+	h := plugins.NewHost(plugins.Options{Dirs: []string{dir}, Env: os.Environ()}) // FAKE_TRTEXEC_* reach the plugin
 	defer h.Close()
 	ctx := context.Background()
 	st, err := h.Lookup(ctx, "plugin:tensorrt")
@@ -72,7 +73,7 @@ func TestPluginOverGoPluginFakeTrtexecForTests(t *testing.T) {
 	// with the one message.
 	noTensorRT(t)
 	t.Setenv("PATH", os.Getenv("PATH")) // noTensorRT's empty PATH is fine for the plugin: it is started by path
-	_, err = st.Run(ctx, &stages.Input{Instance: "tensorrt", Params: params, WorkDir: t.TempDir(), Log: log.New(io.Discard)})
+	_, err = st.Run(ctx, &stages.Input{Instance: "tensorrt", Params: params, WorkDir: t.TempDir(), Log: log.New(io.Discard), Env: os.Environ()})
 	if err == nil || !strings.Contains(err.Error(), errNoTensorRT.Error()) {
 		t.Fatalf("err = %v", err)
 	}

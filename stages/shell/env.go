@@ -6,9 +6,12 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
+
+	"github.com/sentinelzer0/szrun/stages"
 )
 
 // validName reports whether name can be an environment variable that a POSIX
@@ -26,11 +29,16 @@ func validName(name string) bool {
 	return true
 }
 
-// environ builds the script's environment: the process environment, then
-// SZRUN_WORK_DIR and SZRUN_STAGE, then inputs (absolute paths) and env
-// values. os/exec keeps the last of duplicate names, so later entries win.
-func environ(workDir, instance string, inputs map[string]string, env map[string]any) ([]string, error) {
-	out := append(os.Environ(), "SZRUN_WORK_DIR="+workDir, "SZRUN_STAGE="+instance)
+// environ builds the script's environment: base (the Input's Env: PATH,
+// HOME, TMPDIR, LANG and the recipe's env: allow-list, never the whole of
+// szrun's environment), then SZRUN_WORK_DIR and SZRUN_STAGE, then inputs
+// (absolute paths) and env values. os/exec keeps the last of duplicate
+// names, so later entries win.
+func environ(base []string, workDir, instance string, inputs map[string]string, env map[string]any) ([]string, error) {
+	if base == nil {
+		base = stages.MinimalEnv(os.LookupEnv, nil)
+	}
+	out := append(slices.Clip(base), "SZRUN_WORK_DIR="+workDir, "SZRUN_STAGE="+instance)
 	for _, name := range sortedKeys(inputs) {
 		abs, err := filepath.Abs(inputs[name])
 		if err != nil {

@@ -40,7 +40,7 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 	}
 	files := p.Files
 	argv := command(p.Shell)
-	env, err := environ(workDir, in.Instance, p.Inputs, p.Env)
+	env, err := environ(in.Env, workDir, in.Instance, p.Inputs, p.Env)
 	if err != nil {
 		return nil, err
 	}

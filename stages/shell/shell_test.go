@@ -112,18 +112,22 @@ func TestEnvironment(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(base, "data"), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// Only what Input.Env holds is inherited: the engine puts PATH, HOME,
+	// TMPDIR, LANG and the recipe's env: allow-list there.
 	t.Setenv("SZRUN_TEST_INHERITED", "yes")
+	t.Setenv("SZRUN_TEST_SECRET", "no")
 	in, _ := input(t, base, map[string]any{
 		"inputs": map[string]any{"DATA": "data"},
 		"env": map[string]any{
 			"BATCH": float64(32), "RATE": 0.5, "TINY": 1e-7, "ON": true, "NAME": "int8 static",
 			"LABELS": []any{"cat", 1.0}, "CFG": map[string]any{"b": 1.0, "a": "x"},
 		},
-		"run": `for v in BATCH RATE TINY ON NAME LABELS CFG DATA SZRUN_WORK_DIR SZRUN_STAGE SZRUN_TEST_INHERITED; do
+		"run": `for v in BATCH RATE TINY ON NAME LABELS CFG DATA SZRUN_WORK_DIR SZRUN_STAGE SZRUN_TEST_INHERITED SZRUN_TEST_SECRET; do
   eval "printf '%s=%s\n' $v \"\$$v\""
 done > env.txt`,
 		"files": map[string]any{"env": "env.txt"},
 	})
+	in.Env = stages.MinimalEnv(os.LookupEnv, []string{"SZRUN_TEST_INHERITED"})
 	out, err := New().Run(context.Background(), in)
 	if err != nil {
 		t.Fatal(err)
@@ -133,7 +137,7 @@ done > env.txt`,
 		"BATCH=32", "RATE=0.5", "TINY=0.0000001", "ON=true", "NAME=int8 static",
 		`LABELS=["cat",1]`, `CFG={"a":"x","b":1}`,
 		"DATA=" + filepath.Join(base, "data"), "SZRUN_WORK_DIR=" + in.WorkDir,
-		"SZRUN_STAGE=eval[int8]", "SZRUN_TEST_INHERITED=yes",
+		"SZRUN_STAGE=eval[int8]", "SZRUN_TEST_INHERITED=yes", "SZRUN_TEST_SECRET=",
 	}, "\n") + "\n"
 	if string(got) != want {
 		t.Errorf("env.txt:\n%s\nwant:\n%s", got, want)

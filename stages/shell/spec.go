@@ -83,9 +83,10 @@ recipe). Its content is hashed into the cache key, so the stage re-runs when
 it changes, and the script finds its absolute path in the environment variable
 of the same name. Name inputs like shell variables (` + "`MODEL`, `calib_dir`" + `).
 
-**Environment.** The script inherits szrun's environment plus
-` + "`SZRUN_WORK_DIR`" + ` (its work dir), ` + "`SZRUN_STAGE`" + ` (the stage instance, such as
-` + "`eval[int8-static]`" + `), its inputs and ` + "`env`" + `. Env values are rendered as text:
+**Environment.** The script does not inherit szrun's environment: it gets
+` + "`PATH`, `HOME`, `TMPDIR`, `LANG`" + ` and the variables the recipe's top-level
+` + "`env:`" + ` allow-list names, plus ` + "`SZRUN_WORK_DIR`" + ` (its work dir), ` + "`SZRUN_STAGE`" + ` (the
+stage instance, such as ` + "`eval[int8-static]`" + `), its inputs and ` + "`env`" + `. Env values are rendered as text:
 ` + "`3`" + ` not ` + "`3.0`" + `, ` + "`true`" + `, and lists or maps as JSON. The cache key
 covers the script, every parameter and the content of each input; a file or
 variable the script reads without listing it is not covered and can leave a

@@ -12,6 +12,7 @@
 //	hang      starts a helper process, then ignores cancellation forever
 //	missing   returns an output file that does not exist
 //	symlink   returns an output that is a symbolic link to the path in text
+//	env       returns its own environment as the output file
 //	garbage   returns values that are not JSON
 //	badspec   describes a parameter of an unknown type
 //	fail      the stage returns an error

@@ -102,6 +102,12 @@ func (s *stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 		return nil, errors.New("calibration data is missing")
 	case "missing":
 		return &stages.Output{Files: map[string]string{"out": "nope.onnx"}}, nil
+	case "env":
+		// out.txt holds the plugin process's environment, one NAME=value a line.
+		if err := os.WriteFile(filepath.Join(in.WorkDir, "out.txt"), []byte(strings.Join(os.Environ(), "\n")), 0o644); err != nil {
+			return nil, err
+		}
+		return &stages.Output{Files: map[string]string{"out": "out.txt"}}, nil
 	case "symlink":
 		// out.txt inside the work dir, pointing at the file named by text.
 		if err := os.Symlink(p.Text, filepath.Join(in.WorkDir, "out.txt")); err != nil {

@@ -159,8 +159,9 @@ var lengthFunc = function.New(&function.Spec{
 })
 
 // shellquoteFunc quotes a value as one POSIX shell word: in single quotes,
-// each single quote closing the quotes, escaped, and reopening them. Pasting ${{ params.x }} into a script otherwise
-// lets the value run as code; ${{ shellquote(params.x) }} cannot.
+// each single quote closing the quotes, escaped, and reopening them.
+// Pasting ${{ params.x }} into a script lets the value run as code;
+// ${{ shellquote(params.x) }} cannot.
 var shellquoteFunc = function.New(&function.Spec{
 	Params: []function.Parameter{{Name: "str", Type: cty.String}},
 	Type:   function.StaticReturnType(cty.String),

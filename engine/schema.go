@@ -26,6 +26,12 @@ func Schema(specs []stages.Spec) ([]byte, error) {
 			if p.Required {
 				required = append(required, p.Name)
 			}
+			for _, a := range p.Aliases {
+				old := paramSchema(p, expr)
+				old["deprecated"] = true
+				old["description"] = fmt.Sprintf("renamed to %s; the old name works until the next release", p.Name)
+				props[a] = old
+			}
 		}
 		with := map[string]any{"type": "object", "properties": props, "additionalProperties": false}
 		if len(required) > 0 {

@@ -128,7 +128,7 @@ func (r *Remote) Fetch(ctx context.Context, s *Store, key string, progress Progr
 		return res, nil
 	}
 	if err != nil {
-		return res, fmt.Errorf("remote cache %s: get action %s: %w", r.Name, key, err)
+		return res, fmt.Errorf("remote cache %s: %w", r.Name, err)
 	}
 	a, err := decodeAction(key, data)
 	if err != nil {
@@ -148,7 +148,7 @@ func (r *Remote) Fetch(ctx context.Context, s *Store, key string, progress Progr
 		return res, nil
 	}
 	if err != nil {
-		return res, fmt.Errorf("remote cache %s: check blobs of %s: %w", r.Name, key, err)
+		return res, fmt.Errorf("remote cache %s: %w", r.Name, err)
 	}
 	refs := uniqueRefs(needs)
 	local, err := s.local.FindMissing(ctx, refs)
@@ -229,7 +229,7 @@ func (r *Remote) Push(ctx context.Context, s *Store, key string, progress Progre
 		return err
 	})
 	if err != nil {
-		return 0, fmt.Errorf("remote cache %s: check blobs of %s: %w", r.Name, key, err)
+		return 0, fmt.Errorf("remote cache %s: %w", r.Name, err)
 	}
 	seen := map[Digest]bool{}
 	for _, m := range missing {
@@ -254,7 +254,7 @@ func (r *Remote) Push(ctx context.Context, s *Store, key string, progress Progre
 	}
 	err = r.small(ctx, func(ctx context.Context) error { return r.Backend.PutAction(ctx, key, data) })
 	if err != nil {
-		return done, fmt.Errorf("remote cache %s: put action %s: %w", r.Name, key, err)
+		return done, fmt.Errorf("remote cache %s: %w", r.Name, err)
 	}
 	return done, nil
 }

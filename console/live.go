@@ -109,6 +109,9 @@ func finishedLine(e engine.Event) string {
 	case engine.StatusSucceeded:
 		return fmt.Sprintf("\x1b[32m✓\x1b[0m %-32s %8s", e.Stage, d)
 	case engine.StatusCached:
+		if e.CacheHit == engine.HitRemote {
+			return fmt.Sprintf("\x1b[36m↺\x1b[0m %-32s %8s  cached (remote)", e.Stage, d)
+		}
 		return fmt.Sprintf("\x1b[36m↺\x1b[0m %-32s %8s  cached", e.Stage, d)
 	case engine.StatusSkipped:
 		return fmt.Sprintf("\x1b[33m-\x1b[0m %-32s %8s  skipped: %s", e.Stage, "", e.Reason)

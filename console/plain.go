@@ -57,6 +57,9 @@ func (p *Plain) Report(e engine.Event) {
 		}
 	case engine.EventStageFinished:
 		kv := []any{"stage", e.Stage, "status", e.Status}
+		if e.CacheHit != "" {
+			kv = append(kv, "from", e.CacheHit)
+		}
 		if e.DurationMS != nil {
 			kv = append(kv, "duration", (time.Duration(*e.DurationMS) * time.Millisecond).String())
 		}

@@ -23,6 +23,9 @@ func Summary(w io.Writer, res *engine.Result) {
 		}
 		if st.Status == engine.StatusCached {
 			note = "restored from cache"
+			if st.CacheHit == engine.HitRemote {
+				note = "restored from the remote cache"
+			}
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", st.Instance, st.Status, fmtDuration(time.Duration(st.DurationMS)*time.Millisecond), note)
 	}
@@ -35,6 +38,16 @@ func Summary(w io.Writer, res *engine.Result) {
 		}
 	}
 	fmt.Fprintf(w, "\n%s in %s: %s\n", res.Status, fmtDuration(time.Duration(res.DurationMS)*time.Millisecond), strings.Join(parts, ", "))
+	if rc := res.Remote; rc != nil {
+		fmt.Fprintf(w, "remote cache %s (%s): %d hits, %d uploaded", rc.URL, rc.Mode, rc.Hits, rc.Uploads)
+		if rc.Unusable > 0 {
+			fmt.Fprintf(w, ", %d unusable entries run again", rc.Unusable)
+		}
+		if rc.Error != "" {
+			fmt.Fprintf(w, "; not used after: %s", firstLine(rc.Error))
+		}
+		fmt.Fprintln(w)
+	}
 	for _, st := range res.Stages {
 		if st.Status == engine.StatusFailed {
 			fmt.Fprintf(w, "\nstage %s failed:\n  %s\n", st.Instance, indent(st.Error))

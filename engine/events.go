@@ -39,6 +39,7 @@ type Event struct {
 	Status     string         `json:"status,omitempty"`
 	DurationMS *int64         `json:"duration_ms,omitempty"`
 	Key        string         `json:"key,omitempty"`
+	CacheHit   string         `json:"cache_hit,omitempty"` // "local" or "remote", for a cached stage
 	Outputs    map[string]any `json:"outputs,omitempty"`
 	Reason     string         `json:"reason,omitempty"`
 	Error      string         `json:"error,omitempty"`

@@ -43,8 +43,18 @@ func (x *executor) task(ctx context.Context, id string) error {
 	x.mu.Unlock()
 
 	useCache := !x.opts.NoCache && in.Stage.Cache && !pr.spec.NoCache
+	if useCache && x.opts.Shard.active() {
+		if done, err := x.shardTask(ctx, pr); err != nil || done {
+			return err
+		}
+	}
 	if useCache {
-		if hit, err := x.restore(ctx, pr); err != nil || hit {
+		if hit, err := x.restore(ctx, pr, HitLocal); err != nil || hit {
+			if hit {
+				// A result computed before the remote was shared, or by a
+				// run that could not reach it: share it now.
+				x.pushRemote(ctx, pr)
+			}
 			return err
 		}
 		unlock, err := x.store.Lock(ctx, pr.key)
@@ -53,11 +63,22 @@ func (x *executor) task(ctx context.Context, id string) error {
 		}
 		defer unlock()
 		// Another szrun process may have produced it while we waited.
-		if hit, err := x.restore(ctx, pr); err != nil || hit {
+		if hit, err := x.restore(ctx, pr, HitLocal); err != nil || hit {
 			return err
 		}
+		if x.fetchRemote(ctx, pr) {
+			if hit, err := x.restore(ctx, pr, HitRemote); err != nil || hit {
+				return err
+			}
+		}
 	}
-	return x.execute(ctx, pr)
+	if err := x.execute(ctx, pr); err != nil {
+		return err
+	}
+	if useCache {
+		x.pushRemote(ctx, pr)
+	}
+	return nil
 }
 
 func (x *executor) result(id string) *StageResult {
@@ -148,7 +169,7 @@ func posString(p recipe.Pos) string {
 
 // restore looks the key up in the action cache and, on a hit, makes the
 // outputs available downstream.
-func (x *executor) restore(ctx context.Context, pr *prepared) (bool, error) {
+func (x *executor) restore(ctx context.Context, pr *prepared, from string) (bool, error) {
 	a, ok, err := x.store.GetAction(pr.key)
 	if err != nil {
 		x.opts.Logger.Warn("read cache entry; running the stage instead", "stage", pr.in.ID, "err", err)
@@ -166,6 +187,7 @@ func (x *executor) restore(ctx context.Context, pr *prepared) (bool, error) {
 	x.mu.Lock()
 	sr := x.results[pr.in.ID]
 	sr.Cached = true
+	sr.CacheHit = from
 	sr.Outputs = shown
 	x.keys = append(x.keys, pr.key)
 	x.mu.Unlock()

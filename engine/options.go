@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"time"
 
 	"github.com/charmbracelet/log"
 	"github.com/sentinelzer0/szrun/recipe"
@@ -59,6 +60,23 @@ type Options struct {
 	// the cache key of environment-sensitive stages; it is called at most
 	// once per run, and only when such a stage runs. nil adds nothing.
 	Fingerprint func() map[string]string
+	// RemoteCache is a shared cache's URL (s3://, gs://, azblob://,
+	// file://); "" means $SZRUN_REMOTE_CACHE, else none.
+	RemoteCache string
+	// RemoteCacheMode is read, write or readwrite; "" means
+	// $SZRUN_REMOTE_CACHE_MODE, else readwrite.
+	RemoteCacheMode string
+	// RemoteTimeout bounds each small remote-cache operation; 0 means
+	// cache.DefaultRemoteTimeout.
+	RemoteTimeout time.Duration
+	// Shard makes this run one of Count machines sharing a remote cache:
+	// it computes the instances whose key falls in its Index and fetches
+	// from the remote cache the others it needs (see ShardOf). Needs a
+	// readwrite remote cache; outputs are not materialized.
+	Shard Shard
+	// ShardWait bounds how long a shard waits for another shard's result
+	// before computing it itself; 0 means DefaultShardWait.
+	ShardWait time.Duration
 	// LookupEnv reads the environment for the recipe's `env:` allow-list;
 	// nil means os.LookupEnv.
 	LookupEnv func(string) (string, bool)

@@ -76,7 +76,7 @@ func Plan(ctx context.Context, p *Pipeline, opts Options) ([]*PlanEntry, error) 
 		e.Key = pr.key
 		useCache := !opts.NoCache && in.Stage.Cache && !pr.spec.NoCache
 		if useCache {
-			if hit, _ := x.restore(ctx, pr); hit {
+			if hit, _ := x.restore(ctx, pr, HitLocal); hit {
 				e.Action = "cached"
 				continue
 			}

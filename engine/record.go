@@ -139,7 +139,7 @@ func WriteJUnit(path string, res *Result) error {
 			c.Skipped = &junitMessage{Message: st.Reason}
 			s.Skipped++
 		case StatusCached:
-			c.SystemOut = "restored from cache (key " + st.Key + ")"
+			c.SystemOut = "restored from the " + st.CacheHit + " cache (key " + st.Key + ")"
 		}
 		s.Cases = append(s.Cases, c)
 		for _, chk := range checks(st) {
@@ -200,6 +200,9 @@ func Markdown(res *Result) string {
 		note := st.Reason
 		if st.Status == StatusFailed {
 			note = firstLine(st.Error)
+		}
+		if st.CacheHit == HitRemote {
+			note = "from the remote cache"
 		}
 		fmt.Fprintf(&b, "| `%s` | %s %s | %s | %s |\n", st.Instance, icon[st.Status], st.Status,
 			(time.Duration(st.DurationMS) * time.Millisecond).String(), strings.ReplaceAll(note, "|", "\\|"))

@@ -6,12 +6,14 @@ import (
 
 // StageResult is the outcome of one stage instance.
 type StageResult struct {
-	Instance   string         `json:"instance"`
-	Stage      string         `json:"stage"`
-	Uses       string         `json:"uses"`
-	Label      string         `json:"label,omitempty"`
-	Status     string         `json:"status"`
-	Cached     bool           `json:"cached"`
+	Instance string `json:"instance"`
+	Stage    string `json:"stage"`
+	Uses     string `json:"uses"`
+	Label    string `json:"label,omitempty"`
+	Status   string `json:"status"`
+	Cached   bool   `json:"cached"`
+	// CacheHit says where a cached result came from: "local" or "remote".
+	CacheHit   string         `json:"cache_hit,omitempty"`
 	Key        string         `json:"key,omitempty"`
 	Reason     string         `json:"reason,omitempty"`
 	Error      string         `json:"error,omitempty"`
@@ -50,6 +52,10 @@ type Result struct {
 	RunDir     string          `json:"run_dir"`
 	Stages     []*StageResult  `json:"stages"`
 	Outputs    []*OutputResult `json:"outputs,omitempty"`
+	// Shard is "i/n" for one shard of a sharded run.
+	Shard string `json:"shard,omitempty"`
+	// Remote is what the run did with the remote cache, when it used one.
+	Remote *RemoteResult `json:"remote_cache,omitempty"`
 	// OutputsError says why outputs were not materialized.
 	OutputsError string `json:"outputs_error,omitempty"`
 }

@@ -21,6 +21,7 @@ type executor struct {
 	opts     Options
 	p        *Pipeline
 	store    *cache.Store
+	remote   *remote // nil without a remote cache
 	runID    string
 	stateDir string
 	res      *Result
@@ -64,7 +65,18 @@ func RunPipeline(ctx context.Context, p *Pipeline, opts Options) (*Result, error
 		return nil, fmt.Errorf("open cache %s: %w", cacheDir, err)
 	}
 	defer store.Close()
+	rm, err := openRemote(ctx, &opts)
+	if err != nil {
+		return nil, err
+	}
+	if rm != nil {
+		defer rm.closer()
+	}
+	if opts.Shard.active() && (rm == nil || !rm.read || !rm.write) {
+		return nil, fmt.Errorf("%w: --shard %s needs a remote cache in readwrite mode: shards exchange results through it", ErrInvalid, opts.Shard)
+	}
 	x := &executor{
+		remote:   rm,
 		opts:     opts,
 		p:        p,
 		store:    store,
@@ -113,8 +125,14 @@ func RunPipeline(ctx context.Context, p *Pipeline, opts Options) (*Result, error
 	default:
 		x.res.Status = StatusSucceeded
 	}
-	if x.res.Status == StatusSucceeded {
+	if x.res.Status == StatusSucceeded && !opts.Shard.active() {
 		x.materialize(outDir)
+	}
+	if rm != nil {
+		x.res.Remote = rm.result()
+	}
+	if opts.Shard.active() {
+		x.res.Shard = opts.Shard.String()
 	}
 	if err := store.RecordRun(x.runID, p.Recipe.File, x.res.Started, x.keys); err != nil {
 		opts.Logger.Warn("record run in cache", "err", err)
@@ -183,7 +201,7 @@ func (x *executor) onFinish(nr dag.NodeResult) {
 		sr.DurationMS = nr.End.Sub(nr.Start).Milliseconds()
 	}
 	ev := Event{Event: EventStageFinished, Time: time.Now(), Stage: nr.ID, Uses: sr.Uses, Status: sr.Status,
-		DurationMS: &sr.DurationMS, Key: sr.Key, Outputs: sr.Outputs, Reason: sr.Reason, Error: sr.Error, Attempt: sr.Attempts}
+		DurationMS: &sr.DurationMS, Key: sr.Key, CacheHit: sr.CacheHit, Outputs: sr.Outputs, Reason: sr.Reason, Error: sr.Error, Attempt: sr.Attempts}
 	x.mu.Unlock()
 	x.opts.Reporter.Report(ev)
 }

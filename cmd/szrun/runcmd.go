@@ -13,7 +13,7 @@ import (
 )
 
 func (c *cliEnv) runCmd(ctx context.Context, args []string) error {
-	const synopsis = "szrun run RECIPE [-p name=value]... [-j N] [--only STAGE]... [--keep-going] [--no-cache] [--json] [--junit FILE] [--cache-dir DIR] [--out DIR]"
+	const synopsis = "szrun run RECIPE [-p name=value]... [-j N] [--only STAGE]... [--keep-going] [--no-cache] [--json] [--junit FILE] [--cache-dir DIR] [--remote-cache URL] [--remote-cache-mode read|write|readwrite] [--shard i/n] [--out DIR]"
 	fs := newFlagSet("run", synopsis, c.stderr)
 	var rf recipeFlags
 	rf.register(fs, true)
@@ -24,6 +24,9 @@ func (c *cliEnv) runCmd(ctx context.Context, args []string) error {
 	junit := fs.String("junit", "", "write a JUnit XML report to FILE")
 	outDir := fs.String("out", "", "write the recipe's outputs here (default out/<recipe-name>/ beside the recipe)")
 	verbose := fs.Bool("v", false, "show every stage log line")
+	remoteCache := fs.String("remote-cache", "", "share results through this cache: s3://bucket?region=R, gs://bucket, azblob://container, file:///shared/dir (default $SZRUN_REMOTE_CACHE)")
+	shard := fs.String("shard", "", "run shard i of n (0-based, i/n): compute the stage instances whose cache key falls in it and fetch the rest from the remote cache; needs --remote-cache")
+	remoteMode := fs.String("remote-cache-mode", "", "read, write or readwrite (default $SZRUN_REMOTE_CACHE_MODE, else readwrite)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -31,6 +34,12 @@ func (c *cliEnv) runCmd(ctx context.Context, args []string) error {
 	path, err := oneRecipe("run", pos)
 	if err != nil {
 		return err
+	}
+	var sh engine.Shard
+	if *shard != "" {
+		if sh, err = engine.ParseShard(*shard); err != nil {
+			return usageError("run: %w", err)
+		}
 	}
 	if *jobs < 0 {
 		return usageError("run: -j must be at least 1")
@@ -43,6 +52,7 @@ func (c *cliEnv) runCmd(ctx context.Context, args []string) error {
 		Recipe: path, Params: rf.params, Catalog: cat, Parallelism: *jobs, Only: rf.only,
 		KeepGoing: *keepGoing, NoCache: *noCache, CacheDir: rf.cacheDir, OutDir: *outDir,
 		Reporter: reporter, Logger: logger, GPU: detectGPU(), Fingerprint: fingerprint,
+		RemoteCache: *remoteCache, RemoteCacheMode: *remoteMode, Shard: sh,
 	}
 	res, err := engine.Run(ctx, opts)
 	closeReporter()

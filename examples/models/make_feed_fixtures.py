@@ -22,6 +22,10 @@ It writes, deterministically (make_fixtures.py's seeds and stable .npz writer):
   and two more Linears; it verifies in float16 only with that Linear in float32.
   (Activations that overflow do not do here: ONNX Runtime's CPU engine runs most
   float16 ops in float32 behind inserted Casts, and fuses written-out LayerNorms.)
+- examples/models/torch_encoder_op13.onnx: torch.nn.TransformerEncoder as users
+  write it (d_model 64, 4 heads, 2 layers, mean pool, Linear -> 10), exported at
+  opset 13: `input` float32 [batch, 16, 64] -> `output` [batch, 10]. ONNX Runtime
+  1.30's CPU engine segfaults creating a session on its float16 conversion.
 """
 
 import os
@@ -83,6 +87,32 @@ def make_overflow():
               {"x": {0: "batch"}, "y": {0: "batch"}})
 
 
+class TorchEncoder(nn.Module):
+    def __init__(self, d=64, layers=2, classes=10):
+        super().__init__()
+        layer = nn.TransformerEncoderLayer(d, 4, 4 * d, batch_first=True, dropout=0.0)
+        self.enc = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+        self.head = nn.Linear(d, classes)
+
+    def forward(self, x):
+        return self.head(self.enc(x).mean(1))
+
+
+def make_torch_encoder():
+    mf.seed(14)
+    m = TorchEncoder().eval()
+    path = os.path.join(mf.MODELS, "torch_encoder_op13.onnx")
+    tmp = path + ".tmp"
+    # Not under no_grad, and not through make_fixtures.export: no_grad sends
+    # nn.TransformerEncoder down its fused fast path, which has no ONNX export,
+    # and the point is the exporter's plain opset-13 output.
+    torch.onnx.export(m, (torch.randn(2, 16, 64),), tmp, opset_version=13,
+                      input_names=["input"], output_names=["output"],
+                      dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
+                      do_constant_folding=True)
+    os.replace(tmp, path)
+
+
 def make_vad():
     mf.seed(11)
     m = StatefulVAD().eval()
@@ -115,6 +145,7 @@ def main():
     make_vad()
     make_fixed_batch()
     make_overflow()
+    make_torch_encoder()
 
 
 if __name__ == "__main__":

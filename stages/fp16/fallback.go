@@ -3,6 +3,7 @@ package fp16
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"slices"
 
 	"google.golang.org/protobuf/proto"
@@ -83,7 +84,8 @@ func candidates(orig *onnxpb.ModelProto, res *Result, opts Options) ([]string, m
 // loads and verifies: with S the set so far (first empty) and the candidates
 // in topological order, it bisects for the shortest prefix P such that S ∪ P
 // passes; P's last node is needed (without it the model failed), so it joins
-// S; it repeats until S alone passes. Each node costs O(log n) conversions.
+// S with the same node of the model's other repeated blocks (layers.N); it
+// repeats until S alone passes. Each node found costs O(log n) conversions.
 // It fails when even every candidate in float32 does not pass.
 func fallback(ctx context.Context, try attempt, cands []string, ops map[string]string, failure string) (*FallbackReport, []string, error) {
 	rep := &FallbackReport{Failure: failure, Kept: []KeptNode{}}
@@ -142,7 +144,26 @@ func fallback(ctx context.Context, try attempt, cands []string, ops map[string]s
 		kept = append(kept, n)
 		rep.Kept = append(rep.Kept, KeptNode{Node: n, Op: ops[n], Why: "in float16 (with the nodes before it in float32) " + loWhy})
 		hi--
+		// The same node in the other copies of a repeated block (layers.0 ...
+		// layers.11) usually fails the same way: keep them with it rather
+		// than finding each with its own bisection.
+		for _, c := range cands[:hi] {
+			if c != n && !slices.Contains(kept, c) && sibling(c, n) {
+				kept = append(kept, c)
+				rep.Kept = append(rep.Kept, KeptNode{Node: c, Op: ops[c], Why: fmt.Sprintf("the same node as %s in another copy of its block", n)})
+			}
+		}
 	}
+}
+
+// blockIndex matches the index of a repeated block in a node name, as
+// exporters write it (/encoder/layers.3/..., /features.12/...).
+var blockIndex = regexp.MustCompile(`\.[0-9]+(/|$)`)
+
+// sibling reports whether two node names differ only in block indexes.
+func sibling(a, b string) bool {
+	pa, pb := blockIndex.ReplaceAllString(a, ".#$1"), blockIndex.ReplaceAllString(b, ".#$1")
+	return pa == pb && pa != a
 }
 
 // runFallback runs the search and converts once more with the nodes it

@@ -82,3 +82,20 @@ func mustInputs(t *testing.T, model string) []runtime.IOInfo {
 	defer s.Close()
 	return s.Inputs()
 }
+
+func TestSibling(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want bool
+	}{
+		{"/enc/layers.0/self_attn/Transpose", "/enc/layers.11/self_attn/Transpose", true},
+		{"/enc/layers.0/self_attn/Transpose", "/enc/layers.1/self_attn/Transpose_2", false},
+		{"/features.3/conv/Conv", "/features.12/conv/Conv", true},
+		{"/Transpose_2", "/Transpose_3", false},
+		{"/pre/Gemm", "/pre/Gemm", false},
+	} {
+		if got := sibling(tc.a, tc.b); got != tc.want {
+			t.Errorf("sibling(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.want)
+		}
+	}
+}

@@ -75,7 +75,8 @@ fails to load or run in ONNX Runtime, or fails verification, the stage looks for
 set of nodes to keep in float32 until it passes. With the converted nodes of the main
 graph in topological order and S the set found so far (first empty), it bisects for the
 shortest prefix P such that S plus P in float32 passes; P's last node is needed (without
-it the model failed), so it joins S, and the search repeats until S alone passes: about
+it the model failed), so it joins S together with the same node of the model's other
+repeated blocks (` + "`layers.0`" + ` ... ` + "`layers.11`" + `), and the search repeats until S alone passes: about
 log2(nodes) conversions per node kept, at most 64 in all (past that it keeps the
 known-good prefix). Each node kept is in the report's ` + "`fallback.kept_float32`" + ` with its op and
 the failure seen without it, and in the log; ` + "`fallback_nodes`" + ` counts them. The stage fails

@@ -87,6 +87,8 @@ bench: build
 	$(GO) test -run '^$$' -bench 'StageOverhead|ParallelSleeps' -benchtime 20x ./engine
 	$(GO) test -run '^$$' -bench 'Rerun20Stages1GiB' -benchtime 10x ./cmd/szrun
 	$(GO) test -run '^$$' -bench 'HashFile' -benchtime 10x -cpu 1 ./cache
+	$(GO) test -run '^$$' -bench 'RemoteHitPerStage' -benchtime 5x ./engine
+	$(GO) test -run '^$$' -bench 'RemoteBlob' -benchtime 1x ./cache/bucket
 	$(GO) test -run '^$$' -bench 'RunOverhead' ./dag
 	$(GO) test -run '^$$' -bench . ./recipe ./runtime
 	$(GO) test -run '^$$' -bench 'Float32ToFloat16|LoadSave.*256' -benchtime 3x ./onnx

@@ -14,7 +14,7 @@ import (
 	"github.com/sentinelzer0/szrun/internal/s3test"
 )
 
-func openBucket(t *testing.T, url string) *Backend {
+func openBucket(t testing.TB, url string) *Backend {
 	t.Helper()
 	b, err := Open(context.Background(), url)
 	if err != nil {

@@ -63,24 +63,30 @@ func (s *Stage) run(ctx context.Context, in *stages.Input) (*Metrics, error) {
 	if targets, err = prepare(ctx, c, models, data); err != nil {
 		return nil, err
 	}
+	loadBefore := loadAverage()
 	if err := measure(ctx, c, targets, in.Report); err != nil {
 		return nil, err
 	}
+	loadAfter := loadAverage()
 	gpuName, gpuUse, warn, err := s.sampleGPU(ctx, c, targets)
 	if err != nil {
 		return nil, err
 	}
 	m := buildMetrics(c, models, targets, gpuName, gpuUse)
-	if warn != "" {
-		m.Warnings = append(m.Warnings, warn)
+	m.Machine.LoadBefore, m.Machine.LoadAfter = loadBefore, loadAfter
+	for _, w := range []string{warn, busyWarning(loadBefore, loadAfter, m.Machine.CPUs), governorWarning(m.Machine.Governor)} {
+		if w != "" {
+			m.Warnings = append(m.Warnings, w)
+		}
 	}
 	for _, w := range m.Warnings {
 		in.Log.Warn(w)
 	}
 	for _, mm := range m.Models {
 		for _, r := range mm.Results {
-			in.Log.Info("measured", "model", mm.Name, "batch", r.Batch, "mean_ms", fmt.Sprintf("%.3f", r.MeanMS),
-				"p95_ms", fmt.Sprintf("%.3f", r.P95MS), "speedup", fmt.Sprintf("%.2f", r.Speedup))
+			in.Log.Info("measured", "model", mm.Name, "batch", r.Batch, "p50_ms", fmt.Sprintf("%.3f", r.MedianMS),
+				"precision", fmt.Sprintf("±%.1f%%", 100*r.Precision), "p95_ms", fmt.Sprintf("%.3f", r.P95MS), "runs", r.Runs,
+				"speedup", SpeedupText(r.Speedup, r.SpeedupLow, r.SpeedupHigh))
 		}
 	}
 	return m, nil

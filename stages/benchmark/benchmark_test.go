@@ -49,7 +49,7 @@ func TestBenchmarkDigits(t *testing.T) {
 			"opt":  map[string]any{"ort-extended": optimized(t)},
 		},
 		"inputs": testenv.Example(t, "data/digits_test.npz"), "batch_sizes": []any{1, 8},
-		"warmup": 2, "iterations": 12, "block": 5, "threads": 1, "latency_budget_ms": 1000.0,
+		"warmup": 2, "iterations": 12, "precision": 0.0, "block": 5, "threads": 1, "latency_budget_ms": 1000.0,
 	})
 	p := &progress{}
 	in.Progress = p
@@ -64,7 +64,7 @@ func TestBenchmarkDigits(t *testing.T) {
 	if v["baseline"] != "fp32" {
 		t.Errorf("baseline = %v, want fp32 (the only plain entry)", v["baseline"])
 	}
-	for _, key := range []string{"p50_ms", "p95_ms", "mean_ms", "throughput", "speedup", "size_bytes", "size_ratio", "load_ms", "best_batch_size"} {
+	for _, key := range []string{"p50_ms", "p90_ms", "p95_ms", "p99_ms", "mean_ms", "throughput", "speedup", "speedup_low", "speedup_high", "size_bytes", "size_ratio", "load_ms", "best_batch_size"} {
 		m := v[key].(map[string]any)
 		if _, ok := m["fp32"]; !ok {
 			t.Errorf("%s has no fp32: %v", key, m)
@@ -273,7 +273,7 @@ func (r *recorder) Report(done, total int64, what string) { r.whats = append(r.w
 func TestBenchmarkRotation(t *testing.T) {
 	testenv.RequireORT(t)
 	model := testenv.Example(t, "models/digits_cnn.onnx")
-	in := input(t, map[string]any{"models": map[string]any{"a": model, "b": model}, "iterations": 6, "block": 2, "warmup": 0, "threads": 1})
+	in := input(t, map[string]any{"models": map[string]any{"a": model, "b": model}, "iterations": 6, "precision": 0.0, "block": 2, "warmup": 0, "threads": 1})
 	rec := &recorder{}
 	in.Progress = rec
 	if _, err := New().Run(context.Background(), in); err != nil {
@@ -281,5 +281,52 @@ func TestBenchmarkRotation(t *testing.T) {
 	}
 	if got, want := strings.Join(rec.whats, " "), "a@1 b@1 b@1 a@1 a@1 b@1"; got != want {
 		t.Errorf("block order %q, want %q", got, want)
+	}
+}
+
+// TestBenchmarkAdaptive times until each median is known within precision or
+// max_duration passes, and reports the precision reached; the speedup of a
+// model against a copy of itself has an interval, and its own is exactly 1.
+func TestBenchmarkAdaptive(t *testing.T) {
+	testenv.RequireORT(t)
+	model := testenv.Example(t, "models/digits_cnn.onnx")
+	in := input(t, map[string]any{"models": map[string]any{"a": model, "b": model}, "baseline": "a",
+		"iterations": 20, "block": 10, "warmup": 2, "threads": 1, "precision": 0.05, "max_duration": "300ms"})
+	out, err := New().Run(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(in.WorkDir, MetricsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m Metrics
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Settings.Precision != 0.05 || m.Settings.MaxDuration != "300ms" || m.Settings.Confidence != 0.95 || m.Settings.Iterations != 20 {
+		t.Errorf("settings %+v", m.Settings)
+	}
+	for _, mm := range m.Models {
+		r := mm.Results[0]
+		if r.Runs < 20 || r.Runs%10 != 0 {
+			t.Errorf("%s: %d runs; want at least iterations, whole blocks", mm.Name, r.Runs)
+		}
+		if !(r.P50LowMS <= r.MedianMS && r.MedianMS <= r.P50HighMS) || r.Precision <= 0 {
+			t.Errorf("%s: median %v not inside its interval [%v, %v], precision %v", mm.Name, r.MedianMS, r.P50LowMS, r.P50HighMS, r.Precision)
+		}
+		if r.Unstable != (r.Precision > 0.05) && !r.Unstable {
+			t.Errorf("%s: precision %v above the target without a warning", mm.Name, r.Precision)
+		}
+	}
+	b := m.Models[1].Results[0]
+	if !(b.SpeedupLow <= b.Speedup && b.Speedup <= b.SpeedupHigh) || b.SpeedupLow == b.SpeedupHigh || b.PFaster+b.PSlower > 1 {
+		t.Errorf("b: speedup %v [%v, %v], p_faster %v, p_slower %v", b.Speedup, b.SpeedupLow, b.SpeedupHigh, b.PFaster, b.PSlower)
+	}
+	if lo := out.Values["speedup_low"].(map[string]any); lo["a"] != 1.0 || lo["b"] != b.SpeedupLow {
+		t.Errorf("speedup_low = %v", lo)
+	}
+	if len(m.Machine.LoadBefore) != 3 || len(m.Machine.LoadAfter) != 3 {
+		t.Errorf("load average not recorded: %+v", m.Machine)
 	}
 }

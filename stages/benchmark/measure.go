@@ -25,7 +25,14 @@ type target struct {
 	batch   int64
 	runner  *runtime.Runner
 	times   []time.Duration
+	ends    []int // end of each rotation block in times
 	elapsed time.Duration
+	// Adaptive timing: done once the median is known within precision (or
+	// max_duration has passed); checkAt is the block count of the next check.
+	done    bool
+	checkAt int
+	// timedOut: adaptive timing stopped at max_duration, short of precision.
+	timedOut bool
 }
 
 func (t *target) label() string { return fmt.Sprintf("%s@%d", t.m.name, t.batch) }
@@ -144,11 +151,14 @@ func tile(t *runtime.Tensor, rows int64) (*runtime.Tensor, error) {
 // measure times every target in rotation: each round gives every target a block
 // of runs, starting one target further along each time, so that drift in the
 // machine's speed (thermal, other processes) spreads over all models instead of
-// favouring the one measured last.
+// favouring the one measured last. A target stops after iterations runs; with
+// duration, once it has run that long; with precision (adaptive, the
+// default), once it has iterations runs and its median's confidence interval
+// is within precision, or it has run for max_duration.
 func measure(ctx context.Context, c *config, targets []*target, report func(done, total int64, what string)) error {
 	rounds := (c.iterations + c.block - 1) / c.block
 	total := rounds * int64(len(targets))
-	if c.duration > 0 {
+	if c.duration > 0 || c.precision > 0 {
 		total = 0
 	}
 	var done int64
@@ -157,12 +167,19 @@ func measure(ctx context.Context, c *config, targets []*target, report func(done
 		for k := range targets {
 			t := targets[(int(round)+k)%len(targets)]
 			n := c.block
-			if c.duration > 0 {
+			switch {
+			case c.duration > 0:
 				if t.elapsed >= c.duration {
 					continue
 				}
-			} else if left := c.iterations - int64(len(t.times)); left < n {
-				n = left
+			case c.precision > 0:
+				if t.done {
+					continue
+				}
+			default:
+				if left := c.iterations - int64(len(t.times)); left < n {
+					n = left
+				}
 			}
 			if n <= 0 {
 				continue
@@ -171,6 +188,9 @@ func measure(ctx context.Context, c *config, targets []*target, report func(done
 			if err := runBlock(ctx, t, n); err != nil {
 				return fmt.Errorf("run models.%s at batch %d: %w", t.m.name, t.batch, err)
 			}
+			if c.precision > 0 && c.duration == 0 {
+				t.done = adaptiveDone(c, t)
+			}
 			done++
 			report(done, total, t.label())
 		}
@@ -178,6 +198,25 @@ func measure(ctx context.Context, c *config, targets []*target, report func(done
 			return nil
 		}
 	}
+}
+
+// adaptiveDone reports whether an adaptively timed target may stop. The
+// bootstrap is checked at block counts growing by half each time, so checking
+// costs a few times one final estimate, not one per block.
+func adaptiveDone(c *config, t *target) bool {
+	if int64(len(t.times)) < c.iterations {
+		return false
+	}
+	if t.elapsed >= c.maxDuration {
+		t.timedOut = true
+		return true
+	}
+	if len(t.ends) < t.checkAt {
+		return false
+	}
+	t.checkAt = len(t.ends) + max(len(t.ends)/2, 1)
+	bs := toBlocks(t.times, t.ends)
+	return medianCI(bs, bootstrapMedians(bs, checkResamples, newRNG(c.seed)), Confidence).precision() <= c.precision
 }
 
 // runBlock times n runs one by one. The Runner does not allocate, so the only
@@ -192,6 +231,7 @@ func runBlock(ctx context.Context, t *target, n int64) error {
 		t.times = append(t.times, d)
 		t.elapsed += d
 	}
+	t.ends = append(t.ends, len(t.times))
 	return nil
 }
 

@@ -29,6 +29,10 @@ type config struct {
 	providers  []string
 	budgetMS   float64 // 0 = none
 	maxCV      float64
+	// precision > 0 times adaptively: until the median's CI half-width is
+	// within this fraction of it, or maxDuration has passed.
+	precision   float64
+	maxDuration time.Duration
 }
 
 // Params are the stage's parameters.
@@ -39,12 +43,14 @@ type Params struct {
 	Seed                int64         `name:"seed" default:"0" doc:"random inputs' seed"`
 	BatchSizes          []int64       `name:"batch_sizes" default:"[1]" doc:"batch sizes to measure"`
 	Warmup              int64         `name:"warmup" default:"10" doc:"untimed runs per model and batch size"`
-	Iterations          int64         `name:"iterations" default:"100" doc:"timed runs per model and batch size"`
-	Duration            time.Duration `name:"duration" doc:"instead of iterations: time each model and batch size for at least this long (e.g. 10s)"`
+	Iterations          int64         `name:"iterations" default:"100" doc:"timed runs per model and batch size: the least with precision, exactly this many with precision: 0"`
+	Precision           float64       `name:"precision" default:"0.02" doc:"adaptive timing: time each model and batch size until its median's 95% confidence interval is within ± this fraction of it (0.02 = ±2%), or max_duration passes; 0 = a fixed count of iterations"`
+	MaxDuration         time.Duration `name:"max_duration" default:"10s" doc:"adaptive timing: stop timing a model and batch size after this much timed run time even if precision is not reached (reported)"`
+	Duration            time.Duration `name:"duration" doc:"instead of iterations and precision: time each model and batch size for at least this long (e.g. 10s)"`
 	Block               int64         `name:"block" default:"10" doc:"runs per turn in the rotation between models"`
 	stages.Execution
 	LatencyBudgetMS *float64 `name:"latency_budget_ms" doc:"with it, best_batch_size gives per model the batch size of highest throughput whose p95 fits"`
-	MaxCV           float64  `name:"max_cv" default:"0.15" doc:"warn when a timing's coefficient of variation (stddev/mean) exceeds this"`
+	MaxCV           float64  `name:"max_cv" default:"0.15" doc:"without adaptive timing (precision: 0): warn when a timing's coefficient of variation (stddev/mean) exceeds this"`
 }
 
 // Check holds the rules across parameters.
@@ -88,6 +94,12 @@ func (p *Params) Check() error {
 	if p.MaxCV <= 0 {
 		add(stages.Errorf("max_cv", "%g must be positive", p.MaxCV))
 	}
+	switch {
+	case !(p.Precision >= 0 && p.Precision < 1):
+		add(stages.Errorf("precision", "%g; want a fraction of the median in [0, 1) (0.02 = ±2%%; 0 = exactly iterations runs)", p.Precision))
+	case p.Precision > 0 && p.Duration == 0 && p.MaxDuration <= 0:
+		add(stages.Errorf("max_duration", "%s; adaptive timing (precision %g) needs a positive limit", p.MaxDuration, p.Precision).Reading("precision"))
+	}
 	if p.LatencyBudgetMS != nil && *p.LatencyBudgetMS <= 0 {
 		add(stages.Errorf("latency_budget_ms", "%g must be positive", *p.LatencyBudgetMS))
 	}
@@ -102,7 +114,7 @@ func parse(in *stages.Input) (*config, error) {
 	}
 	c := &config{inputs: p.Data, shapes: p.Shapes, fixed: p.FixedInputs, seed: p.Seed, batches: p.BatchSizes, warmup: p.Warmup,
 		iterations: p.Iterations, duration: p.Duration, block: p.Block, threads: int(p.Threads),
-		providers: p.Providers, maxCV: p.MaxCV}
+		providers: p.Providers, maxCV: p.MaxCV, precision: p.Precision, maxDuration: p.MaxDuration}
 	if p.LatencyBudgetMS != nil {
 		c.budgetMS = *p.LatencyBudgetMS
 	}

@@ -3,6 +3,7 @@ package benchmark
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 )
@@ -23,9 +24,14 @@ type Settings struct {
 	Warmup     int64   `json:"warmup"`
 	Iterations int64   `json:"iterations,omitempty"`
 	Duration   string  `json:"duration,omitempty"`
-	Block      int64   `json:"block"`
-	Threads    int     `json:"threads"`
-	Inputs     string  `json:"inputs"`
+	// Precision is the target half-width of each median's confidence
+	// interval relative to the median (0: fixed count); MaxDuration bounds it.
+	Precision   float64 `json:"precision"`
+	MaxDuration string  `json:"max_duration,omitempty"`
+	Confidence  float64 `json:"confidence"`
+	Block       int64   `json:"block"`
+	Threads     int     `json:"threads"`
+	Inputs      string  `json:"inputs"`
 }
 
 // ModelMetrics holds one model's figures.
@@ -46,10 +52,25 @@ type ModelMetrics struct {
 type BatchResult struct {
 	Batch int64 `json:"batch"`
 	Latency
+	// P50LowMS and P50HighMS bound the median at Settings.Confidence (a
+	// bootstrap over rotation blocks); Precision is the achieved half-width
+	// of that interval relative to the median.
+	P50LowMS  float64 `json:"p50_low_ms"`
+	P50HighMS float64 `json:"p50_high_ms"`
+	Precision float64 `json:"precision"`
+	// Unstable: adaptive timing reached max_duration before precision, or
+	// (a fixed count) the coefficient of variation exceeds max_cv.
 	Unstable         bool    `json:"unstable"`
 	QueriesPerSecond float64 `json:"queries_per_second"`
 	SamplesPerSecond float64 `json:"samples_per_second"`
-	Speedup          float64 `json:"speedup"`
+	// Speedup is the baseline's median / this model's median at the same batch
+	// size, with its confidence interval; PFaster (PSlower) is the share of
+	// bootstrap resamples in which this model's median is the lower (higher).
+	Speedup     float64 `json:"speedup"`
+	SpeedupLow  float64 `json:"speedup_low"`
+	SpeedupHigh float64 `json:"speedup_high"`
+	PFaster     float64 `json:"p_faster"`
+	PSlower     float64 `json:"p_slower"`
 	// GPU is a GPUUse, or "n/a" where no NVIDIA GPU was used or sampled.
 	GPU any `json:"gpu"`
 }
@@ -57,21 +78,38 @@ type BatchResult struct {
 // buildMetrics turns the timings into Metrics.
 func buildMetrics(c *config, models []*model, targets []*target, gpuName string, gpuUse map[*target]*GPUUse) *Metrics {
 	m := &Metrics{Baseline: c.baseline, Machine: machine(c.providers, gpuName), Warnings: []string{},
-		Settings: Settings{BatchSizes: c.batches, Warmup: c.warmup, Block: c.block, Threads: c.threads, Inputs: c.inputs}}
+		Settings: Settings{BatchSizes: c.batches, Warmup: c.warmup, Block: c.block, Threads: c.threads, Inputs: c.inputs,
+			Precision: c.precision, Confidence: Confidence}}
 	if m.Settings.Inputs == "" {
 		m.Settings.Inputs = fmt.Sprintf("random (seed %d)", c.seed)
 	}
-	if c.duration > 0 {
+	switch {
+	case c.duration > 0:
 		m.Settings.Duration = c.duration.String()
-	} else {
+		m.Settings.Precision = 0
+	case c.precision > 0:
+		m.Settings.Iterations = c.iterations
+		m.Settings.MaxDuration = c.maxDuration.String()
+	default:
 		m.Settings.Iterations = c.iterations
 	}
+	type stat struct {
+		median Estimate
+		boot   []float64
+	}
+	// One generator, drawn from in target order, keeps the intervals
+	// repeatable for the same timings.
+	rng := newRNG(c.seed)
+	stats := map[*target]stat{}
 	byModel := map[string]map[int64]*target{}
 	for _, t := range targets {
 		if byModel[t.m.name] == nil {
 			byModel[t.m.name] = map[int64]*target{}
 		}
 		byModel[t.m.name][t.batch] = t
+		bs := toBlocks(t.times, t.ends)
+		boot := bootstrapMedians(bs, resamples, rng)
+		stats[t] = stat{median: medianCI(bs, slices.Clone(boot), Confidence), boot: boot}
 	}
 	var baseSize int64
 	for _, md := range models {
@@ -79,23 +117,37 @@ func buildMetrics(c *config, models []*model, targets []*target, gpuName string,
 			baseSize = md.size
 		}
 	}
-	base := map[int64]Latency{}
-	for _, b := range c.batches {
-		base[b] = summarize(byModel[c.baseline][b].times)
-	}
 	for _, md := range models {
 		mm := ModelMetrics{Name: md.name, Path: md.path, SizeBytes: md.size, SizeRatio: ratio(float64(md.size), float64(baseSize)),
 			LoadMS: ms(md.load), RSSBytes: max(md.rss, 0)}
 		for _, b := range c.batches {
 			t := byModel[md.name][b]
-			r := BatchResult{Batch: b, Latency: summarize(t.times), GPU: "n/a"}
-			r.Unstable = r.CV > c.maxCV
-			if r.Unstable {
-				m.Warnings = append(m.Warnings, fmt.Sprintf("%s: timing unstable (coefficient of variation %.2f > max_cv %.2f): close other programs, raise iterations or duration", t.label(), r.CV, c.maxCV))
+			st, base := stats[t], stats[byModel[c.baseline][b]]
+			r := BatchResult{Batch: b, Latency: summarize(t.times), GPU: "n/a",
+				P50LowMS: st.median.Low, P50HighMS: st.median.High, Precision: st.median.precision()}
+			if math.IsInf(r.Precision, 0) {
+				r.Precision = 0
+			}
+			if c.precision > 0 && c.duration == 0 {
+				r.Unstable = t.timedOut
+				if r.Unstable {
+					m.Warnings = append(m.Warnings, fmt.Sprintf("%s: median known within ±%.1f%%, not the ±%.1f%% asked, after max_duration %s: the machine is noisy; close other programs or raise max_duration",
+						t.label(), 100*r.Precision, 100*c.precision, c.maxDuration))
+				}
+			} else {
+				r.Unstable = r.CV > c.maxCV
+				if r.Unstable {
+					m.Warnings = append(m.Warnings, fmt.Sprintf("%s: timing unstable (coefficient of variation %.2f > max_cv %.2f): close other programs, raise iterations or duration", t.label(), r.CV, c.maxCV))
+				}
 			}
 			r.QueriesPerSecond = ratio(1000, r.MeanMS)
 			r.SamplesPerSecond = r.QueriesPerSecond * float64(b)
-			r.Speedup = ratio(base[b].MeanMS, r.MeanMS)
+			if md.name == c.baseline {
+				r.Speedup, r.SpeedupLow, r.SpeedupHigh = 1, 1, 1
+			} else {
+				sp := speedupCI(base.median.Value, st.median.Value, base.boot, st.boot, Confidence)
+				r.Speedup, r.SpeedupLow, r.SpeedupHigh, r.PFaster, r.PSlower = sp.Value, sp.Low, sp.High, sp.PFaster, sp.PSlower
+			}
 			if u, ok := gpuUse[t]; ok {
 				r.GPU = u
 			}
@@ -123,14 +175,18 @@ func buildMetrics(c *config, models []*model, targets []*target, gpuName string,
 // values are the stage's value outputs; plain maps are at batch_sizes[0].
 func (m *Metrics) values() map[string]any {
 	maps := map[string]map[string]any{}
-	for _, k := range []string{"p50_ms", "p95_ms", "mean_ms", "p95_ms_by_batch", "mean_ms_by_batch", "throughput",
+	for _, k := range []string{"p50_ms", "p90_ms", "p95_ms", "p99_ms", "mean_ms", "speedup_low", "speedup_high", "p95_ms_by_batch", "mean_ms_by_batch", "throughput",
 		"throughput_by_batch", "speedup", "speedup_by_batch", "size_bytes", "size_ratio", "load_ms", "best_batch_size"} {
 		maps[k] = map[string]any{}
 	}
 	for _, mm := range m.Models {
 		first := mm.Results[0]
 		maps["p50_ms"][mm.Name] = first.MedianMS
+		maps["p90_ms"][mm.Name] = first.P90MS
 		maps["p95_ms"][mm.Name] = first.P95MS
+		maps["p99_ms"][mm.Name] = first.P99MS
+		maps["speedup_low"][mm.Name] = first.SpeedupLow
+		maps["speedup_high"][mm.Name] = first.SpeedupHigh
 		maps["mean_ms"][mm.Name] = first.MeanMS
 		maps["throughput"][mm.Name] = first.SamplesPerSecond
 		maps["speedup"][mm.Name] = first.Speedup
@@ -158,10 +214,11 @@ func (m *Metrics) values() map[string]any {
 // Table renders the metrics as a markdown table, one row per model and batch size.
 func (m *Metrics) Table() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Baseline: `%s`. %s, %d CPUs, ONNX Runtime %s, providers %s, GPU %s.\n\n",
+	fmt.Fprintf(&b, "Baseline: `%s`. %s, %d CPUs, ONNX Runtime %s, providers %s, GPU %s.\n",
 		m.Baseline, m.Machine.CPU, m.Machine.CPUs, m.Machine.ORTVersion, strings.Join(m.Machine.Providers, ","), m.Machine.GPU)
-	b.WriteString("| model | batch | mean ms | p50 ms | p95 ms | p99 ms | std ms | samples/s | speedup | size MB | size ratio | load ms | GPU mem MB | GPU util % |\n")
-	b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	fmt.Fprintf(&b, "Speedup = baseline median / model median, with its %.0f%% confidence interval; ± is the median's own.\n\n", 100*m.Settings.Confidence)
+	b.WriteString("| model | batch | p50 ms | ± | p90 ms | p95 ms | p99 ms | mean ms | runs | samples/s | speedup | size MB | size ratio | load ms | GPU mem MB | GPU util % |\n")
+	b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	for _, mm := range m.Models {
 		for _, r := range mm.Results {
 			mem, util := "n/a", "n/a"
@@ -172,9 +229,9 @@ func (m *Metrics) Table() string {
 			if r.Unstable {
 				flag = " ⚠"
 			}
-			fmt.Fprintf(&b, "| %s | %d | %.3f%s | %.3f | %.3f | %.3f | %.3f | %.1f | %.2fx | %.2f | %.2f | %.0f | %s | %s |\n",
-				mm.Name, r.Batch, r.MeanMS, flag, r.MedianMS, r.P95MS, r.P99MS, r.StdMS, r.SamplesPerSecond, r.Speedup,
-				float64(mm.SizeBytes)/1e6, mm.SizeRatio, mm.LoadMS, mem, util)
+			fmt.Fprintf(&b, "| %s | %d | %.3f | %.1f%%%s | %.3f | %.3f | %.3f | %.3f | %d | %.1f | %s | %.2f | %.2f | %.0f | %s | %s |\n",
+				mm.Name, r.Batch, r.MedianMS, 100*r.Precision, flag, r.P90MS, r.P95MS, r.P99MS, r.MeanMS, r.Runs, r.SamplesPerSecond,
+				SpeedupText(r.Speedup, r.SpeedupLow, r.SpeedupHigh), float64(mm.SizeBytes)/1e6, mm.SizeRatio, mm.LoadMS, mem, util)
 		}
 	}
 	for _, w := range m.Warnings {
@@ -184,6 +241,15 @@ func (m *Metrics) Table() string {
 		b.WriteString("\n")
 	}
 	return b.String()
+}
+
+// SpeedupText renders a speedup with its interval: "1.52x (1.48–1.57)";
+// a baseline (all three 1) is "1.00x".
+func SpeedupText(v, lo, hi float64) string {
+	if lo == v && hi == v {
+		return fmt.Sprintf("%.2fx", v)
+	}
+	return fmt.Sprintf("%.2fx (%.2f–%.2f)", v, lo, hi)
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -7,8 +7,24 @@ const specDoc = "Measures every model of `models` at every batch size of `batch_
 and outputs, so a timed run is one call into ONNX Runtime with no allocation,
 and runs ` + "`warmup`" + ` times untimed. Then models are timed in rotation: each turn
 gives every model and batch size ` + "`block`" + ` runs, starting one further along each
-turn, until each has ` + "`iterations`" + ` runs (or, with ` + "`duration`" + `, has run that long),
-so a machine that slows down or speeds up does not favour one model. Every run
+turn, so a machine that slows down or speeds up does not favour one model.
+
+**How long.** By default timing is adaptive, like Go's ` + "`-benchtime`" + ` and criterion:
+a model and batch size is timed for at least ` + "`iterations`" + ` runs and then until its
+median's 95% confidence interval is within ± ` + "`precision`" + ` of the median (2% by
+default) or it has run for ` + "`max_duration`" + `; the precision reached is reported
+(` + "`precision`" + ` in metrics.json, the ± column of the table) with a warning where
+` + "`max_duration`" + ` came first. ` + "`precision: 0`" + ` times exactly ` + "`iterations`" + ` runs;
+` + "`duration`" + ` times each for that long.
+
+**Confidence intervals** come from a bootstrap over rotation blocks: the runs of
+one block shared the machine's state, so a resample draws whole blocks (with
+replacement) and takes its median; 1000 resamples give the interval's 2.5th and
+97.5th percentiles. A speedup's interval pairs the baseline's and the model's
+resampled medians; metrics.json also gives ` + "`p_faster`" + ` and ` + "`p_slower`" + `, the shares
+of resamples in which the model's median is below (above) the baseline's, which
+` + "`select`" + ` uses to decide whether a model is significantly faster. The resampling
+is seeded by ` + "`seed`" + `, so the same timings give the same intervals. Every run
 is timed on its own; what the loop adds to ONNX Runtime's own ` + "`model_run`" + `
 time is a few microseconds per run (about 1% of a 1 ms run), measured against
 ONNX Runtime's profiler by ` + "`go test -run Overhead -v ./stages/benchmark`" + `.
@@ -20,15 +36,18 @@ inputs are drawn from ` + "`seed`" + ` (floats in [-1, 1), integers in [0, 10));
 batch-like (` + "`shapes: {input_ids: [1, 128]}`" + `; axis 0 is set by ` + "`batch_sizes`" + `; see
 "Data for verification and calibration" above).
 
-**Figures**, per model and batch size: mean, median, p90, p95, p99, min, max and
-standard deviation of the latency (ms), a warning when the coefficient of
-variation exceeds ` + "`max_cv`" + `, queries and samples per second, speedup (baseline
-mean / model mean at the same batch size); per model: file size (plus
+**Figures**, per model and batch size: mean, median (with its 95% interval),
+p90, p95, p99, min, max and standard deviation of the latency (ms), queries and
+samples per second, speedup (baseline median / model median at the same batch
+size, with its 95% interval: medians, because a few outliers move a mean); per model: file size (plus
 ` + "`<file>.data`" + `), size ratio to the baseline, load time, resident memory gained
 while loading and warming up (an estimate), and the process's peak RSS. With
 ` + "`providers: [cuda]`" + ` or ` + "`[tensorrt]`" + ` on a machine with an NVIDIA GPU, each model and
 batch size then runs alone for 0.5 s while NVML samples GPU 0's memory and
-utilization; elsewhere these read "n/a".
+utilization; elsewhere these read "n/a". The machine: CPU, ONNX Runtime
+version, the load average before and after timing and the CPU frequency
+governor where readable, with a warning when other programs kept the machine
+busy (timing stages run alone in a recipe, but not alone on the machine).
 
 **Names.** ` + "`models`" + ` maps names to models; a value may be a whole matrix output
 (a map label -> model), whose entries are named by their label alone, or
@@ -37,7 +56,8 @@ only plain (non-map) entry, else the first name in sorted order.
 
 **Outputs.** ` + "`metrics`" + ` (metrics.json, everything) and ` + "`table`" + ` (table.md). Value
 maps are keyed by model name and taken at the first batch size
-(` + "`p50_ms`, `p95_ms`, `mean_ms`, `throughput`" + ` in samples/s, ` + "`speedup`" + `); the
+(` + "`p50_ms`, `p90_ms`, `p95_ms`, `p99_ms`, `mean_ms`, `throughput`" + ` in samples/s,
+` + "`speedup`, `speedup_low`, `speedup_high`" + `); the
 ` + "`_by_batch`" + ` maps are keyed "model@batch". ` + "`best_batch_size`" + `, with
 ` + "`latency_budget_ms`" + `, is per model the batch size of highest throughput whose p95
 fits the budget (0 when none does).

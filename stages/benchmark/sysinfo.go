@@ -64,6 +64,13 @@ type Machine struct {
 	Providers  []string `json:"providers"`
 	GPU        string   `json:"gpu"`
 	GoMaxProcs int      `json:"gomaxprocs"`
+	// LoadBefore and LoadAfter are the 1, 5 and 15 minute load averages just
+	// before and after timing (absent where /proc/loadavg is unreadable).
+	LoadBefore []float64 `json:"load_average_before,omitempty"`
+	LoadAfter  []float64 `json:"load_average_after,omitempty"`
+	// Governor is CPU 0's frequency governor ("performance", "powersave",
+	// ...), absent where unreadable.
+	Governor string `json:"cpu_governor,omitempty"`
 }
 
 func machine(providers []string, gpuName string) Machine {
@@ -74,7 +81,60 @@ func machine(providers []string, gpuName string) Machine {
 		providers = []string{"cpu"}
 	}
 	return Machine{OS: goruntime.GOOS, Arch: goruntime.GOARCH, CPU: cpuModel(), CPUs: goruntime.NumCPU(),
-		ORTVersion: runtime.Version(), Providers: providers, GPU: gpuName, GoMaxProcs: goruntime.GOMAXPROCS(0)}
+		ORTVersion: runtime.Version(), Providers: providers, GPU: gpuName, GoMaxProcs: goruntime.GOMAXPROCS(0),
+		Governor: governor()}
+}
+
+// loadAverage returns the 1, 5 and 15 minute load averages, nil where
+// unreadable.
+func loadAverage() []float64 {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return nil
+	}
+	f := strings.Fields(string(data))
+	if len(f) < 3 {
+		return nil
+	}
+	out := make([]float64, 3)
+	for i := range out {
+		if out[i], err = strconv.ParseFloat(f[i], 64); err != nil {
+			return nil
+		}
+	}
+	return out
+}
+
+func governor() string {
+	data, err := os.ReadFile("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(data))
+}
+
+// busyWarning says when other work shared the machine while timing ran: the
+// 1-minute load average, less the one runnable thread the benchmark itself
+// adds, above half the CPUs. "" when quiet or unknown.
+func busyWarning(before, after []float64, cpus int) string {
+	worst := 0.0
+	for _, l := range [][]float64{before, after} {
+		if len(l) > 0 {
+			worst = max(worst, l[0])
+		}
+	}
+	if worst-1 <= float64(cpus)/2 {
+		return ""
+	}
+	return fmt.Sprintf("machine busy while timing: load average %.2f on %d CPUs; other programs competed for the CPU, so the figures are noisier and slower than on a quiet machine", worst, cpus)
+}
+
+// governorWarning flags frequency scaling that makes timings drift.
+func governorWarning(g string) string {
+	if g == "" || g == "performance" {
+		return ""
+	}
+	return fmt.Sprintf("CPU frequency governor is %q, not \"performance\": the clock speed may change while timing", g)
 }
 
 func cpuModel() string {

@@ -124,17 +124,21 @@ func selectionSection(s *selectstage.Selection) *section {
 
 func benchmarkSection(b *selectstage.Benchmark) *section {
 	sec := &section{Title: "Latency, throughput and size"}
-	t := &table{Header: []string{"model", "batch", "mean ms", "p50 ms", "p95 ms", "p99 ms", "samples/s", "speedup", "size MB", "size ratio"},
+	t := &table{Header: []string{"model", "batch", "p50 ms", "p95 ms", "p99 ms", "mean ms", "samples/s", "speedup (95% CI)", "size MB", "size ratio"},
 		Right: []bool{false, true, true, true, true, true, true, true, true, true}}
 	for _, m := range b.Models {
 		for _, r := range m.Results {
-			mean := fmt.Sprintf("%.3f", r.MeanMS)
+			p50 := fmt.Sprintf("%.3f", r.P50MS)
 			if r.Unstable {
-				mean += " ⚠"
+				p50 += " ⚠"
 			}
-			t.Rows = append(t.Rows, []string{"`" + m.Name + "`", fmt.Sprint(r.Batch), mean, fmt.Sprintf("%.3f", r.P50MS),
-				fmt.Sprintf("%.3f", r.P95MS), fmt.Sprintf("%.3f", r.P99MS), fmt.Sprintf("%.1f", r.SamplesPerSecond),
-				fmt.Sprintf("%.2f×", r.Speedup), fmt.Sprintf("%.2f", float64(m.SizeBytes)/1e6), fmt.Sprintf("%.2f", m.SizeRatio)})
+			speedup := fmt.Sprintf("%.2f×", r.Speedup)
+			if r.SpeedupHigh > 0 && (r.SpeedupLow != r.Speedup || r.SpeedupHigh != r.Speedup) {
+				speedup += fmt.Sprintf(" (%.2f–%.2f)", r.SpeedupLow, r.SpeedupHigh)
+			}
+			t.Rows = append(t.Rows, []string{"`" + m.Name + "`", fmt.Sprint(r.Batch), p50,
+				fmt.Sprintf("%.3f", r.P95MS), fmt.Sprintf("%.3f", r.P99MS), fmt.Sprintf("%.3f", r.MeanMS), fmt.Sprintf("%.1f", r.SamplesPerSecond),
+				speedup, fmt.Sprintf("%.2f", float64(m.SizeBytes)/1e6), fmt.Sprintf("%.2f", m.SizeRatio)})
 		}
 	}
 	sec.Table = t

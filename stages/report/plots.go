@@ -135,8 +135,9 @@ func latencyFigure(d *Data) (*Figure, error) {
 	return &Figure{Title: "Latency", SVG: svg, Caption: caption}, nil
 }
 
-// barFigure draws one bar per model, with an optional reference line.
-func barFigure(title, ylabel string, names []string, values []float64, ref float64, clr color.Color) (*Figure, error) {
+// barFigure draws one bar per model, with an optional reference line and
+// optional confidence intervals (errs[i] = {Low, High} as absolute values).
+func barFigure(title, ylabel string, names []string, values []float64, ref float64, clr color.Color, errs ...plotter.Errors) (*Figure, error) {
 	p := newPlot(title, "", ylabel)
 	bars, err := plotter.NewBarChart(plotter.Values(values), vg.Points(math.Min(48, 360/float64(len(values)+1))))
 	if err != nil {
@@ -153,6 +154,19 @@ func barFigure(title, ylabel string, names []string, values []float64, ref float
 		}
 		line.Color, line.Dashes = red, []vg.Length{vg.Points(4), vg.Points(3)}
 		p.Add(line)
+	}
+	if len(errs) == 1 && len(errs[0]) == len(values) {
+		eb := intervalBars{XYs: make(plotter.XYs, len(values)), YErrors: make(plotter.YErrors, len(values))}
+		for i, v := range values {
+			eb.XYs[i] = plotter.XY{X: float64(i), Y: v}
+			eb.YErrors[i].Low, eb.YErrors[i].High = math.Max(v-errs[0][i].Low, 0), math.Max(errs[0][i].High-v, 0)
+		}
+		bars, err := plotter.NewYErrorBars(eb)
+		if err != nil {
+			return nil, fmt.Errorf("plot %s: %w", title, err)
+		}
+		bars.LineStyle.Color = dark
+		p.Add(bars)
 	}
 	p.Y.Min = 0
 	labels := make([]string, len(values))
@@ -178,23 +192,44 @@ func barFigure(title, ylabel string, names []string, values []float64, ref float
 	return &Figure{Title: title, SVG: svg}, nil
 }
 
+// intervalBars is a bar chart's values with their confidence intervals.
+type intervalBars struct {
+	plotter.XYs
+	plotter.YErrors
+}
+
 func speedupFigure(d *Data) (*Figure, error) {
 	if d.Benchmark == nil {
 		return nil, nil
 	}
 	var names []string
 	var vals []float64
+	var cis plotter.Errors
 	for i := range d.Benchmark.Models {
 		m := &d.Benchmark.Models[i]
 		if r, ok := d.result(m); ok {
 			names, vals = append(names, m.Name), append(vals, r.Speedup)
+			cis = append(cis, struct{ Low, High float64 }{r.SpeedupLow, r.SpeedupHigh})
 		}
 	}
-	f, err := barFigure(fmt.Sprintf("Speedup over %s, batch %d", d.Benchmark.Baseline, d.batch()), "× baseline (mean latency)", names, vals, 1, green)
+	// Files from before the benchmark gave intervals have none to draw.
+	if !withIntervals(cis) {
+		cis = nil
+	}
+	f, err := barFigure(fmt.Sprintf("Speedup over %s, batch %d", d.Benchmark.Baseline, d.batch()), "× baseline (median latency)", names, vals, 1, green, cis)
 	if f != nil {
-		f.Title, f.Caption = "Speedup", "Baseline mean latency / model mean latency; the dashed line is the baseline."
+		f.Title, f.Caption = "Speedup", "Baseline median latency / model median latency, with its 95% confidence interval; the dashed line is the baseline."
 	}
 	return f, err
+}
+
+func withIntervals(cis plotter.Errors) bool {
+	for _, e := range cis {
+		if e.High > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func sizeFigure(d *Data) (*Figure, error) {

@@ -39,7 +39,7 @@ func TestReadsBenchmarkMetrics(t *testing.T) {
 			bf := float64(b)
 			mm.Results = append(mm.Results, benchmark.BatchResult{Batch: b,
 				Latency:          benchmark.Latency{Runs: 10, MeanMS: f * bf, MedianMS: 0.9 * f * bf, P90MS: 1.1 * f * bf, P95MS: 1.2 * f * bf, P99MS: 1.3 * f * bf, MinMS: 0.5, MaxMS: 9},
-				SamplesPerSecond: 100 / f, Speedup: 1 / f})
+				SamplesPerSecond: 100 / f, Speedup: 1 / f, SpeedupLow: 0.4 / f, SpeedupHigh: 0.6 / f, PFaster: 0.25 * f, PSlower: 0.5 * f})
 		}
 		m.Models = append(m.Models, mm)
 	}
@@ -55,7 +55,7 @@ func TestReadsBenchmarkMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	for metric, want := range map[string]float64{"p50_ms": 14.4, "p90_ms": 17.6, "p95_ms": 19.2, "p99_ms": 20.8, "mean_ms": 16,
-		"throughput": 50, "speedup": 0.5, "size_bytes": 2000, "size_ratio": 2, "load_ms": 6, "rss_bytes": 7} {
+		"throughput": 50, "speedup": 0.5, "speedup_low": 0.2, "speedup_high": 0.3, "p_faster": 0.5, "p_slower": 1, "size_bytes": 2000, "size_ratio": 2, "load_ms": 6, "rss_bytes": 7} {
 		if got, _ := tb.Get(metric, "int8"); got != want {
 			t.Errorf("%s = %v, want %v", metric, got, want)
 		}

@@ -34,7 +34,7 @@ func problem(in *stages.Input) (*Problem, map[string]string, error) {
 		return nil, nil, err
 	}
 	p := &Problem{Candidates: sortedKeys(models), Table: table, AllowSlower: prm.AllowSlower,
-		Fallback: prm.Fallback == "baseline", Baseline: prm.Baseline}
+		Fallback: prm.Fallback == "baseline", Baseline: prm.Baseline, Confidence: prm.Confidence}
 	if p.Baseline == "" {
 		p.Baseline = benchBaseline
 	}

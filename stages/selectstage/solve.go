@@ -47,6 +47,10 @@ type Problem struct {
 	AllowSlower bool
 	// Fallback selects the baseline when no candidate qualifies.
 	Fallback bool
+	// Confidence > 0 judges speed against the baseline by the benchmark's
+	// bootstrap (the table's p_faster and p_slower, where present): faster or
+	// slower only when the speedup's interval at this level excludes 1.
+	Confidence float64
 }
 
 // Verdict is what the selection found about one candidate.
@@ -56,7 +60,10 @@ type Verdict struct {
 	Metrics    map[string]float64 `json:"metrics"`
 	Violations []string           `json:"violations,omitempty"`
 	// Slower is set when the candidate is slower than the baseline.
-	Slower      bool     `json:"slower_than_baseline"`
+	Slower bool `json:"slower_than_baseline"`
+	// NotFaster is set on a speed objective when the candidate is not
+	// significantly faster than the baseline, which then wins over it.
+	NotFaster   bool     `json:"not_significantly_faster,omitempty"`
 	Qualifies   bool     `json:"qualifies"`
 	Pareto      bool     `json:"pareto"`
 	DominatedBy []string `json:"dominated_by,omitempty"`
@@ -71,6 +78,7 @@ type Selection struct {
 	Baseline    string       `json:"baseline,omitempty"`
 	Latency     string       `json:"latency_metric,omitempty"`
 	AllowSlower bool         `json:"allow_slower"`
+	Confidence  float64      `json:"confidence,omitempty"`
 	Selected    string       `json:"selected"`
 	Value       float64      `json:"value"`
 	// Fallback is true when no candidate qualified and the baseline was kept.
@@ -107,7 +115,7 @@ func Solve(p Problem) (*Selection, error) {
 		return nil, ErrNoCandidates
 	}
 	s := &Selection{Objective: p.Objective, Constraints: p.Constraints, Baseline: p.Baseline, Latency: p.Latency,
-		AllowSlower: p.AllowSlower, ParetoAxes: paretoAxes(p), Pareto: []string{}}
+		AllowSlower: p.AllowSlower, Confidence: p.Confidence, ParetoAxes: paretoAxes(p), Pareto: []string{}}
 	if s.Constraints == nil {
 		s.Constraints = []Constraint{}
 	}
@@ -124,6 +132,7 @@ func Solve(p Problem) (*Selection, error) {
 		s.Candidates = append(s.Candidates, v)
 		byName[name] = v
 	}
+	demoteNotFaster(p, byName)
 	pareto(s.ParetoAxes, s.Candidates)
 	for _, v := range s.Candidates {
 		if v.Pareto {
@@ -180,12 +189,51 @@ func judge(p Problem, v *Verdict) {
 		base, okB := p.Table.Get(p.Latency, p.Baseline)
 		x, ok := v.Metrics[p.Latency]
 		v.Slower = okB && ok && x > base
+		if _, slower, known := significance(p, v.Name); known {
+			v.Slower = okB && ok && slower
+		}
 		if okB && !ok && !p.AllowSlower {
 			// Unknown speed cannot be shown not to be slower.
 			v.Violations = append(v.Violations, fmt.Sprintf("no %s measured to compare with the baseline %s", p.Latency, p.Baseline))
 		}
 	}
 	v.Qualifies = len(v.Violations) == 0 && (!v.Slower || p.AllowSlower)
+}
+
+// significance reports whether a candidate is significantly faster or
+// slower than the baseline at p.Confidence, from the benchmark's bootstrap
+// shares; known is false without them (or with Confidence 0). Faster at 0.95
+// means at least 97.5% of resamples put the candidate ahead: the 95% interval
+// of the speedup lies above 1.
+func significance(p Problem, name string) (faster, slower, known bool) {
+	pf, okF := p.Table.Get("p_faster", name)
+	ps, okS := p.Table.Get("p_slower", name)
+	if p.Confidence <= 0 || !okF || !okS || p.Baseline == "" {
+		return false, false, false
+	}
+	need := (1 + p.Confidence) / 2
+	return pf >= need, ps >= need, true
+}
+
+// speedObjective reports whether the objective measures speed, where noise
+// can fake an advantage.
+func speedObjective(metric string) bool {
+	return IsLatency(metric) || metric == "throughput" || metric == "speedup"
+}
+
+// demoteNotFaster: on a speed objective, a candidate whose advantage over a
+// qualifying baseline does not hold at the confidence level does not
+// qualify, so the baseline is preferred to it.
+func demoteNotFaster(p Problem, byName map[string]*Verdict) {
+	base := byName[p.Baseline]
+	if !speedObjective(p.Objective.Metric) || base == nil || !base.Qualifies {
+		return
+	}
+	for name, v := range byName {
+		if faster, _, known := significance(p, name); known && v != base && v.Qualifies && !faster {
+			v.NotFaster, v.Qualifies = true, false
+		}
+	}
 }
 
 // better reports whether a beats b: the objective, then the Pareto axes in
@@ -256,6 +304,9 @@ func lossReason(p Problem, v, best *Verdict, byName map[string]*Verdict) string 
 			why = append(why, s)
 		}
 	}
+	if v.NotFaster {
+		why = append(why, notFasterReason(p, v))
+	}
 	if len(why) > 0 && !v.Qualifies {
 		return strings.Join(why, "; ")
 	}
@@ -276,6 +327,19 @@ func lossReason(p Problem, v, best *Verdict, byName map[string]*Verdict) string 
 		return fmt.Sprintf("ties with %s on %s %s and loses the tie-break (latency, size, accuracy, then name)", best.Name, m, Num(v.Metrics[m]))
 	}
 	return fmt.Sprintf("%s %s than %s: %s vs %s", word, m, best.Name, Num(v.Metrics[m]), Num(best.Metrics[m]))
+}
+
+// notFasterReason: "not significantly faster than the baseline fp32: speedup
+// 1.02x, 95% interval 0.97–1.06".
+func notFasterReason(p Problem, v *Verdict) string {
+	s := fmt.Sprintf("not significantly faster than the baseline %s at confidence %g", p.Baseline, p.Confidence)
+	sp, ok1 := v.Metrics["speedup"]
+	lo, ok2 := v.Metrics["speedup_low"]
+	hi, ok3 := v.Metrics["speedup_high"]
+	if ok1 && ok2 && ok3 {
+		s += fmt.Sprintf(": speedup %.2fx (benchmark's 95%% interval %.2f–%.2f)", sp, lo, hi)
+	}
+	return s
 }
 
 // metric returns a verdict's figure, or the table's (for a baseline that is

@@ -249,3 +249,46 @@ func BenchmarkSolve(b *testing.B) {
 		}
 	}
 }
+
+// TestSolveConfidence: with the benchmark's bootstrap shares, a candidate that
+// only looks faster (p_faster below (1+confidence)/2) loses to the baseline on
+// a speed objective, and one that only looks slower is not called slower.
+func TestSolveConfidence(t *testing.T) {
+	tb := fleet()
+	for name, pf := range map[string]float64{"fp32": 0, "fp16": 0.2, "int8-dynamic": 1, "int8-static": 0.9, "int8-qdq": 0.99} {
+		tb.Set("p_faster", name, pf)
+		tb.Set("p_slower", name, 1-pf)
+		tb.Set("speedup", name, 1.1)
+		tb.Set("speedup_low", name, 0.95)
+		tb.Set("speedup_high", name, 1.3)
+	}
+	p := base(tb)
+	p.Confidence = 0.95
+	s, err := Solve(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reasons := map[string]string{}
+	for _, v := range s.Candidates {
+		reasons[v.Name] = v.Reason
+	}
+	if s.Selected != "int8-qdq" {
+		t.Errorf("selected %s, want int8-qdq (the only one significantly faster within the constraint); reasons %v", s.Selected, reasons)
+	}
+	if want := "not significantly faster than the baseline fp32 at confidence 0.95: speedup 1.10x (benchmark's 95% interval 0.95–1.30)"; reasons["int8-static"] != want {
+		t.Errorf("int8-static: %q, want %q", reasons["int8-static"], want)
+	}
+	if strings.Contains(reasons["fp16"], "slower than the baseline fp32: p95") {
+		t.Errorf("fp16 is not significantly slower (p_slower 0.8) yet: %q", reasons["fp16"])
+	}
+	// At confidence 0.8 int8-static's 0.9 share is enough.
+	p.Confidence = 0.8
+	if s, err := Solve(p); err != nil || s.Selected != "int8-static" {
+		t.Errorf("confidence 0.8: selected %v (%v), want int8-static", s.Selected, err)
+	}
+	// Without shares (hand-given metrics) the figures decide as before.
+	p.Table, p.Confidence = fleet(), 0.95
+	if s, err := Solve(p); err != nil || s.Selected != "int8-static" {
+		t.Errorf("no shares: selected %v (%v), want int8-static", s.Selected, err)
+	}
+}

@@ -80,6 +80,12 @@ type BenchResult struct {
 	Unstable         bool    `json:"unstable"`
 	SamplesPerSecond float64 `json:"samples_per_second"`
 	Speedup          float64 `json:"speedup"`
+	SpeedupLow       float64 `json:"speedup_low"`
+	SpeedupHigh      float64 `json:"speedup_high"`
+	// PFaster and PSlower are absent (nil) in files written before the
+	// benchmark gave confidence intervals.
+	PFaster *float64 `json:"p_faster"`
+	PSlower *float64 `json:"p_slower"`
 }
 
 // ReadBenchmark reads a benchmark stage's metrics.json.
@@ -135,6 +141,12 @@ func (b *Benchmark) Table(batch int64) (Table, error) {
 			"size_ratio": m.SizeRatio, "load_ms": m.LoadMS, "rss_bytes": float64(m.RSSBytes),
 		} {
 			t.Set(k, m.Name, v)
+		}
+		if r.PFaster != nil && r.PSlower != nil {
+			t.Set("speedup_low", m.Name, r.SpeedupLow)
+			t.Set("speedup_high", m.Name, r.SpeedupHigh)
+			t.Set("p_faster", m.Name, *r.PFaster)
+			t.Set("p_slower", m.Name, *r.PSlower)
 		}
 	}
 	return t, nil

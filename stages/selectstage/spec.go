@@ -21,6 +21,7 @@ type Params struct {
 	Baseline    string             `name:"baseline" doc:"the candidate nobody may be slower than; default: the benchmark file's baseline"`
 	Latency     string             "name:\"latency\" doc:\"the latency metric for `slower than the baseline` and the Pareto front; default: the objective when it is one, else p95_ms, mean_ms or p50_ms\""
 	AllowSlower bool               `name:"allow_slower" default:"false" doc:"allow choosing a candidate slower than the baseline"`
+	Confidence  float64            `name:"confidence" default:"0.95" doc:"with the benchmark's intervals: a candidate counts as faster (or slower) than the baseline only when the speedup's confidence interval at this level lies above (below) 1; on a speed objective a candidate not significantly faster loses to the baseline. 0 compares the figures as they are"`
 	Fallback    string             `name:"fallback" default:"none" enum:"none,baseline" doc:"when no candidate qualifies: none fails the stage, baseline selects the baseline"`
 }
 
@@ -48,6 +49,9 @@ func (p *Params) Check() error {
 		if !strings.HasPrefix(key, "max_") && !strings.HasPrefix(key, "min_") {
 			errs = append(errs, stages.Errorf("constraints."+key, "a constraint is max_METRIC or min_METRIC (max_accuracy_drop: 0.01)"))
 		}
+	}
+	if !(p.Confidence >= 0 && p.Confidence < 1) {
+		errs = append(errs, stages.Errorf("confidence", "%g; want a level in [0, 1) such as 0.95 (0 compares the figures as they are)", p.Confidence))
 	}
 	if p.Benchmark == "" && p.Batch != 0 {
 		errs = append(errs, stages.Errorf("batch", "only a benchmark file has figures per batch size").Reading("benchmark"))

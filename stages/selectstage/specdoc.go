@@ -34,6 +34,16 @@ accuracy. No candidate slower than the baseline on the latency metric (` + "`lat
 default: the objective when it is a latency, else p95_ms, mean_ms or p50_ms) is
 selected unless ` + "`allow_slower: true`" + `. Equal is not slower.
 
+**Noise.** With a benchmark file, speed against the baseline is judged by the
+benchmark's bootstrap of the medians (its ` + "`p_faster`" + ` and ` + "`p_slower`" + `) at
+` + "`confidence`" + ` (default 0.95): a candidate is slower only when at least
+(1 + confidence)/2 of the resamples say so (the speedup's 95% interval lies
+below 1), and on a speed objective (a ` + "`*_ms`" + ` latency, throughput or speedup) a
+candidate is preferred over a qualifying baseline only when its advantage holds
+the same way; otherwise it loses with the reason "not significantly faster than
+the baseline". Figures given through ` + "`metrics`" + ` or a benchmark file without the
+shares are compared as they are, as is everything with ` + "`confidence: 0`" + `.
+
 **Choice.** Among the candidates that meet every constraint and are not slower, the
 best objective value wins; ties go to lower latency, then smaller size, then better
 accuracy, then the name. When none qualifies the stage fails with one line per

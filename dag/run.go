@@ -30,6 +30,11 @@ type Options struct {
 	// concurrently with each other, so they need no locking; they should be
 	// quick, since no task starts while they run.
 	OnFinish func(NodeResult)
+	// Exclusive, if set, names the nodes that need the machine to themselves
+	// (they time things): before one starts, Run waits for every running task
+	// to finish, and it starts nothing else until that node is done. It is
+	// called once per node, before anything runs.
+	Exclusive func(id string) bool
 }
 
 // Run calls task once for each node of g whose dependencies all succeeded,
@@ -60,6 +65,7 @@ func Run(ctx context.Context, g *Graph, opts Options, task func(ctx context.Cont
 		decided: make([]bool, len(g.ids)),
 		pending: make([]int, len(g.ids)),
 		origin:  make([]int, len(g.ids)),
+		alone:   make([]bool, len(g.ids)),
 		done:    make(chan completion, opts.Parallelism),
 		failed:  -1,
 		result: &Result{
@@ -68,7 +74,8 @@ func Run(ctx context.Context, g *Graph, opts Options, task func(ctx context.Cont
 			ids:   g.Nodes(),
 		},
 	}
-	for i := range g.ids {
+	for i, id := range g.ids {
+		r.alone[i] = opts.Exclusive != nil && opts.Exclusive(id)
 		r.pending[i] = len(g.deps[i])
 		if r.pending[i] == 0 {
 			heap.Push(&r.ready, i)
@@ -98,6 +105,8 @@ type runner struct {
 	origin  []int
 	ready   intHeap
 	running int
+	alone   []bool // node i needs the machine to itself
+	solo    bool   // an exclusive node is running
 	failed  int // first Failed node, -1 if none
 	done    chan completion
 	result  *Result
@@ -118,7 +127,19 @@ func (r *runner) loop(ctx context.Context) (interrupted bool) {
 			interrupted = true
 		}
 		stopped := interrupted || (!r.opts.KeepGoing && r.failed >= 0)
-		for !stopped && r.running < r.opts.Parallelism && r.ready.Len() > 0 {
+		for !stopped && !r.solo && r.ready.Len() > 0 {
+			if next := r.ready[0]; r.alone[next] {
+				// Drain first; the nodes behind it wait too, or a steady
+				// stream of others would keep it from ever starting.
+				if r.running == 0 {
+					r.solo = true
+					r.start(ctx, heap.Pop(&r.ready).(int))
+				}
+				break
+			}
+			if r.running >= r.opts.Parallelism {
+				break
+			}
 			r.start(ctx, heap.Pop(&r.ready).(int))
 		}
 		if r.running == 0 {
@@ -127,6 +148,9 @@ func (r *runner) loop(ctx context.Context) (interrupted bool) {
 		select {
 		case c := <-r.done:
 			r.running--
+			if r.alone[c.i] {
+				r.solo = false
+			}
 			r.finish(ctx, c)
 		case <-ctxDone:
 			interrupted = true

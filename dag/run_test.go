@@ -320,3 +320,46 @@ func TestRunEmpty(t *testing.T) {
 		t.Fatalf("Run(empty) = %v, %v", res, err)
 	}
 }
+
+// TestRunExclusive: an exclusive node starts only when nothing else runs, and
+// nothing starts while it runs, at any parallelism; the others still overlap.
+func TestRunExclusive(t *testing.T) {
+	noGoroutineLeak(t)
+	g := build(t, "a b x c d y e", "a>e")
+	var mu sync.Mutex
+	running := map[string]bool{}
+	var violations []string
+	peak := 0
+	task := func(_ context.Context, id string) error {
+		mu.Lock()
+		for other := range running {
+			if id == "x" || id == "y" || other == "x" || other == "y" {
+				violations = append(violations, id+" started while "+other+" ran")
+			}
+		}
+		running[id] = true
+		peak = max(peak, len(running))
+		mu.Unlock()
+		time.Sleep(5 * time.Millisecond) // give overlaps a chance to happen
+		mu.Lock()
+		delete(running, id)
+		mu.Unlock()
+		return nil
+	}
+	var started []string
+	res, err := Run(context.Background(), g, Options{Parallelism: 4, Exclusive: func(id string) bool { return id == "x" || id == "y" },
+		OnStart: func(id string) { started = append(started, id) }}, task)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkStatuses(t, res, map[string]string{"a": "succeeded", "b": "succeeded", "x": "succeeded", "c": "succeeded", "d": "succeeded", "y": "succeeded", "e": "succeeded"})
+	if len(violations) > 0 {
+		t.Errorf("exclusive nodes overlapped: %v", violations)
+	}
+	if peak < 2 {
+		t.Errorf("peak concurrency %d: the other nodes should still overlap", peak)
+	}
+	if want := []string{"a", "b", "x", "c", "d", "y", "e"}; !reflect.DeepEqual(started, want) {
+		t.Errorf("start order %v, want %v (insertion order kept)", started, want)
+	}
+}

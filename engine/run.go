@@ -111,6 +111,10 @@ func RunPipeline(ctx context.Context, p *Pipeline, opts Options) (*Result, error
 		KeepGoing:   opts.KeepGoing,
 		OnStart:     x.onStart,
 		OnFinish:    x.onFinish,
+		Exclusive: func(id string) bool {
+			in := p.Instance(id)
+			return in != nil && p.Stage(in) != nil && p.Stage(in).Spec().Exclusive
+		},
 	}, x.task)
 	os.RemoveAll(filepath.Join(stateDir, "work", x.runID))
 	x.saveLastKeys()

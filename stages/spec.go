@@ -92,6 +92,10 @@ type Spec struct {
 	Environmental bool
 	// NoCache stages run every time (assert-like stages may set it).
 	NoCache bool
+	// Exclusive stages time things and need the machine to themselves: the
+	// scheduler waits for running stages to finish before starting one and
+	// starts nothing else while it runs.
+	Exclusive bool
 }
 
 // Param returns the declared parameter called name.

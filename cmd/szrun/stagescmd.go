@@ -141,6 +141,9 @@ func describeSpec(w io.Writer, s stages.Spec) {
 	if s.Environmental {
 		fmt.Fprintln(w, "\nIts cache key includes this machine's fingerprint (CPU, GPU, runtime versions).")
 	}
+	if s.Exclusive {
+		fmt.Fprintln(w, "\nIt runs alone: no other stage runs while it times things.")
+	}
 	if s.Doc != "" {
 		fmt.Fprintf(w, "\n%s\n", strings.TrimSpace(s.Doc))
 	}

@@ -203,7 +203,10 @@ type StageSpec struct {
 	// into the cache key).
 	Environmental bool `protobuf:"varint,8,opt,name=environmental,proto3" json:"environmental,omitempty"`
 	// no_cache: run every time.
-	NoCache       bool `protobuf:"varint,9,opt,name=no_cache,json=noCache,proto3" json:"no_cache,omitempty"`
+	NoCache bool `protobuf:"varint,9,opt,name=no_cache,json=noCache,proto3" json:"no_cache,omitempty"`
+	// exclusive: the stage times things and needs the machine to itself; the
+	// scheduler runs nothing else alongside it.
+	Exclusive     bool `protobuf:"varint,10,opt,name=exclusive,proto3" json:"exclusive,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -297,6 +300,13 @@ func (x *StageSpec) GetEnvironmental() bool {
 func (x *StageSpec) GetNoCache() bool {
 	if x != nil {
 		return x.NoCache
+	}
+	return false
+}
+
+func (x *StageSpec) GetExclusive() bool {
+	if x != nil {
+		return x.Exclusive
 	}
 	return false
 }
@@ -1116,7 +1126,7 @@ const file_plugin_proto_rawDesc = "" +
 	"\x10DescribeResponse\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x122\n" +
-	"\x06stages\x18\x03 \x03(\v2\x1a.szrun.plugin.v1.StageSpecR\x06stages\"\xac\x02\n" +
+	"\x06stages\x18\x03 \x03(\v2\x1a.szrun.plugin.v1.StageSpecR\x06stages\"\xca\x02\n" +
 	"\tStageSpec\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12\x18\n" +
@@ -1126,7 +1136,9 @@ const file_plugin_proto_rawDesc = "" +
 	"\aoutputs\x18\x06 \x03(\v2\x17.szrun.plugin.v1.OutputR\aoutputs\x12!\n" +
 	"\fopen_outputs\x18\a \x01(\bR\vopenOutputs\x12$\n" +
 	"\renvironmental\x18\b \x01(\bR\renvironmental\x12\x19\n" +
-	"\bno_cache\x18\t \x01(\bR\anoCache\"\xd8\x01\n" +
+	"\bno_cache\x18\t \x01(\bR\anoCache\x12\x1c\n" +
+	"\texclusive\x18\n" +
+	" \x01(\bR\texclusive\"\xd8\x01\n" +
 	"\x05Param\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x1a\n" +

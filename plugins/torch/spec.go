@@ -25,7 +25,9 @@ func (*Export) Spec() stages.Spec {
 		Version: "1",
 		Summary: "Export a PyTorch model to ONNX and check ONNX Runtime against PyTorch on the same inputs.",
 		Doc:     specDoc,
-		Params:  stages.ParamsOf(Params{}),
+		// It times PyTorch against ONNX Runtime (torch_ms, ort_ms).
+		Exclusive: true,
+		Params:    stages.ParamsOf(Params{}),
 		Outputs: []stages.OutputSpec{
 			{Name: "model", Kind: stages.FileOutput, Doc: "the exported ONNX model (model.onnx)"},
 			{Name: "inputs", Kind: stages.FileOutput, Doc: "the random inputs, named like the model's inputs (inputs.npz): data for compare, benchmark or calibration"},

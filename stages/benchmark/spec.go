@@ -25,6 +25,7 @@ func (s *Stage) Spec() stages.Spec {
 		Summary:       "Measure models' latency, throughput, size and memory in ONNX Runtime and compare them with a baseline.",
 		Doc:           specDoc,
 		Environmental: true,
+		Exclusive:     true,
 		Params:        stages.ParamsOf(Params{}),
 		Outputs: []stages.OutputSpec{
 			{Name: "metrics", Kind: stages.FileOutput, Doc: "metrics.json: every figure of every model and batch size, and the machine"},

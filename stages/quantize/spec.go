@@ -23,7 +23,9 @@ func (s *Stage) Spec() stages.Spec {
 		// verification run this machine's ONNX Runtime: a cached result
 		// from another machine would report someone else's numbers.
 		Environmental: true,
-		Params:        stages.ParamsOf(Params{}),
+		// The speed check (verify_speed) times fp32 against INT8.
+		Exclusive: true,
+		Params:    stages.ParamsOf(Params{}),
 		Outputs: []stages.OutputSpec{
 			{Name: "model", Kind: stages.FileOutput, Doc: "the quantized model"},
 			{Name: "report", Kind: stages.FileOutput, Doc: "JSON report: per-node decisions and reasons, sizes, errors, timings"},

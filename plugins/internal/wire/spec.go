@@ -19,6 +19,7 @@ func SpecToProto(s stages.Spec) (*pb.StageSpec, error) {
 		OpenOutputs:   s.OpenOutputs,
 		Environmental: s.Environmental,
 		NoCache:       s.NoCache,
+		Exclusive:     s.Exclusive,
 	}
 	for _, p := range s.Params {
 		pp, err := paramToProto(p)
@@ -74,6 +75,7 @@ func SpecFromProto(s *pb.StageSpec) (stages.Spec, error) {
 		OpenOutputs:   s.GetOpenOutputs(),
 		Environmental: s.GetEnvironmental(),
 		NoCache:       s.GetNoCache(),
+		Exclusive:     s.GetExclusive(),
 	}
 	for _, p := range s.GetParams() {
 		out.Params = append(out.Params, paramFromProto(p))

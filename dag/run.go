@@ -107,7 +107,7 @@ type runner struct {
 	running int
 	alone   []bool // node i needs the machine to itself
 	solo    bool   // an exclusive node is running
-	failed  int // first Failed node, -1 if none
+	failed  int    // first Failed node, -1 if none
 	done    chan completion
 	result  *Result
 }

@@ -22,6 +22,16 @@ const (
 	checkResamples = 200
 )
 
+// resamplesFor bounds a bootstrap's cost (resamples x runs) for models so
+// fast that max_duration holds millions of runs: down to 200 resamples.
+func resamplesFor(want, runs int) int {
+	const budget = 20_000_000
+	if runs <= 0 {
+		return want
+	}
+	return max(min(want, budget/runs), min(want, checkResamples))
+}
+
 // Blocks holds one target's run times in ms, grouped by rotation block.
 type Blocks [][]float64
 

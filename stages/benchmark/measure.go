@@ -216,7 +216,7 @@ func adaptiveDone(c *config, t *target) bool {
 	}
 	t.checkAt = len(t.ends) + max(len(t.ends)/2, 1)
 	bs := toBlocks(t.times, t.ends)
-	return medianCI(bs, bootstrapMedians(bs, checkResamples, newRNG(c.seed)), Confidence).precision() <= c.precision
+	return medianCI(bs, bootstrapMedians(bs, resamplesFor(checkResamples, len(t.times)), newRNG(c.seed)), Confidence).precision() <= c.precision
 }
 
 // runBlock times n runs one by one. The Runner does not allocate, so the only

@@ -108,7 +108,7 @@ func buildMetrics(c *config, models []*model, targets []*target, gpuName string,
 		}
 		byModel[t.m.name][t.batch] = t
 		bs := toBlocks(t.times, t.ends)
-		boot := bootstrapMedians(bs, resamples, rng)
+		boot := bootstrapMedians(bs, resamplesFor(resamples, len(t.times)), rng)
 		stats[t] = stat{median: medianCI(bs, slices.Clone(boot), Confidence), boot: boot}
 	}
 	var baseSize int64

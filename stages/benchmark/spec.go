@@ -21,7 +21,7 @@ func New() *Stage { return &Stage{openGPU: gpu.Open} }
 func (s *Stage) Spec() stages.Spec {
 	return stages.Spec{
 		Name:          "benchmark",
-		Version:       "1",
+		Version:       "2",
 		Summary:       "Measure models' latency, throughput, size and memory in ONNX Runtime and compare them with a baseline.",
 		Doc:           specDoc,
 		Environmental: true,

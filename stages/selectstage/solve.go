@@ -201,19 +201,32 @@ func judge(p Problem, v *Verdict) {
 }
 
 // significance reports whether a candidate is significantly faster or
-// slower than the baseline at p.Confidence, from the benchmark's bootstrap
-// shares; known is false without them (or with Confidence 0). Faster at 0.95
-// means at least 97.5% of resamples put the candidate ahead: the 95% interval
-// of the speedup lies above 1.
+// slower than the baseline at p.Confidence; known is false without the
+// benchmark's figures for it (or with Confidence 0). The benchmark's speedup
+// interval is at 95%: at that level faster means the interval lies above 1
+// (speedup_low > 1), which the value outputs carry too; at another level it
+// means at least (1+confidence)/2 of the bootstrap resamples put the candidate
+// ahead (p_faster, from the metrics file).
 func significance(p Problem, name string) (faster, slower, known bool) {
-	pf, okF := p.Table.Get("p_faster", name)
-	ps, okS := p.Table.Get("p_slower", name)
-	if p.Confidence <= 0 || !okF || !okS || p.Baseline == "" {
+	if p.Confidence <= 0 || p.Baseline == "" {
 		return false, false, false
 	}
-	need := (1 + p.Confidence) / 2
-	return pf >= need, ps >= need, true
+	lo, okL := p.Table.Get("speedup_low", name)
+	hi, okH := p.Table.Get("speedup_high", name)
+	pf, okF := p.Table.Get("p_faster", name)
+	ps, okS := p.Table.Get("p_slower", name)
+	switch {
+	case okL && okH && (math.Abs(p.Confidence-benchConfidence) < 1e-9 || !okF || !okS):
+		return lo > 1, hi < 1, true
+	case okF && okS:
+		need := (1 + p.Confidence) / 2
+		return pf >= need, ps >= need, true
+	}
+	return false, false, false
 }
+
+// benchConfidence is the level of the benchmark stage's speedup intervals.
+const benchConfidence = 0.95
 
 // speedObjective reports whether the objective measures speed, where noise
 // can fake an advantage.

@@ -259,7 +259,11 @@ func TestSolveConfidence(t *testing.T) {
 		tb.Set("p_faster", name, pf)
 		tb.Set("p_slower", name, 1-pf)
 		tb.Set("speedup", name, 1.1)
-		tb.Set("speedup_low", name, 0.95)
+		lo := 0.95
+		if pf >= 0.975 {
+			lo = 1.02
+		}
+		tb.Set("speedup_low", name, lo)
 		tb.Set("speedup_high", name, 1.3)
 	}
 	p := base(tb)
@@ -285,6 +289,14 @@ func TestSolveConfidence(t *testing.T) {
 	p.Confidence = 0.8
 	if s, err := Solve(p); err != nil || s.Selected != "int8-static" {
 		t.Errorf("confidence 0.8: selected %v (%v), want int8-static", s.Selected, err)
+	}
+	// Value outputs carry the 95% interval but no shares: the same verdict.
+	for _, m := range []string{"p_faster", "p_slower"} {
+		delete(p.Table, m)
+	}
+	p.Confidence = 0.95
+	if s, err := Solve(p); err != nil || s.Selected != "int8-qdq" {
+		t.Errorf("intervals only: selected %v (%v), want int8-qdq", s.Selected, err)
 	}
 	// Without shares (hand-given metrics) the figures decide as before.
 	p.Table, p.Confidence = fleet(), 0.95

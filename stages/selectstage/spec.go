@@ -73,7 +73,7 @@ func New() *Stage { return &Stage{} }
 func (s *Stage) Spec() stages.Spec {
 	return stages.Spec{
 		Name:    "select",
-		Version: "1",
+		Version: "2",
 		Summary: "Pick the best candidate model on an objective under constraints; explain the choice and give the Pareto front.",
 		Doc:     specDoc,
 		Params:  stages.ParamsOf(Params{}),

@@ -41,8 +41,10 @@ benchmark's bootstrap of the medians (its ` + "`p_faster`" + ` and ` + "`p_slowe
 below 1), and on a speed objective (a ` + "`*_ms`" + ` latency, throughput or speedup) a
 candidate is preferred over a qualifying baseline only when its advantage holds
 the same way; otherwise it loses with the reason "not significantly faster than
-the baseline". Figures given through ` + "`metrics`" + ` or a benchmark file without the
-shares are compared as they are, as is everything with ` + "`confidence: 0`" + `.
+the baseline". Through ` + "`metrics`" + `, the benchmark's ` + "`speedup_low`" + ` and
+` + "`speedup_high`" + ` outputs (its 95% interval) serve the same purpose; figures without
+either (an older metrics file, hand-given maps) are compared as they are, as is
+everything with ` + "`confidence: 0`" + `.
 
 **Choice.** Among the candidates that meet every constraint and are not slower, the
 best objective value wins; ties go to lower latency, then smaller size, then better

@@ -132,7 +132,8 @@ func TestExitCodes(t *testing.T) {
 		{"bench nothing", []string{"bench"}, 2},
 		{"bench bad batch", []string{"bench", digits, "--batch-sizes", "x"}, 2},
 		{"bench zero iterations", []string{"bench", digits, "--iterations", "0"}, 2},
-		{"bench", []string{"bench", digits, "--batch-sizes", "1,4", "--iterations", "5", "--warmup", "1"}, 0},
+		{"bench", []string{"bench", digits, "--batch-sizes", "1,4", "--iterations", "5", "--precision", "0", "--warmup", "1"}, 0},
+		{"bench bad precision", []string{"bench", digits, "--precision", "2"}, 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -141,6 +142,58 @@ func TestExitCodes(t *testing.T) {
 				t.Errorf("szrun %v: exit %d, want %d\nstdout: %s\nstderr: %s", tt.args, r.code, tt.code, r.stdout, r.stderr)
 			}
 		})
+	}
+}
+
+// TestBenchJSONAndBudget: `szrun bench --json` prints metrics.json's content
+// with the speedup's interval and the adaptive settings, and
+// --latency-budget-ms gives each model's best batch size in the table.
+func TestBenchJSONAndBudget(t *testing.T) {
+	digits, err := filepath.Abs("../../examples/models/digits_cnn.onnx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	r := szrun(t, dir, nil, "bench", digits, "--name", "copy="+digits, "--json", "--iterations", "20", "--max-duration", "200ms", "--warmup", "1", "--threads", "1")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	var m struct {
+		Baseline string `json:"baseline"`
+		Settings struct {
+			Precision   float64 `json:"precision"`
+			MaxDuration string  `json:"max_duration"`
+		} `json:"settings"`
+		Models []struct {
+			Name    string `json:"name"`
+			Results []struct {
+				Speedup     float64 `json:"speedup"`
+				SpeedupLow  float64 `json:"speedup_low"`
+				SpeedupHigh float64 `json:"speedup_high"`
+				Precision   float64 `json:"precision"`
+				Runs        int     `json:"runs"`
+			} `json:"results"`
+		} `json:"models"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &m); err != nil {
+		t.Fatalf("stdout is not the metrics JSON: %v\n%s", err, r.stdout)
+	}
+	if m.Settings.Precision != 0.02 || m.Settings.MaxDuration != "200ms" || len(m.Models) != 2 {
+		t.Errorf("metrics: %+v", m)
+	}
+	for _, mm := range m.Models {
+		res := mm.Results[0]
+		if res.Runs < 20 || !(res.SpeedupLow <= res.Speedup && res.Speedup <= res.SpeedupHigh) {
+			t.Errorf("%s: %+v", mm.Name, res)
+		}
+	}
+	r = szrun(t, dir, nil, "bench", digits, "--batch-sizes", "1,2", "--iterations", "5", "--precision", "0", "--warmup", "1", "--latency-budget-ms", "1000")
+	if r.code != 0 || !strings.Contains(r.stdout, "Best batch size (highest samples/s with p95 ≤ 1000 ms): `digits_cnn` ") {
+		t.Errorf("exit %d; table lacks the best batch size:\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	r = szrun(t, dir, nil, "bench", "--help")
+	if r.code != 0 || strings.Contains(r.stdout+r.stderr, "-1") {
+		t.Errorf("bench --help: exit %d, placeholder default shown:\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"path/filepath"
 	"strconv"
@@ -32,22 +33,32 @@ func (c *cliEnv) inspectCmd(ctx context.Context, args []string) error {
 }
 
 func (c *cliEnv) benchCmd(ctx context.Context, args []string) error {
-	const synopsis = "szrun bench MODEL... [--name NAME=MODEL]... [--batch-sizes 1,8] [--iterations N | --duration D] [flags]"
+	const synopsis = "szrun bench MODEL... [--name NAME=MODEL]... [--batch-sizes 1,8] [--precision 0.02 | --iterations N --precision 0 | --duration D] [flags]"
 	fs := newFlagSet("bench", synopsis, c.stderr)
+	spec := benchmark.New().Spec()
+	def := func(name string) string {
+		p, _ := spec.Param(name)
+		return fmt.Sprint(p.Default)
+	}
 	var names, shapes multiFlag
 	fs.Var(&names, "name", "a model under a chosen name: NAME=MODEL (repeatable)")
 	fs.Var(&shapes, "shape", "fix an input's dynamic dims, batch excluded: NAME=D1xD2 (repeatable)")
 	batchSizes := fs.String("batch-sizes", "1", "comma-separated batch sizes")
-	warmup := fs.Int("warmup", -1, "untimed runs per model and batch size (default: the stage's)")
-	iterations := fs.Int("iterations", -1, "timed runs per model and batch size (default: the stage's)")
-	duration := fs.String("duration", "", "time each model for this long instead of a run count (e.g. 10s)")
-	block := fs.Int("block", -1, "runs per model before rotating to the next (default: the stage's)")
-	threads := fs.Int("threads", -1, "ONNX Runtime intra-op threads (default: the stage's)")
+	// Numeric flags are strings so that only the ones given override the
+	// stage's defaults, which the help shows.
+	warmup := fs.String("warmup", def("warmup"), "untimed runs per model and batch size")
+	iterations := fs.String("iterations", def("iterations"), "timed runs per model and batch size: the least with --precision, exactly this many with --precision 0")
+	precision := fs.String("precision", def("precision"), "time until each median's 95% confidence interval is within ± this fraction (0 = exactly --iterations runs)")
+	maxDuration := fs.String("max-duration", def("max_duration"), "with --precision: stop timing a model and batch size after this long")
+	duration := fs.String("duration", "", "time each model for this long instead (e.g. 10s)")
+	block := fs.String("block", def("block"), "runs per model before rotating to the next")
+	threads := fs.String("threads", def("threads"), "ONNX Runtime intra-op threads (0 = its default)")
 	providers := fs.String("providers", "", "comma-separated execution providers (cpu, cuda, tensorrt)")
-	baseline := fs.String("baseline", "", "the model speedups are relative to")
+	baseline := fs.String("baseline", "", "the model speedups are relative to (default: the first name)")
 	inputs := fs.String("inputs", "", "a .npz or folder of .npy with the inputs (default: random data)")
-	seed := fs.Int("seed", -1, "seed for random inputs")
-	budget := fs.Float64("latency-budget-ms", 0, "report the batch size with the best throughput within this p95 latency")
+	seed := fs.String("seed", def("seed"), "seed for random inputs and the bootstrap")
+	budget := fs.Float64("latency-budget-ms", 0, "report per model the batch size of best throughput whose p95 latency fits this budget")
+	asJSON := fs.Bool("json", false, "print metrics.json to stdout instead of the table")
 	out := fs.String("out", "", "write metrics.json and table.md here")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -81,16 +92,28 @@ func (c *cliEnv) benchCmd(ctx context.Context, args []string) error {
 		sizes = append(sizes, n)
 	}
 	params["batch_sizes"] = sizes
-	setInt := func(name string, v int) {
-		if v >= 0 {
-			params[name] = v
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	for flagName, v := range map[string]string{"warmup": *warmup, "iterations": *iterations, "block": *block, "threads": *threads, "seed": *seed} {
+		if !given[flagName] {
+			continue
 		}
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return usageError("bench: --%s %q: want a whole number", flagName, v)
+		}
+		params[flagName] = n
 	}
-	setInt("warmup", *warmup)
-	setInt("iterations", *iterations)
-	setInt("block", *block)
-	setInt("threads", *threads)
-	setInt("seed", *seed)
+	if given["precision"] {
+		x, err := strconv.ParseFloat(*precision, 64)
+		if err != nil {
+			return usageError("bench: --precision %q: want a fraction such as 0.02", *precision)
+		}
+		params["precision"] = x
+	}
+	if given["max-duration"] {
+		params["max_duration"] = *maxDuration
+	}
 	if *duration != "" {
 		params["duration"] = *duration
 	}
@@ -122,7 +145,7 @@ func (c *cliEnv) benchCmd(ctx context.Context, args []string) error {
 		params["shapes"] = sm
 	}
 	logger := log.NewWithOptions(c.stderr, log.Options{Prefix: "bench"})
-	_, err = benchmark.RunStandalone(ctx, models, params, c.stdout, benchmark.StandaloneOptions{OutDir: *out, Log: logger})
+	_, err = benchmark.RunStandalone(ctx, models, params, c.stdout, benchmark.StandaloneOptions{OutDir: *out, Log: logger, JSON: *asJSON})
 	var perrs stages.ParamErrors
 	if errors.As(err, &perrs) || errors.Is(err, benchmark.ErrInvalid) {
 		return &exitError{code: exitUsage, err: fmt.Errorf("bench: %w", err)}

@@ -32,6 +32,8 @@ type Settings struct {
 	Block       int64   `json:"block"`
 	Threads     int     `json:"threads"`
 	Inputs      string  `json:"inputs"`
+	// LatencyBudgetMS is latency_budget_ms; 0 when not given.
+	LatencyBudgetMS float64 `json:"latency_budget_ms,omitempty"`
 }
 
 // ModelMetrics holds one model's figures.
@@ -79,7 +81,7 @@ type BatchResult struct {
 func buildMetrics(c *config, models []*model, targets []*target, gpuName string, gpuUse map[*target]*GPUUse) *Metrics {
 	m := &Metrics{Baseline: c.baseline, Machine: machine(c.providers, gpuName), Warnings: []string{},
 		Settings: Settings{BatchSizes: c.batches, Warmup: c.warmup, Block: c.block, Threads: c.threads, Inputs: c.inputs,
-			Precision: c.precision, Confidence: Confidence}}
+			Precision: c.precision, Confidence: Confidence, LatencyBudgetMS: c.budgetMS}}
 	if m.Settings.Inputs == "" {
 		m.Settings.Inputs = fmt.Sprintf("random (seed %d)", c.seed)
 	}
@@ -233,6 +235,17 @@ func (m *Metrics) Table() string {
 				mm.Name, r.Batch, r.MedianMS, 100*r.Precision, flag, r.P90MS, r.P95MS, r.P99MS, r.MeanMS, r.Runs, r.SamplesPerSecond,
 				SpeedupText(r.Speedup, r.SpeedupLow, r.SpeedupHigh), float64(mm.SizeBytes)/1e6, mm.SizeRatio, mm.LoadMS, mem, util)
 		}
+	}
+	if m.Settings.LatencyBudgetMS > 0 {
+		fmt.Fprintf(&b, "\nBest batch size (highest samples/s with p95 ≤ %g ms):", m.Settings.LatencyBudgetMS)
+		for _, mm := range m.Models {
+			if mm.BestBatchSize == nil || *mm.BestBatchSize == 0 {
+				fmt.Fprintf(&b, " `%s` none fits;", mm.Name)
+			} else {
+				fmt.Fprintf(&b, " `%s` %d;", mm.Name, *mm.BestBatchSize)
+			}
+		}
+		b.WriteString("\n")
 	}
 	for _, w := range m.Warnings {
 		fmt.Fprintf(&b, "\n> warning: %s", w)

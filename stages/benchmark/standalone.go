@@ -2,6 +2,7 @@ package benchmark
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -21,13 +22,16 @@ type StandaloneOptions struct {
 	Log *log.Logger
 	// Progress receives a report per block of timed runs; may be nil.
 	Progress stages.Progress
+	// JSON prints the metrics as JSON (metrics.json's content) instead of
+	// the markdown table.
+	JSON bool
 }
 
 // RunStandalone runs the benchmark stage without a recipe (`szrun bench`): models
 // maps names to model paths, params holds the stage's other parameters as a
 // recipe would give them (batch_sizes as []any{1, 8}, duration as "10s", ...;
 // relative paths resolve against the working directory). It prints the markdown
-// table to w and returns the metrics. Parameter errors are stages.ParamErrors
+// table (or, with JSON, the metrics) to w and returns the metrics. Parameter errors are stages.ParamErrors
 // (a usage error for the CLI).
 func RunStandalone(ctx context.Context, models map[string]string, params map[string]any, w io.Writer, o StandaloneOptions) (*Metrics, error) {
 	st := New()
@@ -70,6 +74,14 @@ func RunStandalone(ctx context.Context, models map[string]string, params map[str
 		if err := write(m, o.OutDir); err != nil {
 			return nil, fmt.Errorf("benchmark: %w", err)
 		}
+	}
+	if o.JSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(m); err != nil {
+			return nil, fmt.Errorf("benchmark: print metrics: %w", err)
+		}
+		return m, nil
 	}
 	if _, err := io.WriteString(w, m.Table()); err != nil {
 		return nil, fmt.Errorf("benchmark: print table: %w", err)

@@ -109,6 +109,11 @@ fixtures:
 
 demo: deps build
 	./$(BIN)/szrun run recipes/quickstart.yaml
+	@echo
+	@echo "Report: recipes/out/quickstart/summary.md (markdown: less, or any editor)"
+	@echo "        recipes/out/quickstart/report.html (with plots: open it in a browser, or on a"
+	@echo "        remote machine run 'python3 -m http.server -d recipes/out/quickstart' and browse to port 8000)"
+	@echo "Model:  recipes/out/quickstart/model.onnx (the selected one; why: recipes/out/quickstart/outputs.json)"
 
 clean:
 	rm -rf $(BIN)

@@ -43,6 +43,7 @@ func Reference() string {
 	var b strings.Builder
 	b.WriteString("# Built-in stages\n\n")
 	b.WriteString("Generated from the stages' own specs (`go test ./stages/builtin -update`); `szrun stages describe NAME` prints the same. Plugin stages are described by their plugins: `szrun stages` lists them.\n\n")
+	b.WriteString(evaluate.RelErrorDoc + "\n\n")
 	r := Registry()
 	for _, name := range r.Names() {
 		s, _ := r.Lookup(name)

@@ -57,7 +57,7 @@ func New() *Stage { return &Stage{} }
 func (s *Stage) Spec() stages.Spec {
 	return stages.Spec{
 		Name:    "compare",
-		Version: "1",
+		Version: "2",
 		Summary: "Compare candidate models' outputs and accuracy with a reference model's.",
 		Doc:     specDoc,
 		Params:  stages.ParamsOf(Params{}),
@@ -67,7 +67,7 @@ func (s *Stage) Spec() stages.Spec {
 			{Name: "reference_accuracy", Kind: stages.ValueOutput, Type: "number", Doc: "the reference's accuracy; -1 without labels"},
 			{Name: "accuracy_drop", Kind: stages.ValueOutput, Type: "map", Doc: "candidate -> reference accuracy - its accuracy"},
 			{Name: "max_abs_error", Kind: stages.ValueOutput, Type: "map", Doc: "candidate -> largest |cand-ref| over all outputs"},
-			{Name: "max_rel_error", Kind: stages.ValueOutput, Type: "map", Doc: "candidate -> largest |cand-ref|/(|ref|+1e-6) over all outputs"},
+			{Name: "max_rel_error", Kind: stages.ValueOutput, Type: "map", Doc: "candidate -> largest relative error over all outputs: max |cand-ref| / max |ref| (see Relative error at the top)"},
 			{Name: "cosine", Kind: stages.ValueOutput, Type: "map", Doc: "candidate -> smallest cosine similarity over all outputs"},
 			{Name: "top1_agreement", Kind: stages.ValueOutput, Type: "map", Doc: "candidate -> top-1 agreement of the classifier output (smallest over float outputs of rank >= 2 when there is none)"},
 			{Name: "passed", Kind: stages.ValueOutput, Type: "map", Doc: "candidate -> whether it met every tolerance"},
@@ -88,8 +88,8 @@ the value of inputs that must not be random. Inputs that do not match the model 
 rank, static dims) are an error naming the input before anything runs.
 
 **Metrics**, per candidate and output (errors over finite pairs; NaN and Inf are
-counted): max and mean |cand-ref|, max and mean relative error
-|cand-ref|/(|ref|+1e-6), cosine similarity, NaN/Inf counts, top-1 agreement
+counted): max and mean |cand-ref|, max and mean relative error (|cand-ref|
+relative to max |ref|, the one definition at the top of docs/stages.md), cosine similarity, NaN/Inf counts, top-1 agreement
 (argmax along the last axis, float outputs of rank >= 2) and, with labels and a
 float [N, C] output, accuracy and the drop from the reference (fractions: 0.01
 is one percentage point).

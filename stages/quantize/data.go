@@ -128,7 +128,7 @@ func runOutputs(ctx context.Context, path string, ds *dataset, batch int64, thre
 
 // metrics compares a candidate's outputs with the reference's.
 type metrics struct {
-	MaxRelError float64 `json:"max_rel_error"` // max |got-ref| / max |ref|, worst output
+	MaxRelError float64 `json:"max_rel_error"` // evaluate.RelError, worst output
 	MeanAbs     float64 `json:"mean_abs_error"`
 	Accuracy    float64 `json:"accuracy"` // top-1 of output 0; -1 without labels
 	NonFinite   int     `json:"non_finite"`
@@ -153,9 +153,7 @@ func compare(ref, got [][]float32, labels []int64) metrics {
 			sum += d
 			cnt++
 		}
-		if maxRef > 0 {
-			m.MaxRelError = max(m.MaxRelError, maxDiff/maxRef)
-		}
+		m.MaxRelError = max(m.MaxRelError, evaluate.RelError(maxDiff, maxRef))
 	}
 	if m.NonFinite > 0 {
 		m.MaxRelError = math.Inf(1)

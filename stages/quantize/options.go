@@ -80,7 +80,7 @@ type Accuracy struct {
 	Data        string  `name:"data" type:"path" required:"true" doc:".npz or folder with the model inputs (and labels)"`
 	Labels      string  `name:"labels" default:"labels" doc:"name of the integer label array in data (top-1 accuracy when present)"`
 	MaxDrop     float64 `name:"max_drop" default:"-1" doc:"largest accuracy drop allowed, as a fraction (0.005 = half a point); layers are kept in float until it holds"`
-	MaxRelError float64 `name:"max_rel_error" alias:"max_output_error" key:"max_output_error" default:"-1" doc:"largest max relative output error allowed; layers are kept in float until it holds"`
+	MaxRelError float64 `name:"max_rel_error" alias:"max_output_error" key:"max_output_error" default:"-1" doc:"largest relative output error allowed (max |int8-fp32| / max |fp32|, as compare's max_rel_error); layers are kept in float until it holds"`
 }
 
 // Check holds the calibration method's rules.

@@ -34,7 +34,7 @@ func (s *Stage) Spec() stages.Spec {
 			{Name: "size_ratio", Kind: stages.ValueOutput, Type: "number", Doc: "size_after / size_before"},
 			{Name: "quantized_nodes", Kind: stages.ValueOutput, Type: "number", Doc: "nodes quantized"},
 			{Name: "float_nodes", Kind: stages.ValueOutput, Type: "number", Doc: "nodes kept in float"},
-			{Name: "max_rel_error", Kind: stages.ValueOutput, Type: "number", Doc: "max |int8-fp32| / max |fp32| over the verification outputs"},
+			{Name: "max_rel_error", Kind: stages.ValueOutput, Type: "number", Doc: "relative error of the INT8 model vs fp32 over the verification outputs: max |int8-fp32| / max |fp32| (one definition: see the top of docs/stages.md)"},
 			{Name: "accuracy", Kind: stages.ValueOutput, Type: "number", Doc: "INT8 top-1 accuracy (-1 without labels)"},
 			{Name: "accuracy_before", Kind: stages.ValueOutput, Type: "number", Doc: "fp32 top-1 accuracy (-1 without labels)"},
 			{Name: "accuracy_fp32", Kind: stages.ValueOutput, Type: "number", Doc: "renamed to accuracy_before; kept for one release"},

@@ -8,8 +8,23 @@ import (
 	"github.com/sentinelzer0/szrun/runtime"
 )
 
-// RelEpsilon keeps the relative error |a-b|/(|a|+eps) finite where the reference is 0.
+// RelEpsilon floors the reference's scale in RelError, so an all-zero
+// reference output gives a finite (large) relative error.
 const RelEpsilon = 1e-6
+
+// RelErrorDoc is szrun's one definition of relative error, shown in
+// docs/stages.md; compare, quantize and select all use RelError.
+const RelErrorDoc = "**Relative error** (`max_rel_error`, `mean_rel_error`, quantize's `accuracy.max_rel_error`), " +
+	"for one output: the largest (mean) |candidate − reference| over its finite elements divided by the " +
+	"reference output's scale, max |reference| (at least 1e-6); over several outputs, the largest. " +
+	"0.01 means the worst element is off by 1% of the output's range. It is not the element-wise " +
+	"|c−r|/|r|, which explodes near the reference's zeros and says nothing about the model."
+
+// RelError returns an absolute error as a share of the reference output's
+// scale (max |ref|): see RelErrorDoc.
+func RelError(absErr, refScale float64) float64 {
+	return absErr / max(refScale, RelEpsilon)
+}
 
 // Comparison compares a candidate model's outputs with a reference's.
 type Comparison struct {
@@ -33,7 +48,8 @@ type OutputComparison struct {
 	Elements     int64   `json:"elements"`
 	MaxAbsError  float64 `json:"max_abs_error"`
 	MeanAbsError float64 `json:"mean_abs_error"`
-	// MaxRelError and MeanRelError use |ref-cand| / (|ref| + RelEpsilon).
+	// MaxRelError and MeanRelError are MaxAbsError and MeanAbsError
+	// relative to the reference's scale (RelError).
 	MaxRelError  float64 `json:"max_rel_error"`
 	MeanRelError float64 `json:"mean_rel_error"`
 	// Cosine is the cosine similarity of the flattened outputs (1 when both are 0).
@@ -97,7 +113,7 @@ func compareOutput(name string, r, k *runtime.Tensor, labels []int64) OutputComp
 		return oc
 	}
 	oc.Elements = int64(len(a))
-	var sumAbs, sumRel, dot, na, nb float64
+	var sumAbs, refScale, dot, na, nb float64
 	var finite int64
 	for i := range a {
 		x, y := a[i], b[i]
@@ -108,18 +124,17 @@ func compareOutput(name string, r, k *runtime.Tensor, labels []int64) OutputComp
 		}
 		finite++
 		d := math.Abs(x - y)
-		rel := d / (math.Abs(x) + RelEpsilon)
 		sumAbs += d
-		sumRel += rel
+		refScale = max(refScale, math.Abs(x))
 		oc.MaxAbsError = max(oc.MaxAbsError, d)
-		oc.MaxRelError = max(oc.MaxRelError, rel)
 		dot += x * y
 		na += x * x
 		nb += y * y
 	}
 	if finite > 0 {
 		oc.MeanAbsError = sumAbs / float64(finite)
-		oc.MeanRelError = sumRel / float64(finite)
+		oc.MaxRelError = RelError(oc.MaxAbsError, refScale)
+		oc.MeanRelError = RelError(oc.MeanAbsError, refScale)
 	}
 	switch {
 	case na == 0 && nb == 0:

@@ -46,7 +46,8 @@ func TestCompareMetrics(t *testing.T) {
 	}{
 		{"max abs", l.MaxAbsError, 3},
 		{"mean abs", l.MeanAbsError, 3.5 / 6},
-		{"max rel", l.MaxRelError, 3 / (1 + RelEpsilon)},
+		{"max rel", l.MaxRelError, 3.0 / 3}, // max |diff| / max |ref|
+		{"mean rel", l.MeanRelError, 3.5 / 6 / 3},
 		{"cosine", l.Cosine, (1 + 4 + 7.5 + 9 + 4 + 4) / (math.Sqrt(28) * math.Sqrt(1+4+6.25+9+4+16))},
 		{"top1", *l.Top1Agreement, 0.5},
 		{"ref acc", *l.RefAccuracy, 1},
@@ -67,6 +68,15 @@ func TestCompareMetrics(t *testing.T) {
 	}
 	if _, err := json.Marshal(c); err != nil {
 		t.Errorf("not JSON-friendly: %v", err)
+	}
+	// Near the reference's zeros the relative error stays relative to the
+	// output's scale, not to the element.
+	z := Compare(outputs(f32("y", []int64{2}, 0, 10)), outputs(f32("y", []int64{2}, 0.1, 10)), nil)
+	if got := z.Output("y").MaxRelError; math.Abs(got-0.01) > 1e-6 {
+		t.Errorf("max rel error with a zero reference element = %v, want 0.01", got)
+	}
+	if got := RelError(0.5, 0); got != 0.5/RelEpsilon {
+		t.Errorf("RelError on an all-zero reference = %v", got)
 	}
 	cl := AllClose(ref.Tensors["logits"], cand.Tensors["logits"], 0.1, 0.1)
 	if cl.Exceeding != 2 || cl.WorstIndex != 5 || math.Abs(cl.Worst-3/0.2) > 1e-9 {

@@ -69,12 +69,7 @@ func checkOutputs(want, got *evaluate.Outputs, rtol float64) ([]outputCheck, flo
 			}
 		}
 		ch := outputCheck{Name: oc.Name, MaxAbsError: oc.MaxAbsError, RefMaxAbs: refMax, Cosine: oc.Cosine,
-			CandNaN: oc.CandNaN, CandInf: oc.CandInf, Top1: oc.Top1Agreement}
-		if refMax > 0 {
-			ch.RelError = oc.MaxAbsError / refMax
-		} else {
-			ch.RelError = oc.MaxAbsError
-		}
+			CandNaN: oc.CandNaN, CandInf: oc.CandInf, Top1: oc.Top1Agreement, RelError: oc.MaxRelError}
 		checks = append(checks, ch)
 		if !isFloat(want.Tensors[oc.Name].DType) {
 			continue

@@ -33,7 +33,7 @@ var Columns = []Column{
 type Cell struct {
 	Status  string  // succeeded, cached, failed, skipped, missing
 	Size    float64 // output size / input size (0: unknown)
-	Speedup float64 // fp32 mean latency / transformed, batch 1 (0: not timed)
+	Speedup float64 // fp32 median latency / transformed, batch 1 (0: not timed)
 	Err     float64 // the column's error output (-1: none)
 	Reason  string  // why it failed or was skipped
 }

@@ -43,7 +43,6 @@ func Reference() string {
 	var b strings.Builder
 	b.WriteString("# Built-in stages\n\n")
 	b.WriteString("Generated from the stages' own specs (`go test ./stages/builtin -update`); `szrun stages describe NAME` prints the same. Plugin stages are described by their plugins: `szrun stages` lists them.\n\n")
-	b.WriteString(evaluate.RelErrorDoc + "\n\n")
 	r := Registry()
 	for _, name := range r.Names() {
 		s, _ := r.Lookup(name)
@@ -52,6 +51,7 @@ func Reference() string {
 	b.WriteString("\n")
 	b.WriteString(vocabulary(r))
 	b.WriteString(evaluate.VocabularyDoc)
+	b.WriteString("## Relative error\n\n" + evaluate.RelErrorDoc + "\n\n")
 	for _, name := range r.Names() {
 		s, _ := r.Lookup(name)
 		b.WriteString(s.Spec().Markdown())

@@ -156,7 +156,12 @@ func (ev *evaluator) template(t *template, ctx *hcl.EvalContext) cty.Value {
 			vals[i] = cty.StringVal(p.lit)
 			continue
 		}
-		x, diags := p.expr.Value(ctx)
+		x, diags := evalBudgeted(p.expr, ctx)
+		if overBudget(diags) {
+			ev.errs.add(p.pos(p.expr.Range().Start), "%s", errBudget.Error())
+			failed = true
+			continue
+		}
 		if diags.HasErrors() {
 			for _, dg := range diags {
 				if dg.Severity == hcl.DiagError {

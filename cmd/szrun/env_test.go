@@ -130,3 +130,25 @@ func TestIssue10PluginSearchPathsAreAbsolute(t *testing.T) {
 		t.Errorf("relative SZRUN_PLUGIN_PATH entry was searched: exit %d\n%s", r.code, r.stderr)
 	}
 }
+
+// Item 12: expressions run under a budget: a nested for over range() is an
+// error at the expression's position, not minutes and gigabytes.
+func TestIssue10ExpressionBudget(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"r.yaml": `version: 1
+name: r
+params:
+  n: 1000
+stages:
+  a:
+    uses: shell
+    with:
+      run: echo ${{ length([for x in range(params.n) : [for y in range(params.n) : [for z in range(params.n) : x]]]) }}
+`})
+	for _, cmd := range []string{"plan", "validate", "run"} {
+		r := szrun(t, dir, nil, cmd, "r.yaml")
+		if r.code != 2 || !strings.Contains(r.stderr, "r.yaml:9:21: expression exceeds its evaluation budget") {
+			t.Errorf("%s: exit %d\n%s", cmd, r.code, r.stderr)
+		}
+	}
+}

@@ -82,7 +82,7 @@ zoo-table:
 	$(GO) run ./zoo/cmd/zoo -dir $(ZOO_DIR) -table-only -o docs/ZOO.md
 
 # The figures of docs/PERFORMANCE.md. BENCH_BIG=1 adds the 1 GiB model
-# load/save (needs ~3 GiB of memory).
+# load/save (needs ~3 GiB of memory) and inspect of a 2.4 GB model (~5 GB).
 bench: build
 	$(GO) test -run '^$$' -bench 'StageOverhead|ParallelSleeps' -benchtime 20x ./engine
 	$(GO) test -run '^$$' -bench 'Rerun20Stages1GiB' -benchtime 10x ./cmd/szrun
@@ -103,6 +103,7 @@ bench: build
 	$(GO) test -run 'TestOverhead' -v ./stages/benchmark
 	$(GO) test -run '^$$' -bench 'Run' -benchtime 20x ./plugins
 	@if [ -n "$(BENCH_BIG)" ]; then $(GO) test -run '^$$' -bench 'LoadSave1GiB' -benchtime 1x ./onnx; fi
+	@if [ -n "$(BENCH_BIG)" ]; then $(GO) test -run '^$$' -bench 'InspectPeakRSS' -benchtime 1x ./stages/inspect; fi
 
 fixtures:
 	/usr/bin/python3 examples/models/make_fixtures.py

@@ -159,7 +159,9 @@ func tensorStats(t *onnxpb.TensorProto) (TensorStats, error) {
 		}
 		return ts, nil
 	}
-	if v, err := AsFloat32s(t); err == nil {
+	if z, ok := rawZeros(t, n); ok {
+		ts.Zeros = z
+	} else if v, err := AsFloat32s(t); err == nil {
 		for _, x := range v {
 			if x == 0 {
 				ts.Zeros++
@@ -167,6 +169,39 @@ func tensorStats(t *onnxpb.TensorProto) (TensorStats, error) {
 		}
 	}
 	return ts, nil
+}
+
+// rawZeros counts the zero elements of a tensor held in raw_data straight from
+// its bytes, so that statistics of a multi-GiB weight cost no decoded copy of
+// it. A float's sign bit is ignored (-0 is zero). ok is false for types and
+// layouts it does not cover (typed fields, sub-byte and 8-bit float types).
+func rawZeros(t *onnxpb.TensorProto, n int64) (zeros int64, ok bool) {
+	raw := t.GetRawData()
+	dt := DataType(t.GetDataType())
+	var signMask byte
+	switch dt {
+	case Float, Double, Float16, BFloat16:
+		signMask = 0x7f // the last (most significant) byte holds the sign
+	case Int8, Uint8, Int16, Uint16, Int32, Uint32, Int64, Uint64, Bool:
+		signMask = 0xff
+	default:
+		return 0, false
+	}
+	size := int64(ElemSize(dt))
+	if raw == nil || size == 0 || int64(len(raw)) != n*size {
+		return 0, false
+	}
+	for off := int64(0); off < int64(len(raw)); off += size {
+		e := raw[off : off+size]
+		zero := e[size-1]&signMask == 0
+		for i := int64(0); zero && i < size-1; i++ {
+			zero = e[i] == 0
+		}
+		if zero {
+			zeros++
+		}
+	}
+	return zeros, true
 }
 
 // graphInputs returns g's inputs that are not also initializers (before IR

@@ -44,7 +44,10 @@ size, with its 95% interval: medians, because a few outliers move a mean); per m
 while loading and warming up (an estimate), and the process's peak RSS. With
 ` + "`providers: [cuda]`" + ` or ` + "`[tensorrt]`" + ` on a machine with an NVIDIA GPU, each model and
 batch size then runs alone for 0.5 s while NVML samples GPU 0's memory and
-utilization; elsewhere these read "n/a". The machine: CPU, ONNX Runtime
+utilization; elsewhere these read "n/a". On a machine with a GPU, ` + "`go test ./gpu ./stages/benchmark -run NVML -v`" + `
+checks these readings against nvidia-smi's while resnet_small runs on the GPU
+(it needs the NVIDIA driver and a GPU build of ONNX Runtime in ` + "`SZRUN_ORT_LIB`" + `,
+and skips, saying which is missing, elsewhere). The machine: CPU, ONNX Runtime
 version, the load average before and after timing and the CPU frequency
 governor where readable, with a warning when other programs kept the machine
 busy (timing stages run alone in a recipe, but not alone on the machine).

@@ -15,7 +15,9 @@ import (
 const UsesPrefix = "plugin:"
 
 // Lookup resolves a recipe's `uses:` value to a Stage. "plugin:NAME" is the
-// plugin's only stage or its stage called NAME; "plugin:NAME/STAGE" picks one.
+// plugin's only stage, its stage called NAME, or its first stage when that is
+// called NAME-something (plugin:torch is torch-export); "plugin:NAME/STAGE"
+// picks one.
 // The Stage's Spec is the plugin's with Name set to uses and Version to
 // "<declared version>+<binary digest>", so that a new binary means new cache
 // keys.
@@ -90,6 +92,11 @@ func (p *Plugin) pick(stage string) (stages.Spec, error) {
 		if s.Name == want {
 			return s, nil
 		}
+	}
+	if stage == "" && len(p.Specs) > 0 && strings.HasPrefix(p.Specs[0].Name, p.Name+"-") {
+		// A plugin that grew a second stage keeps `plugin:NAME` meaning its
+		// first, NAME-prefixed stage (plugin:torch is torch-export).
+		return p.Specs[0], nil
 	}
 	sort.Strings(names)
 	if stage == "" {

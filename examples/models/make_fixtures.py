@@ -6,6 +6,7 @@ scikit-learn, onnx 1.12):
 
     /usr/bin/python3 examples/models/make_fixtures.py
     /usr/bin/python3 examples/models/make_fixtures.py --mobilenet /tmp/mobilenet_v2.onnx
+    /usr/bin/python3 examples/models/make_fixtures.py --digits-train
 
 The first form writes the committed fixtures under examples/models/ and
 examples/data/; the second writes only torchvision's MobileNetV2 (random weights,
@@ -134,16 +135,25 @@ class DigitsCNN(nn.Module):
         return self.fc2(x)
 
 
-def make_digits():
+def digits_split():
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
-    seed(0)
     d = load_digits()
     x = (d.images / 16.0).astype(np.float32)[:, None, :, :]
     y = d.target.astype(np.int64)
-    x_train, x_test, y_train, y_test = train_test_split(
-        x, y, test_size=360, random_state=0, stratify=y)
+    return train_test_split(x, y, test_size=360, random_state=0, stratify=y)
+
+
+def make_digits_train():
+    """The training split (1437 images) for torch-prune's fine-tuning."""
+    x_train, _, y_train, _ = digits_split()
+    save_npz(os.path.join(DATA, "digits_train.npz"), input=x_train, labels=y_train)
+
+
+def make_digits():
+    seed(0)
+    x_train, x_test, y_train, y_test = digits_split()
     x_calib = x_train[:200]  # calibration is drawn from train: never peek at test
 
     model = DigitsCNN()
@@ -363,13 +373,19 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--mobilenet", metavar="OUT.onnx",
                    help="only export torchvision mobilenet_v2 (random weights, 224x224) to OUT.onnx")
+    p.add_argument("--digits-train", action="store_true",
+                   help="only write examples/data/digits_train.npz (the training split)")
     args = p.parse_args()
     setup()
+    if args.digits_train:
+        make_digits_train()
+        return
     if args.mobilenet:
         make_mobilenet(os.path.abspath(args.mobilenet))
         return
     os.makedirs(MODELS, exist_ok=True)
     make_digits()
+    make_digits_train()
     make_encoder()
     make_resnet()
 

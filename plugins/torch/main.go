@@ -2,4 +2,5 @@ package main
 
 import "github.com/sentinelzer0/szrun/plugins/sdk"
 
-func main() { sdk.Serve(&Export{}) }
+// torch-export comes first: `uses: plugin:torch` names it.
+func main() { sdk.Serve(&Export{}, &Prune{}) }

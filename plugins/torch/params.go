@@ -16,12 +16,7 @@ import (
 // job is the JSON spec export.py reads: the checked parameters plus the
 // files it writes.
 type job struct {
-	Model           string         `json:"model,omitempty"`
-	Kwargs          map[string]any `json:"kwargs,omitempty"`
-	TorchScript     string         `json:"torchscript,omitempty"`
-	Checkpoint      string         `json:"checkpoint,omitempty"`
-	Strict          bool           `json:"strict"`
-	PythonPath      []string       `json:"python_path,omitempty"`
+	source
 	Inputs          []inputSpec    `json:"inputs"`
 	Outputs         []string       `json:"outputs,omitempty"`
 	DynamicAxes     map[string]any `json:"dynamic_axes,omitempty"`
@@ -52,13 +47,7 @@ var dtypes = []string{"bool", "float16", "float32", "float64", "int32", "int64",
 // Params are the stage's parameters, declared once: the Spec, decoding and
 // the plugin's Validate answer come from them.
 type Params struct {
-	Python            string           `name:"python" default:"/usr/bin/python3" doc:"the Python interpreter with torch (an absolute path, or a name looked up in PATH)"`
-	Model             string           "name:\"model\" doc:\"`package.module:factory` called (with kwargs) to build the nn.Module, e.g. torchvision.models:resnet18\""
-	Kwargs            map[string]any   `name:"kwargs" doc:"keyword arguments for the factory, e.g. {num_classes: 10}"`
-	TorchScript       string           `name:"torchscript" type:"path" doc:"a TorchScript file (torch.jit.save) to export instead of a factory"`
-	Checkpoint        string           "name:\"checkpoint\" type:\"path\" doc:\"weights: a state_dict (also under a state_dict/model_state_dict/model key, `module.` prefixes stripped) or a whole pickled module\""
-	Strict            bool             `name:"strict" default:"true" doc:"require the state_dict's keys to match the model's exactly"`
-	PythonPath        []string         `name:"python_path" elem:"path" doc:"folders put first on sys.path (where the factory's module lives); their content is part of the cache key"`
+	Source
 	Inputs            []map[string]any `name:"inputs" required:"true" doc:"one entry per model input, in forward()'s order: {name, shape, dtype: float32, low, high}"`
 	Outputs           []string         `name:"outputs" doc:"names of the model's outputs; default output (one) or output_0, output_1, ..."`
 	DynamicAxes       map[string]any   `name:"dynamic_axes" doc:"input/output name -> dynamic axes: a list of axes [0] or a map {0: batch}"`
@@ -68,6 +57,84 @@ type Params struct {
 	Seed              int64 `name:"seed" default:"0" doc:"seed of the random inputs (numpy) and of torch"`
 	Runs              int64 `name:"runs" default:"10" doc:"timed runs per framework (after one warm-up); the median is reported"`
 	Threads           int64 `name:"threads" default:"0" doc:"threads for torch (set_num_threads) and ONNX Runtime (intra-op); 0 = each one's default"`
+}
+
+// Source says which model to build and with which interpreter: the
+// parameters torch-export and torch-prune share.
+type Source struct {
+	Python      string         `name:"python" default:"/usr/bin/python3" doc:"the Python interpreter with torch (an absolute path, or a name looked up in PATH)"`
+	Model       string         "name:\"model\" doc:\"`package.module:factory` called (with kwargs) to build the nn.Module, e.g. torchvision.models:resnet18\""
+	Kwargs      map[string]any `name:"kwargs" doc:"keyword arguments for the factory, e.g. {num_classes: 10}"`
+	TorchScript string         `name:"torchscript" type:"path" doc:"a TorchScript file (torch.jit.save) to export instead of a factory"`
+	Checkpoint  string         "name:\"checkpoint\" type:\"path\" doc:\"weights: a state_dict (also under a state_dict/model_state_dict/model key, `module.` prefixes stripped) or a whole pickled module\""
+	Strict      bool           `name:"strict" default:"true" doc:"require the state_dict's keys to match the model's exactly"`
+	PythonPath  []string       `name:"python_path" elem:"path" doc:"folders put first on sys.path (where the factory's module lives); their content is part of the cache key"`
+}
+
+// source is Source as the helper scripts read it.
+type source struct {
+	Model       string         `json:"model,omitempty"`
+	Kwargs      map[string]any `json:"kwargs,omitempty"`
+	TorchScript string         `json:"torchscript,omitempty"`
+	Checkpoint  string         `json:"checkpoint,omitempty"`
+	Strict      bool           `json:"strict"`
+	PythonPath  []string       `json:"python_path,omitempty"`
+}
+
+// check looks the interpreter up and checks which model is asked for,
+// reporting problems through bad (reading names other parameters the last
+// problem involves).
+func (s *Source) check(bad func(string, ...any), reading func(...string)) (source, string) {
+	python, err := exec.LookPath(s.Python)
+	if err != nil {
+		bad("python %q: no such executable interpreter; install python3-torch or set python to an interpreter with torch", s.Python)
+	}
+	switch {
+	case s.Model != "" && s.TorchScript != "":
+		bad("model %q and torchscript %q: set one of them", s.Model, s.TorchScript)
+		reading("torchscript")
+	case s.Model == "" && s.TorchScript == "" && s.Checkpoint == "":
+		bad("model: set model (package.module:factory), torchscript, or a checkpoint holding a whole module")
+		reading("torchscript", "checkpoint")
+	}
+	if s.Model != "" {
+		mod, attr, ok := strings.Cut(s.Model, ":")
+		if !ok || mod == "" || attr == "" || strings.ContainsAny(s.Model, "/\\ ") {
+			bad("model %q: want package.module:factory (for a file, use torchscript or python_path)", s.Model)
+		}
+	}
+	if len(s.Kwargs) > 0 && s.Model == "" {
+		bad("kwargs: only used with model (a factory)")
+		reading("model")
+	}
+	src := source{Model: s.Model, Kwargs: s.Kwargs, TorchScript: s.TorchScript, Checkpoint: s.Checkpoint,
+		Strict: s.Strict, PythonPath: s.PythonPath}
+	if src.TorchScript != "" {
+		src.TorchScript = filepath.Clean(src.TorchScript)
+	}
+	return src, python
+}
+
+// badFunc returns the bad and reading callbacks Source.check and the
+// stages' own checks report through: each problem names its parameter first,
+// which is where it is positioned.
+func badFunc(errs *stages.ParamErrors) (bad func(string, ...any), reading func(...string)) {
+	var last *stages.ParamError
+	bad = func(format string, args ...any) {
+		msg := fmt.Sprintf(format, args...)
+		name := msg
+		if i := strings.IndexAny(name, " :.["); i >= 0 {
+			name = name[:i]
+		}
+		last = stages.Errorf(name, "%s", msg)
+		*errs = append(*errs, last)
+	}
+	reading = func(names ...string) {
+		if last != nil {
+			last.Reading(names...)
+		}
+	}
+	return bad, reading
 }
 
 // Check reports every problem of the parameters, each at the parameter it
@@ -92,43 +159,11 @@ func checkParams(in *stages.Input) (*job, string, *Params, error) {
 // problem names its parameter first, which is where it is positioned.
 func (p *Params) job() (*job, string, stages.ParamErrors) {
 	var errs stages.ParamErrors
-	var last *stages.ParamError
-	bad := func(format string, args ...any) {
-		msg := fmt.Sprintf(format, args...)
-		name := msg
-		if i := strings.IndexAny(name, " :.["); i >= 0 {
-			name = name[:i]
-		}
-		last = stages.Errorf(name, "%s", msg)
-		errs = append(errs, last)
-	}
-	python, err := exec.LookPath(p.Python)
-	if err != nil {
-		bad("python %q: no such executable interpreter; install python3-torch or set python to an interpreter with torch", p.Python)
-	}
+	bad, reading := badFunc(&errs)
+	src, python := p.Source.check(bad, reading)
 	j := &job{
-		Model: p.Model, Kwargs: p.Kwargs, TorchScript: p.TorchScript,
-		Checkpoint: p.Checkpoint, Strict: p.Strict, PythonPath: p.PythonPath,
-		Opset: p.Opset, Seed: p.Seed, Runs: p.Runs, Threads: p.Threads,
+		source: src, Opset: p.Opset, Seed: p.Seed, Runs: p.Runs, Threads: p.Threads,
 		ConstantFolding: true,
-	}
-	switch {
-	case j.Model != "" && j.TorchScript != "":
-		bad("model %q and torchscript %q: set one of them", j.Model, j.TorchScript)
-		last.Reading("torchscript")
-	case j.Model == "" && j.TorchScript == "" && j.Checkpoint == "":
-		bad("model: set model (package.module:factory), torchscript, or a checkpoint holding a whole module")
-		last.Reading("torchscript", "checkpoint")
-	}
-	if j.Model != "" {
-		mod, attr, ok := strings.Cut(j.Model, ":")
-		if !ok || mod == "" || attr == "" || strings.ContainsAny(j.Model, "/\\ ") {
-			bad("model %q: want package.module:factory (for a file, use torchscript or python_path)", j.Model)
-		}
-	}
-	if len(j.Kwargs) > 0 && j.Model == "" {
-		bad("kwargs: only used with model (a factory)")
-		last.Reading("model")
 	}
 	if j.Opset < minOpset || j.Opset > maxOpset {
 		bad("opset %d: torch 1.13 exports opsets %d to %d", j.Opset, minOpset, maxOpset)
@@ -148,9 +183,6 @@ func (p *Params) job() (*job, string, stages.ParamErrors) {
 		j.Outputs = append(j.Outputs, o)
 	}
 	j.DynamicAxes = parseDynamicAxes(p.DynamicAxes, j.Inputs, bad)
-	if j.TorchScript != "" {
-		j.TorchScript = filepath.Clean(j.TorchScript)
-	}
 	return j, python, errs
 }
 

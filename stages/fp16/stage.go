@@ -100,22 +100,23 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 		}
 	}
 	out := filepath.Join(in.WorkDir, "model.onnx")
-	orig := proto.Clone(m.Proto).(*onnxpb.ModelProto)
-	// try converts a fresh copy with extra nodes kept in float32, saves it to
-	// out and verifies it; failure says why it does not load or verify.
-	try := func(ctx context.Context, extra []string) (*Result, *verdict, string, error) {
+	layout := *m // the original's file layout (external data), for every save
+	layout.Proto = nil
+	// convert converts mp in place with extra nodes kept in float32, saves it
+	// to out and verifies it; failure says why it does not load or verify.
+	convert := func(ctx context.Context, mp *onnxpb.ModelProto, extra []string) (*Result, *verdict, string, error) {
 		o := p.opts
 		o.NodeBlockList = append(slices.Clone(p.opts.NodeBlockList), extra...)
 		if extra != nil {
 			o.Warn = nil // the first conversion said it
 		}
-		mm := *m // keeps the original's layout (external data)
-		mm.Proto = proto.Clone(orig).(*onnxpb.ModelProto)
-		res, err := Convert(ctx, mm.Proto, o)
+		res, err := Convert(ctx, mp, o)
 		if err != nil {
 			return nil, nil, "", fmt.Errorf("%s: %w", p.Model, err)
 		}
-		if err := onnx.Save(&mm, out, onnx.SaveOptions{}); err != nil {
+		saved := layout
+		saved.Proto = mp
+		if err := onnx.Save(&saved, out, onnx.SaveOptions{}); err != nil {
 			return nil, nil, "", fmt.Errorf("fp16 %s: save: %w", p.Model, err)
 		}
 		if !p.Verify {
@@ -125,10 +126,13 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 		return res, v, failure, nil
 	}
 	in.Report(0, 3, "convert")
-	res, v, failure, err := try(ctx, nil)
+	// The first conversion works on the loaded model itself: no copy of the
+	// weights unless the fallback needs fresh ones.
+	res, v, failure, err := convert(ctx, m.Proto, nil)
 	if err != nil {
 		return nil, err
 	}
+	m.Proto = nil
 	in.Report(1, 3, "verify")
 	var fb *FallbackReport
 	if failure != "" {
@@ -136,7 +140,14 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 			return nil, fmt.Errorf("fp16: verify: the float16 model %s", failure)
 		}
 		logger.Warn("the float16 model "+failure+"; looking for nodes to keep in float32", "fallback", FallbackAuto)
-		if res, v, fb, err = runFallback(ctx, try, orig, res, p.opts, failure); err != nil {
+		orig, err := onnx.Load(p.Model) // the converted one was changed in place
+		if err != nil {
+			return nil, fmt.Errorf("fp16: %w", err)
+		}
+		try := func(ctx context.Context, extra []string) (*Result, *verdict, string, error) {
+			return convert(ctx, proto.Clone(orig.Proto).(*onnxpb.ModelProto), extra)
+		}
+		if res, v, fb, err = runFallback(ctx, try, orig.Proto, res, p.opts, failure); err != nil {
 			return nil, err
 		}
 		for _, k := range fb.Kept {

@@ -23,7 +23,7 @@ func (noop) Spec() stages.Spec {
 }
 
 func (noop) Run(_ context.Context, in *stages.Input) (*stages.Output, error) {
-	return &stages.Output{Values: map[string]any{"n": in.Int("n")}}, nil
+	return &stages.Output{Values: map[string]any{"n": in.Params["n"]}}, nil
 }
 
 // chainRecipe writes a recipe of n noop stages, each using the previous

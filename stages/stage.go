@@ -2,8 +2,6 @@ package stages
 
 import (
 	"context"
-	"fmt"
-	"time"
 
 	"github.com/charmbracelet/log"
 )
@@ -27,7 +25,8 @@ type Input struct {
 	Instance string
 	// Params are coerced to the Spec: string, int64, float64, bool, []any,
 	// map[string]any and time.Duration; path and model values are absolute
-	// paths. Every declared parameter with a default is present.
+	// paths. Every declared parameter with a default is present. A stage
+	// reads them through its parameter struct: Decode.
 	Params map[string]any
 	// WorkDir is an empty directory owned by this run of the stage. File
 	// outputs must be written inside it.
@@ -57,70 +56,4 @@ func (in *Input) Report(done, total int64, what string) {
 	if in.Progress != nil {
 		in.Progress.Report(done, total, what)
 	}
-}
-
-// Has reports whether parameter name is set (given, or defaulted).
-func (in *Input) Has(name string) bool {
-	v, ok := in.Params[name]
-	return ok && v != nil
-}
-
-// String returns a string, path or model parameter ("" when unset).
-func (in *Input) String(name string) string {
-	s, _ := in.Params[name].(string)
-	return s
-}
-
-// Int returns an int parameter (0 when unset).
-func (in *Input) Int(name string) int64 {
-	n, _ := in.Params[name].(int64)
-	return n
-}
-
-// Float returns a float parameter (0 when unset).
-func (in *Input) Float(name string) float64 {
-	switch v := in.Params[name].(type) {
-	case float64:
-		return v
-	case int64:
-		return float64(v)
-	}
-	return 0
-}
-
-// Bool returns a bool parameter (false when unset).
-func (in *Input) Bool(name string) bool {
-	b, _ := in.Params[name].(bool)
-	return b
-}
-
-// Duration returns a duration parameter (0 when unset).
-func (in *Input) Duration(name string) time.Duration {
-	d, _ := in.Params[name].(time.Duration)
-	return d
-}
-
-// List returns a list parameter (nil when unset).
-func (in *Input) List(name string) []any {
-	l, _ := in.Params[name].([]any)
-	return l
-}
-
-// Map returns a map parameter (nil when unset).
-func (in *Input) Map(name string) map[string]any {
-	m, _ := in.Params[name].(map[string]any)
-	return m
-}
-
-// StringMap returns a map parameter whose values are strings (paths, models).
-func (in *Input) StringMap(name string) map[string]string {
-	m := in.Map(name)
-	if m == nil {
-		return nil
-	}
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = fmt.Sprint(v)
-	}
-	return out
 }

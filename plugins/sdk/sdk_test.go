@@ -45,7 +45,7 @@ func (s *sleeper) Run(ctx context.Context, in *stages.Input) (*stages.Output, er
 		return nil, errors.New("for is not a time.Duration")
 	}
 	in.Log.Info("sleeping", "for", d)
-	if err := os.WriteFile(filepath.Join(in.WorkDir, "note.txt"), []byte(in.String("name")), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(in.WorkDir, "note.txt"), []byte(in.Params["name"].(string)), 0o644); err != nil {
 		return nil, err
 	}
 	return &stages.Output{

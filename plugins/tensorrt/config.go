@@ -38,36 +38,67 @@ type profile struct {
 // usesInt8 reports whether the precision lets TensorRT pick int8 kernels.
 func (c *config) usesInt8() bool { return c.Precision == "int8" || c.Precision == "best" }
 
-// parseConfig checks everything that can be checked without the model and
-// reports every problem at once, as stages.ParamErrors.
+// Params are the stage's parameters, declared once: the Spec, decoding and
+// the plugin's Validate answer come from them.
+type Params struct {
+	Model                    string         `name:"model" type:"model" required:"true" doc:"ONNX model to build"`
+	Precision                string         `name:"precision" default:"fp16" enum:"fp32,fp16,int8,fp8,best" doc:"kernels TensorRT may pick: fp32 (TF32 where the GPU has it), fp16, int8, fp8 or best (all that the GPU supports)"`
+	Calibration              *Calibration   `name:"calibration" doc:"int8 calibration: cache (a TensorRT calibration cache file); data (.npz) is not supported yet"`
+	AllowUncalibratedInt8    bool           `name:"allow_uncalibrated_int8" default:"false" doc:"let int8/best build without calibration on a model without Q/DQ nodes; TensorRT then uses placeholder scales: timing only, outputs are wrong"`
+	Shapes                   map[string]any `name:"shapes" elem:"any" doc:"optimization profile per input: {min, opt, max}, each \"1x3x224x224\" or a list; a single shape fixes the input"`
+	Workspace                string         `name:"workspace" doc:"builder workspace limit, like 4GiB or 512MiB (default: TensorRT's, the whole GPU memory)"`
+	BuilderOptimizationLevel *int64         `name:"builder_optimization_level" doc:"0-5, TensorRT's default 3; higher searches longer for faster kernels"`
+	TimingCache              string         `name:"timing_cache" type:"path" doc:"timing cache to start from; the updated cache is always the timing_cache output"`
+	Preset                   string         `name:"preset" default:"auto" enum:"auto,none" doc:"auto: adjust flags to the GPU's compute capability (see the table); none: exactly the flags asked for"`
+	Device                   int64          `name:"device" default:"0" doc:"CUDA device index to build and time on"`
+	Iterations               *int64         `name:"iterations" doc:"run at least this many timed inferences (trtexec default 10)"`
+	Duration                 *time.Duration `name:"duration" doc:"time inferences for at least this long, whole seconds (trtexec default 3s)"`
+	ExtraArgs                []string       `name:"extra_args" doc:"further trtexec flags, passed as given (--noTF32, --useCudaGraph, ...)"`
+}
+
+// Calibration is the `calibration` parameter.
+type Calibration struct {
+	Cache string `name:"cache" type:"path" doc:"TensorRT int8 calibration cache"`
+	Data  string `name:"data" type:"path" doc:"samples to calibrate on (.npz); rejected for now, see the stage doc"`
+}
+
+// Check reports everything that can be checked without the model; the
+// plugin's Validate answers with it before anything runs.
+func (p *Params) Check() error {
+	_, errs := p.config()
+	return errs.Err()
+}
+
+// parseConfig decodes the parameters and checks everything that can be
+// checked without the model, reporting every problem at once, as
+// stages.ParamErrors.
 func parseConfig(in *stages.Input) (*config, error) {
+	var p Params
+	if err := in.Decode(&p); err != nil {
+		return nil, err
+	}
+	c, _ := p.config()
+	return c, nil
+}
+
+// config turns the parameters into the backends' config.
+func (p *Params) config() (*config, stages.ParamErrors) {
 	var errs stages.ParamErrors
 	bad := func(path, format string, args ...any) {
 		errs = append(errs, &stages.ParamError{Path: path, Msg: fmt.Sprintf(format, args...)})
 	}
 	c := &config{
-		Model:             in.String("model"),
-		Precision:         in.String("precision"),
-		AllowUncalibrated: in.Bool("allow_uncalibrated_int8"),
-		TimingCache:       in.String("timing_cache"),
-		Preset:            in.String("preset"),
-		Device:            int(in.Int("device")),
-		Iterations:        int(in.Int("iterations")),
-		Duration:          in.Duration("duration"),
+		Model:             p.Model,
+		Precision:         p.Precision,
+		AllowUncalibrated: p.AllowUncalibratedInt8,
+		TimingCache:       p.TimingCache,
+		Preset:            p.Preset,
+		Device:            int(p.Device),
 		OptLevel:          -1,
 	}
-	if c.Model == "" {
-		bad("model", "required parameter is missing")
-	}
-	if c.Precision == "" {
-		c.Precision = "fp16"
-	}
-	if c.Preset == "" {
-		c.Preset = "auto"
-	}
-	if cal := in.Map("calibration"); cal != nil {
-		c.CalibCache, _ = cal["cache"].(string)
-		if data, _ := cal["data"].(string); data != "" {
+	if cal := p.Calibration; cal != nil {
+		c.CalibCache = cal.Cache
+		if cal.Data != "" {
 			bad("calibration.data", "calibrating on data is not supported: trtexec only reads a calibration cache (--calib). "+
 				"Write one with a TensorRT calibrator (for example `polygraphy convert --int8 --calibration-cache`) and give it as calibration.cache")
 		}
@@ -75,18 +106,18 @@ func parseConfig(in *stages.Input) (*config, error) {
 			bad("calibration.cache", "a calibration cache is only used with precision int8 or best, not %s", c.Precision)
 		}
 	}
-	if in.Has("shapes") {
-		c.Profiles = parseShapes(in.Map("shapes"), bad)
+	if p.Shapes != nil {
+		c.Profiles = parseShapes(p.Shapes, bad)
 	}
-	if ws := in.String("workspace"); ws != "" {
+	if ws := p.Workspace; ws != "" {
 		n, err := parseSize(ws)
 		if err != nil {
 			bad("workspace", "%s", err.Error())
 		}
 		c.Workspace = n
 	}
-	if in.Has("builder_optimization_level") {
-		c.OptLevel = int(in.Int("builder_optimization_level"))
+	if p.BuilderOptimizationLevel != nil {
+		c.OptLevel = int(*p.BuilderOptimizationLevel)
 		if c.OptLevel < 0 || c.OptLevel > 5 {
 			bad("builder_optimization_level", "must be 0 to 5, got %d", c.OptLevel)
 		}
@@ -94,20 +125,25 @@ func parseConfig(in *stages.Input) (*config, error) {
 	if c.Device < 0 {
 		bad("device", "must be 0 or more, got %d", c.Device)
 	}
-	if in.Has("iterations") && c.Iterations < 1 {
-		bad("iterations", "must be 1 or more, got %d", c.Iterations)
+	if p.Iterations != nil {
+		if c.Iterations = int(*p.Iterations); c.Iterations < 1 {
+			bad("iterations", "must be 1 or more, got %d", c.Iterations)
+		}
 	}
-	if in.Has("duration") && c.Duration <= 0 {
-		bad("duration", "must be positive, got %s", c.Duration)
+	if p.Duration != nil {
+		if c.Duration = *p.Duration; c.Duration <= 0 {
+			bad("duration", "must be positive, got %s", c.Duration)
+		}
 	}
-	for i, a := range in.List("extra_args") {
-		s, _ := a.(string)
-		c.ExtraArgs = append(c.ExtraArgs, s)
-		if msg := checkExtraArg(s, in); msg != "" {
+	set := map[string]bool{"workspace": p.Workspace != "", "builder_optimization_level": p.BuilderOptimizationLevel != nil,
+		"iterations": p.Iterations != nil, "duration": p.Duration != nil}
+	for i, a := range p.ExtraArgs {
+		c.ExtraArgs = append(c.ExtraArgs, a)
+		if msg := checkExtraArg(a, set); msg != "" {
 			bad(fmt.Sprintf("extra_args[%d]", i), "%s", msg)
 		}
 	}
-	return c, errs.Err()
+	return c, errs
 }
 
 // ownedFlags are trtexec flags the stage sets itself: giving them again in
@@ -124,7 +160,7 @@ var paramFlags = map[string]string{
 	"iterations": "iterations", "duration": "duration",
 }
 
-func checkExtraArg(arg string, in *stages.Input) string {
+func checkExtraArg(arg string, set map[string]bool) string {
 	if !strings.HasPrefix(arg, "-") {
 		return fmt.Sprintf("%q is not a flag; write trtexec flags like --useCudaGraph or --noTF32", arg)
 	}
@@ -132,7 +168,7 @@ func checkExtraArg(arg string, in *stages.Input) string {
 	if p, ok := ownedFlags[name]; ok {
 		return fmt.Sprintf("--%s is set by the stage from %s; use that instead", name, p)
 	}
-	if p, ok := paramFlags[name]; ok && in.Has(p) {
+	if p, ok := paramFlags[name]; ok && set[p] {
 		return fmt.Sprintf("--%s is also set by the parameter %s; give one of them", name, p)
 	}
 	return ""

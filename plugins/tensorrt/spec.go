@@ -6,12 +6,9 @@ import (
 )
 
 // Stage is the `tensorrt` stage.
-type Stage struct{}
+type Stage struct{ stages.Typed[Params] }
 
 var _ sdk.Stage = (*Stage)(nil)
-
-// Precisions, in the order the docs list them.
-var precisions = []string{"fp32", "fp16", "int8", "fp8", "best"}
 
 // Spec declares the stage. Bump Version when the flags built from the same
 // parameters change (the plugin binary's digest is in the key as well).
@@ -22,28 +19,7 @@ func (*Stage) Spec() stages.Spec {
 		Summary:       "build a TensorRT engine from an ONNX model and time it",
 		Doc:           stageDoc,
 		Environmental: true,
-		Params: []stages.Param{
-			{Name: "model", Type: stages.Model, Required: true, Doc: "ONNX model to build"},
-			{Name: "precision", Type: stages.String, Default: "fp16", Enum: precisions,
-				Doc: "kernels TensorRT may pick: fp32 (TF32 where the GPU has it), fp16, int8, fp8 or best (all that the GPU supports)"},
-			{Name: "calibration", Type: stages.Map, Doc: "int8 calibration: cache (a TensorRT calibration cache file); data (.npz) is not supported yet", Fields: []stages.Param{
-				{Name: "cache", Type: stages.Path, Doc: "TensorRT int8 calibration cache"},
-				{Name: "data", Type: stages.Path, Doc: "samples to calibrate on (.npz); rejected for now, see the stage doc"},
-			}},
-			{Name: "allow_uncalibrated_int8", Type: stages.Bool, Default: false,
-				Doc: "let int8/best build without calibration on a model without Q/DQ nodes; TensorRT then uses placeholder scales: timing only, outputs are wrong"},
-			{Name: "shapes", Type: stages.Map, Elem: stages.Any,
-				Doc: "optimization profile per input: {min, opt, max}, each \"1x3x224x224\" or a list; a single shape fixes the input"},
-			{Name: "workspace", Type: stages.String, Doc: "builder workspace limit, like 4GiB or 512MiB (default: TensorRT's, the whole GPU memory)"},
-			{Name: "builder_optimization_level", Type: stages.Int, Doc: "0-5, TensorRT's default 3; higher searches longer for faster kernels"},
-			{Name: "timing_cache", Type: stages.Path, Doc: "timing cache to start from; the updated cache is always the timing_cache output"},
-			{Name: "preset", Type: stages.String, Default: "auto", Enum: []string{"auto", "none"},
-				Doc: "auto: adjust flags to the GPU's compute capability (see the table); none: exactly the flags asked for"},
-			{Name: "device", Type: stages.Int, Default: int64(0), Doc: "CUDA device index to build and time on"},
-			{Name: "iterations", Type: stages.Int, Doc: "run at least this many timed inferences (trtexec default 10)"},
-			{Name: "duration", Type: stages.Duration, Doc: "time inferences for at least this long, whole seconds (trtexec default 3s)"},
-			{Name: "extra_args", Type: stages.List, Elem: stages.String, Doc: "further trtexec flags, passed as given (--noTF32, --useCudaGraph, ...)"},
-		},
+		Params:        stages.ParamsOf(Params{}),
 		Outputs: []stages.OutputSpec{
 			{Name: "engine", Kind: stages.FileOutput, Doc: "serialized engine (.plan)"},
 			{Name: "build_log", Kind: stages.FileOutput, Doc: "the builder's full output"},

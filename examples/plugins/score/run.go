@@ -15,23 +15,24 @@ import (
 
 // Run scores the model.
 func (*Score) Run(ctx context.Context, in *sdk.Input) (*sdk.Output, error) {
-	if in.Int("k") < 1 || in.Int("batch") < 1 || in.Int("threads") < 0 {
-		return nil, fmt.Errorf("score: k %d and batch %d must be >= 1, threads %d >= 0", in.Int("k"), in.Int("batch"), in.Int("threads"))
+	var p Params
+	if err := in.Decode(&p); err != nil {
+		return nil, fmt.Errorf("score: %w", err)
 	}
-	arrays, err := runtime.LoadInputs(in.String("data"))
+	arrays, err := runtime.LoadInputs(p.Data)
 	if err != nil {
 		return nil, fmt.Errorf("score: read data: %w", err)
 	}
-	labels, err := readLabels(arrays, in.String("labels"), in.String("data"))
+	labels, err := readLabels(arrays, p.Labels, p.Data)
 	if err != nil {
 		return nil, err
 	}
-	sess, err := runtime.NewSession(in.String("model"), runtime.SessionOptions{IntraOpThreads: int(in.Int("threads"))})
+	sess, err := runtime.NewSession(p.Model, runtime.SessionOptions{IntraOpThreads: int(p.Threads)})
 	if err != nil {
 		return nil, fmt.Errorf("score: load model: %w", err)
 	}
 	defer sess.Close()
-	output, err := pickOutput(sess.Outputs(), in.String("output"))
+	output, err := pickOutput(sess.Outputs(), p.Output)
 	if err != nil {
 		return nil, err
 	}
@@ -39,7 +40,7 @@ func (*Score) Run(ctx context.Context, in *sdk.Input) (*sdk.Output, error) {
 	for _, info := range sess.Inputs() {
 		t, ok := arrays[info.Name]
 		if !ok {
-			return nil, fmt.Errorf("score: data %s has no array for model input %q (it has %s)", in.String("data"), info.Name, strings.Join(names(arrays), ", "))
+			return nil, fmt.Errorf("score: data %s has no array for model input %q (it has %s)", p.Data, info.Name, strings.Join(names(arrays), ", "))
 		}
 		if t.Shape[0] != int64(len(labels)) {
 			return nil, fmt.Errorf("score: data array %q has %d samples, labels %d", info.Name, t.Shape[0], len(labels))
@@ -48,34 +49,34 @@ func (*Score) Run(ctx context.Context, in *sdk.Input) (*sdk.Output, error) {
 	}
 	if !fits(sess.Inputs(), inputs) {
 		_, err := runtime.Match(sess.Inputs(), inputs) // for its message
-		return nil, fmt.Errorf("score: data %s does not fit model %s: %w", in.String("data"), in.String("model"), err)
+		return nil, fmt.Errorf("score: data %s does not fit model %s: %w", p.Data, p.Model, err)
 	}
-	in.Log.Info("scoring", "samples", len(labels), "output", output.name, "metric", in.String("metric"))
+	in.Log.Info("scoring", "samples", len(labels), "output", output.name, "metric", p.Metric)
 
-	scores, err := predict(ctx, sess, inputs, output, in.Int("batch"), in.Report)
+	scores, err := predict(ctx, sess, inputs, output, p.Batch, in.Report)
 	if err != nil {
 		return nil, err
 	}
-	m, err := computeMetrics(scores, output.classes, labels, int(in.Int("k")))
+	m, err := computeMetrics(scores, output.classes, labels, int(p.K))
 	if err != nil {
 		return nil, err
 	}
-	score := map[string]float64{"accuracy": m.Accuracy, "top_k": m.TopK, "macro_f1": m.MacroF1}[in.String("metric")]
+	score := map[string]float64{"accuracy": m.Accuracy, "top_k": m.TopK, "macro_f1": m.MacroF1}[p.Metric]
 	in.Log.Info("scored", "accuracy", m.Accuracy, "top_k", m.TopK, "macro_f1", m.MacroF1)
 
 	if err := writeFile(filepath.Join(in.WorkDir, "confusion.csv"), []byte(m.confusionCSV())); err != nil {
 		return nil, err
 	}
 	report, _ := json.MarshalIndent(map[string]any{
-		"model": in.String("model"), "data": in.String("data"), "output": output.name,
-		"metric": in.String("metric"), "score": score, "k": m.K, "metrics": m,
+		"model": p.Model, "data": p.Data, "output": output.name,
+		"metric": p.Metric, "score": score, "k": m.K, "metrics": m,
 	}, "", "  ")
 	if err := writeFile(filepath.Join(in.WorkDir, "score.json"), append(report, '\n')); err != nil {
 		return nil, err
 	}
-	if min := in.Float("min_score"); min >= 0 && score < min {
+	if min := p.MinScore; min >= 0 && score < min {
 		return nil, fmt.Errorf("score: %s %.4f is below min_score %.4f (by %.4f) on %d samples of %s",
-			in.String("metric"), score, min, min-score, len(labels), in.String("data"))
+			p.Metric, score, min, min-score, len(labels), p.Data)
 	}
 	return &sdk.Output{
 		Files: map[string]string{"confusion": "confusion.csv", "report": "score.json"},

@@ -162,7 +162,7 @@ func TestScoreErrors(t *testing.T) {
 		{"no labels", map[string]any{"labels": "y"}, `has no label array "y" (it has input, labels); set labels`},
 		{"no such output", map[string]any{"output": "probs"}, `output "probs" is missing or not a float [N, classes] with static classes; its outputs: logits float32 [?,10]`},
 		{"unlabelled data", map[string]any{"data": testenv.Example(t, "data/digits_calib.npz")}, `has no label array "labels" (it has input)`},
-		{"k", map[string]any{"k": 0}, "k 0 and batch 32 must be >= 1"},
+		{"k", map[string]any{"k": 0}, "k: 0 must be >= 1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := map[string]any{"model": model, "data": data}

@@ -6,7 +6,36 @@ import (
 )
 
 // Score is the `score` stage.
-type Score struct{}
+type Score struct{ stages.Typed[Params] }
+
+// Params are the stage's parameters, declared once: the Spec, decoding and
+// the plugin's Validate answer come from them.
+type Params struct {
+	Model    string  `name:"model" type:"model" required:"true" doc:"the ONNX classifier"`
+	Data     string  `name:"data" type:"path" required:"true" doc:".npz, .npy or folder of .npy: arrays named like the model's inputs, samples on axis 0, and the labels"`
+	Labels   string  `name:"labels" default:"labels" doc:"name of the integer label array in data"`
+	Output   string  `name:"output" doc:"the model output holding class scores [N, classes]; default: the first float output of rank 2"`
+	Metric   string  "name:\"metric\" default:\"accuracy\" enum:\"accuracy,top_k,macro_f1\" doc:\"the metric reported as `score` and checked against min_score\""
+	K        int64   `name:"k" default:"5" doc:"k of top_k (clipped to the number of classes)"`
+	MinScore float64 `name:"min_score" default:"-1" doc:"fail the stage when score is below this (a fraction: 0.98); negative: never"`
+	Batch    int64   `name:"batch" default:"32" doc:"samples per ONNX Runtime run (a model with a static batch dimension uses that)"`
+	Threads  int64   `name:"threads" default:"0" doc:"ONNX Runtime intra-op threads; 0 = its default"`
+}
+
+// Check bounds the numbers.
+func (p *Params) Check() error {
+	var errs stages.ParamErrors
+	if p.K < 1 {
+		errs = append(errs, stages.Errorf("k", "%d must be >= 1", p.K))
+	}
+	if p.Batch < 1 {
+		errs = append(errs, stages.Errorf("batch", "%d must be >= 1", p.Batch))
+	}
+	if p.Threads < 0 {
+		errs = append(errs, stages.Errorf("threads", "%d must be >= 0", p.Threads))
+	}
+	return errs.Err()
+}
 
 var _ sdk.Stage = (*Score)(nil)
 
@@ -20,17 +49,7 @@ func (*Score) Spec() sdk.Spec {
 		Version: "1",
 		Summary: "Score an ONNX classifier on labelled data: accuracy, top-k, macro-F1, confusion matrix.",
 		Doc:     doc,
-		Params: []sdk.Param{
-			{Name: "model", Type: stages.Model, Required: true, Doc: "the ONNX classifier"},
-			{Name: "data", Type: stages.Path, Required: true, Doc: ".npz, .npy or folder of .npy: arrays named like the model's inputs, samples on axis 0, and the labels"},
-			{Name: "labels", Type: stages.String, Default: "labels", Doc: "name of the integer label array in data"},
-			{Name: "output", Type: stages.String, Doc: "the model output holding class scores [N, classes]; default: the first float output of rank 2"},
-			{Name: "metric", Type: stages.String, Default: "accuracy", Enum: Metrics, Doc: "the metric reported as `score` and checked against min_score"},
-			{Name: "k", Type: stages.Int, Default: int64(5), Doc: "k of top_k (clipped to the number of classes)"},
-			{Name: "min_score", Type: stages.Float, Default: -1.0, Doc: "fail the stage when score is below this (a fraction: 0.98); negative: never"},
-			{Name: "batch", Type: stages.Int, Default: int64(32), Doc: "samples per ONNX Runtime run (a model with a static batch dimension uses that)"},
-			{Name: "threads", Type: stages.Int, Default: int64(0), Doc: "ONNX Runtime intra-op threads; 0 = its default"},
-		},
+		Params:  stages.ParamsOf(Params{}),
 		Outputs: []sdk.OutputSpec{
 			{Name: "score", Kind: stages.ValueOutput, Type: "number", Doc: "the chosen metric"},
 			{Name: "accuracy", Kind: stages.ValueOutput, Type: "number", Doc: "top-1 accuracy, a fraction"},

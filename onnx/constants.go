@@ -50,7 +50,7 @@ func InlineConstants(g *onnxpb.GraphProto) int {
 			out := n.GetOutput()[0]
 			switch n.GetOpType() {
 			case "Constant":
-				t := constantTensor(n)
+				t := ConstantTensor(n)
 				if t == nil || consts[out] {
 					continue
 				}
@@ -92,9 +92,10 @@ func InlineConstants(g *onnxpb.GraphProto) int {
 	return RemoveNodes(g, func(n *onnxpb.NodeProto) bool { return drop[n] })
 }
 
-// constantTensor returns a Constant node's value as a new tensor, or nil for
-// a sparse or string value, which stays a node.
-func constantTensor(n *onnxpb.NodeProto) *onnxpb.TensorProto {
+// ConstantTensor returns the tensor a Constant node holds (value,
+// value_float(s), value_int(s)) as a new tensor, which the caller names, or nil
+// for the forms left alone (sparse_value, value_string(s)).
+func ConstantTensor(n *onnxpb.NodeProto) *onnxpb.TensorProto {
 	if len(n.GetAttribute()) != 1 {
 		return nil
 	}
@@ -102,7 +103,7 @@ func constantTensor(n *onnxpb.NodeProto) *onnxpb.TensorProto {
 	t := &onnxpb.TensorProto{}
 	switch a.GetName() {
 	case "value":
-		if a.GetT() == nil || DataType(a.GetT().GetDataType()) == String {
+		if a.GetT() == nil {
 			return nil
 		}
 		return proto.Clone(a.GetT()).(*onnxpb.TensorProto)

@@ -19,7 +19,9 @@
 //   - Graph helpers: Producers, Consumers, TopoSort (stable), Namer,
 //     InsertBefore/ReplaceNode/RemoveNodes, WalkGraphs with a Scope that
 //     knows which names come from enclosing graphs (If/Loop/Scan bodies),
-//     OpsetFor, ValueType, Initializer.
+//     OpsetFor, ValueType, Initializer, InlineConstants (Constant nodes and
+//     Identity chains of constants become initializers read directly) and
+//     ConstantTensor.
 //   - Stats: a JSON-friendly summary (ops, parameters by type, sparsity,
 //     I/O, opsets) that the inspect stage prints.
 //

@@ -33,7 +33,7 @@ func (n *normalizer) simplify(g *onnxpb.GraphProto) {
 			if !irOK || len(nd.GetOutput()) != 1 || outputs[nd.Output[0]] {
 				break
 			}
-			if t := constantTensor(nd); t != nil {
+			if t := onnx.ConstantTensor(nd); t != nil {
 				t.Name = proto.String(nd.Output[0])
 				g.Initializer = append(g.Initializer, t)
 				n.rep.Constants++
@@ -86,36 +86,6 @@ func (n *normalizer) bypass(g *onnxpb.GraphProto, nd *onnxpb.NodeProto, outputs,
 		}
 	}
 	return true
-}
-
-// constantTensor returns the tensor a Constant node holds, or nil for the
-// forms left alone (sparse, strings).
-func constantTensor(nd *onnxpb.NodeProto) *onnxpb.TensorProto {
-	if len(nd.GetAttribute()) != 1 {
-		return nil
-	}
-	a := nd.Attribute[0]
-	switch a.GetName() {
-	case "value":
-		return proto.Clone(a.GetT()).(*onnxpb.TensorProto)
-	case "value_float":
-		t := &onnxpb.TensorProto{}
-		onnx.SetFloat32s(t, []float32{a.GetF()})
-		return t
-	case "value_floats":
-		t := &onnxpb.TensorProto{Dims: []int64{int64(len(a.GetFloats()))}}
-		onnx.SetFloat32s(t, a.GetFloats())
-		return t
-	case "value_int":
-		t := &onnxpb.TensorProto{}
-		onnx.SetInt64s(t, []int64{a.GetI()})
-		return t
-	case "value_ints":
-		t := &onnxpb.TensorProto{Dims: []int64{int64(len(a.GetInts()))}}
-		onnx.SetInt64s(t, a.GetInts())
-		return t
-	}
-	return nil
 }
 
 // weightSlot is the input index holding the weight of the ops that

@@ -15,7 +15,7 @@ import (
 )
 
 func (c *cliEnv) cacheCmd(ctx context.Context, args []string) error {
-	fs := newFlagSet("cache", "szrun cache du|gc|verify|clear [RECIPE] [--cache-dir DIR] [flags]", c.stderr)
+	fs := newFlagSet("cache", "szrun cache du|gc|verify|clear [RECIPE] [--cache-dir DIR] [flags]", c.stdout)
 	dir := fs.String("cache-dir", "", "cache root (default $SZRUN_CACHE, else .szrun/cache beside RECIPE, else ./.szrun/cache)")
 	keepRuns := fs.Int("keep-runs", 0, "gc: keep what the last N runs used")
 	keepWithin := fs.Duration("keep-within", 0, "gc: keep what was used within this age (e.g. 168h)")

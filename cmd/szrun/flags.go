@@ -13,27 +13,64 @@ type multiFlag []string
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
-// newFlagSet returns a flag set that reports errors instead of exiting.
-func newFlagSet(name, synopsis string, out io.Writer) *flag.FlagSet {
+// flagSet is a command's flags with what its help needs.
+type flagSet struct {
+	*flag.FlagSet
+	synopsis string
+	stdout   io.Writer // where --help goes
+}
+
+// newFlagSet returns a flag set that reports errors instead of exiting or
+// printing: parse returns them, and prints --help to stdout.
+func newFlagSet(name, synopsis string, stdout io.Writer) *flagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(out)
-	fs.Usage = func() {
-		fmt.Fprintf(out, "Usage: %s\n\nFlags:\n", synopsis)
-		fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	return &flagSet{FlagSet: fs, synopsis: synopsis, stdout: stdout}
+}
+
+// printHelp writes the synopsis and the flags, spelled as the docs spell
+// them (--flag, one-letter ones -p), with a default only where it means
+// something.
+func (fs *flagSet) printHelp(w io.Writer) {
+	fmt.Fprintf(w, "Usage: %s\n", fs.synopsis)
+	var lines []string
+	fs.VisitAll(func(f *flag.Flag) {
+		name := "--" + f.Name
+		if len(f.Name) == 1 {
+			name = "-" + f.Name
+		}
+		typ, usage := flag.UnquoteUsage(f)
+		if typ != "" {
+			name += " " + strings.ToUpper(typ)
+		}
+		line := fmt.Sprintf("  %s\n      %s", name, usage)
+		switch f.DefValue {
+		case "", "0", "false", "[]":
+		default:
+			line += fmt.Sprintf(" (default %s)", f.DefValue)
+		}
+		lines = append(lines, line)
+	})
+	if len(lines) > 0 {
+		fmt.Fprintf(w, "\nFlags:\n%s\n", strings.Join(lines, "\n"))
 	}
-	return fs
 }
 
 // parse parses flags that may come before or after positional arguments
-// (`szrun run r.yaml -p a=1` and `szrun run -p a=1 r.yaml` both work).
-func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+// (`szrun run r.yaml -p a=1` and `szrun run -p a=1 r.yaml` both work). A
+// one-letter flag takes its value joined as well (-j1, -pmodel=x.onnx).
+// --help prints the command's help to stdout and ends with status 0.
+func parse(fs *flagSet, args []string) ([]string, error) {
+	args = splitShortFlags(fs, args)
 	var positional []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			if err == flag.ErrHelp {
+				fs.printHelp(fs.stdout)
 				return nil, &exitError{code: exitOK}
 			}
-			return nil, &exitError{code: exitUsage}
+			return nil, &exitError{code: exitUsage, err: fmt.Errorf("%s: %w (see 'szrun %s --help')", fs.Name(), err, fs.Name())}
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {
@@ -47,6 +84,30 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// splitShortFlags turns -j1 into -j 1 for one-letter flags that take a value.
+func splitShortFlags(fs *flagSet, args []string) []string {
+	out := make([]string, 0, len(args))
+	for i, a := range args {
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		if len(a) > 2 && a[0] == '-' && a[1] != '-' {
+			name, _, _ := strings.Cut(a[1:], "=")
+			if f := fs.Lookup(a[1:2]); f != nil && fs.Lookup(name) == nil && !isBoolFlag(f) {
+				out = append(out, a[:2], a[2:])
+				continue
+			}
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+func isBoolFlag(f *flag.Flag) bool {
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
+}
+
 // recipeFlags are the flags shared by the commands that load a recipe.
 type recipeFlags struct {
 	params     multiFlag
@@ -55,7 +116,7 @@ type recipeFlags struct {
 	cacheDir   string
 }
 
-func (f *recipeFlags) register(fs *flag.FlagSet, withOnly bool) {
+func (f *recipeFlags) register(fs *flagSet, withOnly bool) {
 	fs.Var(&f.params, "p", "override a recipe param: -p name=value (repeatable)")
 	if withOnly {
 		fs.Var(&f.only, "only", "run only this stage and what it needs (repeatable)")

@@ -8,7 +8,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+	"text/tabwriter"
 
 	"github.com/sentinelzer0/szrun/engine"
 )
@@ -75,34 +77,12 @@ func exitCode(ctx context.Context, err error, stderr io.Writer) int {
 // error to an exit status.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		fmt.Fprint(stderr, usage())
 		return &exitError{code: exitUsage}
 	}
 	cmd, rest := args[0], args[1:]
 	env := &cliEnv{stdin: stdin, stdout: stdout, stderr: stderr}
 	switch cmd {
-	case "run":
-		return env.runCmd(ctx, rest)
-	case "plan":
-		return env.planCmd(ctx, rest)
-	case "validate":
-		return env.validateCmd(ctx, rest)
-	case "graph":
-		return env.graphCmd(ctx, rest)
-	case "stages":
-		return env.stagesCmd(ctx, rest)
-	case "cache":
-		return env.cacheCmd(ctx, rest)
-	case "schema":
-		return env.schemaCmd(ctx, rest)
-	case "plugins":
-		return env.pluginsCmd(ctx, rest)
-	case "inspect":
-		return env.inspectCmd(ctx, rest)
-	case "bench":
-		return env.benchCmd(ctx, rest)
-	case "report":
-		return env.reportCmd(ctx, rest)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "szrun %s\n", engine.Version)
 		return nil
@@ -110,8 +90,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if len(rest) > 0 {
 			return run(ctx, []string{rest[0], "--help"}, stdin, stdout, stderr)
 		}
-		fmt.Fprint(stdout, usage)
+		fmt.Fprint(stdout, usage())
 		return nil
+	}
+	for _, c := range commands() {
+		if c.name == cmd {
+			return c.run(env, ctx, rest)
+		}
 	}
 	return usageError("unknown command %q; run 'szrun help'", cmd)
 }
@@ -121,25 +106,44 @@ type cliEnv struct {
 	stdout, stderr io.Writer
 }
 
-const usage = `szrun runs model-optimization recipes as cached, parallel pipelines.
+// command is one subcommand: the usage, the completion scripts and the
+// dispatch all come from this table.
+type command struct {
+	name, summary string
+	run           func(c *cliEnv, ctx context.Context, args []string) error
+}
 
-Usage:
-  szrun run RECIPE [-p name=value]... [-j N] [--only STAGE]... [--keep-going]
-                   [--no-cache] [--json] [--junit FILE] [--cache-dir DIR] [--out DIR]
-  szrun plan RECIPE [-p name=value]... [--only STAGE]... [--json]
-  szrun validate RECIPE [-p name=value]...
-  szrun graph RECIPE [--format mermaid|dot]
-  szrun stages                   list the stages recipes can use
-  szrun stages describe NAME     a stage's parameters, outputs and docs
-  szrun cache du|gc|verify|clear [RECIPE] [--cache-dir DIR]
-  szrun inspect MODEL [--json]   ops, parameters, sparsity, inputs and outputs of a model
-  szrun bench MODEL... [flags]   the benchmark stage without a recipe
-  szrun report RECIPE [--run ID] a finished run (stages, cache hits, timings, plots) as HTML and markdown
-  szrun schema                   the recipe JSON Schema, for editors
-  szrun plugins list             plugins found and their stages
-  szrun version
+func commands() []command {
+	return []command{
+		{"run", "run a recipe's stages, restoring unchanged ones from the cache", (*cliEnv).runCmd},
+		{"plan", "what would run, with cache keys and why", (*cliEnv).planCmd},
+		{"validate", "check a recipe without running anything", (*cliEnv).validateCmd},
+		{"graph", "the recipe's DAG as a diagram", (*cliEnv).graphCmd},
+		{"stages", "list the stages recipes can use, or describe one", (*cliEnv).stagesCmd},
+		{"cache", "inspect and maintain the cache", (*cliEnv).cacheCmd},
+		{"inspect", "ops, parameters, sparsity, inputs and outputs of a model", (*cliEnv).inspectCmd},
+		{"bench", "the benchmark stage without a recipe", (*cliEnv).benchCmd},
+		{"report", "a finished run as HTML and markdown", (*cliEnv).reportCmd},
+		{"schema", "the recipe JSON Schema, for editors", (*cliEnv).schemaCmd},
+		{"plugins", "plugins found and their stages", (*cliEnv).pluginsCmd},
+		{"completion", "a shell completion script", (*cliEnv).completionCmd},
+	}
+}
 
-Run 'szrun COMMAND --help' for a command's flags. Exit status: 0 success,
-1 a stage or check failed, 2 invalid recipe or usage, 130 interrupted.
+// usage is the top-level help, generated from the command table.
+func usage() string {
+	var b strings.Builder
+	b.WriteString("szrun runs model-optimization recipes as cached, parallel pipelines.\n\nUsage:\n")
+	tw := tabwriter.NewWriter(&b, 0, 0, 3, ' ', 0)
+	for _, c := range commands() {
+		fmt.Fprintf(tw, "  szrun %s\t%s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(tw, "  szrun version\tprint szrun's version\n")
+	tw.Flush()
+	b.WriteString(`
+Run 'szrun COMMAND --help' for a command's arguments and flags. Exit status:
+0 success, 1 a stage or check failed, 2 invalid recipe or usage, 130 interrupted.
 Docs: docs/cli.md and docs/recipes.md.
-`
+`)
+	return b.String()
+}

@@ -429,3 +429,52 @@ func TestShippedRecipesRun(t *testing.T) {
 		})
 	}
 }
+
+// TestHelpEveryCommand: every command's --help goes to stdout with status 0,
+// spells long flags --flag and shows no placeholder default; the top-level
+// usage lists every command of the table; -j1 works; the completion scripts
+// parse.
+func TestHelpEveryCommand(t *testing.T) {
+	dir := t.TempDir()
+	top := szrun(t, dir, nil, "help")
+	for _, c := range commands() {
+		if !strings.Contains(top.stdout, "szrun "+c.name+" ") {
+			t.Errorf("szrun help lacks %s:\n%s", c.name, top.stdout)
+		}
+		r := szrun(t, dir, nil, c.name, "--help")
+		if r.code != 0 || r.stderr != "" || !strings.HasPrefix(r.stdout, "Usage: szrun "+c.name) {
+			t.Errorf("szrun %s --help: exit %d, stderr %q, stdout:\n%s", c.name, r.code, r.stderr, r.stdout)
+		}
+		for _, line := range strings.Split(r.stdout, "\n") {
+			if f := strings.Fields(line); len(f) > 0 && strings.HasPrefix(f[0], "-") && !strings.HasPrefix(f[0], "--") && len(f[0]) > 2 {
+				t.Errorf("szrun %s --help spells a long flag with one dash: %q", c.name, line)
+			}
+			if strings.Contains(line, "(default -1)") {
+				t.Errorf("szrun %s --help shows a placeholder default: %q", c.name, line)
+			}
+		}
+	}
+	if r := szrun(t, dir, nil, "run", "--nope", "x.yaml"); r.code != 2 || r.stdout != "" || !strings.Contains(r.stderr, "--help") {
+		t.Errorf("bad flag: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	hello, err := filepath.Abs("../../recipes/hello.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := szrun(t, dir, nil, "run", hello, "-j1", "--cache-dir", filepath.Join(dir, "cache"), "--out", filepath.Join(dir, "out")); r.code != 0 {
+		t.Errorf("run -j1: exit %d: %s", r.code, r.stderr)
+	}
+	for _, shell := range []string{"bash", "zsh", "fish"} {
+		r := szrun(t, dir, nil, "completion", shell)
+		if r.code != 0 || !strings.Contains(r.stdout, "bench") || !strings.Contains(r.stdout, "completion") {
+			t.Errorf("completion %s: exit %d\n%s", shell, r.code, r.stdout)
+		}
+		if shell == "bash" {
+			cmd := exec.Command("bash", "-n")
+			cmd.Stdin = strings.NewReader(r.stdout)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("bash -n rejects the completion script: %v\n%s", err, out)
+			}
+		}
+	}
+}

@@ -16,7 +16,7 @@ import (
 )
 
 func (c *cliEnv) inspectCmd(ctx context.Context, args []string) error {
-	fs := newFlagSet("inspect", "szrun inspect MODEL [--json]", c.stderr)
+	fs := newFlagSet("inspect", "szrun inspect MODEL [--json]", c.stdout)
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -34,7 +34,7 @@ func (c *cliEnv) inspectCmd(ctx context.Context, args []string) error {
 
 func (c *cliEnv) benchCmd(ctx context.Context, args []string) error {
 	const synopsis = "szrun bench MODEL... [--name NAME=MODEL]... [--batch-sizes 1,8] [--precision 0.02 | --iterations N --precision 0 | --duration D] [flags]"
-	fs := newFlagSet("bench", synopsis, c.stderr)
+	fs := newFlagSet("bench", synopsis, c.stdout)
 	spec := benchmark.New().Spec()
 	def := func(name string) string {
 		p, _ := spec.Param(name)

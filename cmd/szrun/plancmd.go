@@ -25,7 +25,7 @@ func (c *cliEnv) loadPipeline(ctx context.Context, rf *recipeFlags, path string)
 }
 
 func (c *cliEnv) planCmd(ctx context.Context, args []string) error {
-	fs := newFlagSet("plan", "szrun plan RECIPE [-p name=value]... [--only STAGE]... [--json]", c.stderr)
+	fs := newFlagSet("plan", "szrun plan RECIPE [-p name=value]... [--only STAGE]... [--json]", c.stdout)
 	var rf recipeFlags
 	rf.register(fs, true)
 	jsonOut := fs.Bool("json", false, "print the plan as JSON")
@@ -75,7 +75,7 @@ func (c *cliEnv) planCmd(ctx context.Context, args []string) error {
 }
 
 func (c *cliEnv) validateCmd(ctx context.Context, args []string) error {
-	fs := newFlagSet("validate", "szrun validate RECIPE [-p name=value]...", c.stderr)
+	fs := newFlagSet("validate", "szrun validate RECIPE [-p name=value]...", c.stdout)
 	var rf recipeFlags
 	rf.register(fs, false)
 	pos, err := parse(fs, args)
@@ -96,7 +96,7 @@ func (c *cliEnv) validateCmd(ctx context.Context, args []string) error {
 }
 
 func (c *cliEnv) graphCmd(ctx context.Context, args []string) error {
-	fs := newFlagSet("graph", "szrun graph RECIPE [--format mermaid|dot]", c.stderr)
+	fs := newFlagSet("graph", "szrun graph RECIPE [--format mermaid|dot]", c.stdout)
 	var rf recipeFlags
 	rf.register(fs, true)
 	format := fs.String("format", "mermaid", "mermaid or dot")

@@ -15,7 +15,7 @@ import (
 // plus the plots of the benchmark, compare and select stages it ran — as
 // report.html and report.md in the run's folder.
 func (c *cliEnv) reportCmd(ctx context.Context, args []string) error {
-	fs := newFlagSet("report", "szrun report RECIPE [--run ID] [--out DIR]", c.stderr)
+	fs := newFlagSet("report", "szrun report RECIPE [--run ID] [--out DIR]", c.stdout)
 	runID := fs.String("run", "latest", "the run to report: a run id (as run.json's run_id), or latest (this recipe's latest run)")
 	out := fs.String("out", "", "write report.html and report.md here (default: the run's folder)")
 	title := fs.String("title", "", "page title (default: the recipe name)")

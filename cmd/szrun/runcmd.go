@@ -14,7 +14,7 @@ import (
 
 func (c *cliEnv) runCmd(ctx context.Context, args []string) error {
 	const synopsis = "szrun run RECIPE [-p name=value]... [-j N] [--only STAGE]... [--keep-going] [--no-cache] [--json] [--junit FILE] [--cache-dir DIR] [--remote-cache URL] [--remote-cache-mode read|write|readwrite] [--shard i/n] [--out DIR]"
-	fs := newFlagSet("run", synopsis, c.stderr)
+	fs := newFlagSet("run", synopsis, c.stdout)
 	var rf recipeFlags
 	rf.register(fs, true)
 	jobs := fs.Int("j", 0, "run at most N stages at once (default: number of CPUs)")

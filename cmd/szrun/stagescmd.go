@@ -53,7 +53,7 @@ func pluginUses(plugin, stage string, n int) string {
 }
 
 func (c *cliEnv) stagesCmd(ctx context.Context, args []string) error {
-	fs := newFlagSet("stages", "szrun stages [describe NAME] [--plugin-dir DIR]...", c.stderr)
+	fs := newFlagSet("stages", "szrun stages [describe NAME] [--plugin-dir DIR]...", c.stdout)
 	var dirs multiFlag
 	fs.Var(&dirs, "plugin-dir", "look for plugins here first (repeatable)")
 	pos, err := parse(fs, args)
@@ -150,7 +150,7 @@ func describeSpec(w io.Writer, s stages.Spec) {
 }
 
 func (c *cliEnv) schemaCmd(ctx context.Context, args []string) error {
-	fs := newFlagSet("schema", "szrun schema [--plugin-dir DIR]...", c.stderr)
+	fs := newFlagSet("schema", "szrun schema [--plugin-dir DIR]...", c.stdout)
 	var dirs multiFlag
 	fs.Var(&dirs, "plugin-dir", "include the stages of plugins found here (repeatable)")
 	if _, err := parse(fs, args); err != nil {
@@ -169,7 +169,7 @@ func (c *cliEnv) schemaCmd(ctx context.Context, args []string) error {
 }
 
 func (c *cliEnv) pluginsCmd(ctx context.Context, args []string) error {
-	fs := newFlagSet("plugins", "szrun plugins list [--plugin-dir DIR]...", c.stderr)
+	fs := newFlagSet("plugins", "szrun plugins list [--plugin-dir DIR]...", c.stdout)
 	var dirs multiFlag
 	fs.Var(&dirs, "plugin-dir", "look for plugins here first (repeatable)")
 	pos, err := parse(fs, args)

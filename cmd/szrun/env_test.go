@@ -4,8 +4,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // buildTestPlugin builds plugins/internal/testplugin as szrun-plugin-<mode>
@@ -151,4 +154,64 @@ stages:
 			t.Errorf("%s: exit %d\n%s", cmd, r.code, r.stderr)
 		}
 	}
+}
+
+// Item 10: a shell stage's children do not survive szrun's death: killed
+// with SIGKILL, szrun leaves no script process behind.
+func TestIssue10ShellChildrenDieWithSzrun(t *testing.T) {
+	dir := t.TempDir()
+	pids := filepath.Join(dir, "pids")
+	writeFiles(t, dir, map[string]string{"r.yaml": `version: 1
+name: r
+stages:
+  a:
+    uses: shell
+    with:
+      run: |
+        sleep 300 &
+        echo $! >> ` + pids + `
+        sh -c 'echo $$ >> ` + pids + `; exec sleep 300'
+`})
+	cmd := exec.Command(szrunBin, "run", "r.yaml")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CI=true")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var list []string
+	for start := time.Now(); len(list) < 2; time.Sleep(20 * time.Millisecond) {
+		if time.Since(start) > time.Minute {
+			cmd.Process.Kill()
+			t.Fatal("the script did not start its children")
+		}
+		b, _ := os.ReadFile(pids)
+		list = strings.Fields(string(b))
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	for _, p := range list {
+		for start := time.Now(); alive(p); time.Sleep(50 * time.Millisecond) {
+			if time.Since(start) > 20*time.Second {
+				syscall.Kill(atoi(p), syscall.SIGKILL)
+				t.Fatalf("process %s of the script outlived szrun", p)
+			}
+		}
+	}
+}
+
+// alive reports whether pid runs and is not a zombie (an orphan in a
+// container whose init does not reap).
+func alive(pid string) bool {
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return false
+	}
+	i := strings.LastIndexByte(string(b), ')')
+	f := strings.Fields(string(b[i+1:]))
+	return len(f) > 0 && f[0] != "Z" && f[0] != "X"
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
 }

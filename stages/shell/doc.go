@@ -11,5 +11,8 @@
 // The script runs in its own process group. Cancellation (Ctrl-C, a stage
 // timeout) sends SIGTERM to the whole group and SIGKILL five seconds later,
 // and background processes still alive when the script exits are stopped the
-// same way, so a stage never leaves stray processes behind.
+// same way, so a stage never leaves stray processes behind. A guard shell
+// (guard.go) starts the script and, on the parent-death signal Linux sends
+// when szrun dies, stops the group too. The script sees only a minimal
+// environment plus the recipe's env: allow-list (Input.Env).
 package shell

@@ -55,16 +55,21 @@ func (s *Stage) execute(ctx context.Context, logger *log.Logger, argv, env []str
 	// cmd.StdoutPipe) so that Wait returns when the shell exits even if a
 	// background child still holds the pipe; the group is stopped below and
 	// the reader then sees EOF.
+	path, err := exec.LookPath(argv[0]) // the guard would only say "not found"
+	if err != nil {
+		return fmt.Errorf("shell: start %s: %w", strings.Join(argv, " "), err)
+	}
 	r, w, err := os.Pipe()
 	if err != nil {
 		return fmt.Errorf("shell: create output pipe: %w", err)
 	}
 	defer r.Close()
 
-	cmd := exec.Command(argv[0], argv[1:]...)
+	g := guarded(append([]string{path}, argv[1:]...))
+	cmd := exec.Command(g[0], g[1:]...)
 	cmd.Dir, cmd.Env = dir, env
 	cmd.Stdout, cmd.Stderr = w, w
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = sysProcAttr()
 	err = cmd.Start()
 	w.Close() // the child has its own copy; ours would keep EOF away
 	if err != nil {
@@ -178,6 +183,9 @@ func exitError(waitErr error, tail string) error {
 	what := fmt.Sprintf("exited with status %d", ee.ExitCode())
 	if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 		what = "was killed by signal " + ws.Signal().String()
+	} else if c := ee.ExitCode(); c > 128 && c < 128+65 {
+		// The guard's sh reports a script killed by a signal as 128+n.
+		what = "was killed by signal " + syscall.Signal(c-128).String()
 	}
 	if tail == "" {
 		return fmt.Errorf("shell: script %s and printed nothing", what)

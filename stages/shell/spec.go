@@ -106,7 +106,9 @@ rejected, and a missing output fails the stage.
 20 lines of output; every line is also streamed to the log as it is printed.
 On Ctrl-C or ` + "`timeout:`" + ` the script's whole process group gets SIGTERM, then
 SIGKILL after 5 seconds. Background processes still running when the script
-exits are stopped the same way.
+exits are stopped the same way, and so is the whole group if szrun itself dies
+(on Linux, through a parent-death signal), so no process of a script outlives
+szrun.
 
 Example: evaluate a quantized model with a Python script and gate on accuracy.
 

@@ -40,7 +40,8 @@ type Options struct {
 	Only []string
 	// KeepGoing runs every stage not downstream of a failure.
 	KeepGoing bool
-	// NoCache runs every stage and stores nothing in the cache.
+	// NoCache runs every stage without reading results from the cache;
+	// what they produce is still stored, replacing what the store held.
 	NoCache bool
 	// CacheDir is the cache root; "" means $SZRUN_CACHE, else .szrun/cache
 	// beside the recipe.

@@ -1,6 +1,7 @@
 package quantize
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -89,5 +90,26 @@ func TestCoverageWarning(t *testing.T) {
 	}
 	if w := coverageWarning(d[9:]); w != "" {
 		t.Errorf("1 of 2 quantized... got %q", w)
+	}
+}
+
+// TestQuantizeNaNOutputsReport: libonnx-testdata's sqrt model gives NaN on
+// the negative inputs it is verified with, so the relative error is
+// infinite; the report is still written (JSON has no Inf: -1 stands for it).
+func TestQuantizeNaNOutputsReport(t *testing.T) {
+	qtest.RequireORT(t)
+	src := "/usr/share/libonnx-testdata/data/pytorch-operator/test_operator_sqrt/model.onnx"
+	if _, err := os.Stat(src); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("libonnx-testdata missing (scripts/setup.sh installs it): %v", err)
+		}
+		t.Skip("libonnx-testdata not installed")
+	}
+	_, rep, err := runStage(t, map[string]any{"model": src, "mode": "int8-dynamic", "verify_speed": false})
+	if err != nil && strings.Contains(err.Error(), "unsupported value") {
+		t.Fatalf("report not written: %v", err)
+	}
+	if err == nil && rep.Verification.MaxRelError != -1 && !(rep.Verification.MaxRelError >= 0) {
+		t.Errorf("max_rel_error %v", rep.Verification.MaxRelError)
 	}
 }

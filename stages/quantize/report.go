@@ -109,7 +109,8 @@ func (j *job) finish(ctx context.Context, out string) (*stages.Output, error) {
 	}
 	r.SizeBefore, r.SizeOptimized, r.SizeAfter = fileSize(j.o.model), fileSize(j.base), fileSize(out)
 	r.SizeRatio = float64(r.SizeAfter) / float64(max(r.SizeBefore, 1))
-	r.Verification = VerifyReport{Samples: j.verifyDS.N, MaxRelError: res.m.MaxRelError, MeanAbsError: res.m.MeanAbs,
+	// finite: JSON has no Inf or NaN (NaN outputs give an infinite error).
+	r.Verification = VerifyReport{Samples: j.verifyDS.N, MaxRelError: finite(res.m.MaxRelError), MeanAbsError: finite(res.m.MeanAbs),
 		AccuracyFP32: j.refAcc, Accuracy: res.m.Accuracy}
 	if j.refAcc >= 0 && res.m.Accuracy >= 0 {
 		r.Verification.AccuracyDrop = j.refAcc - res.m.Accuracy

@@ -301,6 +301,7 @@ func TestOpset6TestData(t *testing.T) {
 		"pytorch-converted/test_Conv2d", "pytorch-converted/test_BatchNorm2d_eval",
 		"pytorch-converted/test_Linear", "pytorch-converted/test_Linear_no_bias",
 		"pytorch-converted/test_PReLU_2d", "pytorch-converted/test_MaxPool2d",
+		"pytorch-converted/test_PReLU_1d_multiparam", "pytorch-converted/test_PReLU_3d_multiparam",
 		"pytorch-converted/test_Softmax", "pytorch-operator/test_operator_pad",
 		"pytorch-operator/test_operator_chunk", "pytorch-converted/test_ConvTranspose2d",
 	} {

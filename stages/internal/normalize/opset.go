@@ -40,6 +40,8 @@ func (n *normalizer) upgrade(g *onnxpb.GraphProto, v int64) error {
 func (n *normalizer) convert(g *onnxpb.GraphProto, nd *onnxpb.NodeProto, v int64) ([]*onnxpb.NodeProto, error) {
 	op := nd.GetOpType()
 	switch {
+	case v == 7 && op == "PRelu":
+		return n.prelu7(g, nd)
 	case v == 7 && legacyBroadcast[op]:
 		return n.broadcast7(g, nd)
 	case v == 7 && (op == "BatchNormalization" || op == "Dropout"):
@@ -222,5 +224,27 @@ func (n *normalizer) broadcast7(g *onnxpb.GraphProto, nd *onnxpb.NodeProto) ([]*
 		c.Dims = append(c.Dims, 1)
 	}
 	nd.Input[1] = n.constInit(g, nd.Input[1]+"_aligned", c)
+	return []*onnxpb.NodeProto{nd}, nil
+}
+
+// prelu7: before opset 7 a PRelu slope of shape [C] applied per channel
+// (axis 1) of an [N, C, ...] input; numpy broadcasting would apply it to the
+// last axis, so a constant slope gets trailing 1s.
+func (n *normalizer) prelu7(g *onnxpb.GraphProto, nd *onnxpb.NodeProto) ([]*onnxpb.NodeProto, error) {
+	takeAttr(nd, "broadcast")
+	takeAttr(nd, "axis")
+	if len(nd.GetInput()) != 2 {
+		return nil, nodeErr(nd, "PRelu takes X and slope, got %d inputs", len(nd.GetInput()))
+	}
+	t := onnx.Initializer(g, nd.Input[1])
+	r := rank(g, nd.Input[0])
+	if t == nil || len(t.GetDims()) != 1 || t.GetDims()[0] == 1 || r < 3 {
+		return []*onnxpb.NodeProto{nd}, nil
+	}
+	c := proto.Clone(t).(*onnxpb.TensorProto)
+	for range r - 2 {
+		c.Dims = append(c.Dims, 1)
+	}
+	nd.Input[1] = n.constInit(g, nd.Input[1]+"_per_channel", c)
 	return []*onnxpb.NodeProto{nd}, nil
 }

@@ -82,7 +82,7 @@ zoo-table:
 	$(GO) run ./zoo/cmd/zoo -dir $(ZOO_DIR) -table-only -o docs/ZOO.md
 
 # The figures of docs/PERFORMANCE.md. BENCH_BIG=1 adds the 1 GiB model
-# load/save (needs ~3 GiB of memory) and inspect of a 2.4 GB model (~5 GB).
+# load/save (needs ~3 GiB of memory) and inspect and the transforms of a 2.4 GB model (up to ~15 GB).
 bench: build
 	$(GO) test -run '^$$' -bench 'StageOverhead|ParallelSleeps' -benchtime 20x ./engine
 	$(GO) test -run '^$$' -bench 'Rerun20Stages1GiB' -benchtime 10x ./cmd/szrun
@@ -104,6 +104,7 @@ bench: build
 	$(GO) test -run '^$$' -bench 'Run' -benchtime 20x ./plugins
 	@if [ -n "$(BENCH_BIG)" ]; then $(GO) test -run '^$$' -bench 'LoadSave1GiB' -benchtime 1x ./onnx; fi
 	@if [ -n "$(BENCH_BIG)" ]; then $(GO) test -run '^$$' -bench 'InspectPeakRSS' -benchtime 1x ./stages/inspect; fi
+	@if [ -n "$(BENCH_BIG)" ]; then $(GO) test -run '^$$' -bench 'TransformPeakRSS' -benchtime 1x ./stages/builtin; fi
 
 fixtures:
 	/usr/bin/python3 examples/models/make_fixtures.py

@@ -99,6 +99,9 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 			return nil, fmt.Errorf("fp16: verify: run original %s: %w", p.Model, err)
 		}
 	}
+	// Its outputs are all the comparison needs: free the original's weights in
+	// ONNX Runtime before the converted model is made and loaded.
+	ref.Close()
 	out := filepath.Join(in.WorkDir, "model.onnx")
 	layout := *m // the original's file layout (external data), for every save
 	layout.Proto = nil

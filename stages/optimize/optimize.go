@@ -42,28 +42,29 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 		logger.Info("normalized for ONNX Runtime", "model", p.Model, "changes", norm.String())
 		p.Model = src
 	}
-	orig, err := onnx.Load(p.Model)
+	before, decl, err := original(p.Model)
 	if err != nil {
-		return nil, fmt.Errorf("optimize: %w", err)
-	}
-	before, err := orig.Stats()
-	if err != nil {
-		return nil, fmt.Errorf("optimize %s: %w", p.Model, err)
+		return nil, err
 	}
 	// "disable" makes the reference the model exactly as written.
 	ref, err := runtime.NewSession(p.Model, runtime.SessionOptions{IntraOpThreads: int(p.Threads), OptimizationLevel: "disable"})
 	if err != nil {
 		return nil, fmt.Errorf("optimize: ONNX Runtime cannot load %s: %w", p.Model, err)
 	}
-	defer ref.Close()
 	var data *evaluate.Data
+	var want *evaluate.Outputs
 	if p.Verify {
-		if data, err = verificationData(ref, orig.Proto.GetGraph(), &p, func(msg string) { logger.Warn(msg) }); err != nil {
+		if data, err = verificationData(ref, decl, &p, func(msg string) { logger.Warn(msg) }); err != nil {
+			ref.Close()
 			return nil, err
 		}
 		defer data.Close()
-		defer data.Close()
+		if want, err = reference(ctx, ref, data, &p); err != nil {
+			ref.Close()
+			return nil, err
+		}
 	}
+	ref.Close() // its outputs are all the comparison needs
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("optimize %s: %w", p.Model, context.Cause(ctx))
 	}
@@ -73,18 +74,8 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 	if err := runtime.Optimize(p.Model, ortPath, p.Level, int(p.Threads)); err != nil {
 		return nil, fmt.Errorf("optimize: %w", err)
 	}
-	opt, err := onnx.Load(ortPath)
-	if err != nil {
-		return nil, fmt.Errorf("optimize %s: read ONNX Runtime's output: %w", p.Model, err)
-	}
-	restored := RestoreValueInfo(orig.Proto.GetGraph(), opt.Proto.GetGraph())
 	outPath := filepath.Join(in.WorkDir, "model.onnx")
-	if err := onnx.Save(opt, outPath, onnx.SaveOptions{}); err != nil {
-		return nil, fmt.Errorf("optimize %s: save: %w", p.Model, err)
-	}
-	os.Remove(ortPath)
-	os.Remove(ortPath + ".data")
-	after, err := opt.Stats()
+	after, restored, err := finish(ortPath, outPath, decl)
 	if err != nil {
 		return nil, fmt.Errorf("optimize %s: %w", p.Model, err)
 	}
@@ -92,7 +83,7 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 
 	maxAbs := 0.0
 	if p.Verify {
-		if maxAbs, err = verify(ctx, ref, outPath, data, &p); err != nil {
+		if maxAbs, err = verify(ctx, want, outPath, data, &p); err != nil {
 			return nil, err
 		}
 	}
@@ -116,6 +107,44 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 			"value_info_restored": int64(restored), "max_abs_error": maxAbs,
 		},
 	}, nil
+}
+
+// original reads the model's statistics and its declarations: the graph's
+// inputs, outputs and value_info without nodes or weights, which is all that
+// RestoreValueInfo and random inputs read. The weights are dropped on return,
+// so a big model is not held while ONNX Runtime optimizes it too.
+func original(path string) (*onnx.Stats, *onnxpb.GraphProto, error) {
+	m, err := onnx.Load(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("optimize: %w", err)
+	}
+	st, err := m.Stats()
+	if err != nil {
+		return nil, nil, fmt.Errorf("optimize %s: %w", path, err)
+	}
+	g := m.Proto.GetGraph()
+	return st, &onnxpb.GraphProto{Input: g.GetInput(), Output: g.GetOutput(), ValueInfo: g.GetValueInfo()}, nil
+}
+
+// finish reads ONNX Runtime's output, restores the original's shape
+// information (decl), saves the result to outPath and returns its statistics;
+// the model is dropped on return (verification loads the file).
+func finish(ortPath, outPath string, decl *onnxpb.GraphProto) (*onnx.Stats, int, error) {
+	opt, err := onnx.Load(ortPath)
+	if err != nil {
+		return nil, 0, fmt.Errorf("read ONNX Runtime's output: %w", err)
+	}
+	restored := RestoreValueInfo(decl, opt.Proto.GetGraph())
+	if err := onnx.Save(opt, outPath, onnx.SaveOptions{}); err != nil {
+		return nil, 0, fmt.Errorf("save: %w", err)
+	}
+	os.Remove(ortPath)
+	os.Remove(ortPath + ".data")
+	after, err := opt.Stats()
+	if err != nil {
+		return nil, 0, err
+	}
+	return after, restored, nil
 }
 
 // RestoreValueInfo copies shape information from the original graph into

@@ -21,15 +21,21 @@ func verificationData(ref *runtime.Session, g *onnxpb.GraphProto, p *Params, war
 	return d, nil
 }
 
-// verify runs the original (ref) and the optimized model on data and
-// requires every output to agree within atol/rtol. It returns the largest
-// absolute difference.
-func verify(ctx context.Context, ref *runtime.Session, optPath string, data *evaluate.Data, p *Params) (float64, error) {
-	opts := evaluate.Options{Threads: int(p.Threads), OptimizationLevel: "disable"}
-	want, err := evaluate.RunSession(ctx, ref, data, opts)
+// reference runs the original (ref) on data: the outputs the optimized model
+// must reproduce.
+func reference(ctx context.Context, ref *runtime.Session, data *evaluate.Data, p *Params) (*evaluate.Outputs, error) {
+	want, err := evaluate.RunSession(ctx, ref, data, evaluate.Options{Threads: int(p.Threads), OptimizationLevel: "disable"})
 	if err != nil {
-		return 0, fmt.Errorf("optimize: verify: run original %s: %w", p.Model, err)
+		return nil, fmt.Errorf("optimize: verify: run original %s: %w", p.Model, err)
 	}
+	return want, nil
+}
+
+// verify runs the optimized model on data and requires every output to agree
+// with the original's (want) within atol/rtol. It returns the largest absolute
+// difference.
+func verify(ctx context.Context, want *evaluate.Outputs, optPath string, data *evaluate.Data, p *Params) (float64, error) {
+	opts := evaluate.Options{Threads: int(p.Threads), OptimizationLevel: "disable"}
 	got, err := evaluate.Run(ctx, optPath, data, opts)
 	if err != nil {
 		return 0, fmt.Errorf("optimize: verify: run optimized model: %w", err)

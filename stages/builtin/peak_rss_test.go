@@ -1,0 +1,57 @@
+package builtin
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/charmbracelet/log"
+
+	"github.com/sentinelzer0/szrun/internal/testenv"
+	"github.com/sentinelzer0/szrun/stages"
+)
+
+// TestPeakRSSChild runs one stage ("name:model") for BenchmarkTransformPeakRSS;
+// it does nothing unless run by it.
+func TestPeakRSSChild(t *testing.T) {
+	arg := os.Getenv(testenv.PeakEnv)
+	if arg == "" {
+		t.Skip("run by BenchmarkTransformPeakRSS")
+	}
+	name, model, _ := strings.Cut(arg, ":")
+	s, ok := Registry().Lookup(name)
+	if !ok {
+		t.Fatalf("no stage %q", name)
+	}
+	params := map[string]any{"model": model}
+	if name == "quantize" {
+		params["mode"], params["verify_speed"] = "int8-dynamic", false
+	}
+	in := &stages.Input{Instance: name, Params: params, WorkDir: t.TempDir(), Log: log.New(io.Discard)}
+	if _, err := s.Run(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	testenv.PrintPeakRSS()
+}
+
+// BenchmarkTransformPeakRSS runs optimize, fp16 and dynamic quantize on a 2.4 GB
+// model (one MatMul by a 24576x24576 float32 weight in external data), each in
+// a fresh process, and reports each peak RSS over the model's size. It needs
+// ~8 GB of disk and up to ~15 GB of memory: run it on its own,
+// `go test ./stages/builtin -run '^$' -bench TransformPeakRSS -benchtime 1x`.
+func BenchmarkTransformPeakRSS(b *testing.B) {
+	testenv.RequireORT(b)
+	dir := b.TempDir()
+	model := filepath.Join(dir, "big.onnx")
+	testenv.WriteBigModel(b, model, 24576)
+	size := float64(24576 * 24576 * 4)
+	for range b.N {
+		for _, name := range []string{"optimize", "fp16", "quantize"} {
+			peak := testenv.ChildPeakRSS(b, "TestPeakRSSChild", name+":"+model)
+			b.ReportMetric(float64(peak)/size, name+"-peak/model")
+		}
+	}
+}

@@ -86,3 +86,17 @@ func TestPruneBadParams(t *testing.T) {
 		}
 	}
 }
+
+// TestPruneDataWithoutLabels: data without labels fails in Python's data
+// step, before any training, with the file named.
+func TestPruneDataWithoutLabels(t *testing.T) {
+	requireTorch(t)
+	calib := testenv.Example(t, "data/digits_calib.npz")
+	_, err := sdk.RunLocal(context.Background(), &Prune{}, map[string]any{
+		"model": "digits_cnn:build", "python_path": []any{filepath.Join(testenv.Root(t), "examples", "torch")},
+		"data": calib, "schedule": []any{0.5},
+	}, t.TempDir())
+	if err == nil || !strings.Contains(err.Error(), "torch-prune: reading the data failed: data "+calib+" has no `labels` array") {
+		t.Errorf("error %v", err)
+	}
+}

@@ -23,7 +23,7 @@ type Plain struct {
 
 // NewPlain returns a reporter logging to w.
 func NewPlain(w io.Writer, verbose bool) *Plain {
-	l := log.NewWithOptions(w, log.Options{ReportTimestamp: true, TimeFormat: "15:04:05"})
+	l := NewLogger(w, log.Options{ReportTimestamp: true, TimeFormat: "15:04:05"})
 	return &Plain{log: l, ProgressEvery: 10 * time.Second, Verbose: verbose, lastProgress: map[string]time.Time{}}
 }
 

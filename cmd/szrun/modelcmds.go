@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/sentinelzer0/szrun/console"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -144,7 +145,7 @@ func (c *cliEnv) benchCmd(ctx context.Context, args []string) error {
 		}
 		params["shapes"] = sm
 	}
-	logger := log.NewWithOptions(c.stderr, log.Options{Prefix: "bench"})
+	logger := console.NewLogger(c.stderr, log.Options{Prefix: "bench"})
 	_, err = benchmark.RunStandalone(ctx, models, params, c.stdout, benchmark.StandaloneOptions{OutDir: *out, Log: logger, JSON: *asJSON})
 	var perrs stages.ParamErrors
 	if errors.As(err, &perrs) || errors.Is(err, benchmark.ErrInvalid) {

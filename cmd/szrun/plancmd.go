@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/sentinelzer0/szrun/console"
 	"strings"
 	"text/tabwriter"
 
@@ -12,7 +13,7 @@ import (
 )
 
 func (c *cliEnv) loadPipeline(ctx context.Context, rf *recipeFlags, path string) (*engine.Pipeline, engine.Options, func(), error) {
-	logger := log.NewWithOptions(c.stderr, log.Options{Prefix: "szrun"})
+	logger := console.NewLogger(c.stderr, log.Options{Prefix: "szrun"})
 	cat, host := newCatalog(rf.pluginDirs, logger)
 	opts := engine.Options{Recipe: path, Params: rf.params, Catalog: cat, Only: rf.only, CacheDir: rf.cacheDir,
 		Logger: logger, GPU: detectGPU(), Fingerprint: fingerprint}

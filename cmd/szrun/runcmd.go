@@ -9,7 +9,6 @@ import (
 	"github.com/charmbracelet/log"
 	"github.com/sentinelzer0/szrun/console"
 	"github.com/sentinelzer0/szrun/engine"
-	"golang.org/x/term"
 )
 
 func (c *cliEnv) runCmd(ctx context.Context, args []string) error {
@@ -45,7 +44,7 @@ func (c *cliEnv) runCmd(ctx context.Context, args []string) error {
 		return usageError("run: -j must be at least 1")
 	}
 	reporter, closeReporter, summaryOut := c.reporter(*jsonOut, *verbose)
-	logger := log.NewWithOptions(c.stderr, log.Options{Prefix: "szrun"})
+	logger := console.NewLogger(c.stderr, log.Options{Prefix: "szrun"})
 	cat, host := newCatalog(rf.pluginDirs, logger)
 	defer host.Close()
 	opts := engine.Options{
@@ -85,7 +84,7 @@ func (c *cliEnv) reporter(jsonOut, verbose bool) (engine.Reporter, func(), io.Wr
 	if jsonOut {
 		return engine.NewJSONReporter(c.stdout), func() {}, c.stderr
 	}
-	if f, ok := c.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) && os.Getenv("CI") == "" {
+	if console.Styled(c.stderr) && os.Getenv("CI") == "" {
 		l := console.NewLive(c.stderr, verbose)
 		return l, l.Close, c.stdout
 	}

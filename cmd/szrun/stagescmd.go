@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/sentinelzer0/szrun/console"
 	"io"
 	"sort"
 	"strings"
@@ -15,7 +16,7 @@ import (
 
 // allSpecs returns the built-in stages' specs and those of every plugin found.
 func (c *cliEnv) allSpecs(ctx context.Context, pluginDirs []string) ([]stages.Spec, error) {
-	logger := log.NewWithOptions(c.stderr, log.Options{Prefix: "szrun"})
+	logger := console.NewLogger(c.stderr, log.Options{Prefix: "szrun"})
 	cat, host := newCatalog(pluginDirs, logger)
 	defer host.Close()
 	var specs []stages.Spec
@@ -179,7 +180,7 @@ func (c *cliEnv) pluginsCmd(ctx context.Context, args []string) error {
 	if len(pos) != 1 || pos[0] != "list" {
 		return usageError("usage: szrun plugins list [--plugin-dir DIR]...")
 	}
-	logger := log.NewWithOptions(c.stderr, log.Options{Prefix: "szrun"})
+	logger := console.NewLogger(c.stderr, log.Options{Prefix: "szrun"})
 	_, host := newCatalog(dirs, logger)
 	defer host.Close()
 	found, err := host.Discover(ctx)

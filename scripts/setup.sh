@@ -30,3 +30,15 @@ fi
 [ -x "$gobin/staticcheck" ] || go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 bash scripts/fetch-ort.sh third_party/ort
+
+# GitHub's own workflow parser, for the tests of `szrun export --format
+# github-actions` (runs offline once installed).
+if ! command -v npm >/dev/null; then
+	sudo=""
+	[ "$(id -u)" = 0 ] || sudo="sudo"
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+wp=third_party/workflow-parser
+if ! [ -f "$wp/node_modules/@actions/workflow-parser/package.json" ]; then
+	npm install --prefix "$wp" --no-audit --no-fund --silent @actions/workflow-parser@0.3.61
+fi

@@ -119,6 +119,7 @@ func commands() []command {
 		{"plan", "what would run, with cache keys and why", (*cliEnv).planCmd},
 		{"validate", "check a recipe without running anything", (*cliEnv).validateCmd},
 		{"graph", "the recipe's DAG as a diagram", (*cliEnv).graphCmd},
+		{"export", "a GitHub Actions, Argo or Kubernetes workflow sharing one remote cache", (*cliEnv).exportCmd},
 		{"stages", "list the stages recipes can use, or describe one", (*cliEnv).stagesCmd},
 		{"cache", "inspect and maintain the cache", (*cliEnv).cacheCmd},
 		{"inspect", "ops, parameters, sparsity, inputs and outputs of a model", (*cliEnv).inspectCmd},

@@ -306,3 +306,25 @@ func TestShardNeedsARemoteCache(t *testing.T) {
 		}
 	}
 }
+
+func TestExportCommand(t *testing.T) {
+	dir := copyTestdata(t, "shard.yaml")
+	r := szrun(t, dir, nil, "export", "shard.yaml", "--format", "k8s-job", "--remote-cache", "file:///mnt/cache", "--shards", "5", "-o", "job.yaml")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "job.yaml"))
+	if err != nil || !strings.Contains(string(b), `--shard "$JOB_COMPLETION_INDEX/5"`) || !strings.Contains(string(b), "file:///mnt/cache") {
+		t.Fatalf("job.yaml = %s, %v", b, err)
+	}
+	for _, args := range [][]string{
+		{"export", "shard.yaml"},
+		{"export", "shard.yaml", "--format", "jenkins"},
+		{"export", "shard.yaml", "--format", "argo", "--shards", "0"},
+		{"export", "missing.yaml", "--format", "argo"},
+	} {
+		if r := szrun(t, dir, nil, args...); r.code != 2 {
+			t.Errorf("%v: exit %d, want 2\n%s", args, r.code, r.stderr)
+		}
+	}
+}

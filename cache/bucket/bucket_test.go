@@ -107,3 +107,31 @@ func TestS3ServerKilledMidUpload(t *testing.T) {
 		t.Fatalf("Fetch after the repaired push = %+v, %v", res, err)
 	}
 }
+
+// A server that accepts connections but never answers costs one bounded
+// timeout, not a hung run.
+func TestS3HangingServerIsBoundedByTimeout(t *testing.T) {
+	srv := s3test.Start(t, "szrun-cache")
+	s3test.SetEnv(t)
+	srv.Hang()
+	b := openBucket(t, srv.URL(""))
+	local, err := cache.Open(filepath.Join(t.TempDir(), "c"), cache.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer local.Close()
+	r := &cache.Remote{Backend: b, Name: "s3", Timeout: 300 * time.Millisecond}
+	done := make(chan error, 1)
+	go func() {
+		_, err := r.Fetch(context.Background(), local, cache.NewKey("hang").Sum(), nil)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Fetch from a hanging server = %v, want a deadline error", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Fetch from a hanging server did not return within 30s (timeout 300ms)")
+	}
+}

@@ -27,6 +27,7 @@ type Server struct {
 	srv    *httptest.Server
 
 	down      atomic.Bool  // every request's connection is dropped
+	hang      atomic.Bool  // every request waits until the client gives up
 	killAfter atomic.Int64 // > 0: go down once a PUT body passes this many bytes
 	requests  atomic.Int64
 }
@@ -89,10 +90,15 @@ func (s *Server) Kill() { s.down.Store(true) }
 // has passed n bytes: the connection is cut mid-body.
 func (s *Server) KillDuringUpload(n int64) { s.killAfter.Store(n) }
 
+// Hang makes every request wait, unanswered, until the client gives up:
+// a server that accepts connections but is too slow to be useful.
+func (s *Server) Hang() { s.hang.Store(true) }
+
 // Revive serves again (what was stored before the kill is still there).
 func (s *Server) Revive() {
 	s.killAfter.Store(0)
 	s.down.Store(false)
+	s.hang.Store(false)
 }
 
 func (s *Server) wrap(h http.Handler) http.Handler {
@@ -100,6 +106,10 @@ func (s *Server) wrap(h http.Handler) http.Handler {
 		s.requests.Add(1)
 		if s.down.Load() {
 			drop(w)
+			return
+		}
+		if s.hang.Load() {
+			<-r.Context().Done()
 			return
 		}
 		if !strings.Contains(r.Header.Get("Authorization"), "Credential="+AccessKey+"/") {

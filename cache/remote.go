@@ -202,25 +202,36 @@ func (r *Remote) download(ctx context.Context, s *Store, ref BlobRef, progress P
 	return nil
 }
 
+// PushResult says what a Push did.
+type PushResult struct {
+	// Uploaded is false when the remote already held the same record and
+	// every blob (nothing was written).
+	Uploaded bool
+	// Bytes counts blob bytes uploaded.
+	Bytes int64
+}
+
 // Push uploads the action stored in s under key: the blobs the remote
 // lacks (or that a Fetch found corrupt there) first, each re-hashed while
 // it is read, then the record. It refuses an action that cannot be
-// restored locally, so nothing partial is ever uploaded.
-func (r *Remote) Push(ctx context.Context, s *Store, key string, progress Progress) (int64, error) {
+// restored locally, so nothing partial is ever uploaded. When the remote
+// already holds every blob and the same record, it writes nothing.
+func (r *Remote) Push(ctx context.Context, s *Store, key string, progress Progress) (PushResult, error) {
+	var res PushResult
 	data, err := s.local.GetAction(ctx, key)
 	if err != nil {
-		return 0, fmt.Errorf("push %s: %w", key, err)
+		return res, fmt.Errorf("push %s: %w", key, err)
 	}
 	a, err := decodeAction(key, data)
 	if err != nil {
-		return 0, fmt.Errorf("push %s: %w", key, err)
+		return res, fmt.Errorf("push %s: %w", key, err)
 	}
 	needs, err := actionNeeds(ctx, s.local, a)
 	if err != nil {
-		return 0, fmt.Errorf("push %s: %w", key, err)
+		return res, fmt.Errorf("push %s: %w", key, err)
 	}
 	if err := checkNeeds(ctx, s.local, needs); err != nil {
-		return 0, fmt.Errorf("push %s: %w", key, err)
+		return res, fmt.Errorf("push %s: %w", key, err)
 	}
 	refs := uniqueRefs(needs)
 	var missing []BlobRef
@@ -229,7 +240,7 @@ func (r *Remote) Push(ctx context.Context, s *Store, key string, progress Progre
 		return err
 	})
 	if err != nil {
-		return 0, fmt.Errorf("remote cache %s: %w", r.Name, err)
+		return res, fmt.Errorf("remote cache %s: %w", r.Name, err)
 	}
 	seen := map[Digest]bool{}
 	for _, m := range missing {
@@ -240,7 +251,20 @@ func (r *Remote) Push(ctx context.Context, s *Store, key string, progress Progre
 			missing = append(missing, ref)
 		}
 	}
-	var total, done int64
+	if len(missing) == 0 {
+		var have []byte
+		err := r.small(ctx, func(ctx context.Context) (err error) {
+			have, err = r.Backend.GetAction(ctx, key)
+			return err
+		})
+		if err == nil && string(have) == string(data) {
+			return res, nil
+		}
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return res, fmt.Errorf("remote cache %s: %w", r.Name, err)
+		}
+	}
+	var total int64
 	for i, ref := range missing {
 		if ref.Size < 0 {
 			missing[i].Size = s.local.blobSize(ref.Digest)
@@ -248,15 +272,16 @@ func (r *Remote) Push(ctx context.Context, s *Store, key string, progress Progre
 		total += max(missing[i].Size, 0)
 	}
 	for _, ref := range missing {
-		if err := r.upload(ctx, s, ref, progress, &done, total); err != nil {
-			return done, fmt.Errorf("remote cache %s: %w", r.Name, err)
+		if err := r.upload(ctx, s, ref, progress, &res.Bytes, total); err != nil {
+			return res, fmt.Errorf("remote cache %s: %w", r.Name, err)
 		}
 	}
 	err = r.small(ctx, func(ctx context.Context) error { return r.Backend.PutAction(ctx, key, data) })
 	if err != nil {
-		return done, fmt.Errorf("remote cache %s: %w", r.Name, err)
+		return res, fmt.Errorf("remote cache %s: %w", r.Name, err)
 	}
-	return done, nil
+	res.Uploaded = true
+	return res, nil
 }
 
 func (r *Remote) upload(ctx context.Context, s *Store, ref BlobRef, progress Progress, done *int64, total int64) error {

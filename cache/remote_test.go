@@ -85,6 +85,10 @@ func TestRemotePushThenFetchIntoEmptyStore(t *testing.T) {
 	if err != nil || string(have) != string(want) {
 		t.Fatalf("fetched model differs: %v", err)
 	}
+	// A second Push writes nothing.
+	if res, err := r.Push(ctx, a, act.Key, nil); err != nil || res.Uploaded || res.Bytes != 0 {
+		t.Fatalf("second Push = %+v, %v; want nothing written", res, err)
+	}
 	// A second Fetch downloads nothing.
 	res, err = r.Fetch(ctx, b, act.Key, nil)
 	if err != nil || !res.Hit || res.Bytes != 0 {

@@ -155,10 +155,10 @@ func (x *executor) pushRemote(ctx context.Context, pr *prepared) {
 		return
 	}
 	p := &progress{stage: pr.in.ID, r: x.opts.Reporter}
-	n, err := rm.r.Push(ctx, x.store, pr.key, p.Report)
+	res, err := rm.r.Push(ctx, x.store, pr.key, p.Report)
 	rm.mu.Lock()
-	rm.res.BytesUp += n
-	if err == nil {
+	rm.res.BytesUp += res.Bytes
+	if res.Uploaded {
 		rm.res.Uploads++
 	}
 	rm.mu.Unlock()

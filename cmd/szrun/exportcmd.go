@@ -13,7 +13,7 @@ import (
 
 func (c *cliEnv) exportCmd(ctx context.Context, args []string) error {
 	const synopsis = "szrun export RECIPE --format github-actions|argo|k8s-job [--remote-cache URL] [--shards N] [--per-stage] [--image IMAGE] [--workdir DIR] [-o FILE]"
-	fs := newFlagSet("export", synopsis, c.stderr)
+	fs := newFlagSet("export", synopsis, c.stdout)
 	var rf recipeFlags
 	rf.register(fs, false)
 	format := fs.String("format", "", "github-actions, argo or k8s-job (required)")

@@ -43,6 +43,21 @@ func newBudget() *budget {
 	return b
 }
 
+// meter charges function calls to the budget of the expression being
+// evaluated (cur, replaced per expression), so an evaluator wraps its
+// functions once, not once per expression.
+type meter struct{ cur atomic.Pointer[budget] }
+
+// metered are the functions that can make large values from small inputs,
+// the ones charged to the budget; the others cost O(input) and are left as
+// they are (the time budget still covers them).
+var metered = map[string]bool{
+	"range": true, "formatlist": true, "flatten": true, "concat": true, "chunklist": true,
+	"split": true, "regexall": true, "jsondecode": true, "merge": true, "zipmap": true,
+	"format": true, "join": true, "replace": true, "regexreplace": true, "indent": true,
+	"distinct": true, "sort": true, "keys": true, "values": true, "tolist": true, "toset": true, "tomap": true,
+}
+
 // errBudget is the one message for either limit, so the error a recipe
 // gets does not depend on how fast the machine is.
 var errBudget = fmt.Errorf("expression exceeds its evaluation budget (%d elements made by function calls, %s); simplify it", MaxExprElements, MaxExprTime)
@@ -64,16 +79,19 @@ func overBudget(diags hcl.Diagnostics) bool {
 	return false
 }
 
-// wrap returns fns with every call charged to b.
-func (b *budget) wrap(fns map[string]function.Function) map[string]function.Function {
+// wrap returns fns with the calls of metered functions charged to m.
+func (m *meter) wrap(fns map[string]function.Function) map[string]function.Function {
 	out := make(map[string]function.Function, len(fns))
 	for name, f := range fns {
-		out[name] = b.wrapOne(name, f)
+		if metered[name] {
+			f = m.wrapOne(name, f)
+		}
+		out[name] = f
 	}
 	return out
 }
 
-func (b *budget) wrapOne(name string, f function.Function) function.Function {
+func (m *meter) wrapOne(name string, f function.Function) function.Function {
 	spec := &function.Spec{
 		Description: f.Description(),
 		Params:      f.Params(),
@@ -82,6 +100,10 @@ func (b *budget) wrapOne(name string, f function.Function) function.Function {
 			return f.ReturnTypeForValues(args)
 		},
 		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+			b := m.cur.Load()
+			if b == nil {
+				return f.Call(args)
+			}
 			if name == "range" {
 				if err := b.spend(rangeLen(args)); err != nil {
 					return cty.DynamicVal, err
@@ -167,14 +189,14 @@ func size(v cty.Value) int64 {
 	return 1
 }
 
-// evalBudgeted evaluates expr with its functions under a fresh budget and
-// the whole evaluation under MaxExprTime. A timed-out evaluation is left
+// evalBudgeted evaluates expr (whose ctx holds functions wrapped by m) with
+// its function calls under a fresh budget and the whole evaluation under
+// MaxExprTime. A timed-out evaluation is left
 // running in its goroutine (HCL cannot be interrupted); its result is
 // dropped. The CLI exits on the error, which ends it.
-func evalBudgeted(expr hclsyntax.Expression, ctx *hcl.EvalContext) (cty.Value, hcl.Diagnostics) {
-	b := newBudget()
+func evalBudgeted(expr hclsyntax.Expression, ctx *hcl.EvalContext, m *meter) (cty.Value, hcl.Diagnostics) {
+	m.cur.Store(newBudget())
 	c := *ctx
-	c.Functions = b.wrap(ctx.Functions)
 	type result struct {
 		v     cty.Value
 		diags hcl.Diagnostics

@@ -3,6 +3,7 @@ package recipe
 import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/function"
 )
 
 // evaluator evaluates Values against one Scope.
@@ -18,6 +19,10 @@ type evaluator struct {
 	// parameter's map keys (benchmark's models) and label indexes are
 	// checked before anything runs.
 	skeletons map[string]cty.Value
+	// meter and fns: the functions, wrapped once per evaluator so that
+	// their calls are charged to each expression's budget.
+	meter meter
+	fns   map[string]function.Function
 }
 
 func newEvaluator(s *Scope, dir string) *evaluator {
@@ -94,8 +99,15 @@ func (ev *evaluator) context(v *Value) *hcl.EvalContext {
 			"env":    objectOrEmpty(envObj),
 			"gpu":    gpu,
 		},
-		Functions: functions(ev.dir),
+		Functions: ev.functions(),
 	}
+}
+
+func (ev *evaluator) functions() map[string]function.Function {
+	if ev.fns == nil {
+		ev.fns = ev.meter.wrap(functions(ev.dir))
+	}
+	return ev.fns
 }
 
 func objectOrEmpty(m map[string]cty.Value) cty.Value {
@@ -156,7 +168,7 @@ func (ev *evaluator) template(t *template, ctx *hcl.EvalContext) cty.Value {
 			vals[i] = cty.StringVal(p.lit)
 			continue
 		}
-		x, diags := evalBudgeted(p.expr, ctx)
+		x, diags := evalBudgeted(p.expr, ctx, &ev.meter)
 		if overBudget(diags) {
 			ev.errs.add(p.pos(p.expr.Range().Start), "%s", errBudget.Error())
 			failed = true

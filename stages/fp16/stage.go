@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 
@@ -113,15 +114,13 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 		if extra != nil {
 			o.Warn = nil // the first conversion said it
 		}
-		res, err := Convert(ctx, mp, o)
+		res, err := convertSave(ctx, mp, o, layout, out)
 		if err != nil {
-			return nil, nil, "", fmt.Errorf("%s: %w", p.Model, err)
+			return nil, nil, "", fmt.Errorf("fp16 %s: %w", p.Model, err)
 		}
-		saved := layout
-		saved.Proto = mp
-		if err := onnx.Save(&saved, out, onnx.SaveOptions{}); err != nil {
-			return nil, nil, "", fmt.Errorf("fp16 %s: save: %w", p.Model, err)
-		}
+		// The converted model is on disk and mp no longer used: hand its
+		// weights back before ONNX Runtime loads the file.
+		debug.FreeOSMemory()
 		if !p.Verify {
 			return res, &verdict{checks: []outputCheck{}}, "", nil
 		}
@@ -131,11 +130,12 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 	in.Report(0, 3, "convert")
 	// The first conversion works on the loaded model itself: no copy of the
 	// weights unless the fallback needs fresh ones.
-	res, v, failure, err := convert(ctx, m.Proto, nil)
+	mp := m.Proto
+	m.Proto = nil
+	res, v, failure, err := convert(ctx, mp, nil)
 	if err != nil {
 		return nil, err
 	}
-	m.Proto = nil
 	in.Report(1, 3, "verify")
 	var fb *FallbackReport
 	if failure != "" {
@@ -179,6 +179,20 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 			"max_rel_error": rep.MaxRelError, "fallback_nodes": int64(fallbackNodes(fb)),
 		},
 	}, nil
+}
+
+// convertSave converts mp in place with o and saves it to out in layout's
+// file layout.
+func convertSave(ctx context.Context, mp *onnxpb.ModelProto, o Options, layout onnx.Model, out string) (*Result, error) {
+	res, err := Convert(ctx, mp, o)
+	if err != nil {
+		return nil, err
+	}
+	layout.Proto = mp
+	if err := onnx.Save(&layout, out, onnx.SaveOptions{}); err != nil {
+		return nil, fmt.Errorf("save: %w", err)
+	}
+	return res, nil
 }
 
 func fallbackNodes(fb *FallbackReport) int {

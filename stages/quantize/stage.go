@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 
 	"google.golang.org/protobuf/proto"
@@ -45,9 +46,13 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 	if err != nil {
 		return nil, err
 	}
+	// Memory the Go heap keeps is no use to ONNX Runtime's allocator: hand the
+	// models prepare and optimize read back before the next sessions load.
+	debug.FreeOSMemory()
 	if err := j.optimize(ctx); err != nil {
 		return nil, err
 	}
+	debug.FreeOSMemory()
 	out := filepath.Join(in.WorkDir, "model.onnx")
 	res, err := j.build(ctx, j.o.cfg, out)
 	if err != nil {

@@ -33,7 +33,9 @@ type Recipe struct {
 	envPos Pos
 	broken bool // Parse found structural problems: validate only, never run
 
-	warnings  errs
+	warnings errs
+	// quoted: Parse's warnings (lines only szrun reads as YAML).
+	quoted    errs
 	skeletons map[string]cty.Value // see evaluator.skeletons
 }
 

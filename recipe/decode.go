@@ -25,6 +25,8 @@ type decoder struct {
 	yaml  []byte // what YAML parsed: data with some ${{ }} lines quoted
 	lines []int  // byte offset of each line start
 	errs  errs
+	// warns: lines szrun had to quote before YAML could read them.
+	warns errs
 	nodes int
 	full  bool // maxNodes reached; reported once
 }
@@ -64,8 +66,9 @@ func (d *decoder) parseYAML() (root *yaml.Node) {
 			// `- ${{ a ? b : c }}` is valid YAML: a map with the key
 			// "${{ a ? b". Keys never hold expressions; quote and retry.
 			if l := splitExprKey(&doc, 0); l > 0 && len(quoted) < maxQuoted && !quoted[l] {
-				if fixed, ok := quoteExprLine(src, l); ok {
+				if fixed, col, ok := quoteExprLine(src, l); ok {
 					quoted[l] = true
+					d.warnQuoted(l, col)
 					src = fixed
 					continue
 				}
@@ -86,8 +89,9 @@ func (d *decoder) parseYAML() (root *yaml.Node) {
 			msg = strings.TrimPrefix(msg, "yaml: ")
 		}
 		if len(quoted) < maxQuoted && !quoted[pos.Line] {
-			if fixed, ok := quoteExprLine(src, pos.Line); ok {
+			if fixed, col, ok := quoteExprLine(src, pos.Line); ok {
 				quoted[pos.Line] = true
+				d.warnQuoted(pos.Line, col)
 				src = fixed
 				continue
 			}
@@ -95,6 +99,12 @@ func (d *decoder) parseYAML() (root *yaml.Node) {
 		d.errs.add(pos, "malformed YAML: %s", msg)
 		return nil
 	}
+}
+
+// warnQuoted says that a line is not portable YAML and how to fix it.
+func (d *decoder) warnQuoted(line, col int) {
+	d.warns.add(Pos{File: d.file, Line: line, Col: col},
+		"this unquoted value has \": \" inside ${{ }}, which only szrun reads as YAML (editors, linters and other YAML parsers reject or split it): quote this value, e.g. '${{ a ? b : c }}'")
 }
 
 // value converts n (resolving aliases and merge keys) into a Value.

@@ -59,7 +59,7 @@ func Parse(file string, data []byte) (*Recipe, error) {
 		d.errs.add(Pos{File: file, Line: 1, Col: 1}, "a recipe is one YAML document; found more than one")
 	}
 	v := d.value(root, 0)
-	r := &Recipe{File: abs, Dir: filepath.Dir(abs), file: file}
+	r := &Recipe{File: abs, Dir: filepath.Dir(abs), file: file, quoted: d.warns}
 	p := &parser{d: d, r: r}
 	p.recipe(v)
 	d.errs.addList(r.resolveMatrix())

@@ -41,16 +41,17 @@ var plainExpr = regexp.MustCompile(`^(\s*(?:-\s+)*(?:[^\s#'"{\[\-$][^#${]*?:\s+)
 // the same string. The quote takes the column of the value's first
 // character, and positions are located in the original text, so errors
 // still point at what the user wrote.
-func quoteExprLine(src []byte, line int) ([]byte, bool) {
+// It returns the value's column (1-based) too, for the warning.
+func quoteExprLine(src []byte, line int) ([]byte, int, bool) {
 	lines := bytes.Split(src, []byte("\n"))
 	if line < 1 || line > len(lines) {
-		return nil, false
+		return nil, 0, false
 	}
 	m := plainExpr.FindSubmatch(bytes.TrimRight(lines[line-1], "\r"))
 	if m == nil || !bytes.Contains(m[2], []byte("${{")) {
-		return nil, false
+		return nil, 0, false
 	}
 	expr := strings.ReplaceAll(string(m[2]), "'", "''")
 	lines[line-1] = []byte(string(m[1]) + "'" + expr + "'" + string(m[3]))
-	return bytes.Join(lines, []byte("\n")), true
+	return bytes.Join(lines, []byte("\n")), len(m[1]) + 1, true
 }

@@ -92,9 +92,10 @@ func (r *Recipe) outputSkeletons(known map[string]stages.Spec) map[string]cty.Va
 }
 
 // Warnings returns what the last Validate found that still works but should
-// change (a parameter given by its old name), sorted by position.
+// change (a parameter given by its old name, a line that is YAML only to
+// szrun), sorted by position.
 func (r *Recipe) Warnings() ErrorList {
-	l := append(ErrorList(nil), r.warnings.list...)
+	l := append(append(ErrorList(nil), r.quoted.list...), r.warnings.list...)
 	l.Sort()
 	return l
 }

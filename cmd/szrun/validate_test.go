@@ -78,3 +78,24 @@ stages:
 		t.Error("the first stage started")
 	}
 }
+
+// TestOldParameterNameWarns: a parameter given by its old name works and
+// warns "renamed to".
+func TestOldParameterNameWarns(t *testing.T) {
+	model, _ := filepath.Abs("../../examples/models/digits_cnn.onnx")
+	data, _ := filepath.Abs("../../examples/data/digits_test.npz")
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"r.yaml": `version: 1
+stages:
+  optimize:
+    uses: optimize
+    with: { model: "` + model + `", inputs: "` + data + `" }
+`})
+	r := szrun(t, dir, nil, "validate", "r.yaml")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if want := `r.yaml:5:`; !strings.Contains(r.stderr, want) || !strings.Contains(r.stderr, `parameter "inputs" of stage type optimize is renamed to "data"`) {
+		t.Errorf("no positioned rename warning:\n%s", r.stderr)
+	}
+}

@@ -135,3 +135,58 @@ func TestS3HangingServerIsBoundedByTimeout(t *testing.T) {
 		t.Fatal("Fetch from a hanging server did not return within 30s (timeout 300ms)")
 	}
 }
+
+// On a real S3 protocol server: a truncated blob and a blob missing behind
+// an existing record are misses (never served), and a push repairs both.
+func TestS3DamagedRemoteIsAMissAndRepaired(t *testing.T) {
+	srv := s3test.Start(t, "szrun-cache")
+	s3test.SetEnv(t)
+	ctx := context.Background()
+	b := openBucket(t, srv.URL("damage"))
+	local, err := cache.Open(filepath.Join(t.TempDir(), "c"), cache.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer local.Close()
+	data := bytes.Repeat([]byte("model bytes "), 10_000)
+	ref := cache.BlobRef{Digest: cache.DigestBytes(data), Size: int64(len(data))}
+	if err := local.Local().PutBlob(ctx, ref, bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+	key := cache.NewKey("damage").Sum()
+	if err := local.PutAction(&cache.Action{Key: key, Files: map[string]cache.OutputRef{"m": {Digest: ref.Digest, Size: ref.Size, Name: "m.onnx"}}}); err != nil {
+		t.Fatal(err)
+	}
+	r := &cache.Remote{Backend: b, Name: "s3"}
+	for name, damage := range map[string]func() error{
+		"truncated": func() error { return b.b.WriteAll(ctx, blobKey(ref.Digest), data[:100], nil) },
+		"missing":   func() error { return b.b.Delete(ctx, blobKey(ref.Digest)) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := r.Push(ctx, local, key, nil); err != nil {
+				t.Fatal(err)
+			}
+			if err := damage(); err != nil {
+				t.Fatal(err)
+			}
+			fresh, err := cache.Open(filepath.Join(t.TempDir(), "fresh"), cache.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer fresh.Close()
+			res, err := r.Fetch(ctx, fresh, key, nil)
+			if err != nil || res.Hit {
+				t.Fatalf("Fetch of a %s blob = %+v, %v; want a miss", name, res, err)
+			}
+			if fresh.Has(ref.Digest) {
+				t.Fatal("the damaged blob reached the local store")
+			}
+			if pr, err := r.Push(ctx, local, key, nil); err != nil || !pr.Uploaded {
+				t.Fatalf("repairing Push = %+v, %v", pr, err)
+			}
+			if res, err := r.Fetch(ctx, fresh, key, nil); err != nil || !res.Hit {
+				t.Fatalf("after the repair Fetch = %+v, %v", res, err)
+			}
+		})
+	}
+}

@@ -1,7 +1,11 @@
 package console
 
 import (
+	"fmt"
 	"io"
+	"maps"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -72,9 +76,18 @@ func (p *Plain) Report(e engine.Event) {
 			p.log.Info("stage finished", kv...)
 		}
 	case engine.EventRunFinished:
-		p.log.Info("run finished", "status", e.Status, "counts", e.Counts)
+		p.log.Info("run finished", "status", e.Status, "counts", countsText(e.Counts))
 	}
 }
 
 // Close does nothing; it mirrors Live.
 func (p *Plain) Close() {}
+
+// countsText renders status counts as "failed=1 succeeded=9", sorted.
+func countsText(m map[string]int) string {
+	parts := make([]string, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, fmt.Sprintf("%s=%d", k, m[k]))
+	}
+	return strings.Join(parts, " ")
+}

@@ -44,7 +44,7 @@ func (l *stageLog) Write(p []byte) (int, error) {
 		if i < 0 {
 			break
 		}
-		lines = append(lines, string(l.partial[:i]))
+		lines = append(lines, tidyLogLine(string(l.partial[:i])))
 		l.partial = l.partial[i+1:]
 	}
 	for _, line := range lines {

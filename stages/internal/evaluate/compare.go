@@ -42,7 +42,8 @@ type OutputComparison struct {
 	DType string  `json:"dtype,omitempty"`
 	Shape []int64 `json:"shape,omitempty"`
 	// Problem says why the output could not be compared (missing from one model,
-	// shapes differ); the metrics are then zero.
+	// shapes differ, no element finite in both); the metrics are then zero, the
+	// NaN and Inf counts aside. Every verification fails on it.
 	Problem string `json:"problem,omitempty"`
 
 	Elements     int64   `json:"elements"`
@@ -130,6 +131,13 @@ func compareOutput(name string, r, k *runtime.Tensor, labels []int64) OutputComp
 		dot += x * y
 		na += x * x
 		nb += y * y
+	}
+	if finite == 0 && oc.Elements > 0 {
+		// NaN == NaN everywhere would otherwise read as cosine 1 and full
+		// agreement: a verification that checked nothing.
+		oc.Problem = fmt.Sprintf("no element is finite in both models (reference %d NaN and %d Inf, candidate %d NaN and %d Inf, of %d): nothing was verified; give inputs on which the reference's outputs are finite",
+			oc.RefNaN, oc.RefInf, oc.CandNaN, oc.CandInf, oc.Elements)
+		return oc
 	}
 	if finite > 0 {
 		oc.MeanAbsError = sumAbs / float64(finite)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/sentinelzer0/szrun/internal/testenv"
@@ -107,5 +108,30 @@ func TestCompareDigitsSelf(t *testing.T) {
 	l := Compare(a, b, d.Labels).Output("logits")
 	if l.MaxAbsError > 1e-5 || l.Cosine < 1-1e-9 || *l.Top1Agreement != 1 || *l.AccuracyDrop != 0 {
 		t.Errorf("self comparison: %+v", l)
+	}
+}
+
+// TestCompareNoFiniteElementFails is issue 11's verification that passed on NaN
+// everywhere (cand_nan 2000, cosine 1, agreement 1): an output with no element
+// finite in both models is a Problem, which every verification fails on.
+func TestCompareNoFiniteElementFails(t *testing.T) {
+	nan := float32(math.NaN())
+	all := make([]float32, 2000)
+	for i := range all {
+		all[i] = nan
+	}
+	ref := outputs(f32("y", []int64{200, 10}, all...), f32("ok", []int64{1}, 1))
+	cand := outputs(f32("y", []int64{200, 10}, all...), f32("ok", []int64{1}, 1))
+	c := Compare(ref, cand, nil)
+	y := c.Output("y")
+	if y.Problem == "" || y.Cosine != 0 || y.Top1Agreement != nil || y.CandNaN != 2000 || y.RefNaN != 2000 {
+		t.Fatalf("all-NaN output: %+v", y)
+	}
+	want := "no element is finite in both models (reference 2000 NaN and 0 Inf, candidate 2000 NaN and 0 Inf, of 2000)"
+	if !strings.HasPrefix(y.Problem, want) {
+		t.Errorf("problem = %q, want prefix %q", y.Problem, want)
+	}
+	if c.Output("ok").Problem != "" {
+		t.Errorf("finite output: %+v", c.Output("ok"))
 	}
 }

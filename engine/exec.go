@@ -15,6 +15,7 @@ import (
 	"github.com/sentinelzer0/szrun/cache"
 	"github.com/sentinelzer0/szrun/dag"
 	"github.com/sentinelzer0/szrun/recipe"
+	"github.com/sentinelzer0/szrun/runtime"
 	"github.com/sentinelzer0/szrun/stages"
 )
 
@@ -266,7 +267,11 @@ func (x *executor) attempt(ctx context.Context, pr *prepared) error {
 	}
 	if err != nil {
 		if runCtx.Err() != nil && ctx.Err() == nil {
-			err = context.Cause(runCtx)
+			// The timeout is the reason; keep an error that already says so and
+			// what it stopped (an ONNX Runtime worker killed while loading a model).
+			if cause := context.Cause(runCtx); !errors.Is(err, cause) {
+				err = cause
+			}
 		}
 		x.mu.Lock()
 		x.results[pr.in.ID].LogTail = logs.tail(20)
@@ -436,6 +441,10 @@ func within(root, p string) bool {
 }
 
 func safeRun(ctx context.Context, st stages.Stage, in *stages.Input) (out *stages.Output, err error) {
+	// The instance's ONNX Runtime sessions share one worker process, started on
+	// first use: a native crash, hang or OOM there fails this stage, not szrun.
+	ctx, release := runtime.WithWorker(ctx, runtime.WorkerOptions{})
+	defer release()
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("stage %s panicked: %v\n%s", in.Instance, r, debug.Stack())

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	ortruntime "github.com/sentinelzer0/szrun/runtime"
 	"github.com/sentinelzer0/szrun/stages"
 )
 
@@ -20,6 +21,7 @@ import (
 var testBin string
 
 func TestMain(m *testing.M) {
+	ortruntime.MaybeServeWorker()
 	if dir := os.Getenv(hostModeEnv); dir != "" {
 		runHost(dir) // a child of TestHostDies
 		return

@@ -1,21 +1,31 @@
 // Package runtime owns szrun's use of ONNX Runtime: finding and loading the shared
-// library, sessions and their input/output metadata, tensors in Go memory, execution
-// providers, and ONNX Runtime's graph optimizer. It is the only szrun package that
-// imports onnxruntime_go (and so cgo's view of ONNX Runtime); stages use it through
-// these nouns:
+// library, the worker processes that host sessions, sessions and their input/output
+// metadata, tensors in Go memory, execution providers, and ONNX Runtime's graph
+// optimizer. It is the only szrun package that imports onnxruntime_go (and so cgo's
+// view of ONNX Runtime); stages use it through these nouns:
 //
-//   - Init loads the library found by LibraryPath ($SZRUN_ORT_LIB, then
-//     third_party/ort/libonnxruntime.so.1 beside the executable or above the working
-//     directory, then the system lib directories). A missing library is ErrNoLibrary,
-//     whose message says to set SZRUN_ORT_LIB or run `make ort`.
-//   - Session is a loaded model with IOInfo for its inputs and outputs; Session.Run is
-//     the simple, checked, allocating call for verification.
-//   - Runner binds pre-allocated inputs and outputs once so that Runner.Run does not
-//     allocate: the benchmark loop.
+//   - Worker is a child process hosting sessions: the running executable started
+//     again, which serves in MaybeServeWorker (called first thing in every main and
+//     TestMain that opens sessions). Requests and tensors cross two pipes as
+//     length-prefixed binary frames (wire.go). A native crash, a hang past the
+//     caller's context or running out of memory (SZRUN_WORKER_MEMORY) kills the
+//     worker, never szrun, and comes back as a *CrashError naming the model, what
+//     was being done and the signal: "ONNX Runtime crashed (SIGSEGV) loading
+//     /w/model.onnx".
+//   - WithWorker gives a context (the engine's, per stage instance) one worker,
+//     started on first use and again after a death; without it each session has
+//     a worker of its own.
+//   - Session is a model loaded in a worker, with IOInfo for its inputs and
+//     outputs; Session.Run is the simple, checked, allocating call for
+//     verification.
+//   - Runner binds inputs and outputs in the worker once; Runner.Time runs the
+//     benchmark's timed loop there, without allocating, and returns the samples.
 //   - Tensor is a dense row-major tensor in a Go slice; LoadNPZ, LoadNPY, LoadDir read
 //     NumPy files, RandomInputs makes reproducible data of the model's types and shapes,
 //     Slice cuts batches along axis 0, and Match checks tensors against a model.
 //   - Optimize writes the graph ONNX Runtime optimized at a given level.
+//   - Init, Version and Providers load the library in this process, for what
+//     describes it (fingerprints, provider lists); no model is ever loaded here.
 //
 // Only tensor inputs and outputs are supported (no sequences, maps or strings). Where
 // onnxruntime_go v1.27 falls short (listing providers, reading back float16 outputs

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -71,7 +72,7 @@ func TestProviderCUDAUnavailableOnCPUBuild(t *testing.T) {
 		t.Skip("this ONNX Runtime has its CUDA provider libraries")
 	}
 	for _, p := range []string{"cuda", "tensorrt"} {
-		_, err := NewSession("testdata/backend/test_relu/model.onnx", SessionOptions{Providers: []string{p}})
+		_, err := NewSession(context.Background(), "testdata/backend/test_relu/model.onnx", SessionOptions{Providers: []string{p}})
 		if !errors.Is(err, ErrProviderUnavailable) {
 			t.Fatalf("NewSession with %s = %v, want ErrProviderUnavailable", p, err)
 		}
@@ -81,7 +82,7 @@ func TestProviderCUDAUnavailableOnCPUBuild(t *testing.T) {
 			}
 		}
 	}
-	_, err := NewSession("testdata/backend/test_relu/model.onnx", SessionOptions{Providers: []string{"rocm"}})
+	_, err := NewSession(context.Background(), "testdata/backend/test_relu/model.onnx", SessionOptions{Providers: []string{"rocm"}})
 	if err == nil || !strings.Contains(err.Error(), `"rocm": unknown; want one of cpu, cuda, tensorrt`) {
 		t.Errorf("unknown provider: got %v", err)
 	}

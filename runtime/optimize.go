@@ -19,7 +19,7 @@ const externalDataThreshold = 1 << 30
 // file; smaller ones stay inline, as onnx.save does. A variable so tests can lower it.
 var externalMinSize = 1024
 
-// Optimize runs ONNX Runtime's graph optimizer at level ("disable", "basic",
+// optimizeLocal runs ONNX Runtime's graph optimizer at level ("disable", "basic",
 // "extended", "all"; "" = "all") over modelPath and writes the optimized model to
 // outPath, atomically. threads bounds intra-op threads (0 = ONNX Runtime's default).
 //
@@ -29,7 +29,7 @@ var externalMinSize = 1024
 // ONNX. When the input is over 1 GiB or uses external data (its own side files), the
 // optimized model keeps initializers of 1 KiB and more in <outPath>.data beside it,
 // which is written in place before the model file is renamed into position.
-func Optimize(modelPath, outPath, level string, threads int) error {
+func optimizeLocal(modelPath, outPath, level string, threads int) error {
 	if err := Init(); err != nil {
 		return err
 	}

@@ -22,7 +22,7 @@ func TestSessionOptionsApplied(t *testing.T) {
 		{"profile", SessionOptions{ProfilePrefix: filepath.Join(dir, "prof")}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := NewSession("testdata/convbn.onnx", tc.opts)
+			s, err := NewSession(context.Background(), "testdata/convbn.onnx", tc.opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -49,7 +49,7 @@ func TestSessionOptionsApplied(t *testing.T) {
 // Init and Session.Run are used from many stages at once.
 func TestConcurrentInitAndRun(t *testing.T) {
 	requireORT(t)
-	s, err := NewSession("testdata/convbn.onnx", SessionOptions{IntraOpThreads: 1})
+	s, err := NewSession(context.Background(), "testdata/convbn.onnx", SessionOptions{IntraOpThreads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,28 +3,29 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"time"
 	"unsafe"
 )
 
-// Runner runs one session repeatedly on fixed inputs without allocating: its input and
+// localRunner runs one session repeatedly on fixed inputs without allocating: its input and
 // output buffers and their ONNX Runtime values are created once, so Run is a context
 // check and one C call. This is what a benchmark loop wants, and it measures the
 // model, not Go's allocator.
 //
 // A Runner is not safe for concurrent use (its output buffers are shared); create one
 // per goroutine. Close it before closing its Session.
-type Runner struct {
-	s       *Session
+type localRunner struct {
+	s       *localSession
 	in, out []*Tensor
 	vals    []*cTensor
 	// cin and cout are the OrtValue pointers handed to every run.
 	cin, cout []unsafe.Pointer
 }
 
-// NewRunner checks inputs against the session's model, copies them into buffers the
+// newLocalRunner checks inputs against the session's model, copies them into buffers the
 // Runner owns, and runs the model once to learn every output's shape (so models with
 // dynamic output dimensions get exact pre-allocated outputs too).
-func NewRunner(ctx context.Context, s *Session, inputs []*Tensor) (*Runner, error) {
+func newLocalRunner(ctx context.Context, s *localSession, inputs []*Tensor) (*localRunner, error) {
 	if s.dyn == nil {
 		return nil, fmt.Errorf("new runner for %s: session %w", s.path, ErrClosed)
 	}
@@ -32,7 +33,7 @@ func NewRunner(ctx context.Context, s *Session, inputs []*Tensor) (*Runner, erro
 	if err != nil {
 		return nil, fmt.Errorf("new runner for %s: %w", s.path, err)
 	}
-	r := &Runner{s: s}
+	r := &localRunner{s: s}
 	for _, t := range ordered {
 		r.in = append(r.in, t.Clone())
 	}
@@ -64,7 +65,7 @@ var errRunnerClosed = fmt.Errorf("run: runner %w", ErrClosed)
 // Run runs the model once, writing into the Runner's output buffers. It does not
 // allocate. ctx is checked before the run; a run in progress is not interrupted, since
 // watching ctx during it would allocate, so bound the work per call.
-func (r *Runner) Run(ctx context.Context) error {
+func (r *localRunner) Run(ctx context.Context) error {
 	if ctx.Err() != nil {
 		return context.Cause(ctx)
 	}
@@ -77,13 +78,30 @@ func (r *Runner) Run(ctx context.Context) error {
 	return nil
 }
 
+// timeRuns runs the model len(ns) times, writing each run's wall time in
+// nanoseconds into ns. Like Run it does not allocate: this is the benchmark's
+// timed loop, kept inside the worker so a pipe round trip is not part of the time.
+func (r *localRunner) timeRuns(ns []int64) error {
+	if r.vals == nil || r.s.dyn == nil {
+		return errRunnerClosed
+	}
+	for i := range ns {
+		start := time.Now()
+		if err := runFixed(r.s.dyn, r.s.inNames, r.cin, r.s.outNames, r.cout); err != nil {
+			return fmt.Errorf("run %s: %w", r.s.path, err)
+		}
+		ns[i] = int64(time.Since(start))
+	}
+	return nil
+}
+
 // Inputs returns the Runner's own input tensors in model order. Overwrite their
 // elements in place (copy(t.Data.([]float32), batch)) to feed new values; replacing
 // Data or Shape is not seen by ONNX Runtime.
-func (r *Runner) Inputs() []*Tensor { return r.in }
+func (r *localRunner) Inputs() []*Tensor { return r.in }
 
 // Outputs copies the latest outputs out, in model order.
-func (r *Runner) Outputs() []*Tensor {
+func (r *localRunner) Outputs() []*Tensor {
 	out := make([]*Tensor, len(r.out))
 	for i, t := range r.out {
 		out[i] = t.Clone()
@@ -92,7 +110,7 @@ func (r *Runner) Outputs() []*Tensor {
 }
 
 // Close releases the Runner's ONNX Runtime values.
-func (r *Runner) Close() error {
+func (r *localRunner) Close() error {
 	releaseAll(r.vals)
 	r.vals, r.cin, r.cout = nil, nil, nil
 	return nil

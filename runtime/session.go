@@ -19,9 +19,9 @@ type IOInfo struct {
 	Shape []int64
 }
 
-// Session is a loaded model. Its Run is safe for concurrent use, as ONNX Runtime's is;
+// localSession is a model loaded in this process (the worker). Its Run is safe for concurrent use;
 // Close it once every Runner made from it is closed.
-type Session struct {
+type localSession struct {
 	path    string
 	opts    SessionOptions
 	inputs  []IOInfo
@@ -31,8 +31,8 @@ type Session struct {
 	inNames, outNames cStrings
 }
 
-// NewSession loads the model at modelPath (calling Init first).
-func NewSession(modelPath string, opts SessionOptions) (*Session, error) {
+// newLocalSession loads the model at modelPath (calling Init first).
+func newLocalSession(modelPath string, opts SessionOptions) (*localSession, error) {
 	if err := Init(); err != nil {
 		return nil, err
 	}
@@ -58,7 +58,7 @@ func NewSession(modelPath string, opts SessionOptions) (*Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open session for %s: %w", modelPath, err)
 	}
-	return &Session{path: modelPath, opts: opts, inputs: ins, outputs: outs, dyn: dyn,
+	return &localSession{path: modelPath, opts: opts, inputs: ins, outputs: outs, dyn: dyn,
 		inNames: newCStrings(names(ins)), outNames: newCStrings(names(outs))}, nil
 }
 
@@ -88,16 +88,16 @@ func ioInfo(modelPath string) (ins, outs []IOInfo, err error) {
 }
 
 // Path returns the model file the session was loaded from.
-func (s *Session) Path() string { return s.path }
+func (s *localSession) Path() string { return s.path }
 
 // Options returns the options the session was created with.
-func (s *Session) Options() SessionOptions { return s.opts }
+func (s *localSession) Options() SessionOptions { return s.opts }
 
 // Inputs describes the model's inputs in model order.
-func (s *Session) Inputs() []IOInfo { return cloneInfo(s.inputs) }
+func (s *localSession) Inputs() []IOInfo { return cloneInfo(s.inputs) }
 
 // Outputs describes the model's outputs in model order.
-func (s *Session) Outputs() []IOInfo { return cloneInfo(s.outputs) }
+func (s *localSession) Outputs() []IOInfo { return cloneInfo(s.outputs) }
 
 func cloneInfo(in []IOInfo) []IOInfo {
 	out := make([]IOInfo, len(in))
@@ -109,7 +109,7 @@ func cloneInfo(in []IOInfo) []IOInfo {
 }
 
 // Close releases the ONNX Runtime session; with profiling on, this writes the profile.
-func (s *Session) Close() error {
+func (s *localSession) Close() error {
 	if s.dyn == nil {
 		return nil
 	}
@@ -127,7 +127,7 @@ func (s *Session) Close() error {
 // Run checks inputs against the model (matched by name, in any order), runs it once and
 // returns fresh output tensors in model order. Cancelling ctx aborts the run. It is
 // meant for verification; use a Runner in loops.
-func (s *Session) Run(ctx context.Context, inputs []*Tensor) ([]*Tensor, error) {
+func (s *localSession) Run(ctx context.Context, inputs []*Tensor) ([]*Tensor, error) {
 	if s.dyn == nil {
 		return nil, fmt.Errorf("run %s: session %w", s.path, ErrClosed)
 	}

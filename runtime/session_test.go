@@ -34,7 +34,7 @@ func TestBackendModels(t *testing.T) {
 	}
 	for _, dir := range dirs {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
-			s, err := NewSession(filepath.Join(dir, "model.onnx"), SessionOptions{IntraOpThreads: 1})
+			s, err := NewSession(context.Background(), filepath.Join(dir, "model.onnx"), SessionOptions{IntraOpThreads: 1})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -61,7 +61,7 @@ func TestBackendModels(t *testing.T) {
 
 func TestSessionInfo(t *testing.T) {
 	requireORT(t)
-	s, err := NewSession("testdata/convbn.onnx", SessionOptions{})
+	s, err := NewSession(context.Background(), "testdata/convbn.onnx", SessionOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,11 +77,11 @@ func TestSessionInfo(t *testing.T) {
 
 func TestSessionOptionsErrors(t *testing.T) {
 	requireORT(t)
-	_, err := NewSession("testdata/convbn.onnx", SessionOptions{OptimizationLevel: "max"})
+	_, err := NewSession(context.Background(), "testdata/convbn.onnx", SessionOptions{OptimizationLevel: "max"})
 	if err == nil || !strings.Contains(err.Error(), `optimization level "max": want one of disable, basic, extended, all`) {
 		t.Errorf("bad level: %v", err)
 	}
-	_, err = NewSession("testdata/missing.onnx", SessionOptions{})
+	_, err = NewSession(context.Background(), "testdata/missing.onnx", SessionOptions{})
 	if err == nil || !strings.Contains(err.Error(), "missing.onnx") {
 		t.Errorf("missing model: %v", err)
 	}
@@ -135,7 +135,7 @@ func mustTensor(t *testing.T, name, dtype string, shape ...int64) *Tensor {
 
 func TestSessionRunCancelled(t *testing.T) {
 	requireORT(t)
-	s, err := NewSession("testdata/convbn.onnx", SessionOptions{})
+	s, err := NewSession(context.Background(), "testdata/convbn.onnx", SessionOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +154,7 @@ func TestSessionRunCancelled(t *testing.T) {
 // dyn.onnx's output has a dynamic non-batch axis, so ONNX Runtime allocates it.
 func TestSessionRunDynamicOutput(t *testing.T) {
 	requireORT(t)
-	s, err := NewSession("testdata/dyn.onnx", SessionOptions{})
+	s, err := NewSession(context.Background(), "testdata/dyn.onnx", SessionOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +179,7 @@ func TestSessionRunDynamicOutput(t *testing.T) {
 // cannot copy such an output out, so this package does it through the C API.
 func TestSessionRunFloat16DynamicOutput(t *testing.T) {
 	requireORT(t)
-	s, err := NewSession("testdata/fp16dyn.onnx", SessionOptions{})
+	s, err := NewSession(context.Background(), "testdata/fp16dyn.onnx", SessionOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

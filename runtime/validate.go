@@ -72,6 +72,6 @@ func expectedShape(shape []int64) string {
 	return s
 }
 
-func (s *Session) match(inputs []*Tensor) ([]*Tensor, error) {
+func (s *localSession) match(inputs []*Tensor) ([]*Tensor, error) {
 	return Match(s.inputs, inputs)
 }

@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/sentinelzer0/szrun/engine"
+	"github.com/sentinelzer0/szrun/runtime"
 )
 
 // Exit statuses.
@@ -43,6 +44,9 @@ func usageError(format string, args ...any) error {
 }
 
 func main() {
+	// ONNX Runtime sessions run in a worker process: szrun started again, which
+	// serves here and never returns.
+	runtime.MaybeServeWorker()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	go func() {
 		// A second signal after the first kills the process at once.

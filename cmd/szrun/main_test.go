@@ -24,6 +24,7 @@ var update = flag.Bool("update", false, "rewrite golden files")
 var szrunBin string
 
 func TestMain(m *testing.M) {
+	ortruntime.MaybeServeWorker()
 	flag.Parse()
 	dir, err := os.MkdirTemp("", "szrun-cli-test")
 	if err != nil {

@@ -136,3 +136,13 @@ func Torchvision(tb testing.TB, name string) string {
 	}
 	return out
 }
+
+// Main runs a package's tests, in a test binary that can also host ONNX Runtime
+// workers: runtime.NewSession starts the running executable again as its worker,
+// so every test package that opens sessions, directly or through a stage, has
+//
+//	func TestMain(m *testing.M) { testenv.Main(m) }
+func Main(m *testing.M) {
+	runtime.MaybeServeWorker()
+	os.Exit(m.Run())
+}

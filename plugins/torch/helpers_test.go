@@ -60,7 +60,7 @@ func checkModel(t *testing.T, path string) {
 // outputs.
 func runORT(t *testing.T, model string, shapes map[string][]int64) []*runtime.Tensor {
 	t.Helper()
-	s, err := runtime.NewSession(model, runtime.SessionOptions{})
+	s, err := runtime.NewSession(context.Background(), model, runtime.SessionOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

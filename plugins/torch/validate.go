@@ -35,7 +35,7 @@ func validate(ctx context.Context, modelPath, inputsPath, outputsPath string, at
 	if err != nil {
 		return nil, fmt.Errorf("torch-export: read PyTorch's outputs: %w", err)
 	}
-	sess, err := runtime.NewSession(modelPath, runtime.SessionOptions{IntraOpThreads: int(threads)})
+	sess, err := runtime.NewSession(ctx, modelPath, runtime.SessionOptions{IntraOpThreads: int(threads)})
 	if err != nil {
 		return nil, fmt.Errorf("torch-export: load the exported model in ONNX Runtime: %w", err)
 	}
@@ -122,13 +122,14 @@ func timeORT(ctx context.Context, sess *runtime.Session, feed []*runtime.Tensor,
 		return 0, fmt.Errorf("torch-export: time ONNX Runtime: %w", err)
 	}
 	defer r.Close()
+	// The worker times the runs, so the pipe's round trip is not in them.
+	durs, err := r.Time(ctx, int(runs), make([]time.Duration, 0, runs))
+	if err != nil {
+		return 0, fmt.Errorf("torch-export: time ONNX Runtime: %w", err)
+	}
 	times := make([]float64, 0, runs)
-	for range runs {
-		start := time.Now()
-		if err := r.Run(ctx); err != nil {
-			return 0, fmt.Errorf("torch-export: time ONNX Runtime: %w", err)
-		}
-		times = append(times, float64(time.Since(start))/float64(time.Millisecond))
+	for _, d := range durs {
+		times = append(times, float64(d)/float64(time.Millisecond))
 	}
 	sort.Float64s(times)
 	return times[len(times)/2], nil

@@ -51,7 +51,7 @@ func (s *Stage) run(ctx context.Context, in *stages.Input) (*Metrics, error) {
 			return nil, err
 		}
 	}
-	models, err := load(c, data)
+	models, err := load(ctx, c, data)
 	if err != nil {
 		return nil, err
 	}

@@ -29,7 +29,7 @@ func input(tb testing.TB, params map[string]any) *stages.Input {
 func optimized(tb testing.TB) string {
 	tb.Helper()
 	out := filepath.Join(tb.TempDir(), "digits_opt.onnx")
-	if err := runtime.Optimize(testenv.Example(tb, "models/digits_cnn.onnx"), out, "extended", 1); err != nil {
+	if err := runtime.Optimize(context.Background(), testenv.Example(tb, "models/digits_cnn.onnx"), out, "extended", 1); err != nil {
 		tb.Fatal(err)
 	}
 	return out
@@ -166,7 +166,7 @@ func TestBenchmarkGPUFake(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	models, err := load(c, nil)
+	models, err := load(context.Background(), c, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

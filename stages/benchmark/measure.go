@@ -39,7 +39,7 @@ func (t *target) label() string { return fmt.Sprintf("%s@%d", t.m.name, t.batch)
 
 // load opens every model's session and checks its inputs against the data and the
 // batch sizes: every mistake surfaces before anything is timed.
-func load(c *config, data *evaluate.Data) ([]*model, error) {
+func load(ctx context.Context, c *config, data *evaluate.Data) ([]*model, error) {
 	var models []*model
 	fail := func(err error) ([]*model, error) {
 		closeAll(models, nil)
@@ -51,14 +51,17 @@ func load(c *config, data *evaluate.Data) ([]*model, error) {
 		if m.size, err = modelSize(m.path); err != nil {
 			return fail(fmt.Errorf("models.%s: %w", name, err))
 		}
-		before := rssBytes()
+		before := workerRSS(models)
 		start := time.Now()
-		m.session, err = runtime.NewSession(m.path, runtime.SessionOptions{IntraOpThreads: c.threads, Providers: c.providers})
+		m.session, err = runtime.NewSession(ctx, m.path, runtime.SessionOptions{IntraOpThreads: c.threads, Providers: c.providers})
 		m.load = time.Since(start)
-		m.rss = rssBytes() - before
 		if err != nil {
 			return fail(fmt.Errorf("models.%s: %w", name, err))
 		}
+		if len(models) > 0 && models[0].session.WorkerPid() != m.session.WorkerPid() {
+			before = 0 // a worker of its own (no stage scope): all of it is this model's
+		}
+		m.rss = procStatus(m.session.WorkerPid(), "VmRSS:") - before
 		models = append(models, m)
 		info := m.session.Inputs()
 		if data != nil {
@@ -85,7 +88,7 @@ func prepare(ctx context.Context, c *config, models []*model, data *evaluate.Dat
 	var targets []*target
 	for _, b := range c.batches {
 		for _, m := range models {
-			before := rssBytes()
+			before := procStatus(m.session.WorkerPid(), "VmRSS:")
 			inputs, err := batchInputs(m.session.Inputs(), c, data, b)
 			if err != nil {
 				closeAll(nil, targets)
@@ -98,13 +101,13 @@ func prepare(ctx context.Context, c *config, models []*model, data *evaluate.Dat
 			}
 			t := &target{m: m, batch: b, runner: r, times: make([]time.Duration, 0, max(c.iterations, 64))}
 			targets = append(targets, t)
-			for range c.warmup {
-				if err := r.Run(ctx); err != nil {
+			if c.warmup > 0 {
+				if _, err := r.Time(ctx, int(c.warmup), nil); err != nil {
 					closeAll(nil, targets)
 					return nil, fmt.Errorf("warm up models.%s at batch %d: %w", m.name, b, err)
 				}
 			}
-			m.rss += rssBytes() - before
+			m.rss += procStatus(m.session.WorkerPid(), "VmRSS:") - before
 		}
 	}
 	return targets, nil
@@ -219,16 +222,16 @@ func adaptiveDone(c *config, t *target) bool {
 	return medianCI(bs, bootstrapMedians(bs, resamplesFor(checkResamples, len(t.times)), newRNG(c.seed)), Confidence).precision() <= c.precision
 }
 
-// runBlock times n runs one by one. The Runner does not allocate, so the only
-// cost around ONNX Runtime's own work is a cgo call and two clock reads.
+// runBlock times n runs one by one. The loop runs inside the ONNX Runtime worker
+// and does not allocate, so the only cost around ONNX Runtime's own work is a cgo
+// call and two clock reads; the pipe's round trip is once per block, untimed.
 func runBlock(ctx context.Context, t *target, n int64) error {
-	for range n {
-		start := time.Now()
-		if err := t.runner.Run(ctx); err != nil {
-			return err
-		}
-		d := time.Since(start)
-		t.times = append(t.times, d)
+	k := len(t.times)
+	var err error
+	if t.times, err = t.runner.Time(ctx, int(n), t.times); err != nil {
+		return err
+	}
+	for _, d := range t.times[k:] {
 		t.elapsed += d
 	}
 	t.ends = append(t.ends, len(t.times))

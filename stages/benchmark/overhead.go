@@ -32,7 +32,7 @@ type OverheadResult struct {
 // compares the two. dir receives the profiler's trace.
 func Overhead(ctx context.Context, path string, batch int64, runs, threads int, dir string) (*OverheadResult, error) {
 	prefix := filepath.Join(dir, "ort_profile")
-	s, err := runtime.NewSession(path, runtime.SessionOptions{IntraOpThreads: threads, ProfilePrefix: prefix})
+	s, err := runtime.NewSession(ctx, path, runtime.SessionOptions{IntraOpThreads: threads, ProfilePrefix: prefix})
 	if err != nil {
 		return nil, fmt.Errorf("overhead of %s: %w", path, err)
 	}

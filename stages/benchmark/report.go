@@ -170,7 +170,7 @@ func buildMetrics(c *config, models []*model, targets []*target, gpuName string,
 		}
 		m.Models = append(m.Models, mm)
 	}
-	m.PeakRSSBytes = peakRSSBytes()
+	m.PeakRSSBytes = peakRSSBytes(models)
 	return m
 }
 

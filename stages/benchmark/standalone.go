@@ -10,6 +10,7 @@ import (
 
 	"github.com/charmbracelet/log"
 
+	"github.com/sentinelzer0/szrun/runtime"
 	"github.com/sentinelzer0/szrun/stages"
 )
 
@@ -34,6 +35,9 @@ type StandaloneOptions struct {
 // table (or, with JSON, the metrics) to w and returns the metrics. Parameter errors are stages.ParamErrors
 // (a usage error for the CLI).
 func RunStandalone(ctx context.Context, models map[string]string, params map[string]any, w io.Writer, o StandaloneOptions) (*Metrics, error) {
+	// Every model's session in one ONNX Runtime worker, as in a recipe's stage.
+	ctx, release := runtime.WithWorker(ctx, runtime.WorkerOptions{})
+	defer release()
 	st := New()
 	values := make(map[string]any, len(params)+1)
 	for k, v := range params {

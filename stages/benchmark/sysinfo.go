@@ -12,16 +12,37 @@ import (
 	"github.com/sentinelzer0/szrun/runtime"
 )
 
-// rssBytes returns the process's resident memory now (VmRSS), 0 where /proc is
-// unavailable.
-func rssBytes() int64 { return procStatus("VmRSS:") }
+// workerRSS returns the resident memory (VmRSS) of the ONNX Runtime worker that
+// hosts models' sessions, 0 before there is one.
+func workerRSS(models []*model) int64 {
+	if len(models) == 0 {
+		return 0
+	}
+	return procStatus(models[0].session.WorkerPid(), "VmRSS:")
+}
 
-// peakRSSBytes returns the process's peak resident memory (VmHWM): every model's
-// session and buffers together, plus szrun itself.
-func peakRSSBytes() int64 { return procStatus("VmHWM:") }
+// peakRSSBytes returns the peak resident memory (VmHWM) of szrun plus that of the
+// ONNX Runtime workers hosting the models' sessions: every model's session and
+// buffers together, plus szrun itself.
+func peakRSSBytes(models []*model) int64 {
+	n := procStatus(os.Getpid(), "VmHWM:")
+	seen := map[int]bool{}
+	for _, m := range models {
+		if pid := m.session.WorkerPid(); !seen[pid] {
+			seen[pid] = true
+			n += procStatus(pid, "VmHWM:")
+		}
+	}
+	return n
+}
 
-func procStatus(key string) int64 {
-	data, err := os.ReadFile("/proc/self/status")
+// procStatus reads a "key: N kB" line of /proc/<pid>/status in bytes; 0 when
+// pid is 0 or /proc is unavailable.
+func procStatus(pid int, key string) int64 {
+	if pid == 0 {
+		return 0
+	}
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
 		return 0
 	}

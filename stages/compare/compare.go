@@ -80,7 +80,7 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 	if err := in.Decode(&p); err != nil {
 		return nil, fmt.Errorf("compare: %w", err)
 	}
-	j, err := prepare(&p, func(msg string) { in.Log.Warn(msg) })
+	j, err := prepare(ctx, &p, func(msg string) { in.Log.Warn(msg) })
 	if err != nil {
 		return nil, fmt.Errorf("compare: %w", err)
 	}
@@ -130,7 +130,7 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 
 // prepare checks the data against every model, so that a mistake is
 // reported before any model runs.
-func prepare(p *Params, warn func(string)) (*job, error) {
+func prepare(ctx context.Context, p *Params, warn func(string)) (*job, error) {
 	j := &job{reference: p.Reference, limits: limitsOf(p)}
 	var err error
 	if j.candidates, err = evaluate.FlattenModels("candidates", p.Candidates); err != nil {
@@ -149,18 +149,18 @@ func prepare(p *Params, warn func(string)) (*job, error) {
 			return nil, fmt.Errorf("candidates.%s: %w", name, err)
 		}
 	}
-	info, outputs, err := describe(j.reference, j.opts)
+	info, outputs, err := describe(ctx, j.reference, j.opts)
 	if err != nil {
 		return nil, fmt.Errorf("reference: %w", err)
 	}
 	if j.data, err = loadData(p, info, warn); err != nil {
 		return nil, err
 	}
-	if err := check("reference", j.reference, j.data, j.opts); err != nil {
+	if err := check(ctx, "reference", j.reference, j.data, j.opts); err != nil {
 		return nil, err
 	}
 	for _, name := range j.names {
-		if err := check("candidates."+name, j.candidates[name], j.data, j.opts); err != nil {
+		if err := check(ctx, "candidates."+name, j.candidates[name], j.data, j.opts); err != nil {
 			return nil, err
 		}
 	}
@@ -205,8 +205,8 @@ func loadData(p *Params, info []runtime.IOInfo, warn func(string)) (*evaluate.Da
 }
 
 // describe opens a model briefly to read its inputs and outputs.
-func describe(path string, o evaluate.Options) (in, out []runtime.IOInfo, err error) {
-	s, err := runtime.NewSession(path, runtime.SessionOptions{IntraOpThreads: 1, Providers: o.Providers})
+func describe(ctx context.Context, path string, o evaluate.Options) (in, out []runtime.IOInfo, err error) {
+	s, err := runtime.NewSession(ctx, path, runtime.SessionOptions{IntraOpThreads: 1, Providers: o.Providers})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -215,8 +215,8 @@ func describe(path string, o evaluate.Options) (in, out []runtime.IOInfo, err er
 }
 
 // check proves that the data and batch size fit the model at path; param names it.
-func check(param, path string, d *evaluate.Data, o evaluate.Options) error {
-	info, _, err := describe(path, o)
+func check(ctx context.Context, param, path string, d *evaluate.Data, o evaluate.Options) error {
+	info, _, err := describe(ctx, path, o)
 	if err != nil {
 		return fmt.Errorf("%s: %w", param, err)
 	}

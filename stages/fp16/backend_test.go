@@ -303,7 +303,7 @@ func firstLine(err error) string {
 }
 
 func runOnce(path string, inputs []*runtime.Tensor) ([]*runtime.Tensor, error) {
-	s, err := runtime.NewSession(path, runtime.SessionOptions{IntraOpThreads: 1, InterOpThreads: 1})
+	s, err := runtime.NewSession(context.Background(), path, runtime.SessionOptions{IntraOpThreads: 1, InterOpThreads: 1})
 	if err != nil {
 		return nil, err
 	}

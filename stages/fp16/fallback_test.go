@@ -75,7 +75,7 @@ func TestFallbackOverflow(t *testing.T) {
 
 func mustInputs(t *testing.T, model string) []runtime.IOInfo {
 	t.Helper()
-	s, err := runtime.NewSession(model, runtime.SessionOptions{IntraOpThreads: 1})
+	s, err := runtime.NewSession(context.Background(), model, runtime.SessionOptions{IntraOpThreads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -79,12 +79,12 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 	if err != nil {
 		return nil, fmt.Errorf("fp16: %w", err)
 	}
-	ref, err := runtime.NewSession(p.Model, runtime.SessionOptions{IntraOpThreads: int(p.Threads)})
+	ref, err := runtime.NewSession(ctx, p.Model, runtime.SessionOptions{IntraOpThreads: int(p.Threads)})
 	if err != nil {
 		return nil, fmt.Errorf("fp16: ONNX Runtime cannot load %s: %w", p.Model, err)
 	}
 	defer ref.Close()
-	if err := checkProviders(p.Model, p.Providers); err != nil {
+	if err := checkProviders(ctx, p.Model, p.Providers); err != nil {
 		return nil, err
 	}
 	var data *evaluate.Data
@@ -217,11 +217,11 @@ func fileSize(path string) (int64, error) {
 // checkProviders fails before any work when a requested provider cannot
 // run here: listed by ONNX Runtime is not enough (CUDA's own libraries may be
 // missing), so it opens a session on the original model with them.
-func checkProviders(model string, want []string) error {
+func checkProviders(ctx context.Context, model string, want []string) error {
 	if len(want) == 0 {
 		return nil
 	}
-	s, err := runtime.NewSession(model, runtime.SessionOptions{Providers: want})
+	s, err := runtime.NewSession(ctx, model, runtime.SessionOptions{Providers: want})
 	if err != nil {
 		return fmt.Errorf("fp16: parameter providers %s: %w", strings.Join(want, ", "), err)
 	}

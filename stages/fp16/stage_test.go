@@ -195,7 +195,7 @@ func TestProviders(t *testing.T) {
 	if _, err := New().Run(context.Background(), in); err == nil || !strings.Contains(err.Error(), `providers[0]: unknown execution provider "rocm"`) {
 		t.Fatalf("err = %v", err)
 	}
-	if s, err := runtime.NewSession(abs(t, digits), runtime.SessionOptions{Providers: []string{"cuda"}}); err == nil {
+	if s, err := runtime.NewSession(context.Background(), abs(t, digits), runtime.SessionOptions{Providers: []string{"cuda"}}); err == nil {
 		s.Close()
 		t.Skip("CUDA works here")
 	}

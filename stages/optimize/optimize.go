@@ -51,7 +51,7 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 	// loads the model: memory the Go heap keeps is no use to its allocator.
 	debug.FreeOSMemory()
 	// "disable" makes the reference the model exactly as written.
-	ref, err := runtime.NewSession(p.Model, runtime.SessionOptions{IntraOpThreads: int(p.Threads), OptimizationLevel: "disable"})
+	ref, err := runtime.NewSession(ctx, p.Model, runtime.SessionOptions{IntraOpThreads: int(p.Threads), OptimizationLevel: "disable"})
 	if err != nil {
 		return nil, fmt.Errorf("optimize: ONNX Runtime cannot load %s: %w", p.Model, err)
 	}
@@ -75,7 +75,7 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 
 	in.Report(0, 3, "optimize")
 	ortPath := filepath.Join(in.WorkDir, "ort_optimized.onnx")
-	if err := runtime.Optimize(p.Model, ortPath, p.Level, int(p.Threads)); err != nil {
+	if err := runtime.Optimize(ctx, p.Model, ortPath, p.Level, int(p.Threads)); err != nil {
 		return nil, fmt.Errorf("optimize: %w", err)
 	}
 	outPath := filepath.Join(in.WorkDir, "model.onnx")

@@ -74,7 +74,7 @@ func BenchmarkResnetStructuredSpeedup(b *testing.B) {
 // newRunner opens a 2-thread session on path with a random batch and warms it up.
 func newRunner(b *testing.B, path string, batch int64) (*runtime.Runner, func()) {
 	ctx := context.Background()
-	s, err := runtime.NewSession(path, runtime.SessionOptions{IntraOpThreads: 2, InterOpThreads: 1})
+	s, err := runtime.NewSession(context.Background(), path, runtime.SessionOptions{IntraOpThreads: 2, InterOpThreads: 1})
 	if err != nil {
 		b.Fatal(err)
 	}

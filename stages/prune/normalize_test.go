@@ -1,6 +1,7 @@
 package prune
 
 import (
+	"context"
 	"path/filepath"
 	"testing"
 
@@ -15,7 +16,7 @@ import (
 func TestPruneAfterExtendedOptimize(t *testing.T) {
 	testenv.RequireORT(t)
 	ext := filepath.Join(t.TempDir(), "extended.onnx")
-	if err := runtime.Optimize(digitsModel, ext, "extended", 1); err != nil {
+	if err := runtime.Optimize(context.Background(), digitsModel, ext, "extended", 1); err != nil {
 		t.Fatal(err)
 	}
 	out, err := runStage(t, map[string]any{"model": ext, "amount": 0.3, "data": digitsTest})

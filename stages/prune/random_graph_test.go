@@ -1,6 +1,7 @@
 package prune
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -114,7 +115,7 @@ func TestStructuredRandomGraphs(t *testing.T) {
 				orig := saveProto(t, randomCNN(seed), "orig.onnx")
 				o := Options{Strategy: Structured, Amount: 0.5, Scope: scope, Multiple: 1}
 				if seed%2 == 1 { // odd seeds also fold removed channels' means into biases
-					d, err := randomData(orig)
+					d, err := randomData(context.Background(), orig)
 					if err != nil {
 						t.Fatal(err)
 					}

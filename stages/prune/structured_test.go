@@ -63,7 +63,7 @@ func saveProto(t *testing.T, m *onnxpb.ModelProto, name string) string {
 // randomOutputs runs a model on a fixed random batch of 3.
 func randomOutputs(t *testing.T, model string) *evaluate.Outputs {
 	t.Helper()
-	d, err := randomData(model)
+	d, err := randomData(context.Background(), model)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func TestStructuredMixedGraph(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			orig := saveProto(t, mixedModel(c.extraOutput), "orig.onnx")
 			if c.o.cal != nil {
-				d, err := randomData(orig)
+				d, err := randomData(context.Background(), orig)
 				if err != nil {
 					t.Fatal(err)
 				}

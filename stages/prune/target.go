@@ -156,7 +156,7 @@ func searchAmount(ctx context.Context, orig string, m *onnxpb.ModelProto, o Opti
 func timeSideBySide(ctx context.Context, paths []string, batch int64, threads, rounds int) ([]time.Duration, error) {
 	runners := make([]*runtime.Runner, len(paths))
 	for i, p := range paths {
-		s, err := runtime.NewSession(p, runtime.SessionOptions{IntraOpThreads: threads, InterOpThreads: 1})
+		s, err := runtime.NewSession(ctx, p, runtime.SessionOptions{IntraOpThreads: threads, InterOpThreads: 1})
 		if err != nil {
 			return nil, fmt.Errorf("time %s: %w", p, err)
 		}
@@ -170,28 +170,21 @@ func timeSideBySide(ctx context.Context, paths []string, batch int64, threads, r
 			return nil, fmt.Errorf("time %s: %w", p, err)
 		}
 		defer r.Close()
-		for range 3 { // warm up
-			if err := r.Run(ctx); err != nil {
-				return nil, fmt.Errorf("time %s: %w", p, err)
-			}
+		if _, err := r.Time(ctx, 3, nil); err != nil { // warm up
+			return nil, fmt.Errorf("time %s: %w", p, err)
 		}
 		runners[i] = r
 	}
 	times := make([][]time.Duration, len(paths))
+	block := make([]time.Duration, 0, blockRuns)
 	for range rounds {
 		for i, r := range runners {
-			for k := range blockRuns {
-				if err := ctx.Err(); err != nil {
-					return nil, context.Cause(ctx)
-				}
-				t0 := time.Now()
-				if err := r.Run(ctx); err != nil {
-					return nil, fmt.Errorf("time %s: %w", paths[i], err)
-				}
-				if k > 0 {
-					times[i] = append(times[i], time.Since(t0))
-				}
+			// The worker times the block's runs, so the pipe is not in them.
+			var err error
+			if block, err = r.Time(ctx, blockRuns, block[:0]); err != nil {
+				return nil, fmt.Errorf("time %s: %w", paths[i], err)
 			}
+			times[i] = append(times[i], block[1:]...)
 		}
 	}
 	med := make([]time.Duration, len(times))

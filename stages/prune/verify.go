@@ -85,7 +85,7 @@ func newBaseline(ctx context.Context, p *plan, m *onnxpb.ModelProto, logger *log
 		}
 		b.how = "data"
 	} else {
-		b.data, err = randomData(p.model)
+		b.data, err = randomData(ctx, p.model)
 		if err != nil {
 			logger.Warn("pruned models will only be loaded, not run", "reason", err.Error())
 			return b, nil
@@ -105,8 +105,8 @@ func newBaseline(ctx context.Context, p *plan, m *onnxpb.ModelProto, logger *log
 }
 
 // randomData is a reproducible batch of two random samples for the model's inputs.
-func randomData(model string) (*evaluate.Data, error) {
-	s, err := runtime.NewSession(model, runtime.SessionOptions{IntraOpThreads: 1})
+func randomData(ctx context.Context, model string) (*evaluate.Data, error) {
+	s, err := runtime.NewSession(ctx, model, runtime.SessionOptions{IntraOpThreads: 1})
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", model, err)
 	}
@@ -131,7 +131,7 @@ func (b *baseline) step(ctx context.Context, p *plan, path, label string, m *onn
 	r := &stepReport{Label: label, File: filepath.Base(path), Sparsity: res.Sparsity, ParamsAfter: st.Parameters,
 		SizeAfter: size, CompressedAfter: compressed, RemovedChannels: res.RemovedChannels, Result: res, Verified: "loaded"}
 	if b.out == nil {
-		s, err := runtime.NewSession(path, runtime.SessionOptions{IntraOpThreads: p.evalOpts.Threads})
+		s, err := runtime.NewSession(ctx, path, runtime.SessionOptions{IntraOpThreads: p.evalOpts.Threads})
 		if err != nil {
 			return nil, fmt.Errorf("prune: the pruned model (step %s) does not load in ONNX Runtime: %w", label, err)
 		}

@@ -78,7 +78,7 @@ func TestDigitsAccuracy(t *testing.T) {
 // differently shows up here.
 func fusedMatchesQDQ(t *testing.T, model, data string, tol float64) {
 	t.Helper()
-	s, err := runtime.NewSession(model, runtime.SessionOptions{})
+	s, err := runtime.NewSession(context.Background(), model, runtime.SessionOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func fusedMatchesQDQ(t *testing.T, model, data string, tol float64) {
 }
 
 func runOutputsAt(ctx context.Context, model string, ds *dataset, level string) ([][]float32, error) {
-	s, err := runtime.NewSession(model, runtime.SessionOptions{OptimizationLevel: level, IntraOpThreads: 2})
+	s, err := runtime.NewSession(context.Background(), model, runtime.SessionOptions{OptimizationLevel: level, IntraOpThreads: 2})
 	if err != nil {
 		return nil, err
 	}

@@ -95,4 +95,6 @@ func writeNPY(t testing.TB, path, descr string, shape []int64, data []byte) {
 	}
 }
 
-func newSession(model string) (*rt.Session, error) { return rt.NewSession(model, rt.SessionOptions{}) }
+func newSession(model string) (*rt.Session, error) {
+	return rt.NewSession(context.Background(), model, rt.SessionOptions{})
+}

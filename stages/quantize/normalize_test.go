@@ -1,6 +1,7 @@
 package quantize
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,7 +21,7 @@ func TestQuantizeAfterExtendedOptimize(t *testing.T) {
 	qtest.RequireORT(t)
 	src := fixture(t, "examples/models/resnet_small.onnx")
 	ext := filepath.Join(t.TempDir(), "extended.onnx")
-	if err := rt.Optimize(src, ext, "extended", 2); err != nil {
+	if err := rt.Optimize(context.Background(), src, ext, "extended", 2); err != nil {
 		t.Fatal(err)
 	}
 	with := func(model string) map[string]any {

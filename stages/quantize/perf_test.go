@@ -133,7 +133,7 @@ func TestPerfTable(t *testing.T) {
 // latenciesAt times models on the first bs samples of a data file.
 func latenciesAt(t *testing.T, models []string, data string, bs int64, iters int) []float64 {
 	t.Helper()
-	s, err := runtime.NewSession(models[0], runtime.SessionOptions{})
+	s, err := runtime.NewSession(context.Background(), models[0], runtime.SessionOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,7 +42,7 @@ type job struct {
 
 // Run quantizes the model and verifies the result.
 func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, error) {
-	j, err := prepare(in)
+	j, err := prepare(ctx, in)
 	if err != nil {
 		return nil, err
 	}
@@ -66,7 +66,7 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 
 // prepare checks every parameter and input against the model before any
 // work: nothing is written when it fails.
-func prepare(in *stages.Input) (*job, error) {
+func prepare(ctx context.Context, in *stages.Input) (*job, error) {
 	o, err := parseOptions(in)
 	if err != nil {
 		return nil, fmt.Errorf("quantize: %w", err)
@@ -99,7 +99,7 @@ func prepare(in *stages.Input) (*job, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := runtime.NewSession(src, runtime.SessionOptions{IntraOpThreads: o.threads})
+	s, err := runtime.NewSession(ctx, src, runtime.SessionOptions{IntraOpThreads: o.threads})
 	if err != nil {
 		return nil, fmt.Errorf("quantize: load model %s in ONNX Runtime: %w", o.model, err)
 	}
@@ -137,7 +137,7 @@ func (j *job) optimize(ctx context.Context) error {
 	j.base = src
 	if j.o.optimize {
 		j.base = filepath.Join(j.in.WorkDir, "fp32_optimized.onnx")
-		if err := runtime.Optimize(src, j.base, "basic", j.o.threads); err != nil {
+		if err := runtime.Optimize(ctx, src, j.base, "basic", j.o.threads); err != nil {
 			return fmt.Errorf("quantize: optimize %s: %w", src, err)
 		}
 	}

@@ -136,7 +136,7 @@ func TestCheckFails(t *testing.T) {
 	digits := testenv.Example(t, "models/digits_cnn.onnx")
 	// ONNX Runtime's extended level fuses into com.microsoft operators.
 	fused := filepath.Join(dir, "fused.onnx")
-	if err := runtime.Optimize(digits, fused, "extended", 1); err != nil {
+	if err := runtime.Optimize(context.Background(), digits, fused, "extended", 1); err != nil {
 		t.Fatal(err)
 	}
 	// A node reading a tensor nobody produces.

@@ -1,5 +1,12 @@
 package main
 
-import "github.com/sentinelzer0/szrun/plugins/sdk"
+import (
+	"github.com/sentinelzer0/szrun/plugins/sdk"
+	"github.com/sentinelzer0/szrun/runtime"
+)
 
-func main() { sdk.Serve(&Score{}) }
+func main() {
+	// Sessions run in a worker: this binary started again (see runtime.NewSession).
+	runtime.MaybeServeWorker()
+	sdk.Serve(&Score{})
+}

@@ -27,7 +27,7 @@ func (*Score) Run(ctx context.Context, in *sdk.Input) (*sdk.Output, error) {
 	if err != nil {
 		return nil, err
 	}
-	sess, err := runtime.NewSession(p.Model, runtime.SessionOptions{IntraOpThreads: int(p.Threads)})
+	sess, err := runtime.NewSession(ctx, p.Model, runtime.SessionOptions{IntraOpThreads: int(p.Threads)})
 	if err != nil {
 		return nil, fmt.Errorf("score: load model: %w", err)
 	}

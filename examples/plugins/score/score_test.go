@@ -116,7 +116,7 @@ func sklearnMetrics(t *testing.T, model, data string, k int) map[string]any {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := runtime.NewSession(model, runtime.SessionOptions{})
+	s, err := runtime.NewSession(context.Background(), model, runtime.SessionOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +231,7 @@ func TestScoreStaticBatch(t *testing.T) {
 	if err := onnx.Save(m, static, onnx.SaveOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	s, err := runtime.NewSession(static, runtime.SessionOptions{})
+	s, err := runtime.NewSession(context.Background(), static, runtime.SessionOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -131,7 +131,7 @@ func TestStackedFeeds(t *testing.T) {
 		defer d.Close()
 		checkVAD(t, model, d, feeds)
 		// Going back re-reads from the start of the compressed member.
-		s, err := runtime.NewSession(model, runtime.SessionOptions{IntraOpThreads: 1})
+		s, err := runtime.NewSession(context.Background(), model, runtime.SessionOptions{IntraOpThreads: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -193,7 +193,7 @@ func TestStackedFeeds(t *testing.T) {
 
 func mustInputs(t *testing.T, model string) []runtime.IOInfo {
 	t.Helper()
-	s, err := runtime.NewSession(model, runtime.SessionOptions{IntraOpThreads: 1})
+	s, err := runtime.NewSession(context.Background(), model, runtime.SessionOptions{IntraOpThreads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,7 +41,7 @@ type Outputs struct {
 
 // Run loads the model at modelPath and runs it over every sample of d in batches.
 func Run(ctx context.Context, modelPath string, d *Data, o Options) (*Outputs, error) {
-	s, err := runtime.NewSession(modelPath, runtime.SessionOptions{
+	s, err := runtime.NewSession(ctx, modelPath, runtime.SessionOptions{
 		IntraOpThreads:    o.Threads,
 		Providers:         o.Providers,
 		OptimizationLevel: o.OptimizationLevel,

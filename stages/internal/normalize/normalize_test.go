@@ -23,7 +23,7 @@ import (
 // optimizations off, so what is compared is the model as written.
 func run(t *testing.T, path string, shapes map[string][]int64) []*runtime.Tensor {
 	t.Helper()
-	s, err := runtime.NewSession(path, runtime.SessionOptions{IntraOpThreads: 1, OptimizationLevel: "disable"})
+	s, err := runtime.NewSession(context.Background(), path, runtime.SessionOptions{IntraOpThreads: 1, OptimizationLevel: "disable"})
 	if err != nil {
 		t.Fatalf("load %s: %v", path, err)
 	}
@@ -113,7 +113,7 @@ func TestUnfuseExtended(t *testing.T) {
 		t.Run(filepath.Base(tc.model), func(t *testing.T) {
 			src := testenv.Example(t, tc.model)
 			ext := filepath.Join(t.TempDir(), "extended.onnx")
-			if err := runtime.Optimize(src, ext, "extended", 1); err != nil {
+			if err := runtime.Optimize(context.Background(), src, ext, "extended", 1); err != nil {
 				t.Fatal(err)
 			}
 			m := load(t, ext)
@@ -315,7 +315,7 @@ func TestOpset6TestData(t *testing.T) {
 			if rep.FromOpset != 6 || m.GetIrVersion() != 7 {
 				t.Errorf("from opset %d, IR now %d", rep.FromOpset, m.GetIrVersion())
 			}
-			s, err := runtime.NewSession(save(t, m, "13.onnx"), runtime.SessionOptions{IntraOpThreads: 1})
+			s, err := runtime.NewSession(context.Background(), save(t, m, "13.onnx"), runtime.SessionOptions{IntraOpThreads: 1})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -343,7 +343,7 @@ func TestORTRefusesOpset6(t *testing.T) {
 	testenv.RequireORT(t)
 	root := testDataRoot(t)
 	for _, name := range []string{"pytorch-converted/test_BatchNorm2d_eval", "pytorch-converted/test_Linear"} {
-		_, err := runtime.NewSession(filepath.Join(root, name, "model.onnx"), runtime.SessionOptions{})
+		_, err := runtime.NewSession(context.Background(), filepath.Join(root, name, "model.onnx"), runtime.SessionOptions{})
 		if err == nil || !strings.Contains(err.Error(), "Could not find an implementation") {
 			t.Errorf("%s: ONNX Runtime now loads it (err %v): the zoo's red cells for opset-6 models can turn green", name, err)
 		}
@@ -378,7 +378,7 @@ func TestLegacyBroadcast(t *testing.T) {
 	if _, err := Model(m, Options{MinOpset: 13}); err != nil {
 		t.Fatal(err)
 	}
-	s, err := runtime.NewSession(save(t, m, "b.onnx"), runtime.SessionOptions{IntraOpThreads: 1})
+	s, err := runtime.NewSession(context.Background(), save(t, m, "b.onnx"), runtime.SessionOptions{IntraOpThreads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -410,7 +410,7 @@ func TestForORT(t *testing.T) {
 	if rep == nil || rep.ToOpset != ORTMinOpset {
 		t.Fatalf("report %+v", rep)
 	}
-	s, err := runtime.NewSession(p, runtime.SessionOptions{IntraOpThreads: 1})
+	s, err := runtime.NewSession(context.Background(), p, runtime.SessionOptions{IntraOpThreads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,7 +52,7 @@ func Run(ctx context.Context, modelPath string, tensors []string, data *evaluate
 	if err != nil {
 		return nil, err
 	}
-	s, err := runtime.NewSession(aug, runtime.SessionOptions{IntraOpThreads: o.Threads, OptimizationLevel: "disable"})
+	s, err := runtime.NewSession(ctx, aug, runtime.SessionOptions{IntraOpThreads: o.Threads, OptimizationLevel: "disable"})
 	if err != nil {
 		return nil, fmt.Errorf("calibrate: load augmented model %s: %w", aug, err)
 	}

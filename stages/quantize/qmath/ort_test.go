@@ -100,7 +100,7 @@ func TestQuantizeMatchesORT(t *testing.T) {
 
 func runQuantizeLinear(t *testing.T, m *onnxpb.ModelProto, x []float32, c, n int64) []byte {
 	t.Helper()
-	s, err := runtime.NewSession(qtest.SaveTemp(t, m, "q.onnx"), runtime.SessionOptions{IntraOpThreads: 1})
+	s, err := runtime.NewSession(context.Background(), qtest.SaveTemp(t, m, "q.onnx"), runtime.SessionOptions{IntraOpThreads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,367 @@
+package runtime
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// MemoryLimitEnv bounds each worker's data memory (RLIMIT_DATA: its heap and private mappings, what models and tensors take), e.g. "4GiB" or
+// "512MiB"; a model that needs more fails its stage as out of memory instead of
+// bringing the machine down. Unset means no limit beyond the machine's.
+const MemoryLimitEnv = "SZRUN_WORKER_MEMORY"
+
+// pipeSize is the capacity asked for each pipe to the worker.
+const pipeSize = 1 << 20
+
+// handshakeTimeout bounds a worker's start: exec, loading ONNX Runtime, hello.
+const handshakeTimeout = 2 * time.Minute
+
+// Worker is a child process hosting ONNX Runtime sessions, so that a native crash,
+// a hang or running out of memory kills the worker, never szrun. Calls go one at a
+// time over two pipes. Once the worker has died, every call returns the error that
+// describes its death.
+type Worker struct {
+	mu     sync.Mutex // one request at a time
+	cmd    *exec.Cmd
+	reqF   *os.File
+	respF  *os.File
+	w      *wireWriter
+	r      *wireReader
+	log    *stderrCapture
+	exited chan struct{} // closed once the process has been waited for
+	limit  uint64
+	// dead is set once the worker is gone (crash, kill, protocol failure, Close).
+	dead error
+}
+
+// WorkerOptions configures a worker process. The zero value is no memory limit.
+type WorkerOptions struct {
+	// MemoryLimit bounds the worker's data memory (RLIMIT_DATA) in bytes; 0 reads
+	// MemoryLimitEnv, and no limit when that is unset.
+	MemoryLimit uint64
+}
+
+func (o *WorkerOptions) applyDefaults() error {
+	if o.MemoryLimit == 0 {
+		if v := os.Getenv(MemoryLimitEnv); v != "" {
+			n, err := ParseBytes(v)
+			if err != nil {
+				return fmt.Errorf("%s: %w", MemoryLimitEnv, err)
+			}
+			o.MemoryLimit = n
+		}
+	}
+	return nil
+}
+
+// StartWorker starts a worker: this executable again, which must call
+// MaybeServeWorker first thing. It returns once the worker has loaded ONNX Runtime.
+func StartWorker(ctx context.Context, opts WorkerOptions) (*Worker, error) {
+	if err := opts.applyDefaults(); err != nil {
+		return nil, fmt.Errorf("start ONNX Runtime worker: %w", err)
+	}
+	if os.Getenv(workerEnv) != "" {
+		// Only a binary that forgot MaybeServeWorker gets here as a worker; starting
+		// another would recurse.
+		return nil, errors.New("start ONNX Runtime worker: this process is a worker that does not serve: call runtime.MaybeServeWorker() first thing in main (or TestMain)")
+	}
+	lib, err := LibraryPath()
+	if err != nil {
+		return nil, err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("start ONNX Runtime worker: %w", err)
+	}
+	reqR, reqW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("start ONNX Runtime worker: %w", err)
+	}
+	respR, respW, err := os.Pipe()
+	if err != nil {
+		reqR.Close()
+		reqW.Close()
+		return nil, fmt.Errorf("start ONNX Runtime worker: %w", err)
+	}
+	// Bigger pipes than the 64 KiB default: fewer wake-ups per tensor. Best effort
+	// (pipe-max-size may be lower).
+	for _, f := range []*os.File{reqW, respW} {
+		if rc, err := f.SyscallConn(); err == nil { // not Fd(): that makes the pipe blocking
+			_ = rc.Control(func(fd uintptr) { _, _ = unix.FcntlInt(fd, unix.F_SETPIPE_SZ, pipeSize) })
+		}
+	}
+	w := &Worker{reqF: reqW, respF: respR, log: &stderrCapture{}, exited: make(chan struct{}), limit: opts.MemoryLimit}
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), workerEnv+"=1", LibraryEnv+"="+lib)
+	if opts.MemoryLimit > 0 {
+		cmd.Env = append(cmd.Env, workerLimitEnv+"="+strconv.FormatUint(opts.MemoryLimit, 10))
+	}
+	cmd.ExtraFiles = []*os.File{reqR, respW}
+	cmd.Stdout, cmd.Stderr = w.log, w.log
+	// Its own process group: a terminal's Ctrl-C reaches szrun, which ends the
+	// worker itself, instead of killing the worker under a running call.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	err = cmd.Start()
+	reqR.Close()
+	respW.Close()
+	if err != nil {
+		reqW.Close()
+		respR.Close()
+		return nil, fmt.Errorf("start ONNX Runtime worker %s: %w", exe, err)
+	}
+	w.cmd = cmd
+	go func() {
+		_ = cmd.Wait()
+		close(w.exited)
+	}()
+	w.w = &wireWriter{w: bufio.NewWriterSize(reqW, 1<<16)}
+	w.r = &wireReader{r: bufio.NewReaderSize(respR, 1<<16)}
+	if err := w.handshake(ctx); err != nil {
+		w.kill()
+		return nil, err
+	}
+	return w, nil
+}
+
+func (w *Worker) handshake(ctx context.Context) error {
+	ctx, cancel := context.WithTimeoutCause(ctx, handshakeTimeout, errors.New("the worker did not start in time"))
+	defer cancel()
+	stop := context.AfterFunc(ctx, w.kill)
+	defer stop()
+	magic := w.r.str()
+	if w.r.err == nil && magic != wireMagic {
+		w.r.err = fmt.Errorf("got %q instead of the worker's hello", magic)
+	}
+	if w.r.err != nil {
+		return w.died(ctx, "starting", "", w.r.err)
+	}
+	if err := w.r.status(); err != nil {
+		return fmt.Errorf("start ONNX Runtime worker: %w", err)
+	}
+	_ = w.r.str() // the worker's ONNX Runtime version
+	if w.r.err != nil {
+		return w.died(ctx, "starting", "", w.r.err)
+	}
+	return nil
+}
+
+// Pid returns the worker's process id.
+func (w *Worker) Pid() int { return w.cmd.Process.Pid }
+
+// Alive reports whether the worker can take calls.
+func (w *Worker) Alive() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.dead == nil
+}
+
+// Close ends the worker: it closes its request pipe, which the worker takes as the
+// end, and kills it if it has not exited within a few seconds.
+func (w *Worker) Close() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.dead == nil {
+		w.dead = fmt.Errorf("ONNX Runtime worker: %w", ErrClosed)
+	}
+	w.reqF.Close()
+	select {
+	case <-w.exited:
+	case <-time.After(5 * time.Second):
+		w.kill()
+		<-w.exited
+	}
+	w.respF.Close()
+	return nil
+}
+
+func (w *Worker) kill() {
+	if w.cmd != nil && w.cmd.Process != nil {
+		_ = w.cmd.Process.Kill()
+	}
+}
+
+// call sends one request and reads its response. op and model name what the call
+// does, for the error when the worker dies during it ("loading", "/m/model.onnx").
+// A worker error (the model is invalid, an input does not fit) is returned as it is
+// and leaves the worker usable; a death (crash, kill at ctx's end, broken pipe) is a
+// *CrashError, and the worker takes no further calls.
+func (w *Worker) call(ctx context.Context, op, model string, send func(*wireWriter), recv func(*wireReader)) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.dead != nil {
+		return w.dead
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%s %s: %w", op, model, context.Cause(ctx))
+	}
+	stop := context.AfterFunc(ctx, w.kill)
+	send(w.w)
+	err := w.w.flush()
+	var remote error
+	if err == nil {
+		remote = w.r.status()
+		if w.r.err == nil && remote == nil && recv != nil {
+			recv(w.r)
+		}
+		err = w.r.err
+	}
+	if !stop() {
+		// ctx ended during the call and the worker was killed, whatever the call's
+		// outcome: report the deadline or cancellation.
+		return w.died(ctx, op, model, context.Cause(ctx))
+	}
+	if err != nil {
+		return w.died(ctx, op, model, err)
+	}
+	return remote
+}
+
+// died waits for the worker's end, records why it died and returns that. io is the
+// pipe error that revealed it.
+func (w *Worker) died(ctx context.Context, op, model string, ioErr error) error {
+	if !errors.Is(ioErr, io.EOF) && !errors.Is(ioErr, io.ErrUnexpectedEOF) && !errors.Is(ioErr, syscall.EPIPE) {
+		w.kill() // not the sign of a death: make it one, as the stream is out of step
+	}
+	select {
+	case <-w.exited:
+	case <-time.After(5 * time.Second):
+		// The stream broke but the process lives on: end it so it cannot linger.
+		w.kill()
+		<-w.exited
+	}
+	e := &CrashError{Op: op, Model: model, Log: w.log.String(), MemoryLimit: w.limit}
+	if ctx.Err() != nil {
+		e.Cause = context.Cause(ctx)
+	}
+	ps := w.cmd.ProcessState
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		e.Signal = signalName(ws.Signal())
+	} else {
+		e.ExitCode = ps.ExitCode()
+		e.Signal = goCrashSignal(e.Log)
+	}
+	if e.Cause == nil && e.Signal == "" && e.ExitCode == 0 {
+		e.Cause = ioErr
+	}
+	e.OutOfMemory = e.Cause == nil && looksOutOfMemory(e)
+	w.dead = e
+	w.reqF.Close()
+	w.respF.Close()
+	return e
+}
+
+// Session is a model loaded in a worker process; its methods are calls to the
+// worker. Run is safe for concurrent use (calls are serialized). Close it once every
+// Runner made from it is closed.
+type Session struct {
+	w       *Worker
+	own     bool // w is the session's alone, given back by Close
+	id      uint64
+	path    string
+	opts    SessionOptions
+	inputs  []IOInfo
+	outputs []IOInfo
+	closed  bool
+}
+
+// NewSession loads the model at modelPath in ctx's worker (see WithWorker), or in a
+// worker of its own (from a small pool of idle ones) that Close gives back. ctx bounds the loading: when it ends first,
+// the worker is killed. A crash while loading is a *CrashError naming the model.
+func NewSession(ctx context.Context, modelPath string, opts SessionOptions) (*Session, error) {
+	if _, err := parseLevel(opts.OptimizationLevel); err != nil {
+		return nil, fmt.Errorf("open session for %s: %w", modelPath, err)
+	}
+	w, own, err := workerFor(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("open session for %s: %w", modelPath, err)
+	}
+	s := &Session{w: w, own: own, path: modelPath, opts: opts}
+	err = w.call(ctx, "loading", modelPath, func(e *wireWriter) {
+		e.byte1(opNewSession)
+		e.str(os.Getenv(WorkerDebugEnv))
+		e.str(modelPath)
+		e.options(opts)
+	}, func(d *wireReader) {
+		s.id = d.u64()
+		s.inputs = d.infos()
+		s.outputs = d.infos()
+	})
+	if err != nil {
+		if own {
+			release(w)
+		}
+		return nil, err // the worker's errors and crash errors name the model
+	}
+	return s, nil
+}
+
+// Path returns the model file the session was loaded from.
+func (s *Session) Path() string { return s.path }
+
+// Options returns the options the session was created with.
+func (s *Session) Options() SessionOptions { return s.opts }
+
+// Inputs describes the model's inputs in model order.
+func (s *Session) Inputs() []IOInfo { return cloneInfo(s.inputs) }
+
+// Outputs describes the model's outputs in model order.
+func (s *Session) Outputs() []IOInfo { return cloneInfo(s.outputs) }
+
+// WorkerPid returns the process id of the worker hosting the session, for reading
+// its memory use.
+func (s *Session) WorkerPid() int { return s.w.Pid() }
+
+// Close releases the session in its worker (with profiling on, this writes the
+// profile). A session whose worker died closes without error.
+func (s *Session) Close() error {
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	err := s.w.call(context.Background(), "closing", s.path, func(e *wireWriter) {
+		e.byte1(opCloseSession)
+		e.u64(s.id)
+	}, nil)
+	if s.own {
+		release(s.w)
+	}
+	if _, crashed := errors.AsType[*CrashError](err); crashed || errors.Is(err, ErrClosed) {
+		return nil
+	}
+	return err
+}
+
+// Run checks inputs against the model (matched by name, in any order), runs it once
+// in the worker and returns fresh output tensors in model order. When ctx ends first
+// the worker is killed and the error wraps ctx's cause. It is meant for
+// verification; use a Runner in loops.
+func (s *Session) Run(ctx context.Context, inputs []*Tensor) ([]*Tensor, error) {
+	if s.closed {
+		return nil, fmt.Errorf("run %s: session %w", s.path, ErrClosed)
+	}
+	ordered, err := Match(s.inputs, inputs)
+	if err != nil {
+		return nil, fmt.Errorf("run %s: %w", s.path, err)
+	}
+	var outs []*Tensor
+	err = s.w.call(ctx, "running", s.path, func(e *wireWriter) {
+		e.byte1(opRun)
+		e.u64(s.id)
+		e.tensors(ordered)
+	}, func(d *wireReader) { outs = d.tensors() })
+	if err != nil {
+		return nil, err // the worker's errors and crash errors name the model
+	}
+	return outs, nil
+}

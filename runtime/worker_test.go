@@ -1,0 +1,133 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+// crashModel is a real model on which ONNX Runtime 1.30's CPU engine segfaults
+// while creating the session (testdata/crash/make.sh makes it).
+const crashModel = "testdata/crash_fp16_encoder.onnx"
+
+func wantCrash(t *testing.T, err error, want string) *CrashError {
+	t.Helper()
+	ce, ok := errors.AsType[*CrashError](err)
+	if !ok {
+		t.Fatalf("error = %v (%T), want a *CrashError", err, err)
+	}
+	if !strings.Contains(err.Error(), want) {
+		t.Fatalf("error = %q, want it to contain %q\nworker log:\n%s", err, want, ce.Log)
+	}
+	return ce
+}
+
+// loadAfter checks that a scope whose worker died gives the next session a new,
+// working worker.
+func loadAfter(t *testing.T, ctx context.Context) {
+	t.Helper()
+	s, err := NewSession(ctx, "testdata/convbn.onnx", SessionOptions{})
+	if err != nil {
+		t.Fatalf("session after the worker died: %v", err)
+	}
+	defer s.Close()
+	ins, _ := RandomInputs(s.Inputs(), nil, 1, 1)
+	if _, err := s.Run(ctx, ins); err != nil {
+		t.Fatalf("run after the worker died: %v", err)
+	}
+}
+
+// TestWorkerSurvivesRealSegfault loads a model that really segfaults ONNX Runtime:
+// this process lives on, the error names the model and the signal, and the stage's
+// next session gets a fresh worker.
+func TestWorkerSurvivesRealSegfault(t *testing.T) {
+	requireORT(t)
+	ctx, release := WithWorker(context.Background(), WorkerOptions{})
+	defer release()
+	ref, err := NewSession(ctx, "testdata/convbn.onnx", SessionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = NewSession(ctx, crashModel, SessionOptions{IntraOpThreads: 1})
+	if err == nil {
+		t.Fatalf("ONNX Runtime %s loaded %s: it no longer crashes on it; keep the crash tests on the debug hook", Version(), crashModel)
+	}
+	ce := wantCrash(t, err, "ONNX Runtime crashed (SIGSEGV) loading "+crashModel)
+	if ce.Op != "loading" || ce.Model != crashModel || ce.Signal != "SIGSEGV" || ce.OutOfMemory {
+		t.Fatalf("crash = %+v", ce)
+	}
+	// The sessions the dead worker hosted fail with the same error and close quietly.
+	ins, _ := RandomInputs(ref.Inputs(), nil, 1, 1)
+	if _, err := ref.Run(ctx, ins); !errors.As(err, &ce) {
+		t.Fatalf("run on the dead worker = %v", err)
+	}
+	if err := ref.Close(); err != nil {
+		t.Fatalf("close on the dead worker = %v", err)
+	}
+	loadAfter(t, ctx)
+}
+
+// TestWorkerDebugHookCrash: a null-pointer write in native code, raised by the
+// worker's debug hook, when the session has no scope (a worker of its own).
+func TestWorkerDebugHookCrash(t *testing.T) {
+	requireORT(t)
+	t.Setenv(WorkerDebugEnv, "crash:convbn")
+	_, err := NewSession(context.Background(), "testdata/convbn.onnx", SessionOptions{})
+	wantCrash(t, err, "ONNX Runtime crashed (SIGSEGV) loading testdata/convbn.onnx")
+	err = Optimize(context.Background(), "testdata/convbn.onnx", t.TempDir()+"/o.onnx", "basic", 1)
+	wantCrash(t, err, "ONNX Runtime crashed (SIGSEGV) optimizing testdata/convbn.onnx")
+	// Models the hook does not match still load.
+	s, err := NewSession(context.Background(), "testdata/dyn.onnx", SessionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+}
+
+// TestWorkerDebugHookHang: a load that never returns is killed at ctx's deadline.
+func TestWorkerDebugHookHang(t *testing.T) {
+	requireORT(t)
+	t.Setenv(WorkerDebugEnv, "hang:convbn")
+	ctx, release := WithWorker(context.Background(), WorkerOptions{})
+	defer release()
+	tctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	_, err := NewSession(tctx, "testdata/convbn.onnx", SessionOptions{})
+	ce := wantCrash(t, err, "ONNX Runtime was stopped loading testdata/convbn.onnx (its worker was killed): context deadline exceeded")
+	if !errors.Is(err, context.DeadlineExceeded) || ce.OutOfMemory {
+		t.Fatalf("hang = %+v, want it to wrap context.DeadlineExceeded", ce)
+	}
+	t.Setenv(WorkerDebugEnv, "")
+	loadAfter(t, ctx)
+}
+
+// TestWorkerDebugHookOOM: native code that allocates until the worker's memory
+// limit refuses is reported as out of memory, with the limit.
+func TestWorkerDebugHookOOM(t *testing.T) {
+	requireORT(t)
+	t.Setenv(WorkerDebugEnv, "oom")
+	t.Setenv(MemoryLimitEnv, "1GiB")
+	_, err := NewSession(context.Background(), "testdata/convbn.onnx", SessionOptions{})
+	ce := wantCrash(t, err, "ONNX Runtime ran out of memory (worker limit 1 GiB, SZRUN_WORKER_MEMORY) loading testdata/convbn.onnx")
+	if !ce.OutOfMemory || ce.MemoryLimit != 1<<30 {
+		t.Fatalf("oom = %+v", ce)
+	}
+}
+
+func TestParseBytes(t *testing.T) {
+	for in, want := range map[string]uint64{"512MiB": 512 << 20, "4GiB": 4 << 30, "1.5 GiB": 3 << 29, "2GB": 2e9, "1048576": 1 << 20} {
+		if got, err := ParseBytes(in); err != nil || got != want {
+			t.Errorf("ParseBytes(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "-1GiB", "lots", "0", "1e30GiB"} {
+		if _, err := ParseBytes(in); err == nil {
+			t.Errorf("ParseBytes(%q) succeeded", in)
+		}
+	}
+	if got := FormatBytes(3 << 29); got != "1.5 GiB" {
+		t.Errorf("FormatBytes = %q", got)
+	}
+}

@@ -15,7 +15,8 @@ type outputs struct {
 
 // trtexecArgs turns a checked config into trtexec's command line, in a fixed
 // order so the same parameters always give the same command. preset holds
-// presetFlags' additions. Flags are those of trtexec in TensorRT 8.6 and 10.x.
+// presetFlags' additions. Flags are those of trtexec in TensorRT 8.6 and 10.x;
+// adaptArgs rewrites them for 11.x.
 func trtexecArgs(c *config, preset []string, out outputs) []string {
 	args := []string{
 		"--onnx=" + c.Model,

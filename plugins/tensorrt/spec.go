@@ -46,6 +46,15 @@ produce one with a TensorRT calibrator (for example Polygraphy) first.
 
 Shapes: for each dynamic input, {min, opt, max}; timing uses opt.
 
+TensorRT versions: the stage asks trtexec for its version (--version, else the
+--help banner) and writes the flags for it. 8.6 and 10.x get the flags above.
+11.x builds strongly typed networks: --fp16 and --int8 are not passed (the
+precision comes from the model: a float16 model from the fp16 stage, a Q/DQ
+model from the quantize stage), calibration_cache is refused (11 has no
+--calib), and --stronglyTyped, --useCudaGraph, --noDataTransfers and
+--separateProfileRun, no-ops there, are dropped from extra_args; the log says
+what changed.
+
 preset: auto reads the GPU's compute capability through NVML:
 
 | Compute capability | GPUs | auto adds |

@@ -123,8 +123,5 @@ func decodeVersion(v string) string {
 	if err != nil {
 		return v
 	}
-	if n >= 100000 {
-		return fmt.Sprintf("%d.%d.%d", n/10000, n/100%100, n%100)
-	}
-	return fmt.Sprintf("%d.%d.%d", n/1000, n/100%10, n%100)
+	return bannerVersion(n).String()
 }

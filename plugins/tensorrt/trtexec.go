@@ -21,7 +21,19 @@ func (b *trtexecBackend) Name() string { return "trtexec (" + b.bin + ")" }
 const maxWarnings = 20
 
 func (b *trtexecBackend) Build(ctx context.Context, c *config, preset []string, out outputs, in *stages.Input) (*summary, error) {
-	args := trtexecArgs(c, preset, out)
+	v, err := trtexecVersion(ctx, b.bin)
+	if err != nil {
+		v = trtVersion{Major: 10}
+		in.Log.Warn("building with TensorRT 10.x flags", "err", err)
+	}
+	args, notes, err := adaptArgs(v, c, trtexecArgs(c, preset, out))
+	if err != nil {
+		return nil, err
+	}
+	in.Log.Info("trtexec", "tensorrt", v.String())
+	for _, n := range notes {
+		in.Log.Info(n)
+	}
 	in.Log.Info("running trtexec", "bin", b.bin, "args", strings.Join(args, " "))
 	logFile, err := os.Create(out.BuildLog)
 	if err != nil {

@@ -27,8 +27,8 @@ type CrashError struct {
 	Signal string
 	// ExitCode is the worker's exit status when no signal ended it.
 	ExitCode int
-	// OutOfMemory is set when the worker ran out of memory (its limit, or the
-	// kernel's OOM killer's SIGKILL).
+	// OutOfMemory is set when the worker ran out of memory under its limit, or
+	// died of a SIGKILL szrun did not send (the kernel's OOM killer's signal).
 	OutOfMemory bool
 	// MemoryLimit is the worker's data-memory limit in bytes, 0 for none.
 	MemoryLimit uint64
@@ -47,7 +47,7 @@ func (e *CrashError) Error() string {
 	case e.OutOfMemory && e.MemoryLimit > 0:
 		return fmt.Sprintf("ONNX Runtime ran out of memory (worker limit %s, %s) %s", FormatBytes(e.MemoryLimit), MemoryLimitEnv, subject)
 	case e.OutOfMemory:
-		return fmt.Sprintf("ONNX Runtime ran out of memory (%s, as the kernel's out-of-memory killer does) %s", e.Signal, subject)
+		return fmt.Sprintf("ONNX Runtime was killed (%s, most likely by the kernel's out-of-memory killer) %s", e.Signal, subject)
 	case e.Signal != "":
 		return fmt.Sprintf("ONNX Runtime crashed (%s) %s", e.Signal, subject)
 	}

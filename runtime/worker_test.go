@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -114,6 +115,29 @@ func TestWorkerDebugHookOOM(t *testing.T) {
 	if !ce.OutOfMemory || ce.MemoryLimit != 1<<30 {
 		t.Fatalf("oom = %+v", ce)
 	}
+}
+
+// TestWorkerKilledFromOutside: a SIGKILL szrun did not send, as the kernel's
+// OOM killer sends, between two calls.
+func TestWorkerKilledFromOutside(t *testing.T) {
+	requireORT(t)
+	ctx, release := WithWorker(context.Background(), WorkerOptions{})
+	defer release()
+	s, err := NewSession(ctx, "testdata/convbn.onnx", SessionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := syscall.Kill(s.WorkerPid(), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	ins, _ := RandomInputs(s.Inputs(), nil, 1, 1)
+	_, err = s.Run(ctx, ins)
+	ce := wantCrash(t, err, "ONNX Runtime was killed (SIGKILL, most likely by the kernel's out-of-memory killer) running testdata/convbn.onnx")
+	if !ce.OutOfMemory {
+		t.Fatalf("kill = %+v", ce)
+	}
+	loadAfter(t, ctx)
 }
 
 func TestParseBytes(t *testing.T) {

@@ -7,7 +7,7 @@
 //   - Worker is a child process hosting sessions: the running executable started
 //     again, which serves in MaybeServeWorker (called first thing in every main and
 //     TestMain that opens sessions). Requests and tensors cross two pipes as
-//     length-prefixed binary frames (wire.go). A native crash, a hang past the
+//     length-prefixed binary frames (wire.go; serve.go is the worker side, worker.go the parent side, handles.go the Session and Runner handles, scope.go WithWorker and the idle pool). A native crash, a hang past the
 //     caller's context or running out of memory (SZRUN_WORKER_MEMORY) kills the
 //     worker, never szrun, and comes back as a *CrashError naming the model, what
 //     was being done and the signal: "ONNX Runtime crashed (SIGSEGV) loading

@@ -5,120 +5,112 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
-	"sync"
 	"time"
 )
 
-// Idle workers kept for sessions without a WithWorker scope (library callers,
-// tests): starting one costs ONNX Runtime's load, ~0.1-0.2 s.
-const (
-	maxIdleWorkers = 2
-	idleTimeout    = 20 * time.Second
-)
-
-var idle struct {
-	mu sync.Mutex
-	ws []*Worker
+// Session is a model loaded in a worker process; its methods are calls to the
+// worker. Run is safe for concurrent use (calls are serialized). Close it once every
+// Runner made from it is closed.
+type Session struct {
+	w       *Worker
+	own     bool // w is the session's alone, given back by Close
+	id      uint64
+	path    string
+	opts    SessionOptions
+	inputs  []IOInfo
+	outputs []IOInfo
+	closed  bool
 }
 
-// takeIdle returns an idle worker started with opts, or nil.
-func takeIdle(opts WorkerOptions) *Worker {
-	idle.mu.Lock()
-	defer idle.mu.Unlock()
-	for i := len(idle.ws) - 1; i >= 0; i-- {
-		w := idle.ws[i]
-		if w.limit == opts.MemoryLimit && w.Alive() {
-			idle.ws = append(idle.ws[:i], idle.ws[i+1:]...)
-			return w
-		}
+// NewSession loads the model at modelPath in ctx's worker (see WithWorker), or in a
+// worker of its own (from a small pool of idle ones) that Close gives back. ctx bounds the loading: when it ends first,
+// the worker is killed. A crash while loading is a *CrashError naming the model.
+func NewSession(ctx context.Context, modelPath string, opts SessionOptions) (*Session, error) {
+	if _, err := parseLevel(opts.OptimizationLevel); err != nil {
+		return nil, fmt.Errorf("open session for %s: %w", modelPath, err)
 	}
-	return nil
-}
-
-// release gives a worker that hosts nothing any more back to the idle pool, or
-// ends it when it is dead or the pool is full. An idle worker ends after
-// idleTimeout.
-func release(w *Worker) {
-	if !w.Alive() {
-		w.Close()
-		return
+	w, own, err := workerFor(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("open session for %s: %w", modelPath, err)
 	}
-	idle.mu.Lock()
-	if len(idle.ws) >= maxIdleWorkers {
-		idle.mu.Unlock()
-		w.Close()
-		return
-	}
-	idle.ws = append(idle.ws, w)
-	idle.mu.Unlock()
-	time.AfterFunc(idleTimeout, func() {
-		idle.mu.Lock()
-		i := slices.Index(idle.ws, w)
-		if i >= 0 {
-			idle.ws = slices.Delete(idle.ws, i, i+1)
-		}
-		idle.mu.Unlock()
-		if i >= 0 {
-			w.Close()
-		}
+	s := &Session{w: w, own: own, path: modelPath, opts: opts}
+	err = w.call(ctx, "loading", modelPath, func(e *wireWriter) {
+		e.byte1(opNewSession)
+		e.str(os.Getenv(WorkerDebugEnv))
+		e.str(modelPath)
+		e.options(opts)
+	}, func(d *wireReader) {
+		s.id = d.u64()
+		s.inputs = d.infos()
+		s.outputs = d.infos()
 	})
+	if err != nil {
+		if own {
+			release(w)
+		}
+		return nil, err // the worker's errors and crash errors name the model
+	}
+	return s, nil
 }
 
-type scopeKey struct{}
+// Path returns the model file the session was loaded from.
+func (s *Session) Path() string { return s.path }
 
-// scope is the worker of one stage instance, started on first use and started
-// again after a death, so that one crashed model does not fail the next.
-type scope struct {
-	mu   sync.Mutex
-	opts WorkerOptions
-	w    *Worker
+// Options returns the options the session was created with.
+func (s *Session) Options() SessionOptions { return s.opts }
+
+// Inputs describes the model's inputs in model order.
+func (s *Session) Inputs() []IOInfo { return cloneInfo(s.inputs) }
+
+// Outputs describes the model's outputs in model order.
+func (s *Session) Outputs() []IOInfo { return cloneInfo(s.outputs) }
+
+// WorkerPid returns the process id of the worker hosting the session, for reading
+// its memory use.
+func (s *Session) WorkerPid() int { return s.w.Pid() }
+
+// Close releases the session in its worker (with profiling on, this writes the
+// profile). A session whose worker died closes without error.
+func (s *Session) Close() error {
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	err := s.w.call(context.Background(), "closing", s.path, func(e *wireWriter) {
+		e.byte1(opCloseSession)
+		e.u64(s.id)
+	}, nil)
+	if s.own {
+		release(s.w)
+	}
+	if _, crashed := errors.AsType[*CrashError](err); crashed || errors.Is(err, ErrClosed) {
+		return nil
+	}
+	return err
 }
 
-// WithWorker returns a context whose sessions (NewSession, NewRunner, Optimize)
-// share one worker process, started when first needed; release ends it. The engine
-// gives each stage instance its own. Without it, each session has a worker of its
-// own while it is open, taken from and given back to a small pool of idle workers.
-func WithWorker(ctx context.Context, opts WorkerOptions) (context.Context, func()) {
-	sc := &scope{opts: opts}
-	release := func() {
-		sc.mu.Lock()
-		defer sc.mu.Unlock()
-		if sc.w != nil {
-			sc.w.Close()
-			sc.w = nil
-		}
+// Run checks inputs against the model (matched by name, in any order), runs it once
+// in the worker and returns fresh output tensors in model order. When ctx ends first
+// the worker is killed and the error wraps ctx's cause. It is meant for
+// verification; use a Runner in loops.
+func (s *Session) Run(ctx context.Context, inputs []*Tensor) ([]*Tensor, error) {
+	if s.closed {
+		return nil, fmt.Errorf("run %s: session %w", s.path, ErrClosed)
 	}
-	return context.WithValue(ctx, scopeKey{}, sc), release
-}
-
-// workerFor returns ctx's worker (own false) or one for the caller alone, which it
-// gives back with release.
-func workerFor(ctx context.Context) (w *Worker, own bool, err error) {
-	sc, _ := ctx.Value(scopeKey{}).(*scope)
-	if sc == nil {
-		opts := WorkerOptions{}
-		if err := opts.applyDefaults(); err != nil {
-			return nil, false, err
-		}
-		if w := takeIdle(opts); w != nil {
-			return w, true, nil
-		}
-		w, err := StartWorker(ctx, opts)
-		return w, true, err
+	ordered, err := Match(s.inputs, inputs)
+	if err != nil {
+		return nil, fmt.Errorf("run %s: %w", s.path, err)
 	}
-	sc.mu.Lock()
-	defer sc.mu.Unlock()
-	if sc.w != nil && !sc.w.Alive() {
-		sc.w.Close()
-		sc.w = nil
+	var outs []*Tensor
+	err = s.w.call(ctx, "running", s.path, func(e *wireWriter) {
+		e.byte1(opRun)
+		e.u64(s.id)
+		e.tensors(ordered)
+	}, func(d *wireReader) { outs = d.tensors() })
+	if err != nil {
+		return nil, err // the worker's errors and crash errors name the model
 	}
-	if sc.w == nil {
-		if sc.w, err = StartWorker(ctx, sc.opts); err != nil {
-			return nil, false, err
-		}
-	}
-	return sc.w, false, nil
+	return outs, nil
 }
 
 // Runner runs one session repeatedly on fixed inputs. Its inputs and outputs live in

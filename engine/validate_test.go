@@ -55,3 +55,46 @@ stages:
 		t.Error("the first stage started")
 	}
 }
+
+// TestRuleRecheckedWithTheRealValue: a rule that reads an upstream output
+// cannot be judged at validation; it is checked with the real value just
+// before the stage runs, and the error still names the recipe position.
+func TestRuleRecheckedWithTheRealValue(t *testing.T) {
+	dir := t.TempDir()
+	model, err := filepath.Abs("../examples/models/digits_cnn.onnx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	recipe := `version: 1
+stages:
+  pick:
+    uses: shell
+    with:
+      run: |
+        echo '{"mode": "int8-static"}' > v.json
+      values: v.json
+  quantize:
+    uses: quantize
+    with:
+      model: ` + model + `
+      mode: ${{ stages.pick.outputs.mode }}
+`
+	path := filepath.Join(dir, "r.yaml")
+	if err := os.WriteFile(path, []byte(recipe), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := engine.Run(context.Background(), engine.Options{Recipe: path, Catalog: &engine.StageCatalog{Builtin: builtin.Registry()}})
+	if err != nil {
+		t.Fatalf("validation should pass (mode is not known yet): %v", err)
+	}
+	for _, s := range res.Stages {
+		if s.Instance != "quantize" {
+			continue
+		}
+		if s.Status != "failed" || !strings.Contains(s.Error, "r.yaml:13:13: stage quantize: with.mode: int8-static needs calibration.data") {
+			t.Errorf("quantize: status %s, error %q", s.Status, s.Error)
+		}
+		return
+	}
+	t.Error("no result for quantize")
+}

@@ -99,3 +99,35 @@ func TestSibling(t *testing.T) {
 		}
 	}
 }
+// TestFallbackCrash converts torch.nn.TransformerEncoder exported at opset 13,
+// whose float16 form makes ONNX Runtime 1.30's CPU engine segfault while it
+// creates the session. The crash happens in the worker process, reads as a
+// load failure, and the fallback keeps a few nodes in float32 until the model
+// loads and verifies; the report names them and the crash.
+func TestFallbackCrash(t *testing.T) {
+	testenv.RequireORT(t)
+	model := abs(t, "../../examples/models/torch_encoder_op13.onnx")
+	out, err := New().Run(context.Background(), input(t, map[string]any{"model": model}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(out.Files["report"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r report
+	if err := json.Unmarshal(data, &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Fallback == nil || len(r.Fallback.Kept) == 0 {
+		t.Fatalf("no fallback in the report: %s", data)
+	}
+	if !strings.Contains(r.Fallback.Failure, "SIGSEGV") {
+		t.Errorf("failure %q does not name the crash", r.Fallback.Failure)
+	}
+	converted := out.Values["converted_nodes"].(int64)
+	if kept := int64(len(r.Fallback.Kept)); kept*4 > converted {
+		t.Errorf("kept %d nodes in float32 for %d converted: not a small set (%+v)", kept, converted, r.Fallback.Kept)
+	}
+	t.Logf("kept %d nodes in float32 (%d conversions tried), %d converted: %+v", len(r.Fallback.Kept), r.Fallback.Trials, converted, r.Fallback.Kept)
+}

@@ -81,8 +81,9 @@ log2(nodes) conversions per node kept, at most 64 in all (past that it keeps the
 known-good prefix). Each node kept is in the report's ` + "`fallback.kept_float32`" + ` with its op and
 the failure seen without it, and in the log; ` + "`fallback_nodes`" + ` counts them. The stage fails
 only when even every converted node in float32 does not pass. ` + "`fallback: off`" + ` fails on the
-first failure, as before. (A native crash of ONNX Runtime is a load failure once sessions
-run in the worker process.)
+first failure, as before. A native crash of ONNX Runtime (in its worker process) is a load
+failure like any other: torch.nn.TransformerEncoder exported at opset 13, whose float16 form
+segfaults ONNX Runtime 1.30, ships with its self-attention Transposes kept in float32.
 
 **Refused input.** A model ONNX Runtime cannot load, and a model that is
 already float16 (no float32 tensors: the error says so; running fp16 twice is

@@ -119,6 +119,7 @@ func buildMetrics(c *config, models []*model, targets []*target, gpuName string,
 			baseSize = md.size
 		}
 	}
+	var imprecise []string // one warning for all, not one per row
 	for _, md := range models {
 		mm := ModelMetrics{Name: md.name, Path: md.path, SizeBytes: md.size, SizeRatio: ratio(float64(md.size), float64(baseSize)),
 			LoadMS: ms(md.load), RSSBytes: max(md.rss, 0)}
@@ -133,8 +134,7 @@ func buildMetrics(c *config, models []*model, targets []*target, gpuName string,
 			if c.precision > 0 && c.duration == 0 {
 				r.Unstable = t.timedOut
 				if r.Unstable {
-					m.Warnings = append(m.Warnings, fmt.Sprintf("%s: median known within ±%.1f%%, not the ±%.1f%% asked, after max_duration %s: the machine is noisy; close other programs or raise max_duration",
-						t.label(), 100*r.Precision, 100*c.precision, c.maxDuration))
+					imprecise = append(imprecise, fmt.Sprintf("%s ±%.1f%%", t.label(), 100*r.Precision))
 				}
 			} else {
 				r.Unstable = r.CV > c.maxCV
@@ -169,6 +169,10 @@ func buildMetrics(c *config, models []*model, targets []*target, gpuName string,
 			}
 		}
 		m.Models = append(m.Models, mm)
+	}
+	if len(imprecise) > 0 {
+		m.Warnings = append([]string{fmt.Sprintf("median not known within ±%.1f%% after max_duration %s: %s; the machine is noisy: close other programs or raise max_duration",
+			100*c.precision, c.maxDuration, strings.Join(imprecise, ", "))}, m.Warnings...)
 	}
 	m.PeakRSSBytes = peakRSSBytes(models)
 	return m

@@ -99,6 +99,7 @@ func TestSibling(t *testing.T) {
 		}
 	}
 }
+
 // TestFallbackCrash converts torch.nn.TransformerEncoder exported at opset 13,
 // whose float16 form makes ONNX Runtime 1.30's CPU engine segfault while it
 // creates the session. The crash happens in the worker process, reads as a

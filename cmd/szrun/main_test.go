@@ -385,10 +385,13 @@ func TestShippedRecipesRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// recipes/tensorrt.yaml uses the TensorRT plugin: build it as make does.
+	// recipes/tensorrt.yaml uses the TensorRT plugin and
+	// recipes/prune-finetune.yaml the torch plugin: build them as make does.
 	pluginDir := t.TempDir()
-	if out, err := exec.Command("go", "build", "-o", filepath.Join(pluginDir, "szrun-plugin-tensorrt"), "../../plugins/tensorrt").CombinedOutput(); err != nil {
-		t.Fatalf("build the tensorrt plugin: %v\n%s", err, out)
+	for _, name := range []string{"tensorrt", "torch"} {
+		if out, err := exec.Command("go", "build", "-o", filepath.Join(pluginDir, "szrun-plugin-"+name), "../../plugins/"+name).CombinedOutput(); err != nil {
+			t.Fatalf("build the %s plugin: %v\n%s", name, err, out)
+		}
 	}
 	recipes, err := filepath.Glob(filepath.Join(root, "recipes", "*.yaml"))
 	if err != nil || len(recipes) < 6 {

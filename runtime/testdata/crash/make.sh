@@ -15,7 +15,7 @@ version: 1
 stages:
   half:
     uses: fp16
-    with: { model: enc.onnx, verify: false }
+    with: { model: enc.onnx, verify: false, fallback: off }
 outputs:
   model: ${{ stages.half.outputs.model }}
 YAML

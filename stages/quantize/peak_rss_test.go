@@ -8,25 +8,21 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/sentinelzer0/szrun/internal/testenv"
 	"github.com/sentinelzer0/szrun/stages/quantize/internal/qtest"
 )
 
-// peakEnv, when set, makes TestPeakRSSChild quantize with that calibration
-// file and print its process's peak RSS: BenchmarkStaticPeakRSS runs it in a
-// fresh process per sample count, since a process's peak only grows.
-const peakEnv = "SZRUN_PEAK_CALIB"
-
-// TestPeakRSSChild is BenchmarkStaticPeakRSS's child; it does nothing unless
-// run by it.
+// TestPeakRSSChild is BenchmarkStaticPeakRSS's child: it quantizes with the
+// calibration file in testenv.PeakEnv and prints the peak RSS of its process
+// and its ONNX Runtime worker. It does nothing unless run by the benchmark.
 func TestPeakRSSChild(t *testing.T) {
-	data := os.Getenv(peakEnv)
+	data := os.Getenv(testenv.PeakEnv)
 	if data == "" {
 		t.Skip("run by BenchmarkStaticPeakRSS")
 	}
@@ -35,14 +31,18 @@ func TestPeakRSSChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fmt.Printf("PEAK_RSS %d SAMPLES %d\n", vmHWM(), rep.Calibration.Samples)
+	if want := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(data), "calib"), ".npz"); strconv.FormatInt(rep.Calibration.Samples, 10) != want {
+		t.Fatalf("calibrated on %d samples, want %s", rep.Calibration.Samples, want)
+	}
+	testenv.PrintPeakRSS()
 }
 
 // BenchmarkStaticPeakRSS measures the peak RSS of static quantization (entropy
 // calibration, verification on the calibration set) of resnet_small with 16
 // and 1,000 calibration samples (0.8 MB and 49 MB of data), each in a fresh
-// process. The goal: the same within 10%, because the data is read batch by
-// batch from the file and calibration keeps fixed-size statistics.
+// process (its ONNX Runtime worker included). The goal: the same within 10%,
+// because the data is read batch by batch from the file and calibration keeps
+// fixed-size statistics.
 func BenchmarkStaticPeakRSS(b *testing.B) {
 	qtest.RequireORT(b)
 	dir := b.TempDir()
@@ -53,22 +53,7 @@ func BenchmarkStaticPeakRSS(b *testing.B) {
 			if _, err := os.Stat(path); err != nil {
 				writeCalib(b, path, n)
 			}
-			cmd := exec.Command(os.Args[0], "-test.run", "^TestPeakRSSChild$", "-test.count", "1")
-			cmd.Env = append(os.Environ(), peakEnv+"="+path)
-			out, err := cmd.CombinedOutput()
-			if err != nil {
-				b.Fatalf("child with %d samples: %v\n%s", n, err, out)
-			}
-			var peak, samples int64
-			for _, line := range strings.Split(string(out), "\n") {
-				if f := strings.Fields(line); len(f) == 4 && f[0] == "PEAK_RSS" {
-					peak, _ = strconv.ParseInt(f[1], 10, 64)
-					samples, _ = strconv.ParseInt(f[3], 10, 64)
-				}
-			}
-			if peak == 0 || samples != int64(n) {
-				b.Fatalf("child with %d samples: no peak (samples %d)\n%s", n, samples, out)
-			}
+			peak := testenv.ChildPeakRSS(b, "TestPeakRSSChild", path)
 			peaks[n] = append(peaks[n], float64(peak)/(1<<20))
 		}
 	}
@@ -118,21 +103,6 @@ func writeCalib(b *testing.B, path string, n int) {
 	if err := zw.Close(); err != nil {
 		b.Fatal(err)
 	}
-}
-
-// vmHWM is this process's peak resident set in bytes.
-func vmHWM() int64 {
-	s, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(s), "\n") {
-		if f := strings.Fields(line); len(f) == 3 && f[0] == "VmHWM:" {
-			kb, _ := strconv.ParseInt(f[1], 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
 }
 
 func median(v []float64) float64 {

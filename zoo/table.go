@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -94,9 +95,17 @@ func sizeRatio(o map[string]any) float64 {
 	return 0
 }
 
+var (
+	workPathRe   = regexp.MustCompile(`\S*/\.szrun/work/\S*/([^/\s]+)`)
+	corpusPathRe = regexp.MustCompile(`\S*/(models/[^/\s]+)`)
+)
+
+// firstLine is the first line of a reason, without the machine's paths:
+// work-dir files by their base name, corpus files as models/<file>.
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
-	return s
+	s = workPathRe.ReplaceAllString(s, "$1")
+	return corpusPathRe.ReplaceAllString(s, "$1")
 }
 
 // Markdown renders results (by model) as docs/ZOO.md: a summary, one row

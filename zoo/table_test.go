@@ -48,3 +48,11 @@ func TestCells(t *testing.T) {
 		t.Errorf("int8 rows %+v", rows)
 	}
 }
+
+func TestFirstLineDropsPaths(t *testing.T) {
+	got := firstLine("optimize: verify: run original /root/.cache/szrun-zoo/recipe/18739/.szrun/work/20261204T185247Z-5e7359/opt_basic_M_-52134254/normalized.onnx: read /root/.cache/szrun-zoo/models/td_x.onnx: boom\nmore")
+	want := "optimize: verify: run original normalized.onnx: read models/td_x.onnx: boom"
+	if got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}

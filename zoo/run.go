@@ -33,6 +33,11 @@ type Options struct {
 	Iterations int
 	// Log receives szrun's output; nil discards it.
 	Log io.Writer
+	// Cache is the cache folder the runs use; "" means Dir/cache. szrun's
+	// version does not change with every commit, so a test of the code at
+	// hand gives a fresh folder: a shared one would serve results that
+	// another build computed.
+	Cache string
 }
 
 // Models reads the names in dir/models.txt, smallest model first.
@@ -77,6 +82,10 @@ func Run(ctx context.Context, o Options) (map[string]*engine.Result, error) {
 	if err := os.WriteFile(recipe, src, 0o644); err != nil {
 		return nil, fmt.Errorf("zoo: copy recipe: %w", err)
 	}
+	cacheDir := o.Cache
+	if cacheDir == "" {
+		cacheDir = filepath.Join(o.Dir, "cache")
+	}
 	out := map[string]*engine.Result{}
 	for i, m := range models {
 		if err := ctx.Err(); err != nil {
@@ -85,7 +94,7 @@ func Run(ctx context.Context, o Options) (map[string]*engine.Result, error) {
 		fmt.Fprintf(log, "zoo: [%d/%d] %s\n", i+1, len(models), m)
 		args := []string{"run", recipe, "--keep-going", "-j", "1",
 			"-p", "dir=" + o.Dir, "-p", "models=[" + m + "]",
-			"--cache-dir", filepath.Join(o.Dir, "cache"), "--out", filepath.Join(o.Dir, "out", m)}
+			"--cache-dir", cacheDir, "--out", filepath.Join(o.Dir, "out", m)}
 		if o.Iterations > 0 {
 			args = append(args, "-p", "iterations="+strconv.Itoa(o.Iterations))
 		}

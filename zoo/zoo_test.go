@@ -62,7 +62,7 @@ func TestZooCI(t *testing.T) {
 	}
 	var log strings.Builder
 	results, err := Run(context.Background(), Options{Szrun: bin, Recipe: filepath.Join(root, "zoo", "zoo.yaml"),
-		Dir: dir, Models: models, Iterations: 3, Log: &log})
+		Dir: dir, Models: models, Iterations: 3, Log: &log, Cache: t.TempDir()})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, log.String())
 	}

@@ -157,14 +157,14 @@ func (d *decoder) value(fv reflect.Value, path string, v any) {
 		}
 		fv.SetBool(b)
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		n, ok := asInt(v)
+		n, ok := AsInt(v)
 		if !ok || fv.OverflowInt(n) {
 			d.fail(path, "expected an integer, got %s", describe(v))
 			return
 		}
 		fv.SetInt(n)
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		n, ok := asInt(v)
+		n, ok := AsInt(v)
 		if !ok || n < 0 || fv.OverflowUint(uint64(n)) {
 			d.fail(path, "expected a non-negative integer, got %s", describe(v))
 			return
@@ -217,7 +217,9 @@ func (d *decoder) value(fv reflect.Value, path string, v any) {
 	}
 }
 
-func asInt(v any) (int64, bool) {
+// AsInt reads a decoded YAML or JSON number as an integer: int64, int, or a
+// float64 with no fractional part (JSON numbers arrive as float64).
+func AsInt(v any) (int64, bool) {
 	switch n := v.(type) {
 	case int64:
 		return n, true

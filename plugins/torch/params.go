@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"math"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -218,7 +217,7 @@ func parseInputs(list []any, bad func(string, ...any)) []inputSpec {
 			bad("%s: shape %v: want a list of dimensions, e.g. [1, 3, 224, 224]", where, m["shape"])
 		}
 		for _, d := range dims {
-			n, ok := asInt(d)
+			n, ok := stages.AsInt(d)
 			if !ok || n <= 0 {
 				bad("%s: shape %v: dimension %v is not a positive integer", where, dims, d)
 				break
@@ -253,7 +252,7 @@ func parseDynamicAxes(m map[string]any, inputs []inputSpec, bad func(string, ...
 		switch v := m[name].(type) {
 		case []any:
 			for _, a := range v {
-				n, ok := asInt(a)
+				n, ok := stages.AsInt(a)
 				if !ok || n < 0 {
 					bad("dynamic_axes.%s: axis %v is not an integer >= 0", name, a)
 					continue
@@ -286,20 +285,6 @@ func parseDynamicAxes(m map[string]any, inputs []inputSpec, bad func(string, ...
 		}
 	}
 	return out
-}
-
-func asInt(v any) (int64, bool) {
-	switch n := v.(type) {
-	case int64:
-		return n, true
-	case int:
-		return int64(n), true
-	case float64:
-		if n == math.Trunc(n) && math.Abs(n) < 1<<53 {
-			return int64(n), true
-		}
-	}
-	return 0, false
 }
 
 func asFloatPtr(v any) *float64 {

@@ -304,3 +304,44 @@ func TestOnlySelectsAncestors(t *testing.T) {
 }
 
 func msDur(ms int64) (d timeDuration) { return timeDuration(ms) * 1e6 }
+
+// TestMatrixIndexedReferenceDependsOnOneInstance: a stage that reads
+// stages.X.outputs.Y[matrix.K] depends only on the instance of X for its own
+// matrix value, so with --keep-going one failed model skips only that model
+// downstream; a stage that also reads the whole map still waits for (and is
+// skipped by) every instance.
+func TestMatrixIndexedReferenceDependsOnOneInstance(t *testing.T) {
+	dir := workspace(t, "matrixdeps.yaml")
+	opts := options(dir, "matrixdeps.yaml", t.TempDir())
+	opts.Params = []string{"fail_model=beta"}
+	opts.KeepGoing = true
+	res := mustRun(t, opts)
+	st := statuses(res)
+	want := map[string]string{
+		"convert[alpha]":    engine.StatusSucceeded,
+		"convert[beta]":     engine.StatusFailed,
+		"convert[gamma]":    engine.StatusSucceeded,
+		"measure[alpha]":    engine.StatusSucceeded,
+		"measure[beta]":     engine.StatusSkipped,
+		"measure[gamma]":    engine.StatusSucceeded,
+		"everything[alpha]": engine.StatusSkipped,
+		"everything[beta]":  engine.StatusSkipped,
+	}
+	for id, w := range want {
+		if st[id] != w {
+			t.Errorf("%s: %s, want %s (all: %v)", id, st[id], w, st)
+		}
+	}
+	for _, s := range res.Stages {
+		if s.Instance == "measure[beta]" && !strings.Contains(s.Reason, "convert[beta]") {
+			t.Errorf("measure[beta] skipped for %q, want it to name convert[beta]", s.Reason)
+		}
+	}
+
+	// Everything succeeds: the per-instance edges change nothing else.
+	opts.Params = nil
+	res = mustRun(t, opts)
+	if res.Status != engine.StatusSucceeded {
+		t.Fatalf("clean run: %s %v", res.Status, statuses(res))
+	}
+}

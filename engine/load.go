@@ -123,7 +123,7 @@ func (p *Pipeline) build(insts []*recipe.Instance) error {
 	}
 	for _, in := range insts {
 		for _, dep := range in.Stage.Deps {
-			for _, up := range p.byStage[dep] {
+			for _, up := range upstream(in, dep, p.byStage[dep]) {
 				if err := p.Graph.AddEdge(up.ID, in.ID); err != nil {
 					return fmt.Errorf("build graph: %w", err)
 				}
@@ -131,6 +131,27 @@ func (p *Pipeline) build(insts []*recipe.Instance) error {
 		}
 	}
 	return nil
+}
+
+// upstream returns the instances of stage dep that in depends on: all of
+// them, or only the one whose label is in's matrix value when every
+// reference to dep reads stages.dep.outputs.X[matrix.K] (a matrix over
+// models: one model's failure then skips only that model downstream).
+func upstream(in *recipe.Instance, dep string, ups []*recipe.Instance) []*recipe.Instance {
+	k := in.Stage.MatrixDeps[dep]
+	if k == "" {
+		return ups
+	}
+	label, ok := in.MatrixValue(k)
+	if !ok {
+		return ups
+	}
+	for _, up := range ups {
+		if up.Label == label {
+			return []*recipe.Instance{up}
+		}
+	}
+	return ups
 }
 
 // selectOnly keeps the named stages or instances and their ancestors.

@@ -68,6 +68,11 @@ type StageDecl struct {
 	// Deps is the union of Needs and every stage referenced by With and If,
 	// sorted, without duplicates.
 	Deps []string
+	// MatrixDeps maps a dependency to the matrix key K when every reference
+	// to it is indexed by matrix.K (and it is not in Needs): an instance then
+	// depends only on the upstream instance whose label is its matrix.K, so
+	// one failed model of a matrix does not skip every model downstream.
+	MatrixDeps map[string]string
 
 	withPos Pos  // of the `with:` key, or the id when absent
 	withBad bool // `with:` is not a mapping (reported by Parse)
@@ -78,6 +83,10 @@ type Ref struct {
 	Stage  string
 	Output string // "" for a `needs:` entry
 	Pos    Pos
+	// MatrixKey is K when the reference is indexed by one matrix value,
+	// stages.X.outputs.NAME[matrix.K]: it reads only the instance of X whose
+	// label is this instance's matrix.K.
+	MatrixKey string
 }
 
 // MatrixAxis is one key of `matrix:` with its values, in file order.

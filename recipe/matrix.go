@@ -136,3 +136,13 @@ func (s *StageDecl) instances() ([]*Instance, *Error) {
 	}
 	return out, nil
 }
+
+// MatrixValue is the instance's matrix value for key k as it appears in
+// labels; ok is false when k is not an axis or its value has no text form.
+func (in *Instance) MatrixValue(k string) (string, bool) {
+	v, ok := in.Matrix[k]
+	if !ok || !v.IsKnown() || v.IsNull() {
+		return "", false
+	}
+	return valueString(v)
+}

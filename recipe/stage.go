@@ -80,6 +80,7 @@ func (p *parser) stage(id string, pos Pos, v *Value) *StageDecl {
 		}
 	}
 	s.Deps = deps(s)
+	s.MatrixDeps = matrixDeps(s)
 	return s
 }
 
@@ -126,6 +127,38 @@ func deps(s *StageDecl) []string {
 		seen[r.Stage] = true
 	}
 	return sortedKeys(seen)
+}
+
+// matrixDeps finds the dependencies every reference to which is indexed by
+// the same key of the stage's own matrix (see StageDecl.MatrixDeps).
+func matrixDeps(s *StageDecl) map[string]string {
+	axes := map[string]bool{}
+	for _, ax := range s.Matrix {
+		axes[ax.Name] = true
+	}
+	key := map[string]string{}
+	bad := map[string]bool{}
+	for _, r := range s.Needs {
+		bad[r.Stage] = true
+	}
+	for _, r := range append(s.With.Refs(), s.If.Refs()...) {
+		switch {
+		case bad[r.Stage]:
+		case r.MatrixKey == "" || !axes[r.MatrixKey]:
+			bad[r.Stage] = true
+		case key[r.Stage] != "" && key[r.Stage] != r.MatrixKey:
+			bad[r.Stage] = true
+		default:
+			key[r.Stage] = r.MatrixKey
+		}
+	}
+	for id := range bad {
+		delete(key, id)
+	}
+	if len(key) == 0 {
+		return nil
+	}
+	return key
 }
 
 // EvalIf evaluates the stage's `if:`; a stage without one runs. known is

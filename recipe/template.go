@@ -280,6 +280,35 @@ func stepName(s hcl.Traverser) (string, bool) {
 }
 
 // stageRef reads stages.<id>[.outputs.<name>] from a traversal.
+// matrixKeyed maps the source range of every stage reference in expr that
+// is indexed by exactly one matrix value, as in
+// stages.opt.outputs.model[matrix.model], to that matrix key ("model").
+func matrixKeyed(expr hclsyntax.Expression) map[hcl.Range]string {
+	out := map[hcl.Range]string{}
+	if expr == nil {
+		return out
+	}
+	_ = hclsyntax.VisitAll(expr, func(n hclsyntax.Node) hcl.Diagnostics {
+		ix, ok := n.(*hclsyntax.IndexExpr)
+		if !ok {
+			return nil
+		}
+		coll, ok := ix.Collection.(*hclsyntax.ScopeTraversalExpr)
+		if !ok || coll.Traversal.RootName() != "stages" {
+			return nil
+		}
+		key, ok := ix.Key.(*hclsyntax.ScopeTraversalExpr)
+		if !ok || key.Traversal.RootName() != "matrix" || len(key.Traversal) != 2 {
+			return nil
+		}
+		if k, ok := stepName(key.Traversal[1]); ok {
+			out[coll.Traversal.SourceRange()] = k
+		}
+		return nil
+	})
+	return out
+}
+
 func stageRef(t hcl.Traversal, p part) (Ref, bool) {
 	if len(t) < 2 || t.RootName() != "stages" {
 		return Ref{}, false
@@ -289,6 +318,9 @@ func stageRef(t hcl.Traversal, p part) (Ref, bool) {
 		return Ref{}, false
 	}
 	r := Ref{Stage: id, Pos: p.pos(t.SourceRange().Start)}
+	if k, ok := matrixKeyed(p.expr)[t.SourceRange()]; ok {
+		r.MatrixKey = k
+	}
 	if len(t) >= 4 {
 		if o, ok := stepName(t[2]); ok && o == "outputs" {
 			r.Output, _ = stepName(t[3])

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sentinelzer0/szrun/internal/atomicfile"
 	"github.com/sentinelzer0/szrun/recipe"
 )
 
@@ -37,7 +38,7 @@ func writeRunRecord(stateDir string, res *Result) error {
 	if err != nil {
 		return fmt.Errorf("encode run.json: %w", err)
 	}
-	if err := writeFileAtomic(filepath.Join(dir, "run.json"), append(b, '\n')); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, "run.json"), append(b, '\n')); err != nil {
 		return err
 	}
 	latest := filepath.Join(stateDir, "runs", LatestLink(res.Recipe))
@@ -48,32 +49,6 @@ func writeRunRecord(stateDir string, res *Result) error {
 	}
 	if err := os.Rename(tmp, latest); err != nil {
 		return fmt.Errorf("link %s: %w", latest, err)
-	}
-	return nil
-}
-
-func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("sync %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", path, err)
-	}
-	if err := os.Chmod(f.Name(), 0o644); err != nil {
-		return fmt.Errorf("chmod %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("rename %s: %w", path, err)
 	}
 	return nil
 }
@@ -156,7 +131,7 @@ func WriteJUnit(path string, res *Result) error {
 	if err != nil {
 		return fmt.Errorf("encode junit: %w", err)
 	}
-	return writeFileAtomic(path, append([]byte(xml.Header), append(b, '\n')...))
+	return atomicfile.WriteFile(path, append([]byte(xml.Header), append(b, '\n')...))
 }
 
 // checks reads the per-check results a stage (assert) publishes as its

@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/sentinelzer0/szrun/internal/atomicfile"
 	"github.com/sentinelzer0/szrun/onnx/onnxpb"
 )
 
@@ -108,7 +109,7 @@ func saveExternal(m *onnxpb.ModelProto, path string, threshold int64) error {
 			s.t.DataLocation = nil
 		}
 	}()
-	err := writeAtomic(dataPath, func(w io.Writer) error {
+	err := atomicfile.Write(dataPath, func(w io.Writer) error {
 		var off int64
 		var pad [externalAlign]byte
 		return ForEachTensor(m, func(t *onnxpb.TensorProto) error {
@@ -144,7 +145,7 @@ func saveExternal(m *onnxpb.ModelProto, path string, threshold int64) error {
 	if size := proto.Size(m); size > maxProto {
 		return fmt.Errorf("%w even with external data (%d bytes inline remain)", ErrTooLarge, size)
 	}
-	return writeAtomic(path, func(w io.Writer) error { return writeModel(w, m) })
+	return atomicfile.Write(path, func(w io.Writer) error { return writeModel(w, m) })
 }
 
 func kv(k, v string) *onnxpb.StringStringEntryProto {

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/sentinelzer0/szrun/internal/atomicfile"
 	"github.com/sentinelzer0/szrun/onnx/onnxpb"
 )
 
@@ -211,7 +212,7 @@ func RelocateExternal(path string, rename map[string]string) error {
 	if !changed {
 		return nil
 	}
-	if err := writeAtomic(path, func(w io.Writer) error { return writeModel(w, mp) }); err != nil {
+	if err := atomicfile.Write(path, func(w io.Writer) error { return writeModel(w, mp) }); err != nil {
 		return fmt.Errorf("relocate external data of %s: %w", path, err)
 	}
 	return nil

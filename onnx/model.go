@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/sentinelzer0/szrun/internal/atomicfile"
 	"github.com/sentinelzer0/szrun/onnx/onnxpb"
 )
 
@@ -141,7 +142,7 @@ func Save(m *Model, path string, opts SaveOptions) error {
 		external = m.External || size > maxProto
 	}
 	if !external {
-		if err := writeAtomic(path, func(w io.Writer) error { return writeModel(w, m.Proto) }); err != nil {
+		if err := atomicfile.Write(path, func(w io.Writer) error { return writeModel(w, m.Proto) }); err != nil {
 			return fmt.Errorf("save model %s: %w", path, err)
 		}
 		return nil

@@ -9,6 +9,7 @@ import (
 
 	"github.com/charmbracelet/log"
 
+	"github.com/sentinelzer0/szrun/internal/atomicfile"
 	"github.com/sentinelzer0/szrun/stages"
 	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
 )
@@ -94,10 +95,10 @@ func (s *Stage) run(ctx context.Context, in *stages.Input) (*Metrics, error) {
 
 // write puts metrics.json and table.md into dir.
 func write(m *Metrics, dir string) error {
-	if err := evaluate.WriteJSON(filepath.Join(dir, MetricsFile), m); err != nil {
+	if err := atomicfile.WriteJSON(filepath.Join(dir, MetricsFile), m); err != nil {
 		return err
 	}
-	return evaluate.WriteFile(filepath.Join(dir, TableFile), []byte(m.Table()))
+	return atomicfile.WriteFile(filepath.Join(dir, TableFile), []byte(m.Table()))
 }
 
 // ErrInvalid marks a parameter problem found before any timing started.

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"time"
 
+	"github.com/sentinelzer0/szrun/onnx"
 	"github.com/sentinelzer0/szrun/runtime"
 	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
 )
@@ -48,7 +49,7 @@ func load(ctx context.Context, c *config, data *evaluate.Data) ([]*model, error)
 	for _, name := range c.names {
 		m := &model{name: name, path: c.models[name]}
 		var err error
-		if m.size, err = modelSize(m.path); err != nil {
+		if m.size, err = onnx.FileSize(m.path); err != nil {
 			return fail(fmt.Errorf("models.%s: %w", name, err))
 		}
 		before := workerRSS(models)

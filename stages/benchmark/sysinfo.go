@@ -58,23 +58,6 @@ func procStatus(pid int, key string) int64 {
 	return 0
 }
 
-// modelSize is the model file's size plus its external data file "<path>.data"
-// (the name szrun's own tools write) when there is one.
-func modelSize(path string) (int64, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return 0, err
-	}
-	if st.IsDir() {
-		return 0, fmt.Errorf("%s is a folder, not an ONNX model", path)
-	}
-	size := st.Size()
-	if ext, err := os.Stat(path + ".data"); err == nil && ext.Mode().IsRegular() {
-		size += ext.Size()
-	}
-	return size, nil
-}
-
 // Machine describes where the figures were measured.
 type Machine struct {
 	OS         string   `json:"os"`

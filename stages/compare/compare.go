@@ -12,6 +12,7 @@ import (
 
 	"github.com/charmbracelet/log"
 
+	"github.com/sentinelzer0/szrun/internal/atomicfile"
 	"github.com/sentinelzer0/szrun/runtime"
 	"github.com/sentinelzer0/szrun/stages"
 	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
@@ -119,7 +120,7 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 		rep.Failures = append(rep.Failures, c.Failures...)
 		in.Log.Info("compared", "candidate", name, "passed", c.Passed)
 	}
-	if err := evaluate.WriteJSON(filepath.Join(in.WorkDir, ReportFile), rep); err != nil {
+	if err := atomicfile.WriteJSON(filepath.Join(in.WorkDir, ReportFile), rep); err != nil {
 		return nil, fmt.Errorf("compare: %w", err)
 	}
 	if len(rep.Failures) > 0 && !p.ReportOnly {

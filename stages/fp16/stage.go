@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"runtime/debug"
 	"slices"
@@ -13,6 +12,7 @@ import (
 	"github.com/charmbracelet/log"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/sentinelzer0/szrun/internal/atomicfile"
 	"github.com/sentinelzer0/szrun/onnx"
 	"github.com/sentinelzer0/szrun/onnx/onnxpb"
 	"github.com/sentinelzer0/szrun/runtime"
@@ -158,14 +158,14 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 		}
 	}
 	rep := &report{Model: p.Model, KeepIOTypes: !p.opts.FP16IO, Result: res, Verification: v.checks, MaxRelError: v.worst, Fallback: fb}
-	if rep.SizeBefore, err = fileSize(p.Model); err != nil {
+	if rep.SizeBefore, err = onnx.FileSize(p.Model); err != nil {
 		return nil, fmt.Errorf("fp16 %s: %w", p.Model, err)
 	}
-	if rep.SizeAfter, err = fileSize(out); err != nil {
+	if rep.SizeAfter, err = onnx.FileSize(out); err != nil {
 		return nil, fmt.Errorf("fp16 %s: %w", p.Model, err)
 	}
 	reportPath := filepath.Join(in.WorkDir, "report.json")
-	if err := evaluate.WriteJSON(reportPath, rep); err != nil {
+	if err := atomicfile.WriteJSON(reportPath, rep); err != nil {
 		return nil, fmt.Errorf("fp16 %s: write report: %w", p.Model, err)
 	}
 	in.Report(3, 3, "done")
@@ -200,18 +200,6 @@ func fallbackNodes(fb *FallbackReport) int {
 		return 0
 	}
 	return len(fb.Kept)
-}
-
-func fileSize(path string) (int64, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return 0, err
-	}
-	n := st.Size()
-	if d, err := os.Stat(path + ".data"); err == nil {
-		n += d.Size()
-	}
-	return n, nil
 }
 
 // checkProviders fails before any work when a requested provider cannot

@@ -1,13 +1,10 @@
 package inspect
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -35,7 +32,7 @@ func Inspect(ctx context.Context, path string) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("inspect: %w", err)
 	}
-	size, err := modelSize(m)
+	size, err := onnx.FileSize(path)
 	if err != nil {
 		return nil, fmt.Errorf("inspect %s: %w", path, err)
 	}
@@ -47,39 +44,6 @@ func Inspect(ctx context.Context, path string) (*Report, error) {
 		return nil, fmt.Errorf("inspect %s: %w", path, err)
 	}
 	return &Report{Path: path, SizeBytes: size, Stats: st}, nil
-}
-
-// modelSize adds the sizes of the external data files a model references to
-// the size of the model file. Load has already resolved (and forgotten) the
-// locations, so a file beside the model counts when the model file names it,
-// which is how ONNX external data refers to it.
-func modelSize(m *onnx.Model) (int64, error) {
-	st, err := os.Stat(m.Path)
-	if err != nil {
-		return 0, err
-	}
-	total := st.Size()
-	if !m.External {
-		return total, nil
-	}
-	data, err := os.ReadFile(m.Path)
-	if err != nil {
-		return 0, err
-	}
-	entries, err := os.ReadDir(m.Dir)
-	if err != nil {
-		return 0, err
-	}
-	for _, e := range entries {
-		name := e.Name()
-		if !e.Type().IsRegular() || name == filepath.Base(m.Path) || !bytes.Contains(data, []byte(name)) {
-			continue
-		}
-		if fi, err := e.Info(); err == nil {
-			total += fi.Size()
-		}
-	}
-	return total, nil
 }
 
 // Print writes r for a person (asJSON false: aligned text) or a program

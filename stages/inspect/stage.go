@@ -4,9 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 
+	"github.com/sentinelzer0/szrun/internal/atomicfile"
 	"github.com/sentinelzer0/szrun/onnx"
 	"github.com/sentinelzer0/szrun/stages"
 )
@@ -96,7 +96,7 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 		return nil, fmt.Errorf("inspect %s: encode report: %w", path, err)
 	}
 	out := filepath.Join(in.WorkDir, "report.json")
-	if err := writeFileAtomic(out, append(data, '\n')); err != nil {
+	if err := atomicfile.WriteFile(out, append(data, '\n')); err != nil {
 		return nil, fmt.Errorf("inspect %s: write report: %w", path, err)
 	}
 	if in.Log != nil {
@@ -150,32 +150,4 @@ func Values(r *Report) map[string]any {
 		"opsets":      opsets,
 		"producer":    producer,
 	}
-}
-
-// writeFileAtomic writes data to a temp file beside path, fsyncs it and
-// renames it into place, so a crash never leaves a half-written report.
-func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	if err := os.Chmod(f.Name(), 0o644); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }

@@ -94,11 +94,11 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 		}
 	}
 	in.Report(3, 3, "done")
-	sizeBefore, err := fileSize(p.Model)
+	sizeBefore, err := onnx.FileSize(p.Model)
 	if err != nil {
 		return nil, fmt.Errorf("optimize %s: %w", p.Model, err)
 	}
-	sizeAfter, err := fileSize(outPath)
+	sizeAfter, err := onnx.FileSize(outPath)
 	if err != nil {
 		return nil, fmt.Errorf("optimize %s: %w", p.Model, err)
 	}
@@ -204,17 +204,4 @@ func opsMap(ops map[string]int) map[string]any {
 		out[k] = int64(v)
 	}
 	return out
-}
-
-// fileSize is a model file's size plus its external data file, if any.
-func fileSize(path string) (int64, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return 0, err
-	}
-	n := st.Size()
-	if d, err := os.Stat(path + ".data"); err == nil {
-		n += d.Size()
-	}
-	return n, nil
 }

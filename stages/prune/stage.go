@@ -2,7 +2,6 @@ package prune
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/charmbracelet/log"
 
+	"github.com/sentinelzer0/szrun/internal/atomicfile"
 	"github.com/sentinelzer0/szrun/onnx"
 	"github.com/sentinelzer0/szrun/stages"
 	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
@@ -259,41 +259,13 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 	}
 	in.Report(int64(len(p.steps)), int64(len(p.steps)), "done")
 	reportPath := filepath.Join(in.WorkDir, "report.json")
-	if err := writeJSON(reportPath, rep); err != nil {
+	if err := atomicfile.WriteJSON(reportPath, rep); err != nil {
 		return nil, fmt.Errorf("prune: %w", err)
 	}
 	return &stages.Output{
 		Files:  map[string]string{"model": last, "models": dir, "report": reportPath},
 		Values: rep.values(),
 	}, nil
-}
-
-// writeJSON writes v atomically: temp file, fsync, rename.
-func writeJSON(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encode %s: %w", path, err)
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".report-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(append(b, '\n')); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("sync %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("rename to %s: %w", path, err)
-	}
-	return nil
 }
 
 // logResult tells the user what was left alone and why.

@@ -3,7 +3,6 @@ package prune
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/charmbracelet/log"
@@ -68,7 +67,7 @@ func newBaseline(ctx context.Context, p *plan, m *onnxpb.ModelProto, logger *log
 	if err != nil {
 		return nil, fmt.Errorf("prune: stats of %s: %w", p.model, err)
 	}
-	size, err := fileSize(p.model)
+	size, err := onnx.FileSize(p.model)
 	if err != nil {
 		return nil, fmt.Errorf("prune: %w", err)
 	}
@@ -120,7 +119,7 @@ func (b *baseline) step(ctx context.Context, p *plan, path, label string, m *onn
 	if err != nil {
 		return nil, fmt.Errorf("prune: stats of step %s: %w", label, err)
 	}
-	size, err := fileSize(path)
+	size, err := onnx.FileSize(path)
 	if err != nil {
 		return nil, fmt.Errorf("prune: %w", err)
 	}
@@ -193,17 +192,4 @@ func (r *report) values() map[string]any {
 		v["amount"] = r.Amount
 	}
 	return v
-}
-
-// fileSize is a model file's size plus its external data file, if any.
-func fileSize(path string) (int64, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return 0, err
-	}
-	n := st.Size()
-	if d, err := os.Stat(path + ".data"); err == nil {
-		n += d.Size()
-	}
-	return n, nil
 }

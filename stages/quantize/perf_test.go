@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sentinelzer0/szrun/onnx"
 	"github.com/sentinelzer0/szrun/runtime"
 	"github.com/sentinelzer0/szrun/stages/quantize/internal/qtest"
 )
@@ -105,7 +106,11 @@ func TestPerfTable(t *testing.T) {
 			if len(paths) == 0 {
 				// The baseline: the same ORT-optimized fp32 model the stage compared with.
 				paths = append(paths, filepath.Join(filepath.Dir(out.Files["model"]), "fp32_optimized.onnx"))
-				reps = append(reps, &Report{SizeAfter: fileSize(paths[0])})
+				size, err := onnx.FileSize(paths[0])
+				if err != nil {
+					t.Fatal(err)
+				}
+				reps = append(reps, &Report{SizeAfter: size})
 			}
 			paths = append(paths, out.Files["model"])
 			reps = append(reps, rep)

@@ -3,15 +3,15 @@ package quantize
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
+	"github.com/sentinelzer0/szrun/internal/atomicfile"
+	"github.com/sentinelzer0/szrun/onnx"
 	"github.com/sentinelzer0/szrun/stages"
 	"github.com/sentinelzer0/szrun/stages/internal/normalize"
 )
@@ -82,14 +82,6 @@ type SensitivityEntry struct {
 	Accuracy    float64 `json:"accuracy_alone,omitempty"`
 }
 
-func fileSize(path string) int64 {
-	st, err := os.Stat(path)
-	if err != nil {
-		return 0
-	}
-	return st.Size()
-}
-
 // finish times both models, writes the report and returns the outputs.
 func (j *job) finish(ctx context.Context, out string) (*stages.Output, error) {
 	r := j.rep
@@ -107,7 +99,16 @@ func (j *job) finish(ctx context.Context, out string) (*stages.Output, error) {
 		r.Warnings = append(r.Warnings, w)
 		j.in.Log.Warn(w)
 	}
-	r.SizeBefore, r.SizeOptimized, r.SizeAfter = fileSize(j.o.model), fileSize(j.base), fileSize(out)
+	for _, f := range []struct {
+		dst  *int64
+		path string
+	}{{&r.SizeBefore, j.o.model}, {&r.SizeOptimized, j.base}, {&r.SizeAfter, out}} {
+		n, err := onnx.FileSize(f.path)
+		if err != nil {
+			return nil, fmt.Errorf("quantize: %w", err)
+		}
+		*f.dst = n
+	}
 	r.SizeRatio = float64(r.SizeAfter) / float64(max(r.SizeBefore, 1))
 	// finite: JSON has no Inf or NaN (NaN outputs give an infinite error).
 	r.Verification = VerifyReport{Samples: j.verifyDS.N, MaxRelError: finite(res.m.MaxRelError), MeanAbsError: finite(res.m.MeanAbs),
@@ -140,7 +141,7 @@ func (j *job) finish(ctx context.Context, out string) (*stages.Output, error) {
 		j.in.Log.Warn(w)
 	}
 	reportPath := filepath.Join(j.in.WorkDir, "report.json")
-	if err := writeJSON(reportPath, r); err != nil {
+	if err := atomicfile.WriteJSON(reportPath, r); err != nil {
 		return nil, fmt.Errorf("quantize: write report: %w", err)
 	}
 	j.in.Log.Info("quantized", "nodes", r.QuantizedNodes, "float", r.FloatNodes, "size_ratio", r.SizeRatio,
@@ -162,31 +163,6 @@ func finite(v float64) float64 {
 		return -1
 	}
 	return v
-}
-
-// writeJSON writes v atomically: temp file, fsync, rename.
-func writeJSON(path string, v any) error {
-	data, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".report-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // heavyOps are the operators that hold a model's weights and most of its

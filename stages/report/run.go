@@ -6,8 +6,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/sentinelzer0/szrun/internal/atomicfile"
 	"github.com/sentinelzer0/szrun/stages"
-	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
 	"github.com/sentinelzer0/szrun/stages/selectstage"
 )
 
@@ -34,10 +34,10 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 	if err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}
-	if err := evaluate.WriteFile(filepath.Join(in.WorkDir, HTMLFile), html); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(in.WorkDir, HTMLFile), html); err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}
-	if err := evaluate.WriteFile(filepath.Join(in.WorkDir, MarkdownFile), md); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(in.WorkDir, MarkdownFile), md); err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}
 	if path := s.getenv("GITHUB_STEP_SUMMARY"); path != "" && p.StepSummary {

@@ -9,8 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/sentinelzer0/szrun/internal/atomicfile"
 	"github.com/sentinelzer0/szrun/stages"
-	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
 )
 
 // ReportFile is the report's name inside the work dir.
@@ -51,7 +51,7 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 	if err != nil {
 		return nil, fmt.Errorf("select: encode report: %w", err)
 	}
-	if err := evaluate.WriteFile(filepath.Join(in.WorkDir, ReportFile), append(b, '\n')); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(in.WorkDir, ReportFile), append(b, '\n')); err != nil {
 		return nil, fmt.Errorf("select: %w", err)
 	}
 	reasons := map[string]any{}

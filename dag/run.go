@@ -33,7 +33,9 @@ type Options struct {
 	// Exclusive, if set, names the nodes that need the machine to themselves
 	// (they time things): before one starts, Run waits for every running task
 	// to finish, and it starts nothing else until that node is done. It is
-	// called once per node, before anything runs.
+	// called once per node, when the node becomes ready (its dependencies
+	// have succeeded), so the answer may depend on their results; from Run's
+	// own goroutine, like OnStart.
 	Exclusive func(id string) bool
 }
 
@@ -74,11 +76,10 @@ func Run(ctx context.Context, g *Graph, opts Options, task func(ctx context.Cont
 			ids:   g.Nodes(),
 		},
 	}
-	for i, id := range g.ids {
-		r.alone[i] = opts.Exclusive != nil && opts.Exclusive(id)
+	for i := range g.ids {
 		r.pending[i] = len(g.deps[i])
 		if r.pending[i] == 0 {
-			heap.Push(&r.ready, i)
+			r.makeReady(i)
 		}
 	}
 	interrupted := r.loop(ctx)
@@ -159,6 +160,13 @@ func (r *runner) loop(ctx context.Context) (interrupted bool) {
 	}
 }
 
+// makeReady queues node i, whose dependencies have all succeeded, and asks
+// whether it needs the machine to itself.
+func (r *runner) makeReady(i int) {
+	r.alone[i] = r.opts.Exclusive != nil && r.opts.Exclusive(r.g.ids[i])
+	heap.Push(&r.ready, i)
+}
+
 func (r *runner) start(ctx context.Context, i int) {
 	id := r.g.ids[i]
 	if r.opts.OnStart != nil {
@@ -207,7 +215,7 @@ func (r *runner) finish(ctx context.Context, c completion) {
 	case Succeeded:
 		for _, d := range r.g.dependents[c.i] {
 			if r.pending[d]--; r.pending[d] == 0 && !r.decided[d] {
-				heap.Push(&r.ready, d)
+				r.makeReady(d)
 			}
 		}
 	case Failed, Skipped:

@@ -363,3 +363,35 @@ func TestRunExclusive(t *testing.T) {
 		t.Errorf("start order %v, want %v (insertion order kept)", started, want)
 	}
 }
+
+// TestRunExclusiveAskedWhenReady: Exclusive is asked about a node only once
+// its dependencies have succeeded, so the answer can depend on their results
+// (quantize times only when its parameters, perhaps upstream outputs, say so).
+func TestRunExclusiveAskedWhenReady(t *testing.T) {
+	noGoroutineLeak(t)
+	g := build(t, "a b", "a>b")
+	var mu sync.Mutex
+	finished := map[string]bool{}
+	var asked []string
+	task := func(_ context.Context, id string) error {
+		mu.Lock()
+		finished[id] = true
+		mu.Unlock()
+		return nil
+	}
+	_, err := Run(context.Background(), g, Options{Parallelism: 2, Exclusive: func(id string) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		if id == "b" && !finished["a"] {
+			t.Errorf("asked about b before a finished")
+		}
+		asked = append(asked, id)
+		return false
+	}}, task)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"a", "b"}; !reflect.DeepEqual(asked, want) {
+		t.Errorf("asked about %v, want %v, once each", asked, want)
+	}
+}

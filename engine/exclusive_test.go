@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -92,5 +93,76 @@ stages:
 	}
 	if plain == 0 {
 		t.Errorf("plain stages never overlapped with -j 3: %v", occ.overlap)
+	}
+}
+
+// TestQuantizeIsExclusiveOnlyWhenItTimes runs two real quantize instances
+// with -j 2. Whether they time fp32 against INT8 comes from an upstream
+// output, so it is only known when they are ready: without the speed check
+// they overlap (seen in the run record's start and duration), with it they
+// never do.
+func TestQuantizeIsExclusiveOnlyWhenItTimes(t *testing.T) {
+	model, err := filepath.Abs("../examples/models/digits_cnn.onnx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, speed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("verify_speed=%v", speed), func(t *testing.T) {
+			dir := t.TempDir()
+			recipe := fmt.Sprintf(`version: 1
+name: two-quantize
+stages:
+  pick:
+    uses: shell
+    with:
+      run: |
+        echo '{"speed": %v}' > v.json
+      values: v.json
+  q:
+    uses: quantize
+    matrix:
+      per_channel: [true, false]
+    with:
+      model: %s
+      mode: int8-dynamic
+      per_channel: ${{ matrix.per_channel }}
+      verify_speed: ${{ stages.pick.outputs.speed }}
+      speed_iterations: 3
+      threads: 1
+`, speed, model)
+			path := filepath.Join(dir, "q.yaml")
+			if err := os.WriteFile(path, []byte(recipe), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			res, err := engine.Run(context.Background(), engine.Options{Recipe: path,
+				Catalog: &engine.StageCatalog{Builtin: builtin.Registry()}, Parallelism: 2,
+				CacheDir: filepath.Join(dir, "cache"), StateDir: filepath.Join(dir, "state"), OutDir: filepath.Join(dir, "out")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Status != engine.StatusSucceeded {
+				for _, s := range res.Stages {
+					t.Logf("%s: %s %s", s.Instance, s.Status, s.Error)
+				}
+				t.Fatalf("status %s", res.Status)
+			}
+			rec, err := engine.ReadRunRecord(filepath.Join(res.RunDir, "run.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var spans [][2]time.Time
+			for _, s := range rec.Stages {
+				if s.Stage == "q" {
+					spans = append(spans, [2]time.Time{s.Start, s.Start.Add(time.Duration(s.DurationMS) * time.Millisecond)})
+				}
+			}
+			if len(spans) != 2 {
+				t.Fatalf("%d quantize instances in run.json, want 2", len(spans))
+			}
+			overlap := spans[0][0].Before(spans[1][1]) && spans[1][0].Before(spans[0][1])
+			if overlap == speed {
+				t.Errorf("verify_speed %v: the instances overlapped: %v, want %v (spans %v)", speed, overlap, !speed, spans)
+			}
+		})
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/sentinelzer0/szrun/cache"
 	"github.com/sentinelzer0/szrun/dag"
 	"github.com/sentinelzer0/szrun/recipe"
+	"github.com/sentinelzer0/szrun/stages"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -111,10 +112,7 @@ func RunPipeline(ctx context.Context, p *Pipeline, opts Options) (*Result, error
 		KeepGoing:   opts.KeepGoing,
 		OnStart:     x.onStart,
 		OnFinish:    x.onFinish,
-		Exclusive: func(id string) bool {
-			in := p.Instance(id)
-			return in != nil && p.Stage(in) != nil && p.Stage(in).Spec().Exclusive
-		},
+		Exclusive:   x.exclusive,
 	}, x.task)
 	os.RemoveAll(filepath.Join(stateDir, "work", x.runID))
 	x.saveLastKeys()
@@ -235,6 +233,41 @@ func (x *executor) setOutputs(in *recipe.Instance, files map[string]string, valu
 }
 
 // scope builds what an instance's expressions can see.
+// exclusive says whether instance id needs the machine to itself: its stage
+// is Exclusive and, when the stage decides per instance (ExclusiveFor), these
+// parameters time something. dag asks when the instance is ready, so its
+// upstream outputs are known; parameters that cannot be read yet count as
+// exclusive, the safe answer for a timing stage.
+func (x *executor) exclusive(id string) bool {
+	in := x.p.Instance(id)
+	if in == nil || x.p.Stage(in) == nil {
+		return false
+	}
+	st := x.p.Stage(in)
+	spec := st.Spec()
+	if !spec.Exclusive {
+		return false
+	}
+	ef, ok := st.(stages.ExclusiveFor)
+	if !ok {
+		return true
+	}
+	wv, err := in.Stage.With.Eval(x.scope(in, false))
+	if err != nil {
+		return true
+	}
+	g, ok := recipe.ToGo(wv)
+	if !ok {
+		return true
+	}
+	with, _ := g.(map[string]any)
+	params, err := spec.Coerce(with, stages.CoerceOptions{BaseDir: x.p.Recipe.Dir})
+	if err != nil {
+		return true
+	}
+	return ef.ExclusiveFor(params)
+}
+
 func (x *executor) scope(in *recipe.Instance, partial bool) *recipe.Scope {
 	s := &recipe.Scope{
 		Params:  x.p.Recipe.ParamValues(),

@@ -94,8 +94,18 @@ type Spec struct {
 	NoCache bool
 	// Exclusive stages time things and need the machine to themselves: the
 	// scheduler waits for running stages to finish before starting one and
-	// starts nothing else while it runs.
+	// starts nothing else while it runs. A stage that times things only
+	// with some parameters also implements ExclusiveFor.
 	Exclusive bool
+}
+
+// ExclusiveFor is implemented by an Exclusive stage that needs the machine
+// to itself only with some parameters (quantize times fp32 against INT8 only
+// with verify_speed). The engine asks it when an instance is ready to run,
+// with that instance's parameters coerced to the Spec; false lets the
+// instance run beside others.
+type ExclusiveFor interface {
+	ExclusiveFor(params map[string]any) bool
 }
 
 // Param returns the declared parameter called name.

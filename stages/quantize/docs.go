@@ -17,7 +17,9 @@ fp32 model is what gets quantized and what every number is compared with.
 checked against the fp32 model on ` + "`accuracy.data`" + ` (else the calibration
 data, else 8 random samples; ` + "`shapes`" + ` and ` + "`fixed_inputs`" + ` shape them, as everywhere) and (5) timed against it at batch 1
 (` + "`verify_speed`" + `, ` + "`speed_iterations`" + ` interleaved runs, medians): a
-model slower than its input is a WARN in the log and the report.
+model slower than its input is a WARN in the log and the report. Only this
+timing needs the machine alone: an instance with ` + "`verify_speed: false`" + `
+runs beside other stages.
 
 **Modes.** ` + "`mode: auto`" + ` (default) is int8-static when ` + "`calibration`" + ` is
 given, else int8-dynamic.

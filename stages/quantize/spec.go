@@ -10,6 +10,18 @@ var _ stages.Stage = (*Stage)(nil)
 // New returns the quantize stage.
 func New() *Stage { return &Stage{} }
 
+var _ stages.ExclusiveFor = (*Stage)(nil)
+
+// ExclusiveFor says that an instance needs the machine to itself only when
+// it times fp32 against INT8 (verify_speed).
+func (s *Stage) ExclusiveFor(params map[string]any) bool {
+	var p Params
+	if err := stages.Decode(params, &p); err != nil {
+		return true
+	}
+	return p.VerifySpeed
+}
+
 // Spec declares the stage.
 func (s *Stage) Spec() stages.Spec {
 	return stages.Spec{
@@ -23,7 +35,8 @@ func (s *Stage) Spec() stages.Spec {
 		// verification run this machine's ONNX Runtime: a cached result
 		// from another machine would report someone else's numbers.
 		Environmental: true,
-		// The speed check (verify_speed) times fp32 against INT8.
+		// The speed check (verify_speed) times fp32 against INT8; without
+		// it the stage shares the machine (ExclusiveFor).
 		Exclusive: true,
 		Params:    stages.ParamsOf(Params{}),
 		Outputs: []stages.OutputSpec{

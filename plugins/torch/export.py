@@ -134,7 +134,10 @@ def timed(model, args, runs, torch):
     return out, (times[len(times) // 2] if times else 0.0)
 
 
-def main():
+def serve(run, what):
+    """Runs run(spec) on the spec named by argv[1] and writes its outcome to
+    spec["result_path"]: the result with ok true, or the failed step, its
+    message and traceback (an unexpected exception counts as step what)."""
     with open(sys.argv[1]) as f:
         spec = json.load(f)
     try:
@@ -142,12 +145,16 @@ def main():
         res["ok"] = True
     except StepError as e:
         res = {"ok": False, "step": e.step, "message": e.message, "traceback": e.tb}
+    except BaseException as e:
+        res = {"ok": False, "step": what, "message": "%s: %s" % (type(e).__name__, e), "traceback": traceback.format_exc()}
     with open(spec["result_path"], "w") as f:
         json.dump(res, f)
     sys.exit(0 if res["ok"] else 3)
 
 
-def run(spec):
+def setup(spec):
+    """Puts python_path first, imports numpy and torch, logs their versions,
+    sets the thread count and seeds torch; returns (numpy, torch)."""
     for p in reversed(spec.get("python_path") or []):
         sys.path.insert(0, p)
     np = step("import", __import__, "numpy")
@@ -156,6 +163,15 @@ def run(spec):
     if spec.get("threads", 0) > 0:
         torch.set_num_threads(spec["threads"])
     torch.manual_seed(spec.get("seed", 0))
+    return np, torch
+
+
+def main():
+    serve(run, "export")
+
+
+def run(spec):
+    np, torch = setup(spec)
     model = step("import", build_model, spec, torch)
     arrays = make_inputs(spec, np, torch)
     names = [i["name"] for i in spec["inputs"]]

@@ -15,11 +15,8 @@ checkpoint, exports ONNX and writes inputs and PyTorch's outputs for the
 plugin to validate in ONNX Runtime. The outcome goes to spec["result_path"] as
 export.py's does.
 """
-import json
-import sys
-import traceback
 
-from export import StepError, build_model, log, step
+from export import StepError, build_model, log, serve, setup, step
 
 
 def load_npz(np, path, what):
@@ -261,14 +258,7 @@ def structured(torch, model, amount, multiple, original, example):
 # ---------------------------------------------------------------- main
 
 def run(spec):
-    for p in reversed(spec.get("python_path") or []):
-        sys.path.insert(0, p)
-    np = step("import", __import__, "numpy")
-    torch = step("import", __import__, "torch")
-    log("torch %s, numpy %s, python %s" % (torch.__version__, np.__version__, sys.version.split()[0]))
-    if spec.get("threads", 0) > 0:
-        torch.set_num_threads(spec["threads"])
-    torch.manual_seed(spec["seed"])
+    np, torch = setup(spec)
     np.random.seed(spec["seed"])
     gen = torch.Generator().manual_seed(spec["seed"])
     model = step("import", build_model, spec, torch)
@@ -328,18 +318,7 @@ def run(spec):
 
 
 def main():
-    with open(sys.argv[1]) as f:
-        spec = json.load(f)
-    try:
-        res = run(spec)
-        res["ok"] = True
-    except StepError as e:
-        res = {"ok": False, "step": e.step, "message": e.message, "traceback": e.tb}
-    except BaseException as e:
-        res = {"ok": False, "step": "prune", "message": "%s: %s" % (type(e).__name__, e), "traceback": traceback.format_exc()}
-    with open(spec["result_path"], "w") as f:
-        json.dump(res, f)
-    sys.exit(0 if res["ok"] else 3)
+    serve(run, "prune")
 
 
 if __name__ == "__main__":

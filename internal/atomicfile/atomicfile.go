@@ -67,3 +67,18 @@ func WriteJSON(path string, v any) error {
 	}
 	return WriteFile(path, append(data, '\n'))
 }
+
+// Copy copies the file src to path with Write: a new file, never a link, so
+// writing to the copy cannot change src (a read-only cache blob, or a
+// user's own file).
+func Copy(src, path string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return fmt.Errorf("copy %s: %w", src, err)
+	}
+	defer in.Close()
+	return Write(path, func(w io.Writer) error {
+		_, err := io.Copy(w, in)
+		return err
+	})
+}

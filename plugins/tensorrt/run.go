@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 
 	"github.com/sentinelzer0/szrun/gpu"
+	"github.com/sentinelzer0/szrun/internal/atomicfile"
 	"github.com/sentinelzer0/szrun/stages"
 )
 
@@ -46,7 +46,7 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 	if c.TimingCache != "" {
 		// The builder rewrites its cache in place: give it a copy, never the
 		// recipe's file or a cached artifact.
-		if err := copyFile(c.TimingCache, out.TimingCache); err != nil {
+		if err := atomicfile.Copy(c.TimingCache, out.TimingCache); err != nil {
 			return nil, fmt.Errorf("copy timing cache: %w", err)
 		}
 	}
@@ -121,21 +121,4 @@ func anyMap(m map[string]float64) map[string]any {
 		out[k] = v
 	}
 	return out
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.Create(dst)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }

@@ -4,12 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/sentinelzer0/szrun/internal/atomicfile"
+	"github.com/sentinelzer0/szrun/onnx"
 	"github.com/sentinelzer0/szrun/stages"
 )
 
@@ -41,11 +41,8 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 	}
 	src := models[sel.Selected]
 	dst := filepath.Join(in.WorkDir, fileName(sel.Selected, src))
-	if err := copyFile(src, dst); err != nil {
+	if err := copyModel(src, dst); err != nil {
 		return nil, fmt.Errorf("select: copy the selected model %s: %w", sel.Selected, err)
-	}
-	if _, err := os.Stat(src + ".data"); err == nil && in.Log != nil {
-		in.Log.Warn("the selected model has external data beside it, which is not copied", "file", src+".data")
 	}
 	b, err := json.MarshalIndent(sel, "", "  ")
 	if err != nil {
@@ -100,21 +97,27 @@ func fileName(name, src string) string {
 	return b.String() + ext
 }
 
-// copyFile copies rather than links: the cache makes its blobs read-only, and
-// a hard link would change the user's own file.
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
+// copyModel copies the model at src to dst with the external data files it
+// references (same relative locations beside dst), so the selected model
+// loads wherever it goes. A candidate that is not an ONNX model (a TensorRT
+// plan, say) is copied alone. Copies, not links: the cache makes its blobs
+// read-only, and a hard link would change the user's own file.
+func copyModel(src, dst string) error {
+	files, err := onnx.ExternalFiles(src)
 	if err != nil {
+		files = nil // not an ONNX model: nothing references other files
+	}
+	if err := atomicfile.Copy(src, dst); err != nil {
 		return err
 	}
-	defer in.Close()
-	out, err := os.Create(dst)
-	if err != nil {
-		return err
+	for _, loc := range files {
+		to := filepath.Join(filepath.Dir(dst), filepath.FromSlash(loc))
+		if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+			return err
+		}
+		if err := atomicfile.Copy(filepath.Join(filepath.Dir(src), filepath.FromSlash(loc)), to); err != nil {
+			return fmt.Errorf("external data %s: %w", loc, err)
+		}
 	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
+	return nil
 }

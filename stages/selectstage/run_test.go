@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sentinelzer0/szrun/onnx"
 	"github.com/sentinelzer0/szrun/stages"
 )
 
@@ -179,5 +180,44 @@ func TestFallbackBaseline(t *testing.T) {
 	}
 	if out.Values["selected"] != "fp32" || !strings.HasPrefix(out.Values["reasons"].(map[string]any)["fp32"].(string), "selected as the fallback") {
 		t.Errorf("selected %v: %v", out.Values["selected"], out.Values["reason"])
+	}
+}
+
+// TestSelectedModelKeepsItsExternalData: a selected model whose weights are
+// in an external data file is copied with that file, and the copy loads.
+func TestSelectedModelKeepsItsExternalData(t *testing.T) {
+	ms := models(t)
+	dir := t.TempDir()
+	for _, f := range []string{"external.onnx", "external.onnx.data"} {
+		b, err := os.ReadFile(filepath.Join("..", "..", "onnx", "testdata", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ms["int8-static"] = filepath.Join(dir, "external.onnx")
+	in := input(t, map[string]any{"models": ms, "benchmark": "metrics.json", "comparison": "compare.json",
+		"objective": map[string]any{"min": "p95_ms"}, "constraints": map[string]any{"max_accuracy_drop": 0.01}})
+	out, err := New().Run(context.Background(), in)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if out.Values["selected"] != "int8-static" {
+		t.Fatalf("selected %v", out.Values["selected"])
+	}
+	got := filepath.Join(in.WorkDir, out.Files["model"])
+	files, err := onnx.ExternalFiles(got)
+	if err != nil || len(files) != 1 {
+		t.Fatalf("external files of the selected model: %v %v", files, err)
+	}
+	want, _ := os.ReadFile(filepath.Join(dir, files[0]))
+	b, err := os.ReadFile(filepath.Join(in.WorkDir, files[0]))
+	if err != nil || string(b) != string(want) {
+		t.Fatalf("external data %s beside the selected model: %v", files[0], err)
+	}
+	if _, err := onnx.Load(got); err != nil {
+		t.Errorf("the selected model does not load: %v", err)
 	}
 }

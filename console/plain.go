@@ -1,11 +1,7 @@
 package console
 
 import (
-	"fmt"
 	"io"
-	"maps"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -13,22 +9,39 @@ import (
 	"github.com/sentinelzer0/szrun/engine"
 )
 
-// Plain reports events as log lines, for CI logs and pipes. Stage progress is
-// logged at most every ProgressEvery per stage.
+// Plain reports events as log lines, for CI logs and pipes, saying each
+// thing once: a stage that ends within AnnounceAfter (a cache hit, a quick
+// step) is one line, its result; a longer one is also announced once as
+// running, with its progress so far, and then its progress is logged at most
+// every ProgressEvery. A failed stage's line holds the first line of its
+// error and the run's outcome is left to the summary, which shows both in
+// full.
 type Plain struct {
 	log           *log.Logger
 	ProgressEvery time.Duration
+	AnnounceAfter time.Duration
 	// Verbose shows every stage log line; otherwise only warnings and errors.
 	Verbose bool
 
-	mu           sync.Mutex
-	lastProgress map[string]time.Time
+	mu      sync.Mutex
+	running map[string]*plainStage
+}
+
+// plainStage is a running stage as Plain knows it.
+type plainStage struct {
+	uses        string
+	timer       *time.Timer
+	announced   bool
+	lastShown   time.Time
+	done, total int64
+	what        string
 }
 
 // NewPlain returns a reporter logging to w.
 func NewPlain(w io.Writer, verbose bool) *Plain {
 	l := NewLogger(w, log.Options{ReportTimestamp: true, TimeFormat: "15:04:05"})
-	return &Plain{log: l, ProgressEvery: 10 * time.Second, Verbose: verbose, lastProgress: map[string]time.Time{}}
+	return &Plain{log: l, ProgressEvery: 10 * time.Second, AnnounceAfter: 2 * time.Second, Verbose: verbose,
+		running: map[string]*plainStage{}}
 }
 
 // Report logs e.
@@ -37,7 +50,7 @@ func (p *Plain) Report(e engine.Event) {
 	case engine.EventRunStarted:
 		p.log.Info("run started", "recipe", e.Recipe, "run", e.RunID, "stages", e.Stages)
 	case engine.EventStageStarted:
-		p.log.Info("stage started", "stage", e.Stage, "uses", e.Uses)
+		p.started(e)
 	case engine.EventStageLog:
 		switch e.Level {
 		case "warn":
@@ -50,44 +63,92 @@ func (p *Plain) Report(e engine.Event) {
 			}
 		}
 	case engine.EventStageProgress:
-		p.mu.Lock()
-		due := time.Since(p.lastProgress[e.Stage]) >= p.ProgressEvery
-		if due {
-			p.lastProgress[e.Stage] = time.Now()
-		}
-		p.mu.Unlock()
-		if due {
-			p.log.Info("progress", "stage", e.Stage, "done", e.Done, "total", e.Total, "what", e.Message)
-		}
+		p.progress(e)
 	case engine.EventStageFinished:
-		kv := []any{"stage", e.Stage, "status", e.Status}
-		if e.CacheHit != "" {
-			kv = append(kv, "from", e.CacheHit)
-		}
-		if e.DurationMS != nil {
-			kv = append(kv, "duration", (time.Duration(*e.DurationMS) * time.Millisecond).String())
-		}
-		switch e.Status {
-		case engine.StatusFailed:
-			p.log.Error("stage failed", append(kv, "err", e.Error)...)
-		case engine.StatusSkipped:
-			p.log.Warn("stage skipped", append(kv, "reason", e.Reason)...)
-		default:
-			p.log.Info("stage finished", kv...)
-		}
-	case engine.EventRunFinished:
-		p.log.Info("run finished", "status", e.Status, "counts", countsText(e.Counts))
+		p.finished(e)
 	}
 }
 
-// Close does nothing; it mirrors Live.
-func (p *Plain) Close() {}
-
-// countsText renders status counts as "failed=1 succeeded=9", sorted.
-func countsText(m map[string]int) string {
-	parts := make([]string, 0, len(m))
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		parts = append(parts, fmt.Sprintf("%s=%d", k, m[k]))
+func (p *Plain) started(e engine.Event) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if old := p.running[e.Stage]; old != nil {
+		old.timer.Stop()
 	}
-	return strings.Join(parts, " ")
+	st := &plainStage{uses: e.Uses}
+	id := e.Stage
+	st.timer = time.AfterFunc(p.AnnounceAfter, func() { p.announce(id, st) })
+	p.running[id] = st
+}
+
+// announce says once that a stage still runs, with its progress so far.
+func (p *Plain) announce(id string, st *plainStage) {
+	p.mu.Lock()
+	if p.running[id] != st || st.announced {
+		p.mu.Unlock()
+		return
+	}
+	st.announced = true
+	st.lastShown = time.Now()
+	kv := []any{"stage", id, "uses", st.uses}
+	if st.total > 0 || st.done > 0 {
+		kv = append(kv, "done", st.done, "total", st.total, "what", st.what)
+	}
+	p.mu.Unlock()
+	p.log.Info("stage running", kv...)
+}
+
+func (p *Plain) progress(e engine.Event) {
+	p.mu.Lock()
+	st := p.running[e.Stage]
+	if st == nil {
+		p.mu.Unlock()
+		return
+	}
+	st.done, st.total, st.what = e.Done, e.Total, e.Message
+	due := st.announced && time.Since(st.lastShown) >= p.ProgressEvery
+	if due {
+		st.lastShown = time.Now()
+	}
+	p.mu.Unlock()
+	if due {
+		p.log.Info("progress", "stage", e.Stage, "done", e.Done, "total", e.Total, "what", e.Message)
+	}
+}
+
+func (p *Plain) finished(e engine.Event) {
+	p.mu.Lock()
+	if st := p.running[e.Stage]; st != nil {
+		st.timer.Stop()
+		delete(p.running, e.Stage)
+	}
+	p.mu.Unlock()
+	kv := []any{"stage", e.Stage}
+	if e.Status != engine.StatusFailed && e.Status != engine.StatusSkipped {
+		kv = append(kv, "status", e.Status)
+	}
+	if e.CacheHit != "" {
+		kv = append(kv, "from", e.CacheHit)
+	}
+	if e.DurationMS != nil && e.Status != engine.StatusSkipped {
+		kv = append(kv, "duration", (time.Duration(*e.DurationMS) * time.Millisecond).String())
+	}
+	switch e.Status {
+	case engine.StatusFailed:
+		p.log.Error("stage failed", append(kv, "err", firstLine(e.Error))...)
+	case engine.StatusSkipped:
+		p.log.Warn("stage skipped", append(kv, "reason", e.Reason)...)
+	default:
+		p.log.Info("stage finished", kv...)
+	}
+}
+
+// Close stops the pending announcements.
+func (p *Plain) Close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for id, st := range p.running {
+		st.timer.Stop()
+		delete(p.running, id)
+	}
 }

@@ -19,7 +19,8 @@ func Summary(w io.Writer, res *engine.Result) {
 	for _, st := range res.Stages {
 		note := st.Reason
 		if st.Status == engine.StatusFailed {
-			note = firstLine(st.Error)
+			// The whole error follows the table; the row only names it.
+			note = truncate(firstLine(st.Error), 72)
 		}
 		if st.Status == engine.StatusCached {
 			note = "restored from cache"

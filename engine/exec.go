@@ -6,11 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"time"
+
+	"github.com/charmbracelet/log"
 
 	"github.com/sentinelzer0/szrun/cache"
 	"github.com/sentinelzer0/szrun/dag"
@@ -443,7 +446,12 @@ func within(root, p string) bool {
 func safeRun(ctx context.Context, st stages.Stage, in *stages.Input) (out *stages.Output, err error) {
 	// The instance's ONNX Runtime sessions share one worker process, started on
 	// first use: a native crash, hang or OOM there fails this stage, not szrun.
-	ctx, release := runtime.WithWorker(ctx, runtime.WorkerOptions{})
+	// What the worker prints (ONNX Runtime's warnings) goes to the stage's log.
+	var opts runtime.WorkerOptions
+	if lg := in.Log; lg != nil {
+		opts.Log = func(level slog.Level, line string) { lg.Log(log.Level(level), "ONNX Runtime: "+line) }
+	}
+	ctx, release := runtime.WithWorker(ctx, opts)
 	defer release()
 	defer func() {
 		if r := recover(); r != nil {

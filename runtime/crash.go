@@ -1,12 +1,17 @@
 package runtime
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"log/slog"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -18,6 +23,10 @@ import (
 //	ONNX Runtime crashed (SIGSEGV) loading /w/fp16/model.onnx
 //	ONNX Runtime ran out of memory (worker limit 512 MiB) running /w/model.onnx
 //	ONNX Runtime was stopped loading /w/model.onnx: context deadline exceeded
+//	ONNX Runtime hung loading /w/model.onnx: no answer from its worker in 30m0s ...
+//
+// What the worker wrote to stderr last (before Go's own crash report) ends the
+// message, as ONNX Runtime says there why it aborted.
 type CrashError struct {
 	// Op is what was being done: "loading", "running", "optimizing", ...
 	Op string
@@ -39,9 +48,37 @@ type CrashError struct {
 	Log string
 }
 
+// ErrHung is the cause of a CrashError for a worker killed because a call took
+// longer than its bound (WorkerOptions.CallTimeout, TimeoutEnv) while the caller
+// gave no deadline.
+var ErrHung = errors.New("ONNX Runtime's worker hung")
+
+// hungError is the context cause of a call past the worker's default bound.
+type hungError struct{ after time.Duration }
+
+func (e *hungError) Error() string {
+	return fmt.Sprintf("no answer from its worker in %s, so it was killed (%s sets this bound for stages without a timeout:)", e.after, TimeoutEnv)
+}
+
+func (e *hungError) Unwrap() error { return ErrHung }
+
+// crashTailLines is how many of the worker's last stderr lines a CrashError shows.
+const crashTailLines = 6
+
 func (e *CrashError) Error() string {
+	msg := e.message()
+	if tail := lastLines(e.Log, crashTailLines); len(tail) > 0 {
+		msg += "\nthe worker's last output:\n  " + strings.Join(tail, "\n  ")
+	}
+	return msg
+}
+
+func (e *CrashError) message() string {
 	subject := strings.TrimSpace(e.Op + " " + e.Model)
+	var hung *hungError
 	switch {
+	case errors.As(e.Cause, &hung):
+		return fmt.Sprintf("ONNX Runtime hung %s: %v", subject, hung)
 	case e.Cause != nil:
 		return fmt.Sprintf("ONNX Runtime was stopped %s (its worker was killed): %v", subject, e.Cause)
 	case e.OutOfMemory && e.MemoryLimit > 0:
@@ -71,6 +108,33 @@ func signalName(sig syscall.Signal) string {
 // segmentation violation" for a fault in C code, "[signal SIGSEGV: ..." in Go code.
 var goSignalLine = regexp.MustCompile(`(?m)^(?:\[signal )?(SIG[A-Z]+):`)
 
+// goReportStart matches the first line of the Go runtime's crash report (a fatal
+// signal, a fatal error, a panic), after which come goroutine stacks and registers.
+var goReportStart = regexp.MustCompile(`(?m)^(?:(?:\[signal )?SIG[A-Z]+: |fatal error: |panic: |runtime: )`)
+
+// lastLines returns up to n of the last non-empty lines of a worker's stderr before
+// the Go runtime's crash report (its stacks say nothing about the model), each
+// cut to a readable length.
+func lastLines(log string, n int) []string {
+	if loc := goReportStart.FindStringIndex(log); loc != nil {
+		log = log[:loc[0]]
+	}
+	var out []string
+	lines := strings.Split(log, "\n")
+	for i := len(lines) - 1; i >= 0 && len(out) < n; i-- {
+		l := strings.TrimSpace(lines[i])
+		if l == "" {
+			continue
+		}
+		if len(l) > 400 {
+			l = l[:400] + " ..."
+		}
+		out = append(out, l)
+	}
+	slices.Reverse(out)
+	return out
+}
+
 func goCrashSignal(log string) string {
 	if m := goSignalLine.FindStringSubmatch(log); m != nil {
 		return m[1]
@@ -94,18 +158,97 @@ func looksOutOfMemory(e *CrashError) bool {
 }
 
 // stderrCapture keeps the start and the end of a worker's stderr: a Go crash report
-// starts with the signal and ends with the goroutine that took it.
+// starts with the signal and ends with the goroutine that took it. With forward
+// set it also hands complete lines on, a bounded number (see WorkerOptions.Log).
 type stderrCapture struct {
 	mu         sync.Mutex
 	head, tail []byte
 	dropped    int64
+	forward    func(slog.Level, string)
+	partial    []byte // an unfinished line, for forward
+	last       string // the last line forwarded, to fold repeats
+	repeats    int    // how many times last came again unforwarded
+	forwarded  int
+	dying      bool // Go's crash report has begun
 }
 
 const captureHalf = 8 << 10
 
+// maxLogLines bounds the stderr lines forwarded per worker: ONNX Runtime can
+// warn once per node of a big model.
+const maxLogLines = 40
+
+// ortSeverity matches the severity in ONNX Runtime's default log format,
+// "2026-01-02 15:04:05.000 [W:onnxruntime:, graph.cc:4271 ...] Removing ...".
+var ortSeverity = regexp.MustCompile(`\[([VIWEF]):onnxruntime:`)
+
+// ortTimestamp is the time ONNX Runtime starts its log lines with; the stage's
+// log has its own.
+var ortTimestamp = regexp.MustCompile(`^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ `)
+
+// ansiEscape matches the colour codes ONNX Runtime wraps its warnings in.
+var ansiEscape = regexp.MustCompile(`\x1b\[[0-9;]*[A-Za-z]`)
+
+func (c *stderrCapture) lines(p []byte) {
+	c.partial = append(c.partial, p...)
+	for {
+		i := bytes.IndexByte(c.partial, '\n')
+		if i < 0 {
+			if len(c.partial) > 4<<10 { // a line that never ends: pass it on in pieces
+				i = len(c.partial)
+			} else {
+				return
+			}
+		}
+		line := strings.TrimRight(string(c.partial[:min(i, len(c.partial))]), "\r")
+		c.partial = c.partial[min(i+1, len(c.partial)):]
+		c.emit(line)
+	}
+}
+
+func (c *stderrCapture) emit(line string) {
+	line = ortTimestamp.ReplaceAllString(ansiEscape.ReplaceAllString(line, ""), "")
+	if c.dying || goReportStart.MatchString(line) {
+		// Go's crash report (stacks, registers) is for the CrashError, not the log.
+		c.dying = true
+		return
+	}
+	if strings.TrimSpace(line) == "" {
+		return
+	}
+	if line == c.last {
+		c.repeats++
+		return
+	}
+	c.flushRepeats()
+	c.last = line
+	if c.forwarded == maxLogLines {
+		c.forward(slog.LevelWarn, fmt.Sprintf("ONNX Runtime's worker wrote more to stderr; only its first %d lines are logged", maxLogLines))
+	}
+	c.forwarded++
+	if c.forwarded > maxLogLines {
+		return
+	}
+	level := slog.LevelDebug
+	if m := ortSeverity.FindStringSubmatch(line); m != nil && m[1] != "V" && m[1] != "I" {
+		level = slog.LevelWarn
+	}
+	c.forward(level, line)
+}
+
+func (c *stderrCapture) flushRepeats() {
+	if c.repeats > 0 && c.forwarded <= maxLogLines {
+		c.forward(slog.LevelDebug, fmt.Sprintf("(the line above %d more times)", c.repeats))
+	}
+	c.repeats = 0
+}
+
 func (c *stderrCapture) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.forward != nil {
+		c.lines(p)
+	}
 	n := len(p)
 	if room := captureHalf - len(c.head); room > 0 {
 		k := min(room, len(p))

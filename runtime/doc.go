@@ -8,10 +8,12 @@
 //     again, which serves in MaybeServeWorker (called first thing in every main and
 //     TestMain that opens sessions). Requests and tensors cross two pipes as
 //     length-prefixed binary frames (wire.go; serve.go is the worker side, worker.go the parent side, handles.go the Session and Runner handles, scope.go WithWorker and the idle pool). A native crash, a hang past the
-//     caller's context or running out of memory (SZRUN_WORKER_MEMORY) kills the
-//     worker, never szrun, and comes back as a *CrashError naming the model, what
-//     was being done and the signal: "ONNX Runtime crashed (SIGSEGV) loading
-//     /w/model.onnx".
+//     caller's context (or, when it has no deadline, past SZRUN_WORKER_TIMEOUT)
+//     or running out of memory (SZRUN_WORKER_MEMORY) kills the worker, never
+//     szrun, and comes back as a *CrashError naming the model, what was being
+//     done, the signal and the worker's last stderr lines: "ONNX Runtime crashed
+//     (SIGSEGV) loading /w/model.onnx". While a worker is healthy its stderr
+//     (ONNX Runtime's warnings) goes to WorkerOptions.Log, bounded.
 //   - WithWorker gives a context (the engine's, per stage instance) one worker,
 //     started on first use and again after a death; without it each session has
 //     a worker of its own.

@@ -34,7 +34,7 @@ func NewSession(ctx context.Context, modelPath string, opts SessionOptions) (*Se
 		return nil, fmt.Errorf("open session for %s: %w", modelPath, err)
 	}
 	s := &Session{w: w, own: own, path: modelPath, opts: opts}
-	err = w.call(ctx, "loading", modelPath, func(e *wireWriter) {
+	err = w.call(ctx, "loading", modelPath, 0, func(e *wireWriter) {
 		e.byte1(opNewSession)
 		e.str(os.Getenv(WorkerDebugEnv))
 		e.str(modelPath)
@@ -76,7 +76,7 @@ func (s *Session) Close() error {
 		return nil
 	}
 	s.closed = true
-	err := s.w.call(context.Background(), "closing", s.path, func(e *wireWriter) {
+	err := s.w.call(context.Background(), "closing", s.path, 0, func(e *wireWriter) {
 		e.byte1(opCloseSession)
 		e.u64(s.id)
 	}, nil)
@@ -102,7 +102,7 @@ func (s *Session) Run(ctx context.Context, inputs []*Tensor) ([]*Tensor, error) 
 		return nil, fmt.Errorf("run %s: %w", s.path, err)
 	}
 	var outs []*Tensor
-	err = s.w.call(ctx, "running", s.path, func(e *wireWriter) {
+	err = s.w.call(ctx, "running", s.path, 0, func(e *wireWriter) {
 		e.byte1(opRun)
 		e.u64(s.id)
 		e.tensors(ordered)
@@ -123,6 +123,9 @@ type Runner struct {
 	s      *Session
 	id     uint64
 	closed bool
+	// first is how long NewRunner's call (one run) took, which scales the bound
+	// on a timed loop when ctx has none.
+	first time.Duration
 }
 
 // NewRunner checks inputs against the session's model, copies them into the
@@ -137,7 +140,8 @@ func NewRunner(ctx context.Context, s *Session, inputs []*Tensor) (*Runner, erro
 		return nil, fmt.Errorf("new runner for %s: %w", s.path, err)
 	}
 	r := &Runner{s: s}
-	err = s.w.call(ctx, "running", s.path, func(e *wireWriter) {
+	start := time.Now()
+	err = s.w.call(ctx, "running", s.path, 0, func(e *wireWriter) {
 		e.byte1(opNewRunner)
 		e.u64(s.id)
 		e.tensors(ordered)
@@ -145,6 +149,7 @@ func NewRunner(ctx context.Context, s *Session, inputs []*Tensor) (*Runner, erro
 	if err != nil {
 		return nil, err
 	}
+	r.first = time.Since(start)
 	return r, nil
 }
 
@@ -156,12 +161,17 @@ func (r *Runner) Run(ctx context.Context) error {
 
 // Time runs the model n times in the worker, timing each run there, and appends the
 // n durations to dst. The worker's loop does not allocate. ctx's end kills the
-// worker, so bound n by what a deadline may cut short.
+// worker, so bound n by what a deadline may cut short. Without a deadline in ctx
+// the loop may take the worker's call timeout plus ten times n first runs.
 func (r *Runner) Time(ctx context.Context, n int, dst []time.Duration) ([]time.Duration, error) {
 	if r.closed {
 		return dst, errRunnerClosed
 	}
-	err := r.s.w.call(ctx, "running", r.s.path, func(e *wireWriter) {
+	extra := time.Duration(n) * 10 * r.first
+	if r.first > 0 && extra/r.first != time.Duration(n)*10 { // overflow: no practical bound
+		extra = time.Duration(1<<63 - 1)
+	}
+	err := r.s.w.call(ctx, "running", r.s.path, extra, func(e *wireWriter) {
 		e.byte1(opRunnerRun)
 		e.u64(r.id)
 		e.u64(uint64(n))
@@ -181,7 +191,7 @@ func (r *Runner) Outputs(ctx context.Context) ([]*Tensor, error) {
 		return nil, errRunnerClosed
 	}
 	var outs []*Tensor
-	err := r.s.w.call(ctx, "reading outputs of", r.s.path, func(e *wireWriter) {
+	err := r.s.w.call(ctx, "reading outputs of", r.s.path, 0, func(e *wireWriter) {
 		e.byte1(opRunnerOutputs)
 		e.u64(r.id)
 	}, func(d *wireReader) { outs = d.tensors() })
@@ -194,7 +204,7 @@ func (r *Runner) Close() error {
 		return nil
 	}
 	r.closed = true
-	err := r.s.w.call(context.Background(), "closing a runner of", r.s.path, func(e *wireWriter) {
+	err := r.s.w.call(context.Background(), "closing a runner of", r.s.path, 0, func(e *wireWriter) {
 		e.byte1(opCloseRunner)
 		e.u64(r.id)
 	}, nil)
@@ -226,7 +236,7 @@ func Optimize(ctx context.Context, modelPath, outPath, level string, threads int
 	if own {
 		defer release(w)
 	}
-	return w.call(ctx, "optimizing", modelPath, func(e *wireWriter) {
+	return w.call(ctx, "optimizing", modelPath, 0, func(e *wireWriter) {
 		e.byte1(opOptimize)
 		e.str(os.Getenv(WorkerDebugEnv))
 		e.str(modelPath)

@@ -98,7 +98,13 @@ func Init() error {
 		return err
 	}
 	ort.SetSharedLibraryPath(p)
-	if err := ort.InitializeEnvironment(ort.WithLogLevelError()); err != nil {
+	// A worker logs ONNX Runtime's warnings too: its stderr goes to the stage's
+	// log (WorkerOptions.Log), folded and bounded. szrun itself loads no model.
+	level := ort.WithLogLevelError()
+	if os.Getenv(workerEnv) != "" {
+		level = ort.WithLogLevelWarning()
+	}
+	if err := ort.InitializeEnvironment(level); err != nil {
 		return fmt.Errorf("%w: load %s: %w", ErrNoLibrary, p, err)
 	}
 	if err := capiInit(p); err != nil {

@@ -25,7 +25,7 @@ func takeIdle(opts WorkerOptions) *Worker {
 	defer idle.mu.Unlock()
 	for i := len(idle.ws) - 1; i >= 0; i-- {
 		w := idle.ws[i]
-		if w.limit == opts.MemoryLimit && w.Alive() {
+		if w.limit == opts.MemoryLimit && w.timeout == max(opts.CallTimeout, 0) && w.Alive() {
 			idle.ws = append(idle.ws[:i], idle.ws[i+1:]...)
 			return w
 		}

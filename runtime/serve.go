@@ -130,6 +130,8 @@ func debugHook(v, model string) error {
 	}
 	switch mode {
 	case "crash":
+		// What a crashing library prints last, for the parent's CrashError to show.
+		fmt.Fprintf(os.Stderr, "szrun ORT worker debug hook: crashing on purpose on %s\n", model)
 		C.sz_debug_crash()
 	case "hang":
 		C.sz_debug_hang()

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -20,6 +22,17 @@ import (
 // "512MiB"; a model that needs more fails its stage as out of memory instead of
 // bringing the machine down. Unset means no limit beyond the machine's.
 const MemoryLimitEnv = "SZRUN_WORKER_MEMORY"
+
+// TimeoutEnv bounds each call to a worker (loading or optimizing a model, one run)
+// when the caller's context has no deadline, i.e. the stage has no `timeout:`, e.g.
+// "10m" or "2h"; "off" turns the bound off. Unset means DefaultCallTimeout.
+const TimeoutEnv = "SZRUN_WORKER_TIMEOUT"
+
+// DefaultCallTimeout is how long a call to a worker may go unanswered before the
+// worker is taken for hung and killed, when neither the caller's context nor
+// TimeoutEnv says otherwise: far above what loading, optimizing or running even a
+// multi-GB model takes on a loaded machine, far below forever.
+const DefaultCallTimeout = 30 * time.Minute
 
 // pipeSize is the capacity asked for each pipe to the worker.
 const pipeSize = 1 << 20
@@ -41,15 +54,28 @@ type Worker struct {
 	log    *stderrCapture
 	exited chan struct{} // closed once the process has been waited for
 	limit  uint64
+	// timeout bounds a call when its context has no deadline (0: none).
+	timeout time.Duration
 	// dead is set once the worker is gone (crash, kill, protocol failure, Close).
 	dead error
 }
 
-// WorkerOptions configures a worker process. The zero value is no memory limit.
+// WorkerOptions configures a worker process. The zero value is no memory limit,
+// DefaultCallTimeout, and the worker's stderr kept only for crash reports.
 type WorkerOptions struct {
 	// MemoryLimit bounds the worker's data memory (RLIMIT_DATA) in bytes; 0 reads
 	// MemoryLimitEnv, and no limit when that is unset.
 	MemoryLimit uint64
+	// CallTimeout bounds each call whose context has no deadline: past it the
+	// worker is killed as hung (a CrashError wrapping ErrHung). 0 reads TimeoutEnv,
+	// else DefaultCallTimeout; negative means no bound. A Runner's timed loop of n
+	// runs gets this plus n times ten times the runner's first run.
+	CallTimeout time.Duration
+	// Log, when set, receives the lines the worker writes to stderr (ONNX
+	// Runtime's warnings) while it lives: ONNX Runtime's warnings and errors at
+	// slog.LevelWarn, other lines at slog.LevelDebug, repeats folded and at most
+	// maxLogLines lines per worker. It is called from another goroutine.
+	Log func(level slog.Level, line string)
 }
 
 func (o *WorkerOptions) applyDefaults() error {
@@ -60,6 +86,18 @@ func (o *WorkerOptions) applyDefaults() error {
 				return fmt.Errorf("%s: %w", MemoryLimitEnv, err)
 			}
 			o.MemoryLimit = n
+		}
+	}
+	if o.CallTimeout == 0 {
+		o.CallTimeout = DefaultCallTimeout
+		if v := strings.TrimSpace(os.Getenv(TimeoutEnv)); v == "off" {
+			o.CallTimeout = -1
+		} else if v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				return fmt.Errorf("%s=%q: want a Go duration such as 10m or 2h, or off", TimeoutEnv, v)
+			}
+			o.CallTimeout = d
 		}
 	}
 	return nil
@@ -101,7 +139,8 @@ func StartWorker(ctx context.Context, opts WorkerOptions) (*Worker, error) {
 			_ = rc.Control(func(fd uintptr) { _, _ = unix.FcntlInt(fd, unix.F_SETPIPE_SZ, pipeSize) })
 		}
 	}
-	w := &Worker{reqF: reqW, respF: respR, log: &stderrCapture{}, exited: make(chan struct{}), limit: opts.MemoryLimit}
+	w := &Worker{reqF: reqW, respF: respR, log: &stderrCapture{forward: opts.Log}, exited: make(chan struct{}),
+		limit: opts.MemoryLimit, timeout: max(opts.CallTimeout, 0)}
 	cmd := exec.Command(exe)
 	cmd.Env = append(os.Environ(), workerEnv+"=1", LibraryEnv+"="+lib)
 	if opts.MemoryLimit > 0 {
@@ -195,8 +234,10 @@ func (w *Worker) kill() {
 // does, for the error when the worker dies during it ("loading", "/m/model.onnx").
 // A worker error (the model is invalid, an input does not fit) is returned as it is
 // and leaves the worker usable; a death (crash, kill at ctx's end, broken pipe) is a
-// *CrashError, and the worker takes no further calls.
-func (w *Worker) call(ctx context.Context, op, model string, send func(*wireWriter), recv func(*wireReader)) error {
+// *CrashError, and the worker takes no further calls. When ctx has no deadline the
+// call gets the worker's timeout plus extra (for a timed loop's runs), and the
+// worker is killed as hung past it.
+func (w *Worker) call(ctx context.Context, op, model string, extra time.Duration, send func(*wireWriter), recv func(*wireReader)) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.dead != nil {
@@ -204,6 +245,11 @@ func (w *Worker) call(ctx context.Context, op, model string, send func(*wireWrit
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("%s %s: %w", op, model, context.Cause(ctx))
+	}
+	if d := w.timeout + extra; w.timeout > 0 && d > 0 && !hasDeadline(ctx) {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, d, &hungError{after: d})
+		defer cancel()
 	}
 	stop := context.AfterFunc(ctx, w.kill)
 	send(w.w)
@@ -225,6 +271,11 @@ func (w *Worker) call(ctx context.Context, op, model string, send func(*wireWrit
 		return w.died(ctx, op, model, err)
 	}
 	return remote
+}
+
+func hasDeadline(ctx context.Context) bool {
+	_, ok := ctx.Deadline()
+	return ok
 }
 
 // died waits for the worker's end, records why it died and returns that. io is the

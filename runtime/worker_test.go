@@ -3,7 +3,11 @@ package runtime
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -153,5 +157,86 @@ func TestParseBytes(t *testing.T) {
 	}
 	if got := FormatBytes(3 << 29); got != "1.5 GiB" {
 		t.Errorf("FormatBytes = %q", got)
+	}
+}
+
+// TestWorkerDefaultTimeoutHang: without a deadline in the caller's context (a stage
+// with no timeout:), a load that never returns is killed after TimeoutEnv, and the
+// error says it hung, naming the model and the bound.
+func TestWorkerDefaultTimeoutHang(t *testing.T) {
+	requireORT(t)
+	t.Setenv(WorkerDebugEnv, "hang:convbn")
+	t.Setenv(TimeoutEnv, "2s")
+	ctx, release := WithWorker(context.Background(), WorkerOptions{})
+	defer release()
+	_, err := NewSession(ctx, "testdata/convbn.onnx", SessionOptions{})
+	ce := wantCrash(t, err, "ONNX Runtime hung loading testdata/convbn.onnx: no answer from its worker in 2s, so it was killed (SZRUN_WORKER_TIMEOUT")
+	if !errors.Is(err, ErrHung) || errors.Is(err, context.DeadlineExceeded) || ce.OutOfMemory {
+		t.Fatalf("hang = %+v, want it to wrap ErrHung only", ce)
+	}
+	t.Setenv(WorkerDebugEnv, "")
+	loadAfter(t, ctx)
+
+	t.Setenv(TimeoutEnv, "soon")
+	if _, err := NewSession(context.Background(), "testdata/convbn.onnx", SessionOptions{}); err == nil || !strings.Contains(err.Error(), `SZRUN_WORKER_TIMEOUT="soon": want a Go duration`) {
+		t.Fatalf("bad %s: err = %v", TimeoutEnv, err)
+	}
+}
+
+// TestWorkerStderrReachesLog: what ONNX Runtime warns while a healthy worker loads
+// a model reaches WorkerOptions.Log at warning level.
+func TestWorkerStderrReachesLog(t *testing.T) {
+	requireORT(t)
+	var mu sync.Mutex
+	var got []string
+	ctx, release := WithWorker(context.Background(), WorkerOptions{Log: func(level slog.Level, line string) {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, level.String()+" "+line)
+	}})
+	s, err := NewSession(ctx, "testdata/warns.onnx", SessionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	release() // the worker's stderr is closed and read to its end
+	mu.Lock()
+	defer mu.Unlock()
+	for _, l := range got {
+		if strings.HasPrefix(l, "WARN ") && strings.Contains(l, "unused") {
+			return
+		}
+	}
+	t.Fatalf("logged %q, want ONNX Runtime's warning about the initializer \"unused\"", got)
+}
+
+// TestWorkerStderrFolded: repeated lines are folded and a flood is cut at
+// maxLogLines, with one line saying so.
+func TestWorkerStderrFolded(t *testing.T) {
+	var got []string
+	c := &stderrCapture{forward: func(level slog.Level, line string) { got = append(got, line) }}
+	fmt.Fprint(c, "a\na\na\nb")
+	fmt.Fprint(c, "\n")
+	if want := []string{"a", "(the line above 2 more times)", "b"}; !slices.Equal(got, want) {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	for i := range 3 * maxLogLines {
+		fmt.Fprintf(c, "line %d\n", i)
+	}
+	// a, b and 38 more lines, the fold, and the note.
+	if len(got) != maxLogLines+2 || !strings.Contains(got[len(got)-1], "only its first 40 lines") {
+		t.Fatalf("%d lines forwarded, last %q", len(got), got[len(got)-1])
+	}
+}
+
+// TestCrashErrorShowsLastOutput: a crashed worker's last stderr lines before Go's
+// crash report end the error's text.
+func TestCrashErrorShowsLastOutput(t *testing.T) {
+	requireORT(t)
+	t.Setenv(WorkerDebugEnv, "crash:convbn")
+	_, err := NewSession(context.Background(), "testdata/convbn.onnx", SessionOptions{})
+	ce := wantCrash(t, err, "ONNX Runtime crashed (SIGSEGV) loading testdata/convbn.onnx\nthe worker's last output:\n  szrun ORT worker debug hook: crashing on purpose on testdata/convbn.onnx")
+	if strings.Contains(err.Error(), "goroutine") || !strings.Contains(ce.Log, "goroutine") {
+		t.Fatalf("error = %q: want the lines before Go's crash report, not the report", err)
 	}
 }

@@ -102,3 +102,43 @@ func TestStageSurvivesORTOutOfMemoryDebugHook(t *testing.T) {
 	checkIsolated(t, dir, []string{"SZRUN_ORT_WORKER_DEBUG=oom:convbn", "SZRUN_WORKER_MEMORY=1GiB"},
 		"ONNX Runtime ran out of memory (worker limit 1 GiB, SZRUN_WORKER_MEMORY) loading ")
 }
+
+// TestStageHangWithoutTimeoutDebugHook: a stage with no timeout: whose worker
+// hangs is stopped after SZRUN_WORKER_TIMEOUT, with an error saying what hung.
+func TestStageHangWithoutTimeoutDebugHook(t *testing.T) {
+	dir := isolationRecipe(t, "../../runtime/testdata/convbn.onnx", "")
+	checkIsolated(t, dir, []string{"SZRUN_ORT_WORKER_DEBUG=hang:convbn", "SZRUN_WORKER_TIMEOUT=3s"},
+		"ONNX Runtime hung loading ")
+}
+
+// TestStageCrashShowsWorkerOutputDebugHook: what a crashing worker wrote last
+// (here the debug hook's line, in life ONNX Runtime's reason) is in the stage's
+// error, without Go's crash report.
+func TestStageCrashShowsWorkerOutputDebugHook(t *testing.T) {
+	dir := isolationRecipe(t, "../../runtime/testdata/convbn.onnx", "")
+	checkIsolated(t, dir, []string{"SZRUN_ORT_WORKER_DEBUG=crash:convbn"},
+		"the worker's last output:") // its lines: runtime's TestCrashErrorShowsLastOutput
+}
+
+// TestStageLogsORTWarnings: ONNX Runtime's warnings in a healthy worker reach the
+// stage's log as warnings, once, without its colour codes and timestamps.
+func TestStageLogsORTWarnings(t *testing.T) {
+	dir := t.TempDir()
+	model, err := filepath.Abs("../../runtime/testdata/warns.onnx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := "version: 1\nstages:\n  opt:\n    uses: optimize\n    with: { model: \"" + model + "\", level: basic }\n"
+	if err := os.WriteFile(filepath.Join(dir, "r.yaml"), []byte(r), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := szrun(t, dir, nil, "run", "r.yaml")
+	if res.code != 0 {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", res.code, res.stdout, res.stderr)
+	}
+	out := res.stdout + res.stderr
+	const want = "WARN ONNX Runtime: [W:onnxruntime:, "
+	if n := strings.Count(out, want); n != 1 || !strings.Contains(out, "Removing initializer 'unused'") || strings.Contains(out, "\x1b[") {
+		t.Fatalf("want ONNX Runtime's warning about 'unused' once (%q), got %d:\n%s", want, n, out)
+	}
+}

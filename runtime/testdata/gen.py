@@ -13,6 +13,7 @@ x: float32 [N, ?, 4] (a dynamic non-batch axis) for RandomInputs' errors. npy/ h
 .npy files of several dtypes for LoadDir. fp16dyn.onnx is a float16 Relu over [N, L]:
 its output shape is only known after running. scalar_empty.onnx takes a scalar s and an
 empty-able past [1, P, 4] (a KV cache on its first step): y = concat(past, cur) * s.
+warns.onnx is a Relu with an unused initializer, on which ONNX Runtime prints a warning.
 """
 import os
 import shutil
@@ -129,6 +130,20 @@ def scalar_empty():
     onnx.save(model, os.path.join(HERE, "scalar_empty.onnx"))
 
 
+def warns():
+    # An initializer no node reads: ONNX Runtime warns "Removing initializer
+    # 'unused'. It is not used by any node ..." on stderr while loading.
+    graph = helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["y"])], "warns",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])],
+        initializer=[numpy_helper.from_array(np.ones(4, dtype=np.float32), "unused")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 7
+    onnx.checker.check_model(model)
+    onnx.save(model, os.path.join(HERE, "warns.onnx"))
+
+
 def npy():
     d = os.path.join(HERE, "npy")
     os.makedirs(d, exist_ok=True)
@@ -144,3 +159,4 @@ if __name__ == "__main__":
     dyn()
     fp16dyn()
     scalar_empty()
+    warns()

@@ -95,6 +95,9 @@ func Apply(m *onnxpb.ModelProto, cfg Config, ranges map[string]calib.Range) ([]D
 		nodes = append(nodes, n)
 	}
 	g.Node = append(nodes, q.extra...)
+	if cfg.Mode == ModeStatic {
+		g.Node = removeDeadDQ(g, g.Node) // a HardSigmoid's input may no longer need its own
+	}
 	g.Initializer = append(g.Initializer, q.inits...)
 	if err := onnx.TopoSort(g); err != nil {
 		return nil, nil, fmt.Errorf("sort quantized graph: %w", err)

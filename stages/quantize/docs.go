@@ -34,15 +34,21 @@ given, else int8-dynamic.
   (Gather of a constant [V, D]) are stored int8 per column in both modes and
   dequantized after the lookup.
 - ` + "`int8-static`" + `: QDQ (QuantizeLinear → DequantizeLinear) around a connected
-  INT8 region: Conv, MatMul and Gemm with constant weights, plus Add, MaxPool,
-  AveragePool, GlobalAveragePool, Flatten, Reshape, Transpose, Squeeze, Unsqueeze
-  when all their inputs are already INT8 and one of their readers is too. Relu
-  and Clip right after a quantized node are folded into its output range (exact
-  with asymmetric activations). Weights int8 per output channel (Conv axis 0,
+  INT8 region: Conv, MatMul and Gemm with constant weights, plus Add and Mul
+  (of two activations), Sigmoid, HardSigmoid, HardSwish, LeakyRelu, Concat,
+  MaxPool, AveragePool, GlobalAveragePool, Flatten, Reshape, Transpose,
+  Squeeze, Unsqueeze when all their inputs are already INT8 and one of their
+  readers is too: SiLU, HardSwish and squeeze-excitation blocks run as
+  integer kernels. Relu and Clip right after a quantized node are folded into
+  its output range (exact with asymmetric activations); HardSigmoid, which
+  has no integer kernel, is written as an Add of its scaled input and beta
+  whose output range is [0, 1], so the output quantization clamps exactly as
+  it does (HardSwish: x times that). Weights int8 per output channel (Conv axis 0,
   MatMul [K,N] axis 1, Gemm axis 0 with transB, else 1), biases int32 with scale = input scale x weight
-  scale. ONNX Runtime fuses this into QLinearConv, QLinearAdd, QGemm,
-  MatMulIntegerToFloat; everything else stays float instead of paying for
-  conversions. ` + "`format: qoperator`" + ` writes those integer operators
+  scale. ONNX Runtime fuses this into QLinearConv, QLinearAdd, QLinearMul,
+  QLinearSigmoid, QLinearLeakyRelu, QLinearConcat, QLinearGlobalAveragePool,
+  QGemm, MatMulIntegerToFloat; everything else stays float instead of paying
+  for conversions. ` + "`format: qoperator`" + ` writes those integer operators
   out (QLinearConv, QLinearMatMul, QGemm, QLinearAdd, QLinearGlobalAveragePool).
 
 Default types are uint8 activations and int8 symmetric weights: on ONNX

@@ -12,9 +12,15 @@ import (
 // with constant weights (core), plus the cheap nodes between them whose
 // inputs are already INT8 (secondary), so that ONNX Runtime fuses each
 // DequantizeLinear → op → QuantizeLinear group into one integer kernel
-// (QLinearConv, QGemm, QLinearMatMul, QLinearAdd, QLinearGlobalAveragePool,
-// int8 MaxPool) instead of running float ops between conversions, which is
-// what makes naive QDQ models slower than float.
+// (QLinearConv, QGemm, QLinearMatMul, QLinearAdd, QLinearMul,
+// QLinearSigmoid, QLinearLeakyRelu, QLinearConcat,
+// QLinearGlobalAveragePool, int8 MaxPool) instead of running float ops
+// between conversions, which is what makes naive QDQ models slower than
+// float. These are the groups ONNX Runtime 1.30's CPU QDQ transformer fuses
+// (its UnaryOpQDQRules, BinaryOpQDQRules, VariadicOpQDQRules, DropQDQNodes).
+// HardSigmoid and HardSwish have no integer kernel: HardSigmoid is written
+// as an Add whose output quantization saturates at 0 and 1 (see
+// hardSigmoid), which fuses into QLinearAdd, and HardSwish as x times that.
 var (
 	coreOps = map[string]bool{"Conv": true, "MatMul": true, "Gemm": true}
 	// passthroughOps move or select values without changing them: their
@@ -22,8 +28,22 @@ var (
 	// requires to drop their Q/DQ pair.
 	passthroughOps = map[string]bool{"MaxPool": true, "Flatten": true, "Reshape": true,
 		"Transpose": true, "Squeeze": true, "Unsqueeze": true}
-	secondaryOps = map[string]bool{"Add": true, "AveragePool": true, "GlobalAveragePool": true}
+	secondaryOps = map[string]bool{"Add": true, "AveragePool": true, "GlobalAveragePool": true,
+		"Mul": true, "Sigmoid": true, "HardSigmoid": true, "HardSwish": true, "LeakyRelu": true, "Concat": true}
+	// binaryOps read two activations (an integer kernel exists only for
+	// two quantized inputs); variadicOps read any number.
+	binaryOps   = map[string]bool{"Add": true, "Mul": true}
+	variadicOps = map[string]bool{"Concat": true}
 )
+
+// activationInputs are the inputs of a region node that are quantized.
+func activationInputs(n *onnxpb.NodeProto) []string {
+	op := n.GetOpType()
+	if binaryOps[op] || variadicOps[op] {
+		return n.Input
+	}
+	return n.Input[:1]
+}
 
 type staticPlan struct {
 	core   map[*onnxpb.NodeProto]*linear // nil *linear for Conv
@@ -34,6 +54,7 @@ type staticPlan struct {
 	qdq    []string                     // tensors that get a Q/DQ pair, in order
 	share  map[string]string            // tensor -> tensor whose parameters it reuses
 	bounds map[string]calib.Range       // a folded Clip's bounds
+	fixed  map[string]calib.Range       // ranges set by the op, not calibrated (HardSigmoid: [0, 1])
 	order  []*onnxpb.NodeProto          // candidates in graph order
 }
 
@@ -59,6 +80,9 @@ func (p *staticPlan) CalibrationTensors() []string {
 	var out []string
 	for _, t := range p.qdq {
 		r := p.root(t)
+		if _, ok := p.fixed[r]; ok {
+			continue
+		}
 		if !seen[r] {
 			seen[r] = true
 			out = append(out, r)
@@ -72,7 +96,8 @@ func (q *rewriter) planStatic() (*staticPlan, error) {
 	x := q.x
 	p := &staticPlan{core: map[*onnxpb.NodeProto]*linear{}, second: map[*onnxpb.NodeProto]bool{},
 		fold: map[*onnxpb.NodeProto]*onnxpb.NodeProto{}, folded: map[*onnxpb.NodeProto]bool{},
-		out: map[*onnxpb.NodeProto]string{}, share: map[string]string{}, bounds: map[string]calib.Range{}}
+		out: map[*onnxpb.NodeProto]string{}, share: map[string]string{}, bounds: map[string]calib.Range{},
+		fixed: map[string]calib.Range{}}
 	region := map[string]bool{}
 	for _, n := range x.g.Node {
 		if p.folded[n] {
@@ -95,6 +120,10 @@ func (q *rewriter) planStatic() (*staticPlan, error) {
 			}
 			p.core[n] = l
 		case secondaryOps[op] || passthroughOps[op]:
+			if (op == "HardSigmoid" || op == "HardSwish") && q.cfg.SymActs {
+				q.decide(n, false, "", op+" needs asymmetric activations (its output quantization must saturate at 0)")
+				continue
+			}
 			if why := p.secondaryCheck(x, n, region, q.opset); why != "" {
 				q.decide(n, false, "", why)
 				continue
@@ -171,14 +200,26 @@ func (p *staticPlan) secondaryCheck(x *index, n *onnxpb.NodeProto, region map[st
 	if op == "MaxPool" && len(n.Output) > 1 && n.Output[1] != "" {
 		return "MaxPool with an Indices output"
 	}
-	ins := n.Input[:1]
-	if op == "Add" {
+	switch {
+	case binaryOps[op]:
 		if len(n.Input) != 2 || !x.isActivation(n.Input[0]) || !x.isActivation(n.Input[1]) {
-			return "Add of a constant stays float (only Add of two INT8 activations has an integer kernel)"
+			return op + " of a constant stays float (only " + op + " of two INT8 activations has an integer kernel)"
 		}
-		ins = n.Input
+	case variadicOps[op]:
+		for _, in := range n.Input {
+			if !x.isActivation(in) {
+				return op + " of a constant stays float"
+			}
+		}
+	case op == "HardSigmoid":
+		if attrFloat(n, "alpha", 0.2) <= 0 || attrFloat(n, "beta", 0.5) == 0 {
+			return "HardSigmoid with alpha <= 0 or beta = 0 has no integer form"
+		}
 	}
-	for _, in := range ins {
+	if len(n.Input) == 0 || len(n.Output) == 0 || len(n.Output) > 1 && op != "MaxPool" {
+		return fmt.Sprintf("%s with %d inputs and %d outputs", op, len(n.Input), len(n.Output))
+	}
+	for _, in := range activationInputs(n) {
 		if !region[in] {
 			return fmt.Sprintf("input %q is not INT8 (its producer stays float), so quantizing %s would only add conversions", in, op)
 		}
@@ -285,11 +326,7 @@ func (p *staticPlan) pickTensors(x *index) {
 		}
 	}
 	for _, n := range p.order {
-		ins := n.Input[:1]
-		if n.GetOpType() == "Add" {
-			ins = n.Input
-		}
-		for _, in := range ins {
+		for _, in := range activationInputs(n) {
 			add(in)
 		}
 		out := p.out[n]
@@ -298,6 +335,9 @@ func (p *staticPlan) pickTensors(x *index) {
 		}
 		if passthroughOps[n.GetOpType()] {
 			p.share[out] = n.Input[0]
+		}
+		if n.GetOpType() == "HardSigmoid" {
+			p.fixed[out] = hardSigmoidRange
 		}
 	}
 }

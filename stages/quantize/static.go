@@ -37,7 +37,10 @@ func (q *rewriter) static(ranges map[string]calib.Range) error {
 	acts := map[string]qmath.Params{}
 	qmin, qmax := q.cfg.Activation.Range(q.cfg.SymActs, false)
 	for _, t := range p.qdq {
-		r, ok := ranges[p.root(t)]
+		r, ok := p.fixed[p.root(t)]
+		if !ok {
+			r, ok = ranges[p.root(t)]
+		}
 		if !ok {
 			return fmt.Errorf("no calibrated range for tensor %q", p.root(t))
 		}
@@ -60,11 +63,27 @@ func (q *rewriter) static(ranges map[string]calib.Range) error {
 	for n := range p.core {
 		coreIn[n] = acts[n.Input[0]]
 	}
+	inputOf := map[*onnxpb.NodeProto]string{}
+	for _, n := range p.order {
+		inputOf[n] = n.Input[0]
+	}
+	quantized := map[string]qtensor{}
 	for _, t := range p.qdq {
-		q.insertQDQ(t, acts[t], p)
+		quantized[t] = q.insertQDQ(t, acts[t], p)
 	}
 	for _, n := range p.order {
 		l, isCore := p.core[n]
+		switch n.GetOpType() {
+		case "HardSigmoid":
+			q.replace[n] = q.hardSigmoid(n.GetName(), attrFloat(n, "alpha", 0.2), attrFloat(n, "beta", 0.5),
+				quantized[inputOf[n]], acts[inputOf[n]], n.Output[0])
+			q.decide(n, true, "QDQ Add", "written as an Add whose output quantization saturates at 0 and 1: runs as QLinearAdd")
+			continue
+		case "HardSwish":
+			q.hardSwish(n, quantized[inputOf[n]], acts[inputOf[n]])
+			q.decide(n, true, "QDQ Add, Mul", "x times HardSigmoid(x), written as an Add saturating at 0 and 1: runs as QLinearAdd and QLinearMul")
+			continue
+		}
 		if !isCore {
 			q.decide(n, true, "QDQ", "all inputs INT8: runs as an integer kernel between quantized neighbours")
 			continue
@@ -81,10 +100,13 @@ func (q *rewriter) static(ranges map[string]calib.Range) error {
 	return nil
 }
 
+// qtensor names a quantized activation: data, scale, zero point.
+type qtensor struct{ data, scale, zp string }
+
 // insertQDQ adds t → QuantizeLinear → DequantizeLinear and makes every
 // reader of t read the dequantized value instead; a graph output keeps the
 // producer's float value.
-func (q *rewriter) insertQDQ(t string, pr qmath.Params, p *staticPlan) {
+func (q *rewriter) insertQDQ(t string, pr qmath.Params, p *staticPlan) qtensor {
 	base := q.namer.Name(t + "_q")
 	scale := onnxb.Floats(base+"_scale", []float32{pr.Scale})
 	zp := onnxb.Raw8(base+"_zero_point", q.cfg.Activation == qmath.Int8, []byte{byte(pr.ZeroPoint)})
@@ -104,6 +126,69 @@ func (q *rewriter) insertQDQ(t string, pr qmath.Params, p *staticPlan) {
 			}
 		}
 	}
+	return qtensor{qv, scale.GetName(), zp.GetName()}
+}
+
+// hardSigmoid writes HardSigmoid(x) = clip(alpha*x + beta, 0, 1) into out
+// as DequantizeLinear(x_q, alpha*x_scale, x_zp) + beta. Quantized on [0, 1]
+// (hardSigmoidRange), the output QuantizeLinear saturates exactly where the
+// clip clamps, and ONNX Runtime fuses the group into one QLinearAdd (a
+// float HardSigmoid would need a DequantizeLinear and a QuantizeLinear
+// around it). beta is an exactly representable quantized constant.
+func (q *rewriter) hardSigmoid(name string, alpha, beta float32, x qtensor, in qmath.Params, out string) []*onnxpb.NodeProto {
+	signed := q.cfg.Activation == qmath.Int8
+	base := q.namer.Name(name + "_x")
+	xs := onnxb.Floats(base+"_scale", []float32{in.Scale * alpha})
+	xs.Dims = nil
+	q.addInits(xs)
+	xa := q.namer.Name(base + "_scaled")
+	// beta = scale * (v - zp) with v at the end of the type's range.
+	v, zp, bs := byte(255), byte(0), beta/255
+	switch {
+	case signed:
+		v, bs = 127, beta/127
+		if beta < 0 {
+			v, bs = 0x81, -beta/127 // -127
+		}
+	case beta < 0:
+		v, zp, bs = 0, 255, -beta/255
+	}
+	bbase := q.namer.Name(name + "_beta")
+	bq := onnxb.Raw8(bbase+"_quantized", signed, []byte{v})
+	bsc := onnxb.Floats(bbase+"_scale", []float32{bs})
+	bzp := onnxb.Raw8(bbase+"_zero_point", signed, []byte{zp})
+	bq.Dims, bsc.Dims, bzp.Dims = nil, nil, nil
+	q.addInits(bq, bsc, bzp)
+	bout := q.dequantize(bbase, bq.GetName(), bsc.GetName(), bzp.GetName(), -1)
+	return []*onnxpb.NodeProto{
+		onnxb.Node("DequantizeLinear", q.namer.Name(base+"_DequantizeLinear"), []string{x.data, xs.GetName(), x.zp}, []string{xa}),
+		onnxb.Node("Add", q.namer.Name(name), []string{xa, bout}, []string{out}),
+	}
+}
+
+// hardSigmoidRange is the fixed range of a HardSigmoid output.
+var hardSigmoidRange = calib.Range{Min: 0, Max: 1}
+
+// hardSwish replaces HardSwish(x) = x * HardSigmoid(x) (alpha 1/6, beta
+// 1/2) by the HardSigmoid above, quantized on [0, 1], times x: two integer
+// kernels (QLinearAdd, QLinearMul) instead of a float op between
+// conversions.
+func (q *rewriter) hardSwish(n *onnxpb.NodeProto, x qtensor, in qmath.Params) {
+	hs := q.namer.Name(n.GetName() + "_hardsigmoid")
+	nodes := q.hardSigmoid(n.GetName()+"_hardsigmoid", 1.0/6, 0.5, x, in, hs)
+	qmin, qmax := q.cfg.Activation.Range(false, false)
+	pr := qmath.ComputeParams(hardSigmoidRange.Min, hardSigmoidRange.Max, qmin, qmax, false)
+	base := q.namer.Name(hs + "_q")
+	scale := onnxb.Floats(base+"_scale", []float32{pr.Scale})
+	zp := onnxb.Raw8(base+"_zero_point", q.cfg.Activation == qmath.Int8, []byte{byte(pr.ZeroPoint)})
+	scale.Dims, zp.Dims = nil, nil
+	q.addInits(scale, zp)
+	qv, dv := q.namer.Name(hs+"_quantized"), q.namer.Name(hs+"_dequantized")
+	nodes = append(nodes,
+		onnxb.Node("QuantizeLinear", q.namer.Name(hs+"_QuantizeLinear"), []string{hs, scale.GetName(), zp.GetName()}, []string{qv}),
+		onnxb.Node("DequantizeLinear", q.namer.Name(hs+"_DequantizeLinear"), []string{qv, scale.GetName(), zp.GetName()}, []string{dv}),
+		onnxb.Node("Mul", n.GetName(), []string{n.Input[0], dv}, []string{n.Output[0]}))
+	q.replace[n] = nodes
 }
 
 // staticWeights replaces a core node's weight (and bias) by DequantizeLinear

@@ -41,6 +41,9 @@ func ForORT(path, dir string) (string, *Report, error) {
 		return "", nil, fmt.Errorf("%s: %w", path, err)
 	}
 	out := filepath.Join(dir, "normalized.onnx")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", nil, fmt.Errorf("normalize %s: %w", path, err)
+	}
 	if err := onnx.Save(m, out, onnx.SaveOptions{}); err != nil {
 		return "", nil, fmt.Errorf("normalize %s: write %s: %w", path, out, err)
 	}

@@ -434,3 +434,64 @@ func TestForORT(t *testing.T) {
 		t.Error("Opset of a Go file: no error")
 	}
 }
+
+// TestFusedMatMulTransBatch splits FusedMatMul with transBatchA/transBatchB
+// (ONNX Runtime's MatmulTransposeFusion writes them for attention in
+// transformers: the zoo's torch_transformer after optimize) into Transpose
+// and MatMul, and ONNX Runtime's own kernel agrees with the result for every
+// combination with transA/transB, at rank 3 and 4.
+func TestFusedMatMulTransBatch(t *testing.T) {
+	testenv.RequireORT(t)
+	// Used shapes: A [b.., M, K], B [b.., K, N] with M=4, K=5, N=6.
+	stored := func(batch []int64, trans, transBatch bool, rows, cols int64) []int64 {
+		switch {
+		case transBatch && trans:
+			return append(append([]int64{cols}, batch...), rows)
+		case transBatch:
+			return append(append([]int64{rows}, batch...), cols)
+		case trans:
+			return append(append([]int64{}, batch...), cols, rows)
+		}
+		return append(append([]int64{}, batch...), rows, cols)
+	}
+	for _, batch := range [][]int64{{3}, {2, 3}} {
+		for c := 0; c < 16; c++ {
+			tA, bA, tB, bB := c&1 != 0, c&2 != 0, c&4 != 0, c&8 != 0
+			if !bA && !bB {
+				continue // TestUnfuseExtended covers plain transposes
+			}
+			name := fmt.Sprintf("rank%d_transA%v_batchA%v_transB%v_batchB%v", len(batch)+2, tA, bA, tB, bB)
+			t.Run(name, func(t *testing.T) {
+				b2i := func(b bool) int64 {
+					if b {
+						return 1
+					}
+					return 0
+				}
+				shapes := map[string][]int64{"a": stored(batch, tA, bA, 4, 5), "b": stored(batch, tB, bB, 5, 6)}
+				dyn := func(s []int64) []int64 { return append([]int64{-1}, s[1:]...) }
+				g := &onnxpb.GraphProto{
+					Name: proto.String("g"),
+					Input: []*onnxpb.ValueInfoProto{
+						onnxb.VI("a", onnx.Float, dyn(shapes["a"])...),
+						onnxb.VI("b", onnx.Float, dyn(shapes["b"])...),
+					},
+					Output: []*onnxpb.ValueInfoProto{onnxb.UnshapedVI("y", onnx.Float)},
+					Node: []*onnxpb.NodeProto{onnxb.MSNode("FusedMatMul", "fmm", []string{"a", "b"}, []string{"y"},
+						onnxb.Float("alpha", 0.5), onnxb.Int("transA", b2i(tA)), onnxb.Int("transB", b2i(tB)),
+						onnxb.Int("transBatchA", b2i(bA)), onnxb.Int("transBatchB", b2i(bB)))},
+				}
+				src := save(t, onnxb.Model(g, 13), "fused.onnx")
+				m := load(t, src)
+				rep, err := Model(m, Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if rep.Unfused["com.microsoft.FusedMatMul"] != 1 || ops(m)["com.microsoft.FusedMatMul"] != 0 {
+					t.Fatalf("report %+v, ops %v", rep, ops(m))
+				}
+				sameOutputs(t, run(t, src, shapes), run(t, save(t, m, "unfused.onnx"), shapes), 1e-5)
+			})
+		}
+	}
+}

@@ -151,7 +151,7 @@ func (n *normalizer) fusedMatMul(g *onnxpb.GraphProto, nd *onnxpb.NodeProto) ([]
 		return nil, nodeErr(nd, "expected inputs A, B and one output")
 	}
 	alpha := float32(1)
-	var trans [2]bool
+	var trans, batch [2]bool
 	for _, a := range nd.GetAttribute() {
 		switch a.GetName() {
 		case "alpha":
@@ -160,30 +160,48 @@ func (n *normalizer) fusedMatMul(g *onnxpb.GraphProto, nd *onnxpb.NodeProto) ([]
 			trans[0] = a.GetI() != 0
 		case "transB":
 			trans[1] = a.GetI() != 0
-		case "transBatchA", "transBatchB":
-			if a.GetI() != 0 {
-				return nil, nodeErr(nd, "%s=1 (batch-axis transposition) has no unfused form here", a.GetName())
-			}
+		case "transBatchA":
+			batch[0] = a.GetI() != 0
+		case "transBatchB":
+			batch[1] = a.GetI() != 0
 		}
 	}
 	var nodes []*onnxpb.NodeProto
 	in := []string{nd.Input[0], nd.Input[1]}
-	for i, t := range trans {
-		if !t {
+	for i := range in {
+		if !trans[i] && !batch[i] {
 			continue
 		}
 		r := rank(g, in[i])
 		if r < 0 {
 			return nil, nodeErr(nd, "input %q is transposed but its rank is unknown (no value_info); run shape inference or optimize at level basic", in[i])
 		}
-		if r < 2 {
+		var perm []int64
+		switch {
+		case batch[i]:
+			// transBatch (ONNX Runtime's MatmulTransposeFusion): the input is
+			// stored [M, b0..bn, K] ([K, b0..bn, M] with trans) and is used as
+			// [b0..bn, M, K]: perm [1..r-2, 0, r-1] ([1..r-2, r-1, 0]).
+			if r < 3 {
+				return nil, nodeErr(nd, "transBatch on input %q of rank %d: needs rank 3 or more", in[i], r)
+			}
+			for k := int64(1); k <= int64(r)-2; k++ {
+				perm = append(perm, k)
+			}
+			if trans[i] {
+				perm = append(perm, int64(r)-1, 0)
+			} else {
+				perm = append(perm, 0, int64(r)-1)
+			}
+		case r < 2:
 			continue // ONNX Runtime ignores the flag on a vector
+		default:
+			perm = make([]int64, r)
+			for k := range perm {
+				perm[k] = int64(k)
+			}
+			perm[r-2], perm[r-1] = perm[r-1], perm[r-2]
 		}
-		perm := make([]int64, r)
-		for k := range perm {
-			perm[k] = int64(k)
-		}
-		perm[r-2], perm[r-1] = perm[r-1], perm[r-2]
 		tv := n.value(in[i] + "_T")
 		nodes = append(nodes, node("Transpose", n.value(nd.GetName()+"/Transpose"), []string{in[i]}, []string{tv}, intsAttr("perm", perm)))
 		in[i] = tv

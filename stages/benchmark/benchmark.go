@@ -52,7 +52,7 @@ func (s *Stage) run(ctx context.Context, in *stages.Input) (*Metrics, error) {
 			return nil, err
 		}
 	}
-	models, err := load(ctx, c, data)
+	models, err := load(ctx, c, data, in.WorkDir)
 	if err != nil {
 		return nil, err
 	}
@@ -75,6 +75,14 @@ func (s *Stage) run(ctx context.Context, in *stages.Input) (*Metrics, error) {
 	}
 	m := buildMetrics(c, models, targets, gpuName, gpuUse)
 	m.Machine.LoadBefore, m.Machine.LoadAfter = loadBefore, loadAfter
+	for _, mm := range models {
+		if mm.lifted != "" {
+			m.Warnings = append(m.Warnings, mm.lifted)
+		}
+		if mm.perSample {
+			m.Warnings = append(m.Warnings, fmt.Sprintf("models.%s: %s holds complete feeds (the stacked form): each run takes the first as it is, whatever the batch size", mm.name, c.inputs))
+		}
+	}
 	for _, w := range []string{warn, busyWarning(loadBefore, loadAfter, m.Machine.CPUs), governorWarning(m.Machine.Governor)} {
 		if w != "" {
 			m.Warnings = append(m.Warnings, w)

@@ -166,7 +166,7 @@ func TestBenchmarkGPUFake(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	models, err := load(context.Background(), c, nil)
+	models, err := load(context.Background(), c, nil, in.WorkDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -330,5 +330,81 @@ func TestBenchmarkAdaptive(t *testing.T) {
 	}
 	if len(m.Machine.LoadBefore) != 3 || len(m.Machine.LoadAfter) != 3 {
 		t.Errorf("load average not recorded: %+v", m.Machine)
+	}
+}
+
+// TestBenchmarkLiftsOpset6 times a model ONNX Runtime 1.30 cannot load as
+// given (libonnx-testdata's BatchNorm2d_eval, BatchNormalization(6)) the way
+// the model stages see it: lifted to opset 7, with a warning that says so,
+// and its size the given file's. The zoo times such models against their
+// transforms.
+func TestBenchmarkLiftsOpset6(t *testing.T) {
+	testenv.RequireORT(t)
+	src := "/usr/share/libonnx-testdata/data/pytorch-converted/test_BatchNorm2d_eval/model.onnx"
+	if _, err := os.Stat(src); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("libonnx-testdata missing (scripts/setup.sh installs it): %v", err)
+		}
+		t.Skip("libonnx-testdata not installed")
+	}
+	if _, err := runtime.NewSession(context.Background(), src, runtime.SessionOptions{}); err == nil {
+		t.Fatal("ONNX Runtime loads the opset-6 model as given now: the lift is no longer needed")
+	}
+	in := input(t, map[string]any{"models": map[string]any{"fp32": src, "again": src}, "baseline": "fp32",
+		"batch_sizes": []any{2}, "warmup": 1, "iterations": 3, "precision": 0.0, "block": 1, "threads": 1})
+	out, err := New().Run(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(in.WorkDir, MetricsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m Metrics
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	lifted := 0
+	for _, w := range m.Warnings {
+		if strings.Contains(w, "lifted from opset 6") && strings.Contains(w, "opset 6 -> 7") {
+			lifted++
+		}
+	}
+	if lifted != 2 {
+		t.Errorf("warnings %q: want one lift note per model", m.Warnings)
+	}
+	st, _ := os.Stat(src)
+	for _, mm := range m.Models {
+		if mm.SizeBytes != st.Size() {
+			t.Errorf("models.%s: size %d, the given file has %d", mm.Name, mm.SizeBytes, st.Size())
+		}
+		if len(mm.Results) != 1 || mm.Results[0].MedianMS <= 0 {
+			t.Errorf("models.%s not timed: %+v", mm.Name, mm.Results)
+		}
+	}
+	if sp, ok := out.Values["speedup"].(map[string]any); !ok || sp["again"] == nil {
+		t.Errorf("speedup = %v", out.Values["speedup"])
+	}
+}
+
+// TestBenchmarkStackedFeeds times a stateful model (input [batch, samples],
+// state [2, batch, 32], scalar sr) on data in the stacked form (axis 0 the
+// sample, each slice one complete feed): each run takes one feed as it is.
+// The benchmark used to tile axis 0 of every array into the batch, which
+// gave the model [4, 1, 512] for its rank-2 input.
+func TestBenchmarkStackedFeeds(t *testing.T) {
+	testenv.RequireORT(t)
+	in := input(t, map[string]any{"models": map[string]any{"vad": testenv.Example(t, "models/stateful_vad.onnx")},
+		"data": testenv.Example(t, "data/stateful_vad_feeds.npz"), "batch_sizes": []any{1, 4},
+		"warmup": 1, "iterations": 2, "precision": 0.0, "block": 1, "threads": 1})
+	if _, err := New().Run(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(in.WorkDir, MetricsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "holds complete feeds (the stacked form)") {
+		t.Errorf("no warning that batch_sizes do not reshape stacked feeds:\n%s", b)
 	}
 }

@@ -3,12 +3,14 @@ package benchmark
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"reflect"
 	"time"
 
 	"github.com/sentinelzer0/szrun/onnx"
 	"github.com/sentinelzer0/szrun/runtime"
 	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
+	"github.com/sentinelzer0/szrun/stages/internal/normalize"
 )
 
 // model is one loaded model.
@@ -18,6 +20,13 @@ type model struct {
 	load       time.Duration
 	size       int64
 	rss        int64 // resident memory gained while loading and warming it up
+	// lifted says how the model was made loadable, "" when it was timed
+	// as given (an opset ONNX Runtime has no kernels for, lifted to its
+	// oldest opset as the model stages do before transforming).
+	lifted string
+	// perSample: the data holds complete feeds (the stacked form), so a run
+	// takes one as it is and batch_sizes cannot reshape it.
+	perSample bool
 }
 
 // target is one model at one batch size, with its Runner and timings.
@@ -40,7 +49,11 @@ func (t *target) label() string { return fmt.Sprintf("%s@%d", t.m.name, t.batch)
 
 // load opens every model's session and checks its inputs against the data and the
 // batch sizes: every mistake surfaces before anything is timed.
-func load(ctx context.Context, c *config, data *evaluate.Data) ([]*model, error) {
+//
+// A model whose opset ONNX Runtime has no kernels for (opset 6 and older) is
+// timed as the model stages see it: lifted to the oldest opset ONNX Runtime
+// runs, written under workDir; the size reported stays the given file's.
+func load(ctx context.Context, c *config, data *evaluate.Data, workDir string) ([]*model, error) {
 	var models []*model
 	fail := func(err error) ([]*model, error) {
 		closeAll(models, nil)
@@ -52,9 +65,17 @@ func load(ctx context.Context, c *config, data *evaluate.Data) ([]*model, error)
 		if m.size, err = onnx.FileSize(m.path); err != nil {
 			return fail(fmt.Errorf("models.%s: %w", name, err))
 		}
+		run := m.path
+		if lifted, rep, err := normalize.ForORT(m.path, filepath.Join(workDir, "lifted", name)); err != nil {
+			return fail(fmt.Errorf("models.%s: %w", name, err))
+		} else if lifted != m.path {
+			run = lifted
+			m.lifted = fmt.Sprintf("models.%s is timed as the model stages see it, lifted from opset %d (ONNX Runtime has no kernels for it): %s",
+				name, rep.FromOpset, rep)
+		}
 		before := workerRSS(models)
 		start := time.Now()
-		m.session, err = runtime.NewSession(ctx, m.path, runtime.SessionOptions{IntraOpThreads: c.threads, Providers: c.providers})
+		m.session, err = runtime.NewSession(ctx, run, runtime.SessionOptions{IntraOpThreads: c.threads, Providers: c.providers})
 		m.load = time.Since(start)
 		if err != nil {
 			return fail(fmt.Errorf("models.%s: %w", name, err))
@@ -69,8 +90,14 @@ func load(ctx context.Context, c *config, data *evaluate.Data) ([]*model, error)
 			if err := data.Match(info); err != nil {
 				return fail(fmt.Errorf("inputs %s do not fit models.%s (%s): %w", data.Path, name, m.path, err))
 			}
+			if m.perSample, err = data.PerSample(info); err != nil {
+				return fail(fmt.Errorf("inputs %s: models.%s: %w", data.Path, name, err))
+			}
 		}
 		for i, b := range c.batches {
+			if m.perSample {
+				break // each run takes one complete feed, at its own shapes
+			}
 			if _, err := evaluate.BatchSize(info, b); err != nil {
 				return fail(fmt.Errorf("batch_sizes[%d]: models.%s: %w", i, name, err))
 			}
@@ -124,15 +151,30 @@ func batchInputs(info []runtime.IOInfo, c *config, data *evaluate.Data, b int64)
 		}
 		return evaluate.FirstBatch(d, info, b)
 	}
-	out := make([]*runtime.Tensor, len(info))
-	for i, in := range info {
-		a, err := data.Array(in.Name)
+	per, err := data.PerSample(info)
+	if err != nil {
+		return nil, err
+	}
+	if per {
+		// Complete feeds (the stacked form): a run takes one as it is.
+		return evaluate.FirstBatch(data, info, 1)
+	}
+	var first evaluate.Batch
+	for bt, err := range data.Batches(info, b) {
 		if err != nil {
 			return nil, err
 		}
-		t, err := tile(a, b)
-		if err != nil {
-			return nil, err
+		first = bt
+		break
+	}
+	out := make([]*runtime.Tensor, len(first.Tensors))
+	for i, t := range first.Tensors {
+		// Rows of the batched form repeat up to the batch size; values fixed
+		// for every feed stay as they are.
+		if first.Rows[i] && t.Shape[0] != b {
+			if t, err = tile(t, b); err != nil {
+				return nil, err
+			}
 		}
 		out[i] = t
 	}

@@ -3,7 +3,9 @@ package benchmark
 const specDoc = "Measures every model of `models` at every batch size of `batch_sizes` in\n" +
 	"ONNX Runtime and compares each with `baseline`.\n" + `
 **How it measures.** Each model is loaded once (its session creation time is
-` + "`load_ms`" + `). For every batch size a ` + "`runtime.Runner`" + ` binds pre-allocated inputs
+` + "`load_ms`" + `); a model of an opset ONNX Runtime has no kernels for (6 and
+older) is timed as the model stages see it, lifted to opset 7 (a warning says
+so; its size stays the given file's). For every batch size a ` + "`runtime.Runner`" + ` binds pre-allocated inputs
 and outputs, so a timed run is one call into ONNX Runtime with no allocation,
 and runs ` + "`warmup`" + ` times untimed. Then models are timed in rotation: each turn
 gives every model and batch size ` + "`block`" + ` runs, starting one further along each
@@ -30,7 +32,9 @@ time is a few microseconds per run (about 1% of a 1 ms run), measured against
 ONNX Runtime's profiler by ` + "`go test -run Overhead -v ./stages/benchmark`" + `.
 
 **Inputs.** ` + "`data`" + ` is a .npz (or folder of .npy) named like the model inputs;
-its first rows make a batch (repeated when it has fewer). Without it, random
+its first rows make a batch (repeated when it has fewer). Data in the stacked
+form (axis 0 the sample, each slice one complete feed) is fed one feed per run,
+as it is, at every batch size (a warning says so). Without it, random
 inputs are drawn from ` + "`seed`" + ` (floats in [-1, 1), integers in [0, 10));
 ` + "`shapes`" + ` gives the full shape of inputs with dynamic dims that are not
 batch-like (` + "`shapes: {input_ids: [1, 128]}`" + `; axis 0 is set by ` + "`batch_sizes`" + `; see

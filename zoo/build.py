@@ -95,8 +95,8 @@ def random_inputs(m, seed):
     return out
 
 
-def write_npz(path, arrays):
-    if os.path.exists(path):
+def write_npz(path, arrays, force=False):
+    if os.path.exists(path) and not force:
         return
     tmp = path + ".tmp.npz"
     np.savez(tmp, **arrays)
@@ -154,6 +154,28 @@ def add_oww(root, models, manifest, only):
             manifest[name] = {"source": "oww", "kind": "audio"}
 
 
+def static_dims(v):
+    return [d.dim_value if d.HasField("dim_value") else None for d in v.type.tensor_type.shape.dim]
+
+
+def needs_stacking(ins, outs):
+    """Whether a model's one test feed must be written as a stacked feed."""
+    if any(not static_dims(v) for v in ins):
+        return True
+    firsts = [static_dims(v)[0] for v in ins]
+    if len(set(firsts)) > 1:
+        return True
+    return any(static_dims(v) and static_dims(v)[0] not in (None, firsts[0]) for v in outs)
+
+
+def is_stacked(npz, ins):
+    """Whether npz already holds the stacked form (one more axis than the inputs)."""
+    if not os.path.exists(npz):
+        return False
+    with np.load(npz) as d:
+        return all(v.name in d and d[v.name].ndim == len(static_dims(v)) + 1 for v in ins)
+
+
 def add_testdata(models, manifest, only):
     for s in TD_SETS:
         d = os.path.join(TESTDATA, s)
@@ -182,7 +204,15 @@ def add_testdata(models, manifest, only):
                     tp.ParseFromString(f.read())
                 feeds[v.name] = numpy_helper.to_array(tp)
             if len(feeds) == len(ins):
-                write_npz(npz, feeds)
+                # One complete feed. When its inputs share no batch axis
+                # (mm: [2,3] x [3,4]), an input is a scalar, or an output is
+                # not batched like the inputs (chunk: [3] -> [2], [1]), it is
+                # written in the stacked form: axis 0 the sample, so szrun
+                # feeds it whole instead of splitting it into rows.
+                stacked = needs_stacking(ins, m.graph.output)
+                if stacked:
+                    feeds = {k: a[np.newaxis] for k, a in feeds.items()}
+                write_npz(npz, feeds, force=stacked and not is_stacked(npz, ins))
             manifest[name] = {"source": "td", "kind": "op"}
 
 

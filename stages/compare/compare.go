@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/charmbracelet/log"
@@ -16,6 +17,7 @@ import (
 	"github.com/sentinelzer0/szrun/runtime"
 	"github.com/sentinelzer0/szrun/stages"
 	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
+	"github.com/sentinelzer0/szrun/stages/internal/normalize"
 )
 
 // ReportFile is the report's name inside the work dir.
@@ -32,11 +34,15 @@ type limits struct {
 type job struct {
 	reference  string
 	candidates map[string]string
-	names      []string // candidates, sorted
-	data       *evaluate.Data
-	opts       evaluate.Options
-	output     string // the classifier output ("" = none)
-	limits     limits
+	// run is the file each model runs from, by path: the model itself, or
+	// for an opset ONNX Runtime has no kernels for, a copy lifted to one
+	// it has (as the model stages do before transforming).
+	run    map[string]string
+	names  []string // candidates, sorted
+	data   *evaluate.Data
+	opts   evaluate.Options
+	output string // the classifier output ("" = none)
+	limits limits
 }
 
 // Report is the JSON report.
@@ -81,7 +87,7 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 	if err := in.Decode(&p); err != nil {
 		return nil, fmt.Errorf("compare: %w", err)
 	}
-	j, err := prepare(ctx, &p, func(msg string) { in.Log.Warn(msg) })
+	j, err := prepare(ctx, &p, in.WorkDir, func(msg string) { in.Log.Warn(msg) })
 	if err != nil {
 		return nil, fmt.Errorf("compare: %w", err)
 	}
@@ -94,7 +100,7 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 	}
 	o := j.opts
 	o.Progress = progress("reference")
-	ref, err := evaluate.Run(ctx, j.reference, j.data, o)
+	ref, err := evaluate.Run(ctx, j.run[j.reference], j.data, o)
 	if err != nil {
 		return nil, fmt.Errorf("compare: reference: %w", err)
 	}
@@ -111,7 +117,7 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 	for _, name := range j.names {
 		step += j.data.N
 		o.Progress = progress(name)
-		cand, err := evaluate.Run(ctx, j.candidates[name], j.data, o)
+		cand, err := evaluate.Run(ctx, j.run[j.candidates[name]], j.data, o)
 		if err != nil {
 			return nil, fmt.Errorf("compare: candidate %q: %w", name, err)
 		}
@@ -131,8 +137,8 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 
 // prepare checks the data against every model, so that a mistake is
 // reported before any model runs.
-func prepare(ctx context.Context, p *Params, warn func(string)) (*job, error) {
-	j := &job{reference: p.Reference, limits: limitsOf(p)}
+func prepare(ctx context.Context, p *Params, workDir string, warn func(string)) (*job, error) {
+	j := &job{reference: p.Reference, limits: limitsOf(p), run: map[string]string{}}
 	var err error
 	if j.candidates, err = evaluate.FlattenModels("candidates", p.Candidates); err != nil {
 		return nil, err
@@ -150,18 +156,31 @@ func prepare(ctx context.Context, p *Params, warn func(string)) (*job, error) {
 			return nil, fmt.Errorf("candidates.%s: %w", name, err)
 		}
 	}
-	info, outputs, err := describe(ctx, j.reference, j.opts)
+	for i, path := range append([]string{j.reference}, j.sortedPaths()...) {
+		if _, ok := j.run[path]; ok {
+			continue
+		}
+		lifted, rep, err := normalize.ForORT(path, filepath.Join(workDir, "lifted", strconv.Itoa(i)))
+		if err != nil {
+			return nil, err
+		}
+		if lifted != path {
+			warn(fmt.Sprintf("%s runs lifted from opset %d (ONNX Runtime has no kernels for it): %s", path, rep.FromOpset, rep))
+		}
+		j.run[path] = lifted
+	}
+	info, outputs, err := describe(ctx, j.run[j.reference], j.opts)
 	if err != nil {
 		return nil, fmt.Errorf("reference: %w", err)
 	}
 	if j.data, err = loadData(p, info, warn); err != nil {
 		return nil, err
 	}
-	if err := check(ctx, "reference", j.reference, j.data, j.opts); err != nil {
+	if err := check(ctx, "reference", j.reference, j.run[j.reference], j.data, j.opts); err != nil {
 		return nil, err
 	}
 	for _, name := range j.names {
-		if err := check(ctx, "candidates."+name, j.candidates[name], j.data, j.opts); err != nil {
+		if err := check(ctx, "candidates."+name, j.candidates[name], j.run[j.candidates[name]], j.data, j.opts); err != nil {
 			return nil, err
 		}
 	}
@@ -215,9 +234,19 @@ func describe(ctx context.Context, path string, o evaluate.Options) (in, out []r
 	return s.Inputs(), s.Outputs(), nil
 }
 
-// check proves that the data and batch size fit the model at path; param names it.
-func check(ctx context.Context, param, path string, d *evaluate.Data, o evaluate.Options) error {
-	info, _, err := describe(ctx, path, o)
+// sortedPaths are the candidates' files, in the order of their names.
+func (j *job) sortedPaths() []string {
+	var out []string
+	for _, name := range j.names {
+		out = append(out, j.candidates[name])
+	}
+	return out
+}
+
+// check proves that the data and batch size fit the model at path (run from
+// file); param names it.
+func check(ctx context.Context, param, path, file string, d *evaluate.Data, o evaluate.Options) error {
+	info, _, err := describe(ctx, file, o)
 	if err != nil {
 		return fmt.Errorf("%s: %w", param, err)
 	}
@@ -227,6 +256,13 @@ func check(ctx context.Context, param, path string, d *evaluate.Data, o evaluate
 			src = "random inputs"
 		}
 		return fmt.Errorf("data %s does not fit %s (%s): %w", src, param, path, err)
+	}
+	per, err := d.PerSample(info)
+	if err != nil {
+		return fmt.Errorf("%s (%s): %w", param, path, err)
+	}
+	if per {
+		return nil // one complete feed per run: no batch to size
 	}
 	if _, err := evaluate.BatchSize(info, o.Batch); err != nil {
 		return fmt.Errorf("batch: %s (%s): %w", param, path, err)

@@ -85,7 +85,9 @@ indices. Without ` + "`data`" + `, ` + "`samples`" + ` random inputs are drawn f
 [-1, 1), integers in [0, 10); ` + "`shapes`" + ` gives the full shape of inputs with dynamic
 dimensions that are not batch-like (` + "`shapes: {input_ids: [1, 128]}`" + `) and ` + "`fixed_inputs`" + `
 the value of inputs that must not be random. Inputs that do not match the model (name, dtype,
-rank, static dims) are an error naming the input before anything runs.
+rank, static dims) are an error naming the input before anything runs. A model of an
+opset ONNX Runtime has no kernels for (6 and older) runs lifted to opset 7, as the model
+stages see it (a warning says so).
 
 **Metrics**, per candidate and output (errors over finite pairs; NaN and Inf are
 counted): max and mean |cand-ref|, max and mean relative error (|cand-ref|

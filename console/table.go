@@ -1,7 +1,6 @@
 package console
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -66,7 +65,7 @@ func Summary(w io.Writer, res *engine.Result) {
 			} else if str, ok := o.Value.(string); ok {
 				fmt.Fprintf(w, "  %s = %s\n", o.Name, indent(str))
 			} else {
-				fmt.Fprintf(w, "  %s = %s\n", o.Name, compactJSON(o.Value))
+				fmt.Fprintf(w, "  %s = %s\n", o.Name, engine.RoundedJSON(o.Value))
 			}
 		}
 	}
@@ -79,15 +78,4 @@ func Summary(w io.Writer, res *engine.Result) {
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")
 	return line
-}
-
-// compactJSON renders a value on one line without HTML escaping (a > stays >).
-func compactJSON(v any) string {
-	var b strings.Builder
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return fmt.Sprint(v)
-	}
-	return strings.TrimSuffix(b.String(), "\n")
 }

@@ -187,9 +187,16 @@ func (x *executor) restore(ctx context.Context, pr *prepared, from string) (bool
 		x.opts.Logger.Warn("restore cached outputs; running the stage instead", "stage", pr.in.ID, "err", err)
 		return false, nil
 	}
+	var warnings []string
+	if a.Log != "" {
+		if text, err := x.store.ReadBlob(a.Log); err == nil {
+			warnings = warningsOf(text)
+		}
+	}
 	shown := x.setOutputs(pr.in, files, a.Values)
 	x.mu.Lock()
 	sr := x.results[pr.in.ID]
+	sr.Warnings = warnings
 	sr.Cached = true
 	sr.CacheHit = from
 	sr.Outputs = shown
@@ -263,8 +270,15 @@ func (x *executor) attempt(ctx context.Context, pr *prepared) error {
 		Progress: &progress{stage: pr.in.ID, r: x.opts.Reporter},
 		Env:      stages.MinimalEnv(x.opts.LookupEnv, x.p.Recipe.Env),
 	}
+	if ex := sd.With.Explain(x.scope(pr.in, false)); len(ex) > 0 {
+		input.Explain = ex
+	}
 	out, err := safeRun(runCtx, pr.stage, input)
 	logs.flush()
+	warnings := warningsOf(logs.bytes())
+	x.mu.Lock()
+	x.results[pr.in.ID].Warnings = warnings
+	x.mu.Unlock()
 	if err == nil && runCtx.Err() != nil {
 		err = context.Cause(runCtx)
 	}
@@ -285,6 +299,10 @@ func (x *executor) attempt(ctx context.Context, pr *prepared) error {
 			if m, ok := normalizeJSON(pv.PartialValues()).(map[string]any); ok {
 				x.results[pr.in.ID].Outputs = m
 			}
+			// Its results say what went wrong (each failed check with its
+			// values); the log would only repeat them.
+			x.mu.Unlock()
+			return err
 		}
 		x.mu.Unlock()
 		return withTail(err, logs.tail(10))

@@ -98,29 +98,37 @@ type junitMessage struct {
 // JUnitCase is an extra test case a stage contributes (an assert check).
 type JUnitCase struct {
 	Name    string
-	Failure string // "" when it passed
+	Failure string // "" when it passed: "message: what was compared; values"
+	// Condition is a failed check's condition as written ("${{ ... }}").
+	Condition string
 }
 
-// WriteJUnit writes the run as JUnit XML: one test case per stage instance.
+// WriteJUnit writes the run as JUnit XML: one test case per stage instance,
+// except that a stage with checks (assert) is its checks, one test case
+// each, so that one failed check counts one failure. Such a stage is a test
+// case of its own only when it failed without a failed check (a parameter
+// error).
 func WriteJUnit(path string, res *Result) error {
 	s := junitSuite{Name: res.Name, Timestamp: res.Started.Format(time.RFC3339), Time: seconds(res.DurationMS)}
 	for _, st := range res.Stages {
-		c := junitCase{Name: st.Instance, Classname: res.Name + "." + st.Uses, Time: seconds(st.DurationMS)}
-		switch st.Status {
-		case StatusFailed:
-			c.Failure = &junitMessage{Message: firstLine(st.Error), Body: st.Error}
-			s.Failures++
-		case StatusSkipped:
-			c.Skipped = &junitMessage{Message: st.Reason}
-			s.Skipped++
-		case StatusCached:
-			c.SystemOut = "restored from the " + st.CacheHit + " cache (key " + st.Key + ")"
+		cases := checks(st)
+		failedChecks := 0
+		for _, chk := range cases {
+			if chk.Failure != "" {
+				failedChecks++
+			}
 		}
-		s.Cases = append(s.Cases, c)
-		for _, chk := range checks(st) {
+		if len(cases) == 0 || (st.Status == StatusFailed && failedChecks == 0) {
+			s.Cases = append(s.Cases, stageCase(&s, res.Name, st))
+		}
+		for _, chk := range cases {
 			cc := junitCase{Name: st.Instance + ": " + chk.Name, Classname: res.Name + "." + st.Uses + ".check", Time: "0"}
 			if chk.Failure != "" {
-				cc.Failure = &junitMessage{Message: chk.Failure, Body: chk.Failure}
+				body := chk.Failure
+				if chk.Condition != "" {
+					body += "\ncondition: " + chk.Condition
+				}
+				cc.Failure = &junitMessage{Message: chk.Failure, Body: body}
 				s.Failures++
 			}
 			s.Cases = append(s.Cases, cc)
@@ -132,6 +140,23 @@ func WriteJUnit(path string, res *Result) error {
 		return fmt.Errorf("encode junit: %w", err)
 	}
 	return atomicfile.WriteFile(path, append([]byte(xml.Header), append(b, '\n')...))
+}
+
+// stageCase is the test case of one stage instance; it counts its failure
+// or skip in s.
+func stageCase(s *junitSuite, run string, st *StageResult) junitCase {
+	c := junitCase{Name: st.Instance, Classname: run + "." + st.Uses, Time: seconds(st.DurationMS)}
+	switch st.Status {
+	case StatusFailed:
+		c.Failure = &junitMessage{Message: firstLine(st.Error), Body: st.Error}
+		s.Failures++
+	case StatusSkipped:
+		c.Skipped = &junitMessage{Message: st.Reason}
+		s.Skipped++
+	case StatusCached:
+		c.SystemOut = "restored from the " + st.CacheHit + " cache (key " + st.Key + ")"
+	}
+	return c
 }
 
 // checks reads the per-check results a stage (assert) publishes as its
@@ -152,6 +177,7 @@ func checks(st *StageResult) []JUnitCase {
 		if passed, _ := m["passed"].(bool); !passed {
 			detail, _ := m["detail"].(string)
 			c.Failure = strings.TrimSpace(name + ": " + detail)
+			c.Condition, _ = m["expression"].(string)
 		}
 		out = append(out, c)
 	}
@@ -163,50 +189,4 @@ func seconds(ms int64) string { return fmt.Sprintf("%.3f", float64(ms)/1000) }
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")
 	return line
-}
-
-// Markdown renders the run as a markdown summary (for GITHUB_STEP_SUMMARY).
-func Markdown(res *Result) string {
-	var b strings.Builder
-	icon := map[string]string{StatusSucceeded: "✅", StatusCached: "♻️", StatusFailed: "❌", StatusSkipped: "⏭️"}
-	fmt.Fprintf(&b, "### szrun: %s — %s\n\n", res.Name, res.Status)
-	b.WriteString("| stage | status | duration | note |\n|---|---|---:|---|\n")
-	for _, st := range res.Stages {
-		note := st.Reason
-		if st.Status == StatusFailed {
-			note = firstLine(st.Error)
-		}
-		if st.CacheHit == HitRemote {
-			note = "from the remote cache"
-		}
-		fmt.Fprintf(&b, "| `%s` | %s %s | %s | %s |\n", st.Instance, icon[st.Status], st.Status,
-			(time.Duration(st.DurationMS) * time.Millisecond).String(), strings.ReplaceAll(note, "|", "\\|"))
-	}
-	if len(res.Outputs) > 0 {
-		b.WriteString("\n**Outputs**\n\n")
-		for _, o := range res.Outputs {
-			if o.Missing != "" {
-				fmt.Fprintf(&b, "- `%s`: none (%s)\n", o.Name, o.Missing)
-			} else if o.Path != "" {
-				fmt.Fprintf(&b, "- `%s`: `%s`\n", o.Name, o.Path)
-			} else {
-				v, _ := json.Marshal(o.Value)
-				fmt.Fprintf(&b, "- `%s`: `%s`\n", o.Name, v)
-			}
-		}
-	}
-	return b.String()
-}
-
-// AppendStepSummary appends the markdown summary to a GitHub step summary file.
-func AppendStepSummary(path string, res *Result) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-	if err != nil {
-		return fmt.Errorf("open step summary %s: %w", path, err)
-	}
-	if _, err := f.WriteString(Markdown(res) + "\n"); err != nil {
-		f.Close()
-		return fmt.Errorf("write step summary %s: %w", path, err)
-	}
-	return f.Close()
 }

@@ -23,6 +23,9 @@ type StageResult struct {
 	Outputs    map[string]any `json:"outputs,omitempty"`
 	// LogTail holds the last lines of a failed stage's log.
 	LogTail []string `json:"log_tail,omitempty"`
+	// Warnings are the warnings the stage logged (a cached result's, from
+	// its stored log), each once, at most maxWarnings.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // OutputResult is one materialized recipe output.

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -106,6 +107,26 @@ func (l *stageLog) bytes() []byte {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return append([]byte(nil), l.buf.Bytes()...)
+}
+
+// maxWarnings bounds the warnings kept per stage instance in run.json.
+const maxWarnings = 20
+
+// warningsOf returns the warnings in a stage's log text, each once, in order.
+func warningsOf(text []byte) []string {
+	var out []string
+	for _, line := range strings.Split(string(text), "\n") {
+		msg, ok := strings.CutPrefix(line, "WARN")
+		msg = strings.TrimSpace(msg)
+		if !ok || msg == "" || slices.Contains(out, msg) {
+			continue
+		}
+		if len(out) == maxWarnings {
+			break
+		}
+		out = append(out, msg)
+	}
+	return out
 }
 
 // progress turns stage progress reports into events, at most a few a second.

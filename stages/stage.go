@@ -39,6 +39,11 @@ type Input struct {
 	// plugin): NAME=value entries, MinimalEnv of szrun's environment and
 	// the recipe's env: allow-list. nil means MinimalEnv(os.LookupEnv, nil).
 	Env []string
+	// Explain holds, by parameter path ("checks[0].that"), the parameters
+	// written as one ${{ }} condition that compares things, with the values
+	// compared. It only explains a result, never computes one: it is not
+	// part of the cache key. nil when there is nothing to explain.
+	Explain map[string]Explanation
 }
 
 // Output is what a successful Run returns.
@@ -56,4 +61,26 @@ func (in *Input) Report(done, total int64, what string) {
 	if in.Progress != nil {
 		in.Progress.Report(done, total, what)
 	}
+}
+
+// Explanation shows what a parameter written as one ${{ }} condition
+// compared, so that a stage can say why it is false (assert's failed checks):
+// the engine evaluates conditions before the stage sees them, which leaves
+// the stage only true or false.
+type Explanation struct {
+	// Source is the expression as the recipe wrote it, without ${{ }}.
+	Source string
+	// Comparisons are the comparisons in it (across && || ! and
+	// parentheses), in source order.
+	Comparisons []Comparison
+}
+
+// Comparison is one comparison inside a condition, with both sides'
+// values.
+type Comparison struct {
+	Left, Op, Right string // as written; Op one of == != < <= > >=
+	// LeftValue and RightValue are the sides' values as parameters hold
+	// them (nil for null or unknown).
+	LeftValue, RightValue any
+	Holds                 bool
 }

@@ -17,6 +17,9 @@ type Check struct {
 	Message string
 	That    bool
 	Values  map[string]any
+	// Explanation is what `that` compared, when the recipe wrote it as a
+	// ${{ }} comparison (the engine's Input.Explain); nil otherwise.
+	Explanation *stages.Explanation
 }
 
 // Result is what the `checks` output says about one check.
@@ -25,6 +28,9 @@ type Result struct {
 	Passed  bool           `json:"passed"`
 	Detail  string         `json:"detail"`
 	Values  map[string]any `json:"values,omitempty"`
+	// Expression is a failed check's condition as written ("${{ ... }}").
+	// Passing checks leave it out, so a cached pass reads as before.
+	Expression string `json:"expression,omitempty"`
 }
 
 // FailedError is returned when a check does not hold. Values holds the value
@@ -37,14 +43,21 @@ type FailedError struct {
 }
 
 func (e *FailedError) Error() string {
-	lines := make([]string, len(e.Failed))
+	names := make([]string, len(e.Failed))
+	var b strings.Builder
 	for i, r := range e.Failed {
-		lines[i] = r.Message
+		names[i] = r.Message
+		b.WriteString("\n  " + r.Message)
 		if r.Detail != "" {
-			lines[i] += " (" + r.Detail + ")"
+			b.WriteString(" (" + r.Detail + ")")
+		}
+		if r.Expression != "" {
+			b.WriteString("\n    " + r.Expression)
 		}
 	}
-	return fmt.Sprintf("assert: %d of %d checks failed:\n  %s", len(e.Failed), e.Total, strings.Join(lines, "\n  "))
+	// The first line names the failed checks: it is what a table row or a
+	// JUnit message shows.
+	return fmt.Sprintf("assert: %d of %d checks failed: %s%s", len(e.Failed), e.Total, strings.Join(names, "; "), b.String())
 }
 
 // PartialValues returns the value outputs of the failed stage (the `checks` list).
@@ -60,6 +73,14 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 	if err != nil {
 		return nil, fmt.Errorf("assert: %w", err)
 	}
+	for i := range checks {
+		for _, path := range []string{fmt.Sprintf("checks[%d].that", i), fmt.Sprintf("checks[%d]", i)} {
+			if ex, ok := in.Explain[path]; ok {
+				checks[i].Explanation = &ex
+				break
+			}
+		}
+	}
 	results := Evaluate(checks)
 	list := make([]any, len(results))
 	var failed []Result
@@ -68,7 +89,11 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 		if !r.Passed {
 			failed = append(failed, r)
 			if in.Log != nil {
-				in.Log.Error("check failed", "check", r.Message, "values", r.Detail)
+				kv := []any{"check", r.Message, "values", r.Detail}
+				if r.Expression != "" {
+					kv = append(kv, "condition", r.Expression)
+				}
+				in.Log.Error("check failed", kv...)
 			}
 		} else if in.Log != nil {
 			in.Log.Info("check passed", "check", r.Message)
@@ -144,18 +169,34 @@ func parseOne(where string, e any) (Check, *stages.ParamError) {
 	return c, nil
 }
 
-// Evaluate turns checks into results; the detail lists the check's values.
+// Evaluate turns checks into results. The detail lists the check's values;
+// a failed check's detail starts with what its condition compared
+// ("speedup = 1.23, wanted >= 1.5") and its Expression is the condition.
 func Evaluate(checks []Check) []Result {
 	out := make([]Result, len(checks))
 	for i, c := range checks {
 		r := Result{Message: c.Message, Passed: c.That, Values: c.Values}
-		if len(c.Values) > 0 {
-			parts := make([]string, 0, len(c.Values))
-			for _, k := range sortedKeys(c.Values) {
-				parts = append(parts, k+" = "+Format(c.Values[k]))
+		var parts []string
+		var shown []string // values the comparisons already show
+		if !c.That && c.Explanation != nil {
+			var cmp string
+			cmp, shown = explain(c.Explanation.Comparisons)
+			if cmp != "" {
+				parts = append(parts, cmp)
 			}
-			r.Detail = strings.Join(parts, ", ")
-		} else if !c.That {
+			r.Expression = "${{ " + c.Explanation.Source + " }}"
+		}
+		var vals []string
+		for _, k := range sortedKeys(c.Values) {
+			if v := Format(c.Values[k]); !slices.Contains(shown, v) {
+				vals = append(vals, k+" = "+v)
+			}
+		}
+		if len(vals) > 0 {
+			parts = append(parts, strings.Join(vals, ", "))
+		}
+		r.Detail = strings.Join(parts, "; ")
+		if r.Detail == "" && !c.That {
 			r.Detail = "condition is false"
 		}
 		out[i] = r
@@ -167,6 +208,9 @@ func (r Result) asMap() map[string]any {
 	m := map[string]any{"message": r.Message, "passed": r.Passed, "detail": r.Detail}
 	if len(r.Values) > 0 {
 		m["values"] = r.Values
+	}
+	if r.Expression != "" {
+		m["expression"] = r.Expression
 	}
 	return m
 }

@@ -46,7 +46,7 @@ func TestRun(t *testing.T) {
 				map[string]any{"that": false, "message": "static INT8 is 1.5x faster", "values": map[string]any{"speedup": 1.2100000000000002, "model": "int8-static"}},
 				map[string]any{"that": true, "message": "accuracy kept"},
 			},
-			wantErr: "assert: 1 of 2 checks failed:\n  static INT8 is 1.5x faster (model = \"int8-static\", speedup = 1.21)",
+			wantErr: "assert: 1 of 2 checks failed: static INT8 is 1.5x faster\n  static INT8 is 1.5x faster (model = \"int8-static\", speedup = 1.21)",
 			want: []any{
 				map[string]any{"message": "static INT8 is 1.5x faster", "passed": false, "detail": `model = "int8-static", speedup = 1.21`,
 					"values": map[string]any{"speedup": 1.2100000000000002, "model": "int8-static"}},
@@ -56,7 +56,7 @@ func TestRun(t *testing.T) {
 		{
 			name:    "every failure is listed",
 			checks:  []any{false, map[string]any{"that": false, "message": "b", "values": map[string]any{"sizes": []any{1.0, 2.5}}}},
-			wantErr: "assert: 2 of 2 checks failed:\n  checks[0] (condition is false)\n  b (sizes = [1,2.5])",
+			wantErr: "assert: 2 of 2 checks failed: checks[0]; b\n  checks[0] (condition is false)\n  b (sizes = [1,2.5])",
 			want: []any{
 				map[string]any{"message": "checks[0]", "passed": false, "detail": "condition is false"},
 				map[string]any{"message": "b", "passed": false, "detail": "sizes = [1,2.5]", "values": map[string]any{"sizes": []any{1.0, 2.5}}},
@@ -134,5 +134,49 @@ func TestFormat(t *testing.T) {
 		if got := Format(tt.v); got != tt.want {
 			t.Errorf("Format(%#v) = %q, want %q", tt.v, got, tt.want)
 		}
+	}
+}
+
+// TestFailedCheckShowsWhatItCompared: with the engine's explanation of a
+// condition, a failed check says both sides' values and the condition (a
+// literal on the left is read from the other side), its own values only
+// where they add something, and a passing check is unchanged.
+func TestFailedCheckShowsWhatItCompared(t *testing.T) {
+	in := input(t, map[string]any{"checks": []any{
+		map[string]any{"that": false, "message": "fast enough", "values": map[string]any{"speedup": 1.23, "model": "int8"}},
+		false,
+		map[string]any{"that": true, "message": "small enough"},
+	}})
+	in.Explain = map[string]stages.Explanation{
+		"checks[0].that": {Source: "stages.bench.outputs.speedup >= 1.5", Comparisons: []stages.Comparison{
+			{Left: "stages.bench.outputs.speedup", Op: ">=", Right: "1.5", LeftValue: 1.23, RightValue: 1.5},
+		}},
+		"checks[1]": {Source: `1.5 <= stages.b.outputs.x && params.mode == "fp32"`, Comparisons: []stages.Comparison{
+			{Left: "1.5", Op: "<=", Right: "stages.b.outputs.x", LeftValue: 1.5, RightValue: 1.23},
+			{Left: "params.mode", Op: "==", Right: `"fp32"`, LeftValue: "fp32", RightValue: "fp32", Holds: true},
+		}},
+		"checks[2].that": {Source: "stages.q.outputs.ratio < 0.5", Comparisons: []stages.Comparison{
+			{Left: "stages.q.outputs.ratio", Op: "<", Right: "0.5", LeftValue: 0.27, RightValue: 0.5, Holds: true},
+		}},
+	}
+	_, err := New().Run(context.Background(), in)
+	var fe *FailedError
+	if !errors.As(err, &fe) {
+		t.Fatalf("Run error = %v, want a *FailedError", err)
+	}
+	want := "assert: 2 of 3 checks failed: fast enough; checks[1]\n" +
+		"  fast enough (speedup = 1.23, wanted >= 1.5; model = \"int8\")\n" +
+		"    ${{ stages.bench.outputs.speedup >= 1.5 }}\n" +
+		"  checks[1] (x = 1.23, wanted >= 1.5)\n" +
+		"    ${{ 1.5 <= stages.b.outputs.x && params.mode == \"fp32\" }}"
+	if err.Error() != want {
+		t.Errorf("error:\n%s\nwant:\n%s", err, want)
+	}
+	list := fe.Outputs["checks"].([]any)
+	if got := list[0].(map[string]any)["expression"]; got != "${{ stages.bench.outputs.speedup >= 1.5 }}" {
+		t.Errorf("checks[0].expression = %v", got)
+	}
+	if got := list[2].(map[string]any); got["detail"] != "" || got["expression"] != nil {
+		t.Errorf("a passing check changed: %v", got)
 	}
 }

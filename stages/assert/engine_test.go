@@ -69,8 +69,11 @@ func TestRecipePasses(t *testing.T) {
 	}
 }
 
+// TestRecipeFails: a failed check shows both sides of its comparison and the
+// condition in the stage's error (the terminal), in JUnit (one failure for
+// one failed check, not another for the stage) and in the step summary.
 func TestRecipeFails(t *testing.T) {
-	res, _ := runGate(t, "min_speedup=2")
+	res, junit := runGate(t, "min_speedup=2")
 	if res.Status != engine.StatusFailed {
 		t.Fatalf("status %s, want failed", res.Status)
 	}
@@ -80,8 +83,28 @@ func TestRecipeFails(t *testing.T) {
 			gate = s
 		}
 	}
-	want := "assert: 1 of 2 checks failed:\n  static INT8 is fast enough (min = 2, speedup = 1.8)"
-	if gate == nil || !strings.HasPrefix(gate.Error, want) {
-		t.Fatalf("gate error:\n%v\nwant it to start with:\n%s", gate, want)
+	want := "assert: 1 of 2 checks failed: static INT8 is fast enough\n" +
+		"  static INT8 is fast enough (speedup[\"int8-static\"] = 1.8, wanted >= params.min_speedup = 2)\n" +
+		"    ${{ stages.bench.outputs.speedup[\"int8-static\"] >= params.min_speedup }}"
+	if gate == nil || gate.Error != want {
+		t.Fatalf("gate error:\n%v\nwant:\n%s", gate, want)
+	}
+	for _, want := range []string{
+		`failures="1"`,
+		`<failure message="static INT8 is fast enough: speedup[&#34;int8-static&#34;] = 1.8, wanted &gt;= params.min_speedup = 2">`,
+		`condition: ${{ stages.bench.outputs.speedup[&#34;int8-static&#34;] &gt;= params.min_speedup }}</failure>`,
+		`<testcase name="gate: dynamic INT8 is not slower" classname="gate.assert.check" time="0"></testcase>`,
+	} {
+		if !strings.Contains(junit, want) {
+			t.Errorf("JUnit lacks %s:\n%s", want, junit)
+		}
+	}
+	if strings.Contains(junit, `<testcase name="gate" `) {
+		t.Errorf("the assert stage is a test case besides its checks:\n%s", junit)
+	}
+	md := engine.Markdown(res)
+	if want := "- ❌ `gate`: static INT8 is fast enough: speedup[\"int8-static\"] = 1.8, wanted >= params.min_speedup = 2<br>" +
+		"`${{ stages.bench.outputs.speedup[\"int8-static\"] >= params.min_speedup }}`"; !strings.Contains(md, want) {
+		t.Errorf("step summary lacks %s:\n%s", want, md)
 	}
 }

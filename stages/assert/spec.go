@@ -46,7 +46,7 @@ func (s *Stage) Spec() stages.Spec {
 		Params:  stages.ParamsOf(Params{}),
 		Outputs: []stages.OutputSpec{
 			{Name: "checks", Kind: stages.ValueOutput, Type: "list",
-				Doc: "one {message, passed, detail, values} per check; the engine writes one JUnit test case each"},
+				Doc: "one {message, passed, detail, values} per check (a failed one also expression: its condition); the engine writes one JUnit test case each"},
 			{Name: "passed", Kind: stages.ValueOutput, Type: "number", Doc: "how many checks held"},
 		},
 	}
@@ -66,13 +66,18 @@ const specDoc = "Evaluates every check and fails when any of them is false, with
 A bare bool is a check without message. ` + "`that`" + ` must be a bool: a number, string
 or null (a ` + "`lookup`" + ` that found nothing) is a parameter error naming the check.
 
-**Values.** The engine evaluates ` + "`that`" + ` before the stage sees it, so the stage only
-knows true or false. List the operands under ` + "`values`" + ` to see them when the check
-fails: ` + "`speedup: ${{ stages.bench.outputs.speedup[\"int8\"] }}`" + `.
+**Values.** A failed check whose ` + "`that`" + ` is one ` + "`${{ }}`" + ` comparison shows
+both sides' values and the condition: the engine keeps each comparison's
+operands (through ` + "`&&`" + `, ` + "`||`" + `, ` + "`!`" + ` and parentheses) for the stage to
+explain a failure. ` + "`values`" + ` adds figures the condition does not name; a value
+the comparison already shows is not repeated.
 
-**Result.** The ` + "`checks`" + ` output lists ` + "`{message, passed, detail, values}`" + ` per check;
-` + "`szrun run --junit`" + ` makes each a test case. A failing check fails the stage, so the
-run exits 1. The stage is cached: the same inputs give the same answer.
+**Result.** The ` + "`checks`" + ` output lists ` + "`{message, passed, detail, values}`" + ` per check
+(a failed one also has ` + "`expression`" + `, its condition). ` + "`szrun run --junit`" + ` makes
+each check a test case, with the values in the failure's message, and no test
+case for the stage itself, so one failed check is one failure; the GitHub step
+summary lists every failed check the same way. A failing check fails the stage,
+so the run exits 1. The stage is cached: the same inputs give the same answer.
 
 Example:
 
@@ -95,7 +100,8 @@ stages:
 Failure output:
 
 ` + "```" + `
-assert: 1 of 2 checks failed:
-  static INT8 is at least 1.5x faster than fp32 (speedup = 1.21)
+assert: 1 of 2 checks failed: static INT8 is at least 1.5x faster than fp32
+  static INT8 is at least 1.5x faster than fp32 (speedup["int8-static"] = 1.21, wanted >= 1.5)
+    ${{ stages.bench.outputs.speedup["int8-static"] >= 1.5 }}
 ` + "```" + `
 `

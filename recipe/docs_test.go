@@ -20,7 +20,7 @@ func TestDocs(t *testing.T) {
 			t.Errorf("docs/recipes.md does not list function %s", f)
 		}
 	}
-	blocks := regexp.MustCompile("(?s)```yaml\n(.*?)```").FindAllStringSubmatch(doc, -1)
+	blocks := regexp.MustCompile("(?s)```yaml[^\n]*\n(.*?)```").FindAllStringSubmatch(doc, -1)
 	n := 0
 	for _, b := range blocks {
 		src := b[1]
@@ -40,12 +40,12 @@ func TestDocs(t *testing.T) {
 // TestDocsAnchors parses the anchors example with a header added.
 func TestDocsAnchors(t *testing.T) {
 	r := mustParse(t, `version: 1
-params: {model: m.onnx}
+params: {model: m.onnx, calib: c.npz}
 stages:
   q8: &quant
     uses: quantize
     timeout: 20m
-    with: &qwith { model: "${{ params.model }}", mode: int8-static }
+    with: &qwith { model: "${{ params.model }}", mode: int8-static, calibration: { data: "${{ params.calib }}" } }
   q8-pc:
     <<: *quant
     with: { <<: *qwith, per_channel: true }
@@ -54,7 +54,7 @@ stages:
 	if s.Uses != "quantize" || s.Timeout.Minutes() != 20 {
 		t.Errorf("merged stage: %+v", s)
 	}
-	if got := strings.Join(s.With.Keys(), ","); got != "model,mode,per_channel" {
+	if got := strings.Join(s.With.Keys(), ","); got != "model,mode,calibration,per_channel" {
 		t.Errorf("with keys = %s", got)
 	}
 }

@@ -56,7 +56,7 @@ func TestShippedYAMLIsPortable(t *testing.T) {
 		docs = append(docs, doc{f, string(b)})
 	}
 	mds, _ := filepath.Glob("../docs/*.md")
-	block := regexp.MustCompile("(?s)```ya?ml\n(.*?)```")
+	block := regexp.MustCompile("(?s)```ya?ml[^\n]*\n(.*?)```")
 	for _, md := range append(mds, "../README.md") {
 		b, err := os.ReadFile(md)
 		if err != nil {

@@ -41,6 +41,10 @@ func (fs *flagSet) printHelp(w io.Writer) {
 			name = "-" + f.Name
 		}
 		typ, usage := flag.UnquoteUsage(f)
+		if isBoolFlag(f) {
+			// A bool flag takes no value: a `quoted` word in its usage is text.
+			typ, usage = "", f.Usage
+		}
 		if typ != "" {
 			name += " " + strings.ToUpper(typ)
 		}

@@ -386,13 +386,8 @@ func TestShippedRecipesRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	// recipes/tensorrt.yaml uses the TensorRT plugin and
-	// recipes/prune-finetune.yaml the torch plugin: build them as make does.
-	pluginDir := t.TempDir()
-	for _, name := range []string{"tensorrt", "torch"} {
-		if out, err := exec.Command("go", "build", "-o", filepath.Join(pluginDir, "szrun-plugin-"+name), "../../plugins/"+name).CombinedOutput(); err != nil {
-			t.Fatalf("build the %s plugin: %v\n%s", name, err, out)
-		}
-	}
+	// recipes/prune-finetune.yaml the torch plugin.
+	pluginDir := shippedPlugins(t)
 	recipes, err := filepath.Glob(filepath.Join(root, "recipes", "*.yaml"))
 	if err != nil || len(recipes) < 6 {
 		t.Fatalf("recipes: %v %v", recipes, err)

@@ -108,10 +108,10 @@ stages:
   prune:
     uses: prune
     with:
-      model: models/resnet.onnx
+      model: ../examples/models/digits_cnn.onnx
       strategy: structured
       amount: 0.3
-      data: data/val.npz          # inputs + labels
+      data: ../examples/data/digits_test.npz   # inputs + labels
   gate:
     uses: assert
     with:

@@ -112,14 +112,14 @@ szrun.
 
 Example: evaluate a quantized model with a Python script and gate on accuracy.
 
-` + "```yaml" + `
+` + "```yaml files=../tools/eval.py" + `
 stages:
   eval:
     uses: shell
     with:
       inputs:
         MODEL: ${{ stages.quantize.outputs.model["int8-static"] }}
-        DATA: ../data/val
+        DATA: ../examples/data/digits_test.npz
         EVAL: ../tools/eval.py      # scripts you call are inputs too
       env:
         BATCH: 32

@@ -34,11 +34,9 @@ func writeRunRecord(stateDir string, res *Result) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create %s: %w", dir, err)
 	}
-	b, err := json.MarshalIndent(res, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encode run.json: %w", err)
-	}
-	if err := atomicfile.WriteFile(filepath.Join(dir, "run.json"), append(b, '\n')); err != nil {
+	// WriteJSON: a stage value that is NaN or Inf is written as null (and
+	// listed) instead of losing the run's record.
+	if err := atomicfile.WriteJSON(filepath.Join(dir, "run.json"), res); err != nil {
 		return err
 	}
 	latest := filepath.Join(stateDir, "runs", LatestLink(res.Recipe))

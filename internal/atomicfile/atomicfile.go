@@ -59,9 +59,14 @@ func WriteFile(path string, data []byte) error {
 }
 
 // WriteJSON writes v to path as indented JSON and a final newline, with
-// Write.
+// Write. JSON has no NaN or Inf: a statistic that is one (an error over NaN
+// outputs) is written as null, and an object lists each such value's path
+// under NonFiniteKey, so no report fails to be written for it.
 func WriteJSON(path string, v any) error {
 	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil && isNonFinite(err) {
+		data, err = marshalFinite(v)
+	}
 	if err != nil {
 		return fmt.Errorf("write %s: encode JSON: %w", path, err)
 	}

@@ -1,6 +1,8 @@
 package atomicfile
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"math"
@@ -70,9 +72,10 @@ func TestFailedWriteLeavesNoPartialFile(t *testing.T) {
 	}
 	assertOnly(t, dir, "model.onnx")
 
-	// JSON that cannot be encoded writes nothing.
-	if err := WriteJSON(fresh, math.NaN()); err == nil {
-		t.Fatal("NaN encoded")
+	// JSON that cannot be encoded writes nothing (NaN can: null, see
+	// TestWriteJSONNonFinite).
+	if err := WriteJSON(fresh, map[string]any{"c": make(chan int)}); err == nil {
+		t.Fatal("a channel encoded")
 	}
 	assertOnly(t, dir, "model.onnx")
 }
@@ -97,5 +100,71 @@ func assertOnly(t *testing.T, dir string, names ...string) {
 	}
 	if strings.Join(got, ",") != strings.Join(names, ",") {
 		t.Fatalf("folder holds %v, want %v", got, names)
+	}
+}
+
+// TestWriteJSONNonFinite: a report holding NaN and ±Inf (a relative error
+// over NaN outputs) is written, not refused ("json: unsupported value:
+// +Inf" failed quantize on libonnx-testdata's pow): each such value is null
+// and listed under non_finite; everything else is what encoding/json
+// writes, field order, omitempty, embedded structs and Marshalers included.
+func TestWriteJSONNonFinite(t *testing.T) {
+	type Inner struct {
+		Err  float64 `json:"max_rel_error"`
+		Skip float64 `json:"skip,omitempty"`
+	}
+	type Base struct {
+		Model string `json:"model"`
+	}
+	type Report struct {
+		Base
+		Verification Inner              `json:"verification"`
+		Outputs      []Inner            `json:"outputs"`
+		ByName       map[string]float64 `json:"by_name"`
+		Ptr          *Inner             `json:"ptr,omitempty"`
+		Raw          json.RawMessage    `json:"raw"`
+		Hidden       float64            `json:"-"`
+		Any          any                `json:"any"`
+	}
+	inf := math.Inf(1)
+	r := Report{Base: Base{Model: "pow.onnx"}, Verification: Inner{Err: inf},
+		Outputs: []Inner{{Err: 0.5}, {Err: math.NaN()}}, ByName: map[string]float64{"b": math.Inf(-1), "a": 1},
+		Raw: json.RawMessage(`{"x":1}`), Hidden: inf, Any: float32(2)}
+	path := filepath.Join(t.TempDir(), "report.json")
+	if err := WriteJSON(path, r); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back map[string]any
+	if err := json.Unmarshal(got, &back); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, got)
+	}
+	want := `{"model":"pow.onnx","verification":{"max_rel_error":null},"outputs":[{"max_rel_error":0.5},{"max_rel_error":null}],` +
+		`"by_name":{"a":1,"b":null},"raw":{"x":1},"any":2,` +
+		`"non_finite":["verification.max_rel_error: +Inf","outputs[1].max_rel_error: NaN","by_name.b: -Inf"]}`
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, got); err != nil {
+		t.Fatal(err)
+	}
+	if compact.String() != want {
+		t.Errorf("got  %s\nwant %s", compact.String(), want)
+	}
+	// Finite values: byte for byte what encoding/json writes.
+	r.Verification.Err, r.Outputs[1].Err, r.ByName["b"] = 1, 2, 3
+	r.Hidden = 0
+	if err := WriteJSON(path, r); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = os.ReadFile(path)
+	std, _ := json.MarshalIndent(r, "", "  ")
+	if string(got) != string(std)+"\n" {
+		t.Errorf("finite report differs from encoding/json:\n%s\nwant\n%s", got, std)
+	}
+	fin, err := marshalFinite(r)
+	if err != nil || string(fin) != string(std) {
+		t.Errorf("marshalFinite on finite values differs from encoding/json (%v):\n%s\nwant\n%s", err, fin, std)
 	}
 }

@@ -29,11 +29,25 @@ type Model struct {
 // relative to the model's directory) into raw_data, and validates every
 // tensor's type and size. Errors name the file and, where one is at fault,
 // the tensor.
-func Load(path string) (*Model, error) {
+func Load(path string) (*Model, error) { return LoadWith(path, LoadOptions{}) }
+
+// LoadOptions controls LoadWith. The zero value is Load's behaviour.
+type LoadOptions struct {
+	// KeepExternal leaves the data of tensors stored in external files there:
+	// they keep their external_data references and no raw_data, so a model
+	// of any size loads in the memory of its graph. References are checked
+	// (file, range, size) but the data is not read. Save copies such tensors
+	// from their files (resolved against Model.Dir) in a stream; ReadExternal
+	// and LoadExternal read one when a transform needs its values.
+	KeepExternal bool
+}
+
+// LoadWith is Load with options.
+func LoadWith(path string, opts LoadOptions) (*Model, error) {
 	var m *Model
 	err := withFileBytes(path, func(data []byte) error {
 		var err error
-		m, err = decodeModel(data, filepath.Dir(path))
+		m, err = decodeModel(data, filepath.Dir(path), opts.KeepExternal)
 		return err
 	})
 	if err != nil {
@@ -46,7 +60,7 @@ func Load(path string) (*Model, error) {
 // LoadBytes parses a serialized model. dir is where external data is looked
 // up; with dir empty, a model that references external data is an error.
 func LoadBytes(data []byte, dir string) (*Model, error) {
-	m, err := decodeModel(data, dir)
+	m, err := decodeModel(data, dir, false)
 	if err != nil {
 		return nil, fmt.Errorf("load model from bytes: %w", err)
 	}
@@ -57,7 +71,7 @@ func LoadBytes(data []byte, dir string) (*Model, error) {
 // without a directory.
 var errNoDir = errors.New("model has external data but no directory to resolve it against")
 
-func decodeModel(data []byte, dir string) (*Model, error) {
+func decodeModel(data []byte, dir string, keep bool) (*Model, error) {
 	mp := new(onnxpb.ModelProto)
 	if err := proto.Unmarshal(data, mp); err != nil {
 		return nil, fmt.Errorf("parse protobuf (%d bytes; truncated or not an ONNX model?): %w", len(data), err)
@@ -76,7 +90,11 @@ func decodeModel(data []byte, dir string) (*Model, error) {
 				return fmt.Errorf("tensor %q: %w", t.GetName(), errNoDir)
 			}
 			m.External = true
-			if err := ext.resolve(t); err != nil {
+			if keep {
+				if err := ext.check(t); err != nil {
+					return err
+				}
+			} else if err := ext.resolve(t); err != nil {
 				return err
 			}
 		}
@@ -126,20 +144,32 @@ var maxProto = 1<<31 - 1
 // when used, goes to one file "<base of path>.data" beside it, each tensor at
 // an offset aligned to 4096 bytes. Save leaves m as it found it, but when it
 // writes external data it swaps tensors to external references for the
-// duration, so no other goroutine may use m while it runs.
+// duration, so no other goroutine may use m while it runs. Tensors still in
+// external files (LoadOptions.KeepExternal) are copied from m.Dir in a
+// stream; they make the save external unless ExternalNever says otherwise,
+// which loads them for the duration.
 func Save(m *Model, path string, opts SaveOptions) error {
 	opts.applyDefaults()
 	size := proto.Size(m.Proto)
+	kept := hasKeptExternal(m.Proto)
 	external := false
 	switch opts.External {
 	case ExternalAlways:
 		external = true
 	case ExternalNever:
+		if kept {
+			restore, err := loadKept(m)
+			if err != nil {
+				return fmt.Errorf("save model %s: %w", path, err)
+			}
+			defer restore()
+			size = proto.Size(m.Proto)
+		}
 		if size > maxProto {
 			return fmt.Errorf("save model %s: %w (%d bytes) and external data is disabled", path, ErrTooLarge, size)
 		}
 	default:
-		external = m.External || size > maxProto
+		external = m.External || kept || size > maxProto
 	}
 	if !external {
 		if err := atomicfile.Write(path, func(w io.Writer) error { return writeModel(w, m.Proto) }); err != nil {
@@ -147,10 +177,57 @@ func Save(m *Model, path string, opts SaveOptions) error {
 		}
 		return nil
 	}
-	if err := saveExternal(m.Proto, path, opts.SizeThreshold); err != nil {
+	if err := saveExternal(m.Proto, path, m.Dir, opts.SizeThreshold); err != nil {
 		return fmt.Errorf("save model %s: %w", path, err)
 	}
 	return nil
+}
+
+func hasKeptExternal(m *onnxpb.ModelProto) bool {
+	errFound := errors.New("found")
+	return ForEachTensor(m, func(t *onnxpb.TensorProto) error {
+		if IsExternal(t) {
+			return errFound
+		}
+		return nil
+	}) != nil
+}
+
+// loadKept reads every kept-external tensor of m into raw_data and returns
+// what puts their references back.
+func loadKept(m *Model) (restore func(), err error) {
+	type ref struct {
+		t   *onnxpb.TensorProto
+		ext []*onnxpb.StringStringEntryProto
+	}
+	var refs []ref
+	restore = func() {
+		for _, r := range refs {
+			r.t.RawData, r.t.ExternalData = nil, r.ext
+			r.t.DataLocation = onnxpb.TensorProto_EXTERNAL.Enum()
+		}
+	}
+	r := newExternalReader(m.Dir)
+	defer r.close()
+	err = ForEachTensor(m.Proto, func(t *onnxpb.TensorProto) error {
+		if !IsExternal(t) {
+			return nil
+		}
+		if m.Dir == "" {
+			return fmt.Errorf("tensor %q: %w", t.GetName(), errNoDir)
+		}
+		ext := t.ExternalData
+		if err := r.resolve(t); err != nil {
+			return err
+		}
+		refs = append(refs, ref{t, ext})
+		return nil
+	})
+	if err != nil {
+		restore()
+		return nil, err
+	}
+	return restore, nil
 }
 
 // Marshal serializes m deterministically, as Save writes it inline.

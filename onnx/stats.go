@@ -61,7 +61,8 @@ type TensorStats struct {
 	Sparse   bool    `json:"sparse,omitempty"` // a sparse initializer
 }
 
-// ComputeStats summarizes m. Tensor data must be in memory (as after Load).
+// ComputeStats summarizes m. Tensor data must be in memory (as after Load) for
+// zeros to be counted; tensors left in external files count none.
 func ComputeStats(m *onnxpb.ModelProto) (*Stats, error) {
 	s := &Stats{
 		IRVersion: m.GetIrVersion(), Producer: m.GetProducerName(), ProducerVersion: m.GetProducerVersion(),
@@ -158,6 +159,9 @@ func tensorStats(t *onnxpb.TensorProto) (TensorStats, error) {
 			ts.Bytes += int64(len(b))
 		}
 		return ts, nil
+	}
+	if IsExternal(t) {
+		return ts, nil // kept in its file (LoadOptions.KeepExternal): zeros not counted
 	}
 	if z, ok := rawZeros(t, n); ok {
 		ts.Zeros = z

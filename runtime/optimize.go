@@ -49,7 +49,9 @@ func optimizeLocal(modelPath, outPath, level string, threads int) error {
 	tmp.Close()
 	defer os.Remove(tmpPath) // a no-op after the rename
 
-	so, err := SessionOptions{OptimizationLevel: level, IntraOpThreads: threads, OptimizedModelPath: tmpPath}.ortOptions()
+	// The session only writes the optimized model: packing weights for runs would
+	// double a big model's memory for nothing.
+	so, err := SessionOptions{OptimizationLevel: level, IntraOpThreads: threads, OptimizedModelPath: tmpPath, NoPrepack: true}.ortOptions()
 	if err != nil {
 		return fmt.Errorf("optimize %s: %w", modelPath, err)
 	}

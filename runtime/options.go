@@ -33,6 +33,13 @@ type SessionOptions struct {
 	OptimizedModelPath string
 	// Sequential forces sequential operator execution even when InterOpThreads > 1.
 	Sequential bool
+	// NoPrepack keeps weights as they were loaded: ONNX Runtime otherwise copies
+	// each MatMul, Gemm and Conv weight into a packed layout while creating the
+	// session, beside the original, which doubles a big model's memory. For
+	// sessions that run a few times (verification, reading metadata); timing
+	// sessions keep prepacking, as a deployment would. External data is then
+	// mapped from its file and only read when a run needs it.
+	NoPrepack bool
 }
 
 // OptimizationLevels are the accepted SessionOptions.OptimizationLevel values, "" aside.
@@ -105,6 +112,11 @@ func (o SessionOptions) ortOptions() (*ort.SessionOptions, error) {
 	if o.OptimizedModelPath != "" {
 		if err := so.SetOptimizedModelFilePath(o.OptimizedModelPath); err != nil {
 			return nil, fmt.Errorf("set optimized model path %s: %w", o.OptimizedModelPath, err)
+		}
+	}
+	if o.NoPrepack {
+		if err := so.AddSessionConfigEntry("session.disable_prepacking", "1"); err != nil {
+			return nil, fmt.Errorf("disable prepacking: %w", err)
 		}
 	}
 	if err := appendProviders(so, o.Providers); err != nil {

@@ -1,9 +1,12 @@
 package runtime
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"path/filepath"
+	"reflect"
 	"sync"
 	"testing"
 )
@@ -20,6 +23,7 @@ func TestSessionOptionsApplied(t *testing.T) {
 		{"sequential", SessionOptions{InterOpThreads: 2, Sequential: true, OptimizationLevel: "extended"}},
 		{"disable", SessionOptions{OptimizationLevel: "disable", Providers: []string{"cpu"}}},
 		{"profile", SessionOptions{ProfilePrefix: filepath.Join(dir, "prof")}},
+		{"noprepack", SessionOptions{NoPrepack: true, Sequential: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := NewSession(context.Background(), "testdata/convbn.onnx", tc.opts)
@@ -87,5 +91,48 @@ func TestConcurrentInitAndRun(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// TestNoPrepackSameOutputs: a session that keeps its weights unpacked computes
+// what a packing one does (external data included), so verification sessions
+// can use it on big models.
+func TestNoPrepackSameOutputs(t *testing.T) {
+	requireORT(t)
+	for _, model := range []string{"testdata/convbn.onnx", "testdata/external/convbn.onnx"} {
+		var outs [2][]*Tensor
+		for i, opts := range []SessionOptions{{}, {NoPrepack: true}} {
+			s, err := NewSession(context.Background(), model, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ins, _ := RandomInputs(s.Inputs(), nil, 3, 7)
+			if outs[i], err = s.Run(context.Background(), ins); err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+		}
+		a, b := asFloat64(t, outs[0][0]), asFloat64(t, outs[1][0])
+		for k := range a {
+			if d := a[k] - b[k]; d > 1e-5 || d < -1e-5 {
+				t.Fatalf("%s: output %d: %g packed, %g unpacked", model, k, a[k], b[k])
+			}
+		}
+	}
+}
+
+// TestWireOptionsRoundTrip: every SessionOptions field crosses the pipe.
+func TestWireOptionsRoundTrip(t *testing.T) {
+	want := SessionOptions{IntraOpThreads: 3, InterOpThreads: 2, OptimizationLevel: "basic", Providers: []string{"cpu"},
+		ProfilePrefix: "p", OptimizedModelPath: "o.onnx", Sequential: true, NoPrepack: true}
+	var buf bytes.Buffer
+	w := &wireWriter{w: bufio.NewWriter(&buf)}
+	w.options(want)
+	if err := w.flush(); err != nil {
+		t.Fatal(err)
+	}
+	got := (&wireReader{r: bufio.NewReader(&buf)}).options()
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("options after the pipe = %+v, want %+v", got, want)
 	}
 }

@@ -63,7 +63,7 @@ func newLocalSession(modelPath string, opts SessionOptions) (*localSession, erro
 }
 
 func ioInfo(modelPath string) (ins, outs []IOInfo, err error) {
-	so, err := SessionOptions{OptimizationLevel: "disable"}.ortOptions()
+	so, err := SessionOptions{OptimizationLevel: "disable", NoPrepack: true}.ortOptions()
 	if err != nil {
 		return nil, nil, fmt.Errorf("read inputs and outputs of %s: %w", modelPath, err)
 	}

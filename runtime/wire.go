@@ -132,7 +132,10 @@ func (e *wireWriter) options(o SessionOptions) {
 	e.str(o.OptimizedModelPath)
 	b := byte(0)
 	if o.Sequential {
-		b = 1
+		b |= 1
+	}
+	if o.NoPrepack {
+		b |= 2
 	}
 	e.byte1(b)
 }
@@ -293,7 +296,8 @@ func (d *wireReader) options() SessionOptions {
 		ProfilePrefix:     d.str(),
 	}
 	o.OptimizedModelPath = d.str()
-	o.Sequential = d.byte1() == 1
+	flags := d.byte1()
+	o.Sequential, o.NoPrepack = flags&1 != 0, flags&2 != 0
 	return o
 }
 

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -40,6 +41,8 @@ func WriteBigModel(tb testing.TB, path string, n int64) {
 	if err := onnx.Save(&onnx.Model{Proto: m}, path, onnx.SaveOptions{External: onnx.ExternalAlways}); err != nil {
 		tb.Fatal(err)
 	}
+	w.RawData, raw = nil, nil
+	debug.FreeOSMemory() // the measuring process need not hold the model while its children run
 }
 
 // PeakEnv carries the argument of a child run by ChildPeakRSS.
@@ -58,8 +61,10 @@ func ChildPeakRSS(tb testing.TB, test, arg string) int64 {
 		tb.Fatalf("%s %s: %v\n%s", test, arg, err, out)
 	}
 	for _, line := range strings.Split(string(out), "\n") {
-		if f := strings.Fields(line); len(f) == 2 && f[0] == "PEAK_RSS" {
+		if f := strings.Fields(line); len(f) == 4 && f[0] == "PEAK_RSS" {
 			n, _ := strconv.ParseInt(f[1], 10, 64)
+			self, _ := strconv.ParseInt(f[2], 10, 64)
+			tb.Logf("%s: peak RSS %.2f GB = %.2f GB (stage) + %.2f GB (ONNX Runtime worker)", arg, float64(n)/1e9, float64(self)/1e9, float64(n-self)/1e9)
 			return n
 		}
 	}
@@ -72,7 +77,8 @@ func ChildPeakRSS(tb testing.TB, test, arg string) int64 {
 // largest peak of those already ended (getrusage), plus each live one's. Peaks
 // that did not coincide add up, so the figure errs high.
 func PrintPeakRSS() {
-	fmt.Printf("PEAK_RSS %d\n", VmHWM()+childrenPeakRSS())
+	self, children := VmHWM(), childrenPeakRSS()
+	fmt.Printf("PEAK_RSS %d %d %d\n", self+children, self, children)
 }
 
 func childrenPeakRSS() int64 {

@@ -31,11 +31,20 @@ type converter struct {
 	versions  map[verKey]string
 	copies    map[*scope][][2]string // float32 initializer -> its float16 copy
 	res       *Result
+	err       error // the first failure to read a tensor's data
+}
+
+// fail records the first error of a step that cannot return one.
+func (c *converter) fail(err error) {
+	if c.err == nil {
+		c.err = err
+	}
 }
 
 // Convert rewrites m in place so that it computes in float16 where that is
 // safe, and returns what it did. m must be a valid model with its tensor
-// data in memory (as after onnx.Load); on error m may be partly changed.
+// data in memory (as after onnx.Load) or in external files under opts.Dir
+// (onnx.LoadOptions.KeepExternal); on error m may be partly changed.
 func Convert(ctx context.Context, m *onnxpb.ModelProto, opts Options) (*Result, error) {
 	g := m.GetGraph()
 	if g == nil {
@@ -83,6 +92,9 @@ func Convert(ctx context.Context, m *onnxpb.ModelProto, opts Options) (*Result, 
 	}
 	if err := c.convertGraph(root, inputs, outputs, true); err != nil {
 		return nil, err
+	}
+	if c.err != nil {
+		return nil, fmt.Errorf("fp16: %w", c.err)
 	}
 	for _, s := range c.scopes {
 		if err := c.finishInitializers(s); err != nil {

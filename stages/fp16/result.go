@@ -27,6 +27,10 @@ type Options struct {
 	// Warn receives warnings (an op_block_list entry no ONNX op is called);
 	// nil drops them.
 	Warn func(msg string)
+	// Dir is the model's directory: tensors whose data is still in external
+	// files (onnx.LoadOptions.KeepExternal) are read from there chunk by chunk
+	// as they are converted, so the float32 weights are never held whole.
+	Dir string
 }
 
 // Blocked is a node that reads or writes float32 and stayed float32.

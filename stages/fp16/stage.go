@@ -75,11 +75,14 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 		logger.Info("normalized for ONNX Runtime", "model", p.Model, "changes", norm.String())
 		p.Model = src
 	}
-	m, err := onnx.Load(p.Model)
+	// Weights in external files stay there: the conversion reads each one as it
+	// converts it, and saving copies the rest from the file.
+	m, err := onnx.LoadWith(p.Model, onnx.LoadOptions{KeepExternal: true})
 	if err != nil {
 		return nil, fmt.Errorf("fp16: %w", err)
 	}
-	ref, err := runtime.NewSession(ctx, p.Model, runtime.SessionOptions{IntraOpThreads: int(p.Threads)})
+	p.opts.Dir = m.Dir
+	ref, err := runtime.NewSession(ctx, p.Model, runtime.SessionOptions{IntraOpThreads: int(p.Threads), NoPrepack: true})
 	if err != nil {
 		return nil, fmt.Errorf("fp16: ONNX Runtime cannot load %s: %w", p.Model, err)
 	}
@@ -143,7 +146,7 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 			return nil, fmt.Errorf("fp16: verify: the float16 model %s", failure)
 		}
 		logger.Warn("the float16 model "+failure+"; looking for nodes to keep in float32", "fallback", FallbackAuto)
-		orig, err := onnx.Load(p.Model) // the converted one was changed in place
+		orig, err := onnx.LoadWith(p.Model, onnx.LoadOptions{KeepExternal: true}) // the converted one was changed in place
 		if err != nil {
 			return nil, fmt.Errorf("fp16: %w", err)
 		}

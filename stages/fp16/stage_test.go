@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/x448/float16"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/sentinelzer0/szrun/internal/testenv"
 	"github.com/sentinelzer0/szrun/onnx"
@@ -172,6 +173,29 @@ func TestExternalData(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(in.WorkDir, "model.onnx.data")); err != nil {
 		t.Errorf("converted model lost its external data layout: %v", err)
+	}
+	// The weights, converted chunk by chunk from the side file, are those the
+	// conversion of the inline model gives.
+	inl := input(t, map[string]any{"model": digits})
+	if _, err := New().Run(context.Background(), inl); err != nil {
+		t.Fatal(err)
+	}
+	a, err := onnx.Load(filepath.Join(in.WorkDir, "model.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := onnx.Load(filepath.Join(inl.WorkDir, "model.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ai, bi := a.Proto.GetGraph().GetInitializer(), b.Proto.GetGraph().GetInitializer(); len(ai) != len(bi) {
+		t.Fatalf("%d initializers from the external model, %d from the inline one", len(ai), len(bi))
+	} else {
+		for i := range ai {
+			if !proto.Equal(ai[i], bi[i]) {
+				t.Errorf("initializer %q differs between the external and the inline conversion", ai[i].GetName())
+			}
+		}
 	}
 }
 

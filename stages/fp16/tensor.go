@@ -2,6 +2,7 @@ package fp16
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math"
 	goruntime "runtime"
 	"sync"
@@ -58,7 +59,24 @@ func (c *converter) toFloat16(name string, src, dst *onnxpb.TensorProto) {
 		raw         []byte
 		over, under int64
 	)
-	if r := src.GetRawData(); len(r) > 0 && len(src.GetFloatData()) == 0 {
+	if onnx.IsExternal(src) {
+		n, err := onnx.NumElements(src.GetDims())
+		if err != nil {
+			c.fail(fmt.Errorf("tensor %q: %w", name, err))
+			return
+		}
+		raw = make([]byte, 2*n)
+		off := 0
+		err = onnx.ReadExternal(src, c.opts.Dir, 16<<20, func(chunk []byte) error {
+			o, u := rawToFloat16(raw[off:off+len(chunk)/2], chunk)
+			over, under, off = over+o, under+u, off+len(chunk)/2
+			return nil
+		})
+		if err != nil {
+			c.fail(fmt.Errorf("convert %q to float16: %w", name, err))
+			return
+		}
+	} else if r := src.GetRawData(); len(r) > 0 && len(src.GetFloatData()) == 0 {
 		raw = make([]byte, len(r)/2)
 		over, under = rawToFloat16(raw, r)
 	} else {
@@ -80,6 +98,7 @@ func (c *converter) toFloat16(name string, src, dst *onnxpb.TensorProto) {
 	dst.FloatData = nil
 	dst.DataType = proto.Int32(int32(onnx.Float16))
 	dst.RawData = raw
+	dst.ExternalData, dst.DataLocation = nil, nil
 }
 
 // rawBlock is how many values rawToFloat16 converts per step: small enough

@@ -51,7 +51,7 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 	// loads the model: memory the Go heap keeps is no use to its allocator.
 	debug.FreeOSMemory()
 	// "disable" makes the reference the model exactly as written.
-	ref, err := runtime.NewSession(ctx, p.Model, runtime.SessionOptions{IntraOpThreads: int(p.Threads), OptimizationLevel: "disable"})
+	ref, err := runtime.NewSession(ctx, p.Model, runtime.SessionOptions{IntraOpThreads: int(p.Threads), OptimizationLevel: "disable", NoPrepack: true})
 	if err != nil {
 		return nil, fmt.Errorf("optimize: ONNX Runtime cannot load %s: %w", p.Model, err)
 	}
@@ -117,10 +117,11 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 
 // original reads the model's statistics and its declarations: the graph's
 // inputs, outputs and value_info without nodes or weights, which is all that
-// RestoreValueInfo and random inputs read. The weights are dropped on return,
-// so a big model is not held while ONNX Runtime optimizes it too.
+// RestoreValueInfo and random inputs read. Weights in external files are not
+// read at all, and inline ones are dropped on return, so a big model is not
+// held while ONNX Runtime optimizes it too.
 func original(path string) (*onnx.Stats, *onnxpb.GraphProto, error) {
-	m, err := onnx.Load(path)
+	m, err := onnx.LoadWith(path, onnx.LoadOptions{KeepExternal: true})
 	if err != nil {
 		return nil, nil, fmt.Errorf("optimize: %w", err)
 	}
@@ -134,9 +135,10 @@ func original(path string) (*onnx.Stats, *onnxpb.GraphProto, error) {
 
 // finish reads ONNX Runtime's output, restores the original's shape
 // information (decl), saves the result to outPath and returns its statistics;
-// the model is dropped on return (verification loads the file).
+// the model is dropped on return (verification loads the file). Weights in
+// ONNX Runtime's data file are copied to outPath's in a stream, never held.
 func finish(ortPath, outPath string, decl *onnxpb.GraphProto) (*onnx.Stats, int, error) {
-	opt, err := onnx.Load(ortPath)
+	opt, err := onnx.LoadWith(ortPath, onnx.LoadOptions{KeepExternal: true})
 	if err != nil {
 		return nil, 0, fmt.Errorf("read ONNX Runtime's output: %w", err)
 	}

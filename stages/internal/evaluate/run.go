@@ -45,6 +45,7 @@ func Run(ctx context.Context, modelPath string, d *Data, o Options) (*Outputs, e
 		IntraOpThreads:    o.Threads,
 		Providers:         o.Providers,
 		OptimizationLevel: o.OptimizationLevel,
+		NoPrepack:         true, // a few runs: packed weights would double a big model's memory
 	})
 	if err != nil {
 		return nil, fmt.Errorf("evaluate %s: %w", modelPath, err)

@@ -115,6 +115,7 @@ func paretoFigure(d *Data) (*Figure, error) {
 	}
 	p := newPlot("Pareto front: latency, size, accuracy", f.latency+" (ms)", ylabel)
 	p.Add(plotter.NewGrid())
+	legend := newLegend()
 	for _, g := range []struct {
 		key   string
 		style draw.GlyphStyle
@@ -133,7 +134,7 @@ func paretoFigure(d *Data) (*Figure, error) {
 		}
 		s.GlyphStyle = g.style
 		p.Add(s)
-		p.Legend.Add(g.name, s)
+		legend.Add(g.name, s)
 	}
 	// Neighbours along x alternate their labels above and below the points,
 	// so that close candidates (fp32 and fp16 at no accuracy drop) stay readable.
@@ -165,7 +166,6 @@ func paretoFigure(d *Data) (*Figure, error) {
 		}
 		p.Add(l)
 	}
-	p.Legend.Top = true
 	// Room for the labels right of the points, and a y range that is not flat.
 	span := p.X.Max - p.X.Min
 	if span == 0 {
@@ -179,13 +179,11 @@ func paretoFigure(d *Data) (*Figure, error) {
 	yspan := p.Y.Max - p.Y.Min
 	p.Y.Min -= 0.08 * yspan
 	p.Y.Max += 0.15 * yspan
-	svg, err := render(p, 540, 320)
-	if err != nil {
-		return nil, err
-	}
 	caption := fmt.Sprintf("Each point is a candidate; a candidate is on the front when no other is at least as good on %s, size and accuracy and better on one.", f.latency)
 	if ymetric == "size_bytes" {
 		caption = fmt.Sprintf("No accuracy was measured: the front is over %s and size.", f.latency)
 	}
-	return &Figure{Title: "Pareto front", Caption: caption, SVG: svg}, nil
+	// The legend goes beside the data, so it never hides a candidate.
+	ch := &chart{p: p, legend: legend, w: 540, h: 320}
+	return ch.figure("Pareto front", caption)
 }

@@ -1,17 +1,16 @@
 package report
 
 import (
-	"bytes"
 	"fmt"
 	"image/color"
 	"math"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgsvg"
 )
 
 // Colours of the plots (the Okabe-Ito palette, readable with colour blindness).
@@ -29,6 +28,9 @@ type Figure struct {
 	Title   string
 	Caption string
 	SVG     []byte
+
+	geom  geometry // where its parts landed, for tests
+	chart *chart
 }
 
 // newPlot returns a plot whose text uses Liberation Sans, which is
@@ -45,56 +47,6 @@ func newPlot(title, xlabel, ylabel string) *plot.Plot {
 	p.Title.Padding = vg.Points(6)
 	p.X.Padding, p.Y.Padding = vg.Points(2), vg.Points(2)
 	return p
-}
-
-// render draws p as SVG of the given size in points.
-func render(p *plot.Plot, w, h float64) ([]byte, error) {
-	c := vgsvg.New(vg.Points(w), vg.Points(h))
-	p.Draw(draw.New(c))
-	var b bytes.Buffer
-	if _, err := c.WriteTo(&b); err != nil {
-		return nil, fmt.Errorf("render %q: %w", p.Title.Text, err)
-	}
-	return b.Bytes(), nil
-}
-
-// quantiles draws one horizontal latency summary per model: a line from min to
-// p99, a box from p50 to p95 and a dot at the mean. The benchmark file keeps
-// percentiles, not every run, so this is what there is to draw; the max is
-// left out because one stray run would squash every box.
-type quantiles struct {
-	rows []selectResultRow
-}
-
-type selectResultRow struct {
-	name                               string
-	min, p50, p90, p95, p99, max, mean float64
-}
-
-func (q *quantiles) Plot(c draw.Canvas, p *plot.Plot) {
-	tx, ty := p.Transforms(&c)
-	thin := draw.LineStyle{Color: grey, Width: vg.Points(1)}
-	tick := draw.LineStyle{Color: dark, Width: vg.Points(1.5)}
-	half := vg.Points(7)
-	for i, r := range q.rows {
-		y := ty(float64(i))
-		c.StrokeLine2(thin, tx(r.min), y, tx(r.p99), y)
-		c.StrokeLine2(tick, tx(r.p99), y-half/2, tx(r.p99), y+half/2)
-		x0, x1 := tx(r.p50), tx(r.p95)
-		if x1-x0 < vg.Points(2) {
-			x1 = x0 + vg.Points(2)
-		}
-		c.FillPolygon(blue, []vg.Point{{X: x0, Y: y - half}, {X: x1, Y: y - half}, {X: x1, Y: y + half}, {X: x0, Y: y + half}})
-		c.DrawGlyph(draw.GlyphStyle{Color: orange, Radius: vg.Points(3), Shape: draw.CircleGlyph{}}, vg.Point{X: tx(r.mean), Y: y})
-	}
-}
-
-func (q *quantiles) DataRange() (xmin, xmax, ymin, ymax float64) {
-	xmin, xmax = math.Inf(1), math.Inf(-1)
-	for _, r := range q.rows {
-		xmin, xmax = math.Min(xmin, r.min), math.Max(xmax, math.Max(r.p99, r.mean))
-	}
-	return xmin, xmax, -0.5, float64(len(q.rows)) - 0.5
 }
 
 // latencyFigure plots every model's latency at the report's batch size.
@@ -116,28 +68,41 @@ func latencyFigure(d *Data) (*Figure, error) {
 	if len(q.rows) == 0 {
 		return nil, nil
 	}
+	const w = 540
 	p := newPlot(fmt.Sprintf("Latency per model, batch %d", d.batch()), "milliseconds", "")
+	// Long model names wrap, at most a third of the width each.
+	lines := 1
+	for i, n := range names {
+		names[i], _ = wrap(p.Y.Tick.Label, n, vg.Points(w/3))
+		lines = max(lines, strings.Count(names[i], "\n")+1)
+	}
 	p.Add(q, plotter.NewGrid())
 	p.NominalY(names...)
 	caption := "Bar: p50 to p95; line: min to p99; dot: mean."
-	if lo, hi, _, _ := q.DataRange(); lo > 0 && hi/lo > 20 {
-		// Latencies over orders of magnitude (a noisy tail, or models of very
-		// different cost): a linear axis would flatten the fast ones.
+	lo, robust, full := q.bounds()
+	log := lo > 0 && robust/lo > 20
+	q.limit = axisEnd(robust, full, log)
+	p.X.Max = q.limit
+	if log {
+		// Latencies over orders of magnitude (models of very different
+		// cost): a linear axis would flatten the fast ones.
 		p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
 		caption += " Log scale."
 	} else {
 		p.X.Min = 0
 	}
-	svg, err := render(p, 540, 60+32*float64(len(names)))
-	if err != nil {
-		return nil, err
+	if q.limit < full {
+		caption += " An arrow marks a p99 past the axis, with its value."
 	}
-	return &Figure{Title: "Latency", SVG: svg, Caption: caption}, nil
+	ch := &chart{p: p, w: w, h: 60 + math.Max(32, 14*float64(lines)+8)*float64(len(names))}
+	return ch.figure("Latency", caption)
 }
 
 // barFigure draws one bar per model, with an optional reference line and
-// optional confidence intervals (errs[i] = {Low, High} as absolute values).
+// optional confidence intervals (errs[i] = {Low, High} as absolute values);
+// an interval far above the bars is clipped at the axis and marked.
 func barFigure(title, ylabel string, names []string, values []float64, ref float64, clr color.Color, errs ...plotter.Errors) (*Figure, error) {
+	const w, h = 540, 260
 	p := newPlot(title, "", ylabel)
 	bars, err := plotter.NewBarChart(plotter.Values(values), vg.Points(math.Min(48, 360/float64(len(values)+1))))
 	if err != nil {
@@ -145,8 +110,7 @@ func barFigure(title, ylabel string, names []string, values []float64, ref float
 	}
 	bars.Color, bars.LineStyle.Width = clr, 0
 	p.Add(plotter.NewGrid(), bars)
-	p.NominalX(names...)
-	p.X.Tick.Label.Rotation = 0
+	tickLabels(p, names, vg.Points((w-70)/float64(len(names))))
 	if ref > 0 {
 		line, err := plotter.NewLine(plotter.XYs{{X: -0.5, Y: ref}, {X: float64(len(values)) - 0.5, Y: ref}})
 		if err != nil {
@@ -155,20 +119,22 @@ func barFigure(title, ylabel string, names []string, values []float64, ref float
 		line.Color, line.Dashes = red, []vg.Length{vg.Points(4), vg.Points(3)}
 		p.Add(line)
 	}
-	if len(errs) == 1 && len(errs[0]) == len(values) {
-		eb := intervalBars{XYs: make(plotter.XYs, len(values)), YErrors: make(plotter.YErrors, len(values))}
-		for i, v := range values {
-			eb.XYs[i] = plotter.XY{X: float64(i), Y: v}
-			eb.YErrors[i].Low, eb.YErrors[i].High = math.Max(v-errs[0][i].Low, 0), math.Max(errs[0][i].High-v, 0)
-		}
-		bars, err := plotter.NewYErrorBars(eb)
-		if err != nil {
-			return nil, fmt.Errorf("plot %s: %w", title, err)
-		}
-		bars.LineStyle.Color = dark
-		p.Add(bars)
+	vtop := 0.0
+	for _, v := range values {
+		vtop = math.Max(vtop, v)
 	}
-	p.Y.Min = 0
+	top := vtop * 1.15 // room for the value labels
+	if len(errs) == 1 && len(errs[0]) == len(values) {
+		iv := &intervals{}
+		hmax := 0.0
+		for _, e := range errs[0] {
+			iv.low, iv.high = append(iv.low, e.Low), append(iv.high, e.High)
+			hmax = math.Max(hmax, e.High)
+		}
+		top = math.Max(top, axisEnd(vtop, hmax, false))
+		iv.limit = top
+		p.Add(iv)
+	}
 	labels := make([]string, len(values))
 	xys := make(plotter.XYs, len(values))
 	for i, v := range values {
@@ -184,18 +150,30 @@ func barFigure(title, ylabel string, names []string, values []float64, ref float
 	}
 	l.Offset = vg.Point{Y: vg.Points(3)}
 	p.Add(l)
-	p.Y.Max *= 1.12 // room for the value labels
-	svg, err := render(p, 540, 260)
-	if err != nil {
-		return nil, err
-	}
-	return &Figure{Title: title, SVG: svg}, nil
+	p.Y.Min, p.Y.Max = 0, top
+	ch := &chart{p: p, w: w, h: h}
+	return ch.figure(title, "")
 }
 
-// intervalBars is a bar chart's values with their confidence intervals.
-type intervalBars struct {
-	plotter.XYs
-	plotter.YErrors
+// tickLabels names the bars: names wrap to the room each bar has, and when a
+// piece of one still does not fit they are turned, so that no two overlap
+// and none runs off the figure.
+func tickLabels(p *plot.Plot, names []string, room vg.Length) {
+	wrapped := make([]string, len(names))
+	turn := false
+	for i, n := range names {
+		var fits bool
+		wrapped[i], fits = wrap(p.X.Tick.Label, n, room*0.95)
+		turn = turn || !fits
+	}
+	if turn {
+		p.NominalX(names...)
+		p.X.Tick.Label.Rotation = math.Pi / 6
+		p.X.Tick.Label.XAlign, p.X.Tick.Label.YAlign = draw.XRight, draw.YCenter
+		return
+	}
+	p.NominalX(wrapped...)
+	p.X.Tick.Label.Rotation = 0
 }
 
 func speedupFigure(d *Data) (*Figure, error) {
@@ -218,7 +196,7 @@ func speedupFigure(d *Data) (*Figure, error) {
 	}
 	f, err := barFigure(fmt.Sprintf("Speedup over %s, batch %d", d.Benchmark.Baseline, d.batch()), "× baseline (median latency)", names, vals, 1, green, cis)
 	if f != nil {
-		f.Title, f.Caption = "Speedup", "Baseline median latency / model median latency, with its 95% confidence interval; the dashed line is the baseline."
+		f.Title, f.Caption = "Speedup", "Baseline median latency / model median latency, with its 95% confidence interval; the dashed line is the baseline. An arrow marks an interval that runs past the axis, with its upper end."
 	}
 	return f, err
 }

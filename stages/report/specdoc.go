@@ -12,9 +12,17 @@ const specDoc = "Renders what the benchmark, compare and select stages found as 
   with its verdict and reason, and a plot of the Pareto front (latency against
   accuracy drop, labelled with size).
 - Latency, throughput and size: a table per model and batch size, a plot of each
-  model's latency (p50 to p95 bar, min to max line, p99 tick, mean dot: the
-  benchmark file keeps percentiles, not every run), speedup bars over the baseline
-  and size bars. Plots show batch size ` + "`batch`" + ` (default: the first measured).
+  model's latency (p50 to p95 bar, min to p99 line, mean dot: the benchmark file
+  keeps percentiles, not every run), speedup bars over the baseline with their 95%
+  intervals, and size bars. Plots show batch size ` + "`batch`" + ` (default: the first
+  measured).
+
+**Plots.** A whisker that runs far past the boxes or bars (a p99 ten times the
+p95s after one slow run, an interval a noisy machine made wide) is clipped at the
+axis, where an arrow and its real value mark it, instead of squashing the rest.
+Long model names wrap at their - _ . / (or turn when a piece is still too wide)
+instead of being cut or running into each other; the Pareto plot's legend stands
+beside the data, never over a point.
 - Accuracy and output error: accuracy, drop, errors, cosine and top-1 agreement per
   candidate.
 

@@ -81,7 +81,7 @@ so the run exits 1. The stage is cached: the same inputs give the same answer.
 
 Example:
 
-` + "```yaml" + `
+` + "```yaml norun=\"a speed gate: tests never assert times\"" + `
 stages:
   gate:
     uses: assert

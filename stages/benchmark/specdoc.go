@@ -75,7 +75,7 @@ model's static batch dimension forbids.
 
 Example:
 
-` + "```yaml" + `
+` + "```yaml norun=\"a speed gate: tests never assert times\"" + `
 stages:
   bench:
     uses: benchmark

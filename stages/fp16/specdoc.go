@@ -98,7 +98,7 @@ stages:
     with:
       model: ../examples/models/encoder.onnx
       data: ../examples/data/encoder_inputs.npz
-      exclude: [/classifier/Gemm]   # keep the head in float32
+      exclude: [/head/Gemm]   # keep the head in float32
   gate:
     uses: assert
     with:

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/sentinelzer0/szrun/internal/testenv"
 	"github.com/sentinelzer0/szrun/onnx"
 	"github.com/sentinelzer0/szrun/runtime"
 	"github.com/sentinelzer0/szrun/stages/quantize/internal/qtest"
@@ -14,7 +15,7 @@ import (
 // Convs that int8-static must quantize so that ONNX Runtime runs the blocks
 // in integers (SiLU, HardSwish, squeeze-excitation, branches).
 var activationOps = map[string]bool{"Sigmoid": true, "HardSigmoid": true, "HardSwish": true, "Mul": true,
-	"Concat": true, "LeakyRelu": true}
+	"Concat": true, "LeakyRelu": true, "BatchNormalization": true}
 
 // fusedOps opens model in ONNX Runtime at level "all" and counts the op
 // types of the graph it runs (domain-qualified for com.microsoft).
@@ -44,8 +45,8 @@ func fusedOps(t *testing.T, model string) map[string]int {
 // TestActivationsRunInIntegers quantizes testdata/activations_op13.onnx
 // (HardSwish as HardSigmoid + Mul) and activations_op17.onnx (the HardSwish
 // op), both made by testdata/make_activations.py, and checks that every
-// SiLU, HardSwish, squeeze-excitation gate, Concat and LeakyRelu is
-// quantized, that ONNX Runtime's CPU engine then runs the whole network as
+// SiLU, HardSwish, squeeze-excitation gate, Concat, LeakyRelu and the
+// BatchNormalization after the Concat (as a depthwise Conv) is quantized, that ONNX Runtime's CPU engine then runs the whole network as
 // integer kernels (QLinearSigmoid, QLinearMul, QLinearAdd, QLinearConcat,
 // QLinearLeakyRelu: no float activation and no DequantizeLinear left), that
 // its fused run computes what the QDQ graph defines, and that the INT8
@@ -90,5 +91,85 @@ func TestActivationsRunInIntegers(t *testing.T) {
 				t.Errorf("max rel error %.4f vs fp32, want under 0.1", v.MaxRelError)
 			}
 		})
+	}
+}
+
+// top1Agreement is the share of rows (of width classes) whose argmax is the
+// same in a and b.
+func top1Agreement(a, b []float32, classes int) float64 {
+	argmax := func(v []float32) int {
+		best := 0
+		for i := range v {
+			if v[i] > v[best] {
+				best = i
+			}
+		}
+		return best
+	}
+	same, rows := 0, len(a)/classes
+	for r := range rows {
+		if argmax(a[r*classes:(r+1)*classes]) == argmax(b[r*classes:(r+1)*classes]) {
+			same++
+		}
+	}
+	return float64(same) / float64(rows)
+}
+
+// TestZooMobileNetV3RunsInIntegers quantizes torchvision's MobileNetV3-Large
+// as a user exports it (opset 17: HardSwish ops, squeeze-excitation with
+// HardSigmoid; testenv.Torchvision, cached) with 8 random calibration
+// samples, and checks that ONNX Runtime runs no float HardSwish,
+// HardSigmoid or Mul and no DequantizeLinear between its integer kernels,
+// and that the INT8 model picks the fp32 model's top-1 class on random
+// inputs.
+func TestZooMobileNetV3RunsInIntegers(t *testing.T) {
+	qtest.RequireORT(t)
+	if testing.Short() {
+		t.Skip("exports and quantizes a torchvision model")
+	}
+	model := testenv.Torchvision(t, "mobilenet_v3_large")
+	calib := writeNamedData(t, "input", 8, 3, 224, 224)
+	out, rep, err := runStage(t, map[string]any{"model": model, "verify_speed": false,
+		"calibration": map[string]any{"data": calib}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range rep.Nodes {
+		if activationOps[d.OpType] && !d.Quantized {
+			t.Errorf("%s %s stays float: %s", d.OpType, d.Node, d.Reason)
+		}
+	}
+	ops := fusedOps(t, out.Files["model"])
+	t.Logf("ONNX Runtime runs %v", ops)
+	for op := range activationOps {
+		if ops[op] > 0 {
+			t.Errorf("ONNX Runtime still runs %d float %s", ops[op], op)
+		}
+	}
+	if ops["DequantizeLinear"] > 0 || ops["QuantizeLinear"] > 1 {
+		t.Errorf("%d QuantizeLinear and %d DequantizeLinear left between integer kernels", ops["QuantizeLinear"], ops["DequantizeLinear"])
+	}
+	// 32 other random inputs, fp32 against INT8.
+	s, err := runtime.NewSession(context.Background(), model, runtime.SessionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, err := loadDataset(writeNamedData(t, "input", 32, 3, 224, 224), "data", "labels", s.Inputs(), s.Outputs(), nil)
+	_ = s.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := runOutputs(context.Background(), model, ds, 8, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := runOutputs(context.Background(), out.Files["model"], ds, 8, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	agree := top1Agreement(ref[0], got[0], 1000)
+	t.Logf("top-1 agreement %.3f over 32 random inputs, max rel error %g", agree, compare(ref, got, nil).MaxRelError)
+	if agree < 0.9 {
+		t.Errorf("top-1 agreement %.3f with fp32, want at least 0.9", agree)
 	}
 }

@@ -38,8 +38,8 @@ type Config struct {
 // ONNX Runtime's CPU engine runs faster in INT8.
 var DefaultOpTypes = map[string][]string{
 	ModeDynamic: {"Gather", "Gemm", "MatMul"},
-	ModeStatic: {"Add", "AveragePool", "Clip", "Concat", "Conv", "Flatten", "Gather", "Gemm", "GlobalAveragePool",
-		"HardSigmoid", "HardSwish", "LeakyRelu", "MatMul", "MaxPool", "Mul", "Relu", "Reshape", "Sigmoid", "Squeeze", "Transpose", "Unsqueeze"},
+	ModeStatic: {"Add", "AveragePool", "BatchNormalization", "Clip", "Concat", "Conv", "Flatten", "Gather", "Gemm", "GlobalAveragePool",
+		"HardSigmoid", "HardSwish", "LeakyRelu", "MatMul", "MaxPool", "Mul", "Relu", "Reshape", "Sigmoid", "Slice", "Squeeze", "Transpose", "Unsqueeze"},
 }
 
 func (c *Config) selected(op string) bool {

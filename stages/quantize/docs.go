@@ -37,13 +37,15 @@ given, else int8-dynamic.
   INT8 region: Conv, MatMul and Gemm with constant weights, plus Add and Mul
   (of two activations), Sigmoid, HardSigmoid, HardSwish, LeakyRelu, Concat,
   MaxPool, AveragePool, GlobalAveragePool, Flatten, Reshape, Transpose,
-  Squeeze, Unsqueeze when all their inputs are already INT8 and one of their
+  Squeeze, Unsqueeze, Slice when all their inputs are already INT8 and one of their
   readers is too: SiLU, HardSwish and squeeze-excitation blocks run as
   integer kernels. Relu and Clip right after a quantized node are folded into
   its output range (exact with asymmetric activations); HardSigmoid, which
   has no integer kernel, is written as an Add of its scaled input and beta
   whose output range is [0, 1], so the output quantization clamps exactly as
-  it does (HardSwish: x times that). Weights int8 per output channel (Conv axis 0,
+  it does (HardSwish: x times that). A BatchNormalization ONNX Runtime
+  could not fold into a Conv (after a Concat or a pool, as in DenseNet) runs
+  as the depthwise 1x1 Conv that computes it. Weights int8 per output channel (Conv axis 0,
   MatMul [K,N] axis 1, Gemm axis 0 with transB, else 1), biases int32 with scale = input scale x weight
   scale. ONNX Runtime fuses this into QLinearConv, QLinearAdd, QLinearMul,
   QLinearSigmoid, QLinearLeakyRelu, QLinearConcat, QLinearGlobalAveragePool,

@@ -2,10 +2,14 @@ package quantize
 
 import (
 	"fmt"
+	"math"
 	"strings"
+
+	"google.golang.org/protobuf/proto"
 
 	"github.com/sentinelzer0/szrun/onnx"
 	"github.com/sentinelzer0/szrun/onnx/onnxpb"
+	"github.com/sentinelzer0/szrun/stages/internal/onnxb"
 )
 
 // index is a snapshot of a graph's wiring, taken before a rewrite.
@@ -115,3 +119,90 @@ func alreadyQuantized(m *onnxpb.ModelProto) (string, string) {
 }
 
 func onnxOpset(m *onnxpb.ModelProto) (int64, bool) { return onnx.OpsetFor(m, "") }
+
+// rankPreserving ops give their output the rank of their first input.
+var rankPreserving = map[string]bool{"Conv": true, "BatchNormalization": true, "Relu": true, "Clip": true,
+	"MaxPool": true, "AveragePool": true, "GlobalAveragePool": true, "Concat": true, "Add": true, "Mul": true,
+	"Sigmoid": true, "HardSigmoid": true, "HardSwish": true, "LeakyRelu": true, "Pad": true, "Identity": true}
+
+// rank is the number of dimensions of tensor t as far as the graph's
+// declared input and value_info shapes and rank-preserving ops tell, or -1.
+func (x *index) rank(t string) int {
+	for depth := 0; depth < 10000; depth++ {
+		for _, vis := range [][]*onnxpb.ValueInfoProto{x.g.Input, x.g.ValueInfo} {
+			for _, vi := range vis {
+				if vi.GetName() == t && vi.GetType().GetTensorType().GetShape() != nil {
+					return len(vi.GetType().GetTensorType().GetShape().GetDim())
+				}
+			}
+		}
+		p := x.producer[t]
+		if p == nil || !rankPreserving[p.GetOpType()] || len(p.Input) == 0 {
+			return -1
+		}
+		t = p.Input[0]
+	}
+	return -1
+}
+
+// bnCheck says why a BatchNormalization cannot run as a depthwise 1x1 Conv,
+// or "".
+func (x *index) bnCheck(n *onnxpb.NodeProto) string {
+	if len(n.Input) != 5 || !x.isActivation(n.Input[0]) {
+		return "input X is not a runtime activation"
+	}
+	if len(n.Output) > 1 || attrInt(n, "training_mode", 0) != 0 {
+		return "BatchNormalization in training mode"
+	}
+	var c int64 = -1
+	for _, in := range n.Input[1:] {
+		t := x.floatInit(in)
+		if t == nil || len(t.Dims) != 1 || c >= 0 && t.Dims[0] != c {
+			return fmt.Sprintf("parameter %q is not a constant float32 vector", in)
+		}
+		c = t.Dims[0]
+	}
+	if r := x.rank(n.Input[0]); r < 3 {
+		return "the rank of its input is unknown (a depthwise Conv needs [N, C, spatial...])"
+	}
+	return ""
+}
+
+// bnAsConv rewrites a BatchNormalization (checked by bnCheck) in place into
+// the depthwise 1x1 Conv that computes it: weight scale/sqrt(var+eps) per
+// channel, bias B - mean*weight. The new float initializers are added to
+// the index so the Conv's weights quantize like any other.
+func (q *rewriter) bnAsConv(n *onnxpb.NodeProto) error {
+	x := q.x
+	var v [4][]float32
+	for i, in := range n.Input[1:] {
+		d, err := onnx.Float32s(x.inits[in])
+		if err != nil {
+			return fmt.Errorf("read %s: %w", in, err)
+		}
+		v[i] = d
+	}
+	scale, b, mean, variance := v[0], v[1], v[2], v[3]
+	eps := float64(attrFloat(n, "epsilon", 1e-5))
+	c := len(scale)
+	w, bias := make([]float32, c), make([]float32, c)
+	for i := range c {
+		w[i] = float32(float64(scale[i]) / math.Sqrt(float64(variance[i])+eps))
+		bias[i] = b[i] - mean[i]*w[i]
+	}
+	dims := []int64{int64(c), 1}
+	kernel := []int64{}
+	for range x.rank(n.Input[0]) - 2 {
+		dims = append(dims, 1)
+		kernel = append(kernel, 1)
+	}
+	base := q.namer.Name(n.GetName() + "_as_conv")
+	wt := onnxb.Floats(base+"_W", w, dims...)
+	bt := onnxb.Floats(base+"_B", bias, int64(c))
+	x.inits[wt.GetName()], x.inits[bt.GetName()] = wt, bt
+	q.addInits(wt, bt)
+	n.OpType = proto.String("Conv")
+	n.Input = []string{n.Input[0], wt.GetName(), bt.GetName()}
+	n.Attribute = []*onnxpb.AttributeProto{onnxb.Int("group", int64(c)), onnxb.Ints("kernel_shape", kernel...)}
+	return nil
+}

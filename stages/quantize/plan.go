@@ -22,12 +22,14 @@ import (
 // as an Add whose output quantization saturates at 0 and 1 (see
 // hardSigmoid), which fuses into QLinearAdd, and HardSwish as x times that.
 var (
-	coreOps = map[string]bool{"Conv": true, "MatMul": true, "Gemm": true}
+	// A BatchNormalization that ONNX Runtime could not fold into a Conv
+	// (after a Concat or a pool: DenseNet) runs as a depthwise 1x1 Conv.
+	coreOps = map[string]bool{"Conv": true, "MatMul": true, "Gemm": true, "BatchNormalization": true}
 	// passthroughOps move or select values without changing them: their
 	// output shares the input's scale and zero point, which ONNX Runtime
 	// requires to drop their Q/DQ pair.
 	passthroughOps = map[string]bool{"MaxPool": true, "Flatten": true, "Reshape": true,
-		"Transpose": true, "Squeeze": true, "Unsqueeze": true}
+		"Transpose": true, "Squeeze": true, "Unsqueeze": true, "Slice": true}
 	secondaryOps = map[string]bool{"Add": true, "AveragePool": true, "GlobalAveragePool": true,
 		"Mul": true, "Sigmoid": true, "HardSigmoid": true, "HardSwish": true, "LeakyRelu": true, "Concat": true}
 	// binaryOps read two activations (an integer kernel exists only for
@@ -160,7 +162,13 @@ func (q *rewriter) planStatic() (*staticPlan, error) {
 		}
 		region[p.out[n]] = true
 	}
+	before := append([]*onnxpb.NodeProto(nil), p.order...)
 	p.prune(x)
+	for _, n := range before {
+		if !p.candidate(n) {
+			q.decide(n, false, "", fmt.Sprintf("no reader of its output is INT8, so quantizing %s would only add conversions", n.GetOpType()))
+		}
+	}
 	p.pickTensors(x)
 	return p, nil
 }
@@ -168,6 +176,9 @@ func (q *rewriter) planStatic() (*staticPlan, error) {
 // coreCheck returns the linear view of a MatMul/Gemm (nil for Conv) or why
 // the node stays float.
 func (q *rewriter) coreCheck(n *onnxpb.NodeProto) (*linear, string, error) {
+	if n.GetOpType() == "BatchNormalization" {
+		return nil, q.x.bnCheck(n), nil
+	}
 	if n.GetOpType() != "Conv" {
 		return q.x.asLinear(n, false)
 	}
@@ -330,7 +341,7 @@ func (p *staticPlan) pickTensors(x *index) {
 			add(in)
 		}
 		out := p.out[n]
-		if n.GetOpType() == "Conv" || p.anyCandidateConsumer(x, out) {
+		if n.GetOpType() == "Conv" || n.GetOpType() == "BatchNormalization" || p.anyCandidateConsumer(x, out) {
 			add(out)
 		}
 		if passthroughOps[n.GetOpType()] {

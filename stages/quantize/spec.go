@@ -30,8 +30,9 @@ func (s *Stage) Spec() stages.Spec {
 		// by version 1 lacks it.
 		// 3: static quantizes Sigmoid, Mul, HardSigmoid, LeakyRelu and Concat
 		// (QLinear kernels in ONNX Runtime), so the same model quantizes
-		// differently.
-		Version: "3",
+		// differently. 4: also BatchNormalization (as a depthwise 1x1 Conv)
+		// and Slice.
+		Version: "4",
 		Summary: "Quantize an ONNX model to INT8 (dynamic or calibrated static QDQ) and prove it is smaller, faster and accurate.",
 		Doc:     specDoc,
 		// The speed check measures this machine, and calibration and

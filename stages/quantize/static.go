@@ -57,6 +57,15 @@ func (q *rewriter) static(ranges map[string]calib.Range) error {
 		q.replace[r] = nil
 		q.decide(r, true, "folded into "+n.GetName(), "exact: the output's QuantizeLinear saturates where it clamps")
 	}
+	bn := map[*onnxpb.NodeProto]bool{}
+	for n := range p.core {
+		if n.GetOpType() == "BatchNormalization" {
+			bn[n] = true
+			if err := q.bnAsConv(n); err != nil {
+				return fmt.Errorf("node %q: %w", n.GetName(), err)
+			}
+		}
+	}
 	// Weight and bias quantization need each core node's input parameters,
 	// looked up by the input's name before Q/DQ insertion renames it.
 	coreIn := map[*onnxpb.NodeProto]qmath.Params{}
@@ -95,7 +104,13 @@ func (q *rewriter) static(ranges map[string]calib.Range) error {
 		if q.cfg.PerChannel {
 			why = "constant weight, per channel"
 		}
+		if bn[n] {
+			why = "constant statistics: runs as a depthwise 1x1 Conv, " + why[len("constant weight, "):]
+		}
 		q.decide(n, true, "QDQ", why)
+		if bn[n] {
+			q.dec[n].OpType = "BatchNormalization"
+		}
 	}
 	return nil
 }

@@ -8,8 +8,9 @@ exported by torch.onnx at opset 13, where HardSwish becomes HardSigmoid + Mul,
 and at opset 17, where it is the HardSwish op) and activations_calib.npz (16
 random inputs, array "input"). The network has what EfficientNet and
 MobileNetV3 are made of: SiLU (Sigmoid + Mul), HardSwish, squeeze-excitation
-with Sigmoid and with HardSigmoid, a residual Add, a Concat of two branches,
-LeakyRelu, global average pooling and a Linear head. Weights are torch's
+with Sigmoid and with HardSigmoid, a residual Add, a Concat of two branches
+followed by a BatchNormalization no Conv absorbs (as in DenseNet), LeakyRelu,
+global average pooling and a Linear head. Weights are torch's
 default initialization with a fixed seed, BatchNorm statistics randomized so
 that the folded Convs are not trivial; eval mode, a dynamic batch axis.
 """
@@ -49,6 +50,7 @@ class Net(nn.Module):
         self.se2 = SE(24, nn.Hardsigmoid())
         self.left = conv_bn(24, 16, k=1)
         self.right = conv_bn(24, 16)
+        self.bn = nn.BatchNorm2d(32)
         self.mix = conv_bn(32, 32, k=1)
         self.head = nn.Linear(32, 10)
 
@@ -60,6 +62,7 @@ class Net(nn.Module):
         x = x + nn.functional.hardswish(self.expand(x))
         x = self.se2(x)
         x = torch.cat([nn.functional.leaky_relu(self.left(x), 0.1), torch.relu(self.right(x))], 1)
+        x = torch.relu(self.bn(x))
         x = nn.functional.hardswish(self.mix(x))
         x = nn.functional.adaptive_avg_pool2d(x, 1).flatten(1)
         return self.head(x)

@@ -57,7 +57,7 @@ func (s Spec) Markdown() string {
 		b.WriteString("Its cache key includes the machine's fingerprint (CPU, GPU, runtime versions).\n\n")
 	}
 	if s.Exclusive {
-		b.WriteString("It runs alone: it times things, so the scheduler waits for running stages to finish before starting it and starts nothing else while it runs (a stage that times only with some parameters says which, below).\n\n")
+		b.WriteString("It runs alone: it times things, so the scheduler waits for running stages to finish before starting it and starts nothing else while it runs.\n\n")
 	}
 	if s.NoCache {
 		b.WriteString("It runs every time (never restored from the cache).\n\n")

@@ -64,7 +64,9 @@ func Apply(m *onnxpb.ModelProto, cfg Config, ranges map[string]calib.Range) ([]D
 		}
 	}
 	opset, _ := onnx.OpsetFor(m, "")
-	q := &rewriter{cfg: &cfg, x: newIndex(g), namer: namer, opset: opset,
+	x := newIndex(g)
+	x.dir = cfg.Dir
+	q := &rewriter{cfg: &cfg, x: x, namer: namer, opset: opset,
 		dec: map[*onnxpb.NodeProto]*Decision{}, replace: map[*onnxpb.NodeProto][]*onnxpb.NodeProto{}}
 	if cfg.PerChannel && opset < 13 {
 		q.cfg.PerChannel = false

@@ -32,6 +32,9 @@ type Config struct {
 	Exclude map[string]bool
 	// Float names nodes the accuracy budget keeps in float.
 	Float map[string]bool
+	// Dir is the model's directory: weights whose data is still in external
+	// files (onnx.LoadOptions.KeepExternal) are read from there one at a time.
+	Dir string
 }
 
 // DefaultOpTypes are the op types each mode quantizes by default: those

@@ -102,7 +102,7 @@ func sortedKeys[V any](m map[string]V) []string {
 // runOutputs runs the model at path over the whole data set, batch by batch,
 // and returns each output's values (float32) concatenated over the samples.
 func runOutputs(ctx context.Context, path string, ds *dataset, batch int64, threads int) ([][]float32, error) {
-	s, err := runtime.NewSession(ctx, path, runtime.SessionOptions{IntraOpThreads: threads})
+	s, err := runtime.NewSession(ctx, path, runtime.SessionOptions{IntraOpThreads: threads, NoPrepack: true})
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", path, err)
 	}

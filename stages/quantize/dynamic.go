@@ -36,7 +36,7 @@ func (x *index) asLinear(n *onnxpb.NodeProto, absorbAdd bool) (*linear, string, 
 	if len(wt.Dims) != 2 {
 		return nil, fmt.Sprintf("weight %q has rank %d, not 2", n.Input[1], len(wt.Dims)), nil
 	}
-	w, err := floatData(wt)
+	w, err := x.floatData(wt)
 	if err != nil {
 		return nil, "", err
 	}
@@ -56,7 +56,7 @@ func (x *index) asLinear(n *onnxpb.NodeProto, absorbAdd bool) (*linear, string, 
 			if ct == nil || onnxNumel(ct.Dims) != int64(l.n) || (len(ct.Dims) == 2 && ct.Dims[0] != 1) {
 				return nil, fmt.Sprintf("bias %q is not a constant [N] vector", n.Input[2]), nil
 			}
-			b, err := floatData(ct)
+			b, err := x.floatData(ct)
 			if err != nil {
 				return nil, "", err
 			}
@@ -74,7 +74,7 @@ func (x *index) asLinear(n *onnxpb.NodeProto, absorbAdd bool) (*linear, string, 
 			other = add.Input[0]
 		}
 		if bt := x.floatInit(other); bt != nil && len(bt.Dims) == 1 && bt.Dims[0] == int64(l.n) {
-			b, err := floatData(bt)
+			b, err := x.floatData(bt)
 			if err != nil {
 				return nil, "", err
 			}

@@ -28,7 +28,7 @@ func (q *rewriter) gather(n *onnxpb.NodeProto) (string, error) {
 	if q.opset < 13 {
 		return "per-axis DequantizeLinear needs opset 13", nil
 	}
-	w, err := floatData(t)
+	w, err := q.x.floatData(t)
 	if err != nil {
 		return "", err
 	}

@@ -20,6 +20,9 @@ type index struct {
 	inits     map[string]*onnxpb.TensorProto
 	outputs   map[string]bool
 	inputs    map[string]bool
+	// dir is where weights still in external data files are read from
+	// (Config.Dir).
+	dir string
 }
 
 func newIndex(g *onnxpb.GraphProto) *index {

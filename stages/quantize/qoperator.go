@@ -167,7 +167,8 @@ func sameTensor(inits map[string]*onnxpb.TensorProto, a, b string) bool {
 		return true
 	}
 	ta, tb := inits[a], inits[b]
-	if ta == nil || tb == nil || ta.GetDataType() != tb.GetDataType() || len(ta.Dims) != len(tb.Dims) {
+	if ta == nil || tb == nil || ta.GetDataType() != tb.GetDataType() || len(ta.Dims) != len(tb.Dims) ||
+		onnx.IsExternal(ta) || onnx.IsExternal(tb) {
 		return false
 	}
 	if string(ta.GetRawData()) != string(tb.GetRawData()) || len(ta.FloatData) != len(tb.FloatData) {

@@ -31,6 +31,7 @@ type job struct {
 	src      string // the input model, normalized
 	base     string // fp32 model quantized and compared against (optimized)
 	baseM    *onnxpb.ModelProto
+	baseDir  string // where baseM's weights still in external files are
 	calibDS  *dataset
 	verifyDS *dataset
 	ranges   map[string]calib.Range
@@ -71,7 +72,8 @@ func prepare(ctx context.Context, in *stages.Input) (*job, error) {
 	if err != nil {
 		return nil, fmt.Errorf("quantize: %w", err)
 	}
-	m, err := onnx.Load(o.model)
+	// Weights in external files stay there until quantization reads each.
+	m, err := onnx.LoadWith(o.model, onnx.LoadOptions{KeepExternal: true})
 	if err != nil {
 		return nil, fmt.Errorf("quantize: load model %s: %w", o.model, err)
 	}
@@ -99,7 +101,7 @@ func prepare(ctx context.Context, in *stages.Input) (*job, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := runtime.NewSession(ctx, src, runtime.SessionOptions{IntraOpThreads: o.threads})
+	s, err := runtime.NewSession(ctx, src, runtime.SessionOptions{IntraOpThreads: o.threads, NoPrepack: true})
 	if err != nil {
 		return nil, fmt.Errorf("quantize: load model %s in ONNX Runtime: %w", o.model, err)
 	}
@@ -141,11 +143,12 @@ func (j *job) optimize(ctx context.Context) error {
 			return fmt.Errorf("quantize: optimize %s: %w", src, err)
 		}
 	}
-	m, err := onnx.Load(j.base)
+	m, err := onnx.LoadWith(j.base, onnx.LoadOptions{KeepExternal: true})
 	if err != nil {
 		return fmt.Errorf("quantize: load %s: %w", j.base, err)
 	}
-	j.baseM = m.Proto
+	j.baseM, j.baseDir = m.Proto, m.Dir
+	j.o.cfg.Dir = m.Dir // for the plan (StaticTensors) and Apply
 	j.mapExcludes()
 	if err := ctx.Err(); err != nil {
 		return err
@@ -242,12 +245,15 @@ func (j *job) build(ctx context.Context, cfg Config, path string) (*result, erro
 			return nil, err
 		}
 	}
+	// A clone of the graph: weights still in external files are read one at a
+	// time by Apply, and the others are copied from the file by Save.
 	m := proto.Clone(j.baseM).(*onnxpb.ModelProto)
+	cfg.Dir = j.baseDir // a budget's config may be a copy made before optimize
 	dec, warns, err := Apply(m, cfg, j.ranges)
 	if err != nil {
 		return nil, fmt.Errorf("quantize %s: %w", j.base, err)
 	}
-	if err := onnx.Save(&onnx.Model{Proto: m}, path, onnx.SaveOptions{}); err != nil {
+	if err := onnx.Save(&onnx.Model{Proto: m, Dir: j.baseDir}, path, onnx.SaveOptions{}); err != nil {
 		return nil, fmt.Errorf("quantize: write %s: %w", path, err)
 	}
 	got, err := runOutputs(ctx, path, j.verifyDS, 16, j.o.threads)

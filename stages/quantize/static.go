@@ -17,7 +17,9 @@ import (
 func StaticTensors(m *onnxpb.ModelProto, cfg Config) ([]string, error) {
 	c := proto.Clone(m).(*onnxpb.ModelProto)
 	opset, _ := onnxOpset(c)
-	q := &rewriter{cfg: &cfg, x: newIndex(c.Graph), opset: opset, dec: map[*onnxpb.NodeProto]*Decision{}}
+	x := newIndex(c.Graph)
+	x.dir = cfg.Dir
+	q := &rewriter{cfg: &cfg, x: x, opset: opset, dec: map[*onnxpb.NodeProto]*Decision{}}
 	p, err := q.planStatic()
 	if err != nil {
 		return nil, err
@@ -216,12 +218,12 @@ func (q *rewriter) staticWeights(n *onnxpb.NodeProto, l *linear, in qmath.Params
 	if l == nil { // Conv
 		wt := q.x.floatInit(n.Input[1])
 		var err error
-		if w, err = floatData(wt); err != nil {
+		if w, err = q.x.floatData(wt); err != nil {
 			return err
 		}
 		dims = wt.Dims
 		if len(n.Input) > 2 && n.Input[2] != "" {
-			if bias, err = floatData(q.x.floatInit(n.Input[2])); err != nil {
+			if bias, err = q.x.floatData(q.x.floatInit(n.Input[2])); err != nil {
 				return err
 			}
 		}

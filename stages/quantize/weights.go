@@ -1,7 +1,9 @@
 package quantize
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math"
 
 	"github.com/sentinelzer0/szrun/onnx"
 	"github.com/sentinelzer0/szrun/onnx/onnxpb"
@@ -67,8 +69,29 @@ func transpose2D(w []float32, r, c int) []float32 {
 	return out
 }
 
-// floatData reads a float initializer, naming it in the error.
-func floatData(t *onnxpb.TensorProto) ([]float32, error) {
+// floatData reads a float initializer, naming it in the error. One whose data
+// is still in its external file (onnx.LoadOptions.KeepExternal) is decoded
+// from the file chunk by chunk, never held as raw bytes beside its values.
+func (x *index) floatData(t *onnxpb.TensorProto) ([]float32, error) {
+	if onnx.IsExternal(t) {
+		n, err := onnx.NumElements(t.GetDims())
+		if err != nil {
+			return nil, fmt.Errorf("read initializer %q: %w", t.GetName(), err)
+		}
+		v := make([]float32, n)
+		off := 0
+		err = onnx.ReadExternal(t, x.dir, 16<<20, func(chunk []byte) error {
+			for i := 0; i+4 <= len(chunk); i += 4 {
+				v[off] = math.Float32frombits(binary.LittleEndian.Uint32(chunk[i:]))
+				off++
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("read initializer %q: %w", t.GetName(), err)
+		}
+		return v, nil
+	}
 	v, err := onnx.Float32s(t)
 	if err != nil {
 		return nil, fmt.Errorf("read initializer %q: %w", t.GetName(), err)

@@ -101,9 +101,10 @@ func Run(ctx context.Context, modelPath string, tensors []string, data *evaluate
 	return stats, nil
 }
 
-// augment writes the model with tensors appended to its graph outputs.
+// augment writes the model with tensors appended to its graph outputs. The
+// weights are not read: those in external files are copied from there.
 func augment(modelPath string, tensors []string, dir string) (string, error) {
-	m, err := onnx.Load(modelPath)
+	m, err := onnx.LoadWith(modelPath, onnx.LoadOptions{KeepExternal: true})
 	if err != nil {
 		return "", fmt.Errorf("calibrate: load %s: %w", modelPath, err)
 	}

@@ -19,11 +19,11 @@ var compareOps = map[*hclsyntax.Operation]string{
 	hclsyntax.OpGreaterThanOrEqual: ">=",
 }
 
-// Explain evaluates, in s, both sides of every comparison in v's values
-// that are exactly one ${{ }} expression ("${{ stages.bench.outputs.speedup
-// >= 1.5 }}"), looking through && || ! and parentheses. The result is keyed
-// by parameter path as ParamError paths are written ("checks[0].that");
-// values that compare nothing are left out.
+// Explain returns the source of every value of v that is exactly one ${{ }}
+// expression, with, for comparisons ("${{ stages.bench.outputs.speedup >=
+// 1.5 }}"), both sides evaluated in s, looking through && || ! and
+// parentheses. The result is keyed by parameter path as ParamError paths are
+// written ("checks[0].that"). Only comparisons' sides are evaluated.
 func (v *Value) Explain(s *Scope) map[string]stages.Explanation {
 	if s == nil {
 		s = &Scope{}
@@ -60,9 +60,7 @@ func (ev *evaluator) explainAt(v *Value, path string, ctx *hcl.EvalContext, out 
 			}
 			var cmps []stages.Comparison
 			ev.comparisons(p, p.expr, ctx, &cmps)
-			if len(cmps) > 0 {
-				out[path] = stages.Explanation{Source: strings.TrimSpace(p.src), Comparisons: cmps}
-			}
+			out[path] = stages.Explanation{Source: strings.TrimSpace(p.src), Comparisons: cmps}
 		}
 	}
 }

@@ -8,9 +8,10 @@ import (
 	"github.com/zclconf/go-cty/cty"
 )
 
-// TestExplain: every comparison inside a condition, through && ! and
-// parentheses, comes back with both sides' values, keyed by parameter path;
-// values that compare nothing are left out.
+// TestExplain: every value written as one expression comes back with its
+// source, keyed by parameter path, and every comparison inside it, through
+// && ! and parentheses, with both sides' values; text around an expression
+// makes a string, not a condition, and is left out.
 func TestExplain(t *testing.T) {
 	src := `version: 1
 params:
@@ -55,6 +56,7 @@ stages:
 			{Left: "stages.bench.outputs.mode", Op: "==", Right: `"fp32"`, LeftValue: "int8", RightValue: "fp32"},
 			{Left: "2", Op: "<", Right: `stages.bench.outputs.speedup["int8"]`, LeftValue: int64(2), RightValue: 1.23},
 		}},
+		"env.c": {Source: `stages.bench.outputs.speedup["int8"]`},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Explain:\n got %#v\nwant %#v", got, want)

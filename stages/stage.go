@@ -40,9 +40,10 @@ type Input struct {
 	// the recipe's env: allow-list. nil means MinimalEnv(os.LookupEnv, nil).
 	Env []string
 	// Explain holds, by parameter path ("checks[0].that"), the parameters
-	// written as one ${{ }} condition that compares things, with the values
-	// compared. It only explains a result, never computes one: it is not
-	// part of the cache key. nil when there is nothing to explain.
+	// written as one ${{ }} expression: its source and, for a condition
+	// that compares things, the values compared. It only explains a
+	// result, never computes one: it is not part of the cache key. nil when
+	// no parameter is an expression.
 	Explain map[string]Explanation
 }
 
@@ -63,15 +64,17 @@ func (in *Input) Report(done, total int64, what string) {
 	}
 }
 
-// Explanation shows what a parameter written as one ${{ }} condition
-// compared, so that a stage can say why it is false (assert's failed checks):
+// Explanation shows a parameter written as one ${{ }} expression and what
+// it compared, so that a stage can say why a condition is false (assert's
+// failed checks):
 // the engine evaluates conditions before the stage sees them, which leaves
 // the stage only true or false.
 type Explanation struct {
 	// Source is the expression as the recipe wrote it, without ${{ }}.
 	Source string
 	// Comparisons are the comparisons in it (across && || ! and
-	// parentheses), in source order.
+	// parentheses), in source order; none for an expression that compares
+	// nothing.
 	Comparisons []Comparison
 }
 

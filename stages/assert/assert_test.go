@@ -180,3 +180,15 @@ func TestFailedCheckShowsWhatItCompared(t *testing.T) {
 		t.Errorf("a passing check changed: %v", got)
 	}
 }
+
+// TestFailedConditionWithoutComparison: a condition that compares nothing
+// (a function call) still shows itself when it fails.
+func TestFailedConditionWithoutComparison(t *testing.T) {
+	in := input(t, map[string]any{"checks": []any{map[string]any{"that": false, "message": "has int8"}}})
+	in.Explain = map[string]stages.Explanation{"checks[0].that": {Source: `contains(keys(stages.q.outputs.model), "int8")`}}
+	_, err := New().Run(context.Background(), in)
+	want := "assert: 1 of 1 checks failed: has int8\n  has int8 (condition is false)\n    ${{ contains(keys(stages.q.outputs.model), \"int8\") }}"
+	if err == nil || err.Error() != want {
+		t.Errorf("error:\n%v\nwant:\n%s", err, want)
+	}
+}

@@ -69,7 +69,8 @@ or null (a ` + "`lookup`" + ` that found nothing) is a parameter error naming th
 **Values.** A failed check whose ` + "`that`" + ` is one ` + "`${{ }}`" + ` comparison shows
 both sides' values and the condition: the engine keeps each comparison's
 operands (through ` + "`&&`" + `, ` + "`||`" + `, ` + "`!`" + ` and parentheses) for the stage to
-explain a failure. ` + "`values`" + ` adds figures the condition does not name; a value
+explain a failure; a condition that compares nothing (a function call) shows
+itself. ` + "`values`" + ` adds figures the condition does not name; a value
 the comparison already shows is not repeated.
 
 **Result.** The ` + "`checks`" + ` output lists ` + "`{message, passed, detail, values}`" + ` per check

@@ -10,13 +10,16 @@ import "syscall"
 // the parent-death signal (Linux's PR_SET_PDEATHSIG, sent when szrun dies)
 // stops the whole group: SIGTERM, then SIGKILL 5 s later.
 //
-// The guard ignores SIGTERM (set after the script is started, so the script
-// keeps the default action): szrun's own SIGTERM to the group on cancel
-// reaches the script as before, and the guard exits with its status.
-const guardScript = `"$@" &
+// The HUP handler is set before the script starts, so szrun dying at any
+// moment after that is handled (a forked child resets handled signals to
+// their default, so the script keeps HUP's). The guard ignores SIGTERM, set
+// after the script is started because an ignored signal would be inherited:
+// szrun's own SIGTERM to the group on cancel reaches the script as before,
+// and the guard exits with its status.
+const guardScript = `trap 'kill -TERM 0; sleep 5; kill -KILL 0; exit 129' HUP
+"$@" &
 pid=$!
 trap '' TERM
-trap 'kill -TERM 0; sleep 5; kill -KILL 0; exit 129' HUP
 wait "$pid"`
 
 // guardSignal is the parent-death signal the guard handles.

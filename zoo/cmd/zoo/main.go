@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 
 	"github.com/sentinelzer0/szrun/zoo"
@@ -63,7 +64,15 @@ func run(ctx context.Context, args []string, log io.Writer) error {
 		return err
 	}
 	order := zoo.Order(results, names)
-	md := zoo.Markdown(results, order, *note)
+	// Every model of the corpus has a row: "not run" where no record is
+	// kept, so the table says what it leaves out.
+	all := names
+	for _, m := range order {
+		if !slices.Contains(names, m) {
+			all = append(all, m)
+		}
+	}
+	md := zoo.Markdown(results, all, *note)
 	if err := os.WriteFile(*out, []byte(md), 0o644); err != nil {
 		return err
 	}

@@ -276,10 +276,69 @@ func stringAttr(name, v string) *onnxpb.AttributeProto {
 	return &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_STRING.Enum(), S: []byte(v)}
 }
 
-// rank returns the rank of value name in g, or -1 when g does not declare it.
-func rank(g *onnxpb.GraphProto, name string) int {
+// rank returns the rank of value name in g, or -1 when it is not known:
+// from its declaration (value_info, an input, an initializer), else from the
+// node that produces it where the rank follows from the op (Reshape to a
+// constant shape, Transpose, element-wise ops, MatMul), as in models ONNX
+// Runtime's optimizer wrote without value_info.
+func rank(g *onnxpb.GraphProto, name string) int { return rankOf(g, name, 16) }
+
+// sameRankOps keep their first input's rank.
+var sameRankOps = map[string]bool{"Relu": true, "Sigmoid": true, "Tanh": true, "Cast": true, "Neg": true,
+	"Abs": true, "Sqrt": true, "Exp": true, "Log": true, "Erf": true, "Softmax": true, "LogSoftmax": true,
+	"Dropout": true, "Identity": true, "Clip": true, "LeakyRelu": true, "Elu": true, "HardSigmoid": true,
+	"Gelu": true, "FastGelu": true, "BiasGelu": true, "LayerNormalization": true, "QuickGelu": true}
+
+// broadcastOps take the largest rank of their inputs.
+var broadcastOps = map[string]bool{"Add": true, "Sub": true, "Mul": true, "Div": true, "Pow": true, "Where": true}
+
+func rankOf(g *onnxpb.GraphProto, name string, depth int) int {
 	if tt, ok := onnx.ValueType(g, name); ok && tt.Ranked {
 		return len(tt.Shape)
+	}
+	if depth == 0 || name == "" {
+		return -1
+	}
+	var nd *onnxpb.NodeProto
+	for _, n := range g.GetNode() {
+		if len(n.GetOutput()) > 0 && n.GetOutput()[0] == name {
+			nd = n
+			break
+		}
+	}
+	if nd == nil || len(nd.GetInput()) == 0 {
+		return -1
+	}
+	in := nd.GetInput()
+	switch op := nd.GetOpType(); {
+	case op == "Reshape" && len(in) > 1:
+		if t := onnx.Initializer(g, in[1]); t != nil && len(t.GetDims()) == 1 {
+			return int(t.GetDims()[0])
+		}
+	case op == "Transpose":
+		for _, a := range nd.GetAttribute() {
+			if a.GetName() == "perm" {
+				return len(a.GetInts())
+			}
+		}
+		return rankOf(g, in[0], depth-1)
+	case sameRankOps[op]:
+		return rankOf(g, in[0], depth-1)
+	case broadcastOps[op]:
+		r := -1
+		for _, x := range in {
+			rx := rankOf(g, x, depth-1)
+			if rx < 0 {
+				return -1
+			}
+			r = max(r, rx)
+		}
+		return r
+	case op == "MatMul" || op == "FusedMatMul" || op == "TransposeMatMul":
+		ra, rb := rankOf(g, in[0], depth-1), rankOf(g, in[1], depth-1)
+		if ra >= 2 && rb >= 2 {
+			return max(ra, rb)
+		}
 	}
 	return -1
 }

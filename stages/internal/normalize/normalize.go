@@ -292,6 +292,71 @@ var sameRankOps = map[string]bool{"Relu": true, "Sigmoid": true, "Tanh": true, "
 // broadcastOps take the largest rank of their inputs.
 var broadcastOps = map[string]bool{"Add": true, "Sub": true, "Mul": true, "Div": true, "Pow": true, "Where": true}
 
+// producer is the node whose first output is name, or nil.
+func producer(g *onnxpb.GraphProto, name string) *onnxpb.NodeProto {
+	for _, n := range g.GetNode() {
+		if len(n.GetOutput()) > 0 && n.GetOutput()[0] == name {
+			return n
+		}
+	}
+	return nil
+}
+
+// length1D is the length of a 1-D tensor such as Reshape's shape input, or
+// -1: an initializer's, a Concat's (the sum of its parts), an Unsqueeze of a
+// scalar by one axis (1), a Shape's (its input's rank), as exporters compute
+// shapes from dynamic dims.
+func length1D(g *onnxpb.GraphProto, name string, depth int) int {
+	if tt, ok := onnx.ValueType(g, name); ok && tt.Ranked {
+		if len(tt.Shape) == 1 && tt.Shape[0].Known {
+			return int(tt.Shape[0].Value)
+		}
+		return -1
+	}
+	nd := producer(g, name)
+	if depth <= 0 || nd == nil {
+		return -1
+	}
+	in := nd.GetInput()
+	switch nd.GetOpType() {
+	case "Concat":
+		n := 0
+		for _, x := range in {
+			l := length1D(g, x, depth-1)
+			if l < 0 {
+				return -1
+			}
+			n += l
+		}
+		return n
+	case "Unsqueeze":
+		axes := -1
+		for _, a := range nd.GetAttribute() {
+			if a.GetName() == "axes" {
+				axes = len(a.GetInts())
+			}
+		}
+		if len(in) > 1 {
+			if t := onnx.Initializer(g, in[1]); t != nil && len(t.GetDims()) <= 1 {
+				axes = 1
+				if len(t.GetDims()) == 1 {
+					axes = int(t.GetDims()[0])
+				}
+			}
+		}
+		if axes == 1 && len(in) > 0 && rankOf(g, in[0], depth-1) <= 0 {
+			return 1 // a scalar (or of unknown rank, as a shape part is) made 1-D
+		}
+	case "Shape":
+		if len(nd.GetAttribute()) == 0 && len(in) > 0 {
+			return rankOf(g, in[0], depth-1)
+		}
+	case "Cast", "Identity":
+		return length1D(g, in[0], depth-1)
+	}
+	return -1
+}
+
 func rankOf(g *onnxpb.GraphProto, name string, depth int) int {
 	if tt, ok := onnx.ValueType(g, name); ok && tt.Ranked {
 		return len(tt.Shape)
@@ -299,22 +364,14 @@ func rankOf(g *onnxpb.GraphProto, name string, depth int) int {
 	if depth == 0 || name == "" {
 		return -1
 	}
-	var nd *onnxpb.NodeProto
-	for _, n := range g.GetNode() {
-		if len(n.GetOutput()) > 0 && n.GetOutput()[0] == name {
-			nd = n
-			break
-		}
-	}
+	nd := producer(g, name)
 	if nd == nil || len(nd.GetInput()) == 0 {
 		return -1
 	}
 	in := nd.GetInput()
 	switch op := nd.GetOpType(); {
 	case op == "Reshape" && len(in) > 1:
-		if t := onnx.Initializer(g, in[1]); t != nil && len(t.GetDims()) == 1 {
-			return int(t.GetDims()[0])
-		}
+		return length1D(g, in[1], depth-1)
 	case op == "Transpose":
 		for _, a := range nd.GetAttribute() {
 			if a.GetName() == "perm" {

@@ -498,26 +498,42 @@ func TestFusedMatMulTransBatch(t *testing.T) {
 
 // TestFusedMatMulRankFromProducer: ONNX Runtime's optimizer writes models
 // without value_info, so the rank a transposition needs comes from the
-// producing node (here a Reshape to a constant shape, then a Relu), as in
-// the zoo's torch_transformer-op17 optimized at level extended.
+// producing nodes: a Reshape to a constant shape, or to a shape computed from
+// dynamic dims (Concat of Unsqueeze(Gather(Shape))), as torch exports attention
+// (the zoo's torch_transformer-op17 optimized at level extended), then a Relu.
 func TestFusedMatMulRankFromProducer(t *testing.T) {
 	testenv.RequireORT(t)
-	g := &onnxpb.GraphProto{
-		Name:        proto.String("g"),
-		Input:       []*onnxpb.ValueInfoProto{onnxb.VI("a", onnx.Float, 2, 3, 4, 5), onnxb.VI("flat", onnx.Float, 5*2*3*6)},
-		Output:      []*onnxpb.ValueInfoProto{onnxb.UnshapedVI("y", onnx.Float)},
-		Initializer: []*onnxpb.TensorProto{onnxb.Int64s("shape", []int64{5, 2, 3, 6}, 4)},
-		Node: []*onnxpb.NodeProto{
-			onnxb.Node("Reshape", "r", []string{"flat", "shape"}, []string{"b0"}),
-			onnxb.Node("Relu", "relu", []string{"b0"}, []string{"b"}),
-			onnxb.MSNode("FusedMatMul", "fmm", []string{"a", "b"}, []string{"y"}, onnxb.Int("transBatchB", 1)),
-		},
+	computed := []*onnxpb.NodeProto{
+		onnxb.Node("Shape", "shp", []string{"a"}, []string{"sa"}),
+		onnxb.Node("Gather", "gat", []string{"sa", "zero"}, []string{"d0"}, onnxb.Int("axis", 0)),
+		onnxb.Node("Unsqueeze", "uns", []string{"d0", "axes"}, []string{"d0v"}),
+		onnxb.Node("Concat", "cat", []string{"five", "d0v", "three_six"}, []string{"shape"}, onnxb.Int("axis", 0)),
 	}
-	src := save(t, onnxb.Model(g, 13), "fused.onnx")
-	m := load(t, src)
-	if _, err := Model(m, Options{}); err != nil {
-		t.Fatal(err)
+	for name, pre := range map[string][]*onnxpb.NodeProto{"constant shape": nil, "computed shape": computed} {
+		t.Run(name, func(t *testing.T) {
+			inits := []*onnxpb.TensorProto{onnxb.Int64s("shape", []int64{5, 2, 3, 6}, 4)}
+			if pre != nil {
+				inits = []*onnxpb.TensorProto{onnxb.Int64s("zero", []int64{0}), onnxb.Int64s("axes", []int64{0}, 1),
+					onnxb.Int64s("five", []int64{5}, 1), onnxb.Int64s("three_six", []int64{3, 6}, 2)}
+			}
+			g := &onnxpb.GraphProto{
+				Name:        proto.String("g"),
+				Input:       []*onnxpb.ValueInfoProto{onnxb.VI("a", onnx.Float, 2, 3, 4, 5), onnxb.VI("flat", onnx.Float, 5*2*3*6)},
+				Output:      []*onnxpb.ValueInfoProto{onnxb.UnshapedVI("y", onnx.Float)},
+				Initializer: inits,
+				Node: append(pre,
+					onnxb.Node("Reshape", "r", []string{"flat", "shape"}, []string{"b0"}),
+					onnxb.Node("Relu", "relu", []string{"b0"}, []string{"b"}),
+					onnxb.MSNode("FusedMatMul", "fmm", []string{"a", "b"}, []string{"y"}, onnxb.Int("transBatchB", 1)),
+				),
+			}
+			src := save(t, onnxb.Model(g, 13), "fused.onnx")
+			m := load(t, src)
+			if _, err := Model(m, Options{}); err != nil {
+				t.Fatal(err)
+			}
+			shapes := map[string][]int64{"a": {2, 3, 4, 5}, "flat": {180}}
+			sameOutputs(t, run(t, src, shapes), run(t, save(t, m, "unfused.onnx"), shapes), 1e-5)
+		})
 	}
-	shapes := map[string][]int64{"a": {2, 3, 4, 5}, "flat": {180}}
-	sameOutputs(t, run(t, src, shapes), run(t, save(t, m, "unfused.onnx"), shapes), 1e-5)
 }

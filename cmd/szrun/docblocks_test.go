@@ -20,14 +20,18 @@ type docBlock struct {
 
 func (b docBlock) String() string { return fmt.Sprintf("%s:%d", b.file, b.line) }
 
-// docFiles are the documents whose examples are checked: README.md and docs/*.md.
+// docFiles are the documents whose examples are checked: README.md,
+// docs/*.md and the shipped plugins' READMEs.
 func docFiles(t *testing.T, root string) []string {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
-	if err != nil {
-		t.Fatal(err)
+	files := []string{filepath.Join(root, "README.md")}
+	for _, pat := range []string{"docs/*.md", "plugins/*/README.md"} {
+		m, err := filepath.Glob(filepath.Join(root, pat))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, m...)
 	}
-	files = append([]string{filepath.Join(root, "README.md")}, files...)
 	if len(files) < 5 {
 		t.Fatalf("docs: only %v", files)
 	}

@@ -19,7 +19,7 @@ import (
 	"github.com/sentinelzer0/szrun/engine"
 )
 
-// How a YAML example in README.md or docs/*.md is checked
+// How a YAML example in README.md, docs/*.md or plugins/*/README.md is checked
 // (TestDocsYAMLExamples). Its kind comes from its content, or from a mark
 // after the language in the fence's info string (```yaml with=quantize):
 //
@@ -46,7 +46,7 @@ import (
 // shows that shipped file: its keys must be the file's.
 
 // minDocRecipesRun is how many docs examples run: it fails when one stops running.
-const minDocRecipesRun = 26
+const minDocRecipesRun = 28
 
 var recipeKeys = []string{"version", "name", "description", "env", "params", "stages", "outputs"}
 
@@ -422,14 +422,15 @@ func schemaOf(t *testing.T, plugins string) *jsonschema.Schema {
 	return sch
 }
 
-// yamlData reads YAML with a standard parser into the JSON data model.
+// yamlData reads YAML with a standard parser into the JSON data model (map
+// keys as strings, as YAML-to-JSON converters write them).
 func yamlData(t *testing.T, src []byte) any {
 	t.Helper()
 	var v any
 	if err := yaml.Unmarshal(src, &v); err != nil {
 		t.Fatal(err)
 	}
-	b, err := json.Marshal(v)
+	b, err := json.Marshal(stringKeys(v))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -438,4 +439,24 @@ func yamlData(t *testing.T, src []byte) any {
 		t.Fatal(err)
 	}
 	return out
+}
+
+func stringKeys(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, e := range v {
+			v[k] = stringKeys(e)
+		}
+	case map[any]any:
+		m := make(map[string]any, len(v))
+		for k, e := range v {
+			m[fmt.Sprint(k)] = stringKeys(e)
+		}
+		return m
+	case []any:
+		for i, e := range v {
+			v[i] = stringKeys(e)
+		}
+	}
+	return v
 }

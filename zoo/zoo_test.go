@@ -15,7 +15,7 @@ import (
 // szrun, with a piece of the reason: model/stage -> substring. A cell listed
 // here that turns green fails the test too, so the list stays true. None
 // today: the opset-6 models ONNX Runtime 1.30 cannot load are lifted to
-// opset 7 by every stage (normalize.ForORT).
+// opset 7 by every stage (transform.Open).
 var knownRed = map[string]string{}
 
 // untimed pins cells whose timing cannot run, by model. None today: the

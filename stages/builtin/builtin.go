@@ -12,6 +12,7 @@ import (
 	"github.com/sentinelzer0/szrun/stages/fp16"
 	"github.com/sentinelzer0/szrun/stages/inspect"
 	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
+	"github.com/sentinelzer0/szrun/stages/internal/transform"
 	"github.com/sentinelzer0/szrun/stages/optimize"
 	"github.com/sentinelzer0/szrun/stages/prune"
 	"github.com/sentinelzer0/szrun/stages/quantize"
@@ -52,6 +53,7 @@ func Reference() string {
 	b.WriteString(vocabulary(r))
 	b.WriteString(evaluate.VocabularyDoc)
 	b.WriteString("## Relative error\n\n" + evaluate.RelErrorDoc + "\n\n")
+	b.WriteString(transform.Doc)
 	for _, name := range r.Names() {
 		s, _ := r.Lookup(name)
 		b.WriteString(s.Spec().Markdown())

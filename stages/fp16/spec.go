@@ -43,7 +43,7 @@ func New() *Stage { return &Stage{} }
 func (s *Stage) Spec() stages.Spec {
 	return stages.Spec{
 		Name:    "fp16",
-		Version: "1",
+		Version: "2",
 		Summary: "Convert float32 to float16 with safe boundaries, then verify in ONNX Runtime.",
 		Doc:     specDoc,
 		Params:  stages.ParamsOf(Params{}),

@@ -2,8 +2,9 @@ package fp16
 
 const specDoc = "Converts a float32 model to float16 natively in Go: weights are stored as\n" +
 	"float16 (half the size) and nodes compute in float16 wherever that is safe.\n" +
-	"A model at an opset ONNX Runtime has no kernels for (opset 6) is lifted to\n" +
-	"opset 7 first.\n" +
+	"The model is normalized first, as every model stage does (opset 6 lifted to 7,\n" +
+	"ONNX Runtime's FusedConv/FusedGemm/FusedMatMul split back into standard ops,\n" +
+	"Constant and Identity chains resolved; the report's `normalized` says what).\n" +
 	`
 **What stays float32, and why** (each case is listed in the report):
 

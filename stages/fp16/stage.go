@@ -19,6 +19,7 @@ import (
 	"github.com/sentinelzer0/szrun/stages"
 	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
 	"github.com/sentinelzer0/szrun/stages/internal/normalize"
+	"github.com/sentinelzer0/szrun/stages/internal/transform"
 )
 
 // params are the decoded parameters with the converter's options.
@@ -48,6 +49,9 @@ type report struct {
 	SizeAfter    int64         `json:"size_after"`
 	MaxRelError  float64       `json:"max_rel_error"`
 	Verification []outputCheck `json:"verification"`
+	// Normalized says what was done to the model before the conversion,
+	// when anything was.
+	Normalized *normalize.Report `json:"normalized,omitempty"`
 	// Fallback, when the conversion alone failed, lists the nodes kept in
 	// float32 to make it load and verify.
 	Fallback *FallbackReport `json:"fallback,omitempty"`
@@ -65,42 +69,37 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 		return nil, err
 	}
 	p.opts.Warn = func(msg string) { logger.Warn(msg) }
-	// ONNX Runtime has no kernels for some opset-6 ops: such a model is
-	// lifted to opset 7 first, and that is the model converted and compared.
-	src, norm, err := normalize.ForORT(p.Model, in.WorkDir)
+	// The normalized model (opset lifted for ONNX Runtime, fused ops split,
+	// Constant and Identity chains resolved) is what is converted and compared.
+	tm, err := transform.Open(p.Model, transform.Options{Stage: "fp16", WorkDir: in.WorkDir, Log: logger,
+		Load: onnx.LoadOptions{KeepExternal: true}, Normalize: normalize.Options{KeepFused: true}})
 	if err != nil {
-		return nil, fmt.Errorf("fp16: %w", err)
+		return nil, err
 	}
-	if norm != nil {
-		logger.Info("normalized for ONNX Runtime", "model", p.Model, "changes", norm.String())
-		p.Model = src
-	}
-	// Weights in external files stay there: the conversion reads each one as it
-	// converts it, and saving copies the rest from the file.
-	m, err := onnx.LoadWith(p.Model, onnx.LoadOptions{KeepExternal: true})
-	if err != nil {
-		return nil, fmt.Errorf("fp16: %w", err)
-	}
+	defer tm.Close()
+	// Weights in external files stay there (transform.Options.Load): the
+	// conversion reads each one as it converts it, and saving copies the rest
+	// from the file.
+	m := tm.Model
 	p.opts.Dir = m.Dir
-	ref, err := runtime.NewSession(ctx, p.Model, runtime.SessionOptions{IntraOpThreads: int(p.Threads), NoPrepack: true})
+	ref, err := runtime.NewSession(ctx, tm.Path, runtime.SessionOptions{IntraOpThreads: int(p.Threads), NoPrepack: true})
 	if err != nil {
 		return nil, fmt.Errorf("fp16: ONNX Runtime cannot load %s: %w", p.Model, err)
 	}
 	defer ref.Close()
-	if err := checkProviders(ctx, p.Model, p.Providers); err != nil {
+	if err := checkProviders(ctx, tm.Path, p.Providers); err != nil {
 		return nil, err
 	}
-	var data *evaluate.Data
+	var v *transform.Verifier
 	if p.Verify {
-		if data, err = verificationData(ref, m.Proto.GetGraph(), p, func(msg string) { logger.Warn(msg) }); err != nil {
-			return nil, err
+		data, err := transform.Data(ref.Inputs(), ref.Outputs(), transform.DataOptions{Param: "data", Path: p.Data, Fixed: p.FixedInputs,
+			Random: evaluate.RandomOptions{Shapes: p.Shapes, Graph: m.Proto.GetGraph(), Samples: p.Samples, Seed: 1, Warn: func(msg string) { logger.Warn(msg) }}})
+		if err != nil {
+			return nil, fmt.Errorf("fp16 %s: %w", p.Model, err)
 		}
 		defer data.Close()
-	}
-	var want *evaluate.Outputs
-	if p.Verify {
-		if want, err = evaluate.RunSession(ctx, ref, data, evaluate.Options{Threads: int(p.Threads)}); err != nil {
-			return nil, fmt.Errorf("fp16: verify: run original %s: %w", p.Model, err)
+		if v, err = transform.Reference(ctx, ref, data, evaluate.Options{Threads: int(p.Threads), Providers: p.Providers}); err != nil {
+			return nil, fmt.Errorf("fp16: verify %s: %w", p.Model, err)
 		}
 	}
 	// Its outputs are all the comparison needs: free the original's weights in
@@ -127,15 +126,15 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 		if !p.Verify {
 			return res, &verdict{checks: []outputCheck{}}, "", nil
 		}
-		v, failure := checkConverted(ctx, want, out, data, p)
-		return res, v, failure, nil
+		vd, failure := checkConverted(ctx, v, out, p)
+		return res, vd, failure, nil
 	}
 	in.Report(0, 3, "convert")
 	// The first conversion works on the loaded model itself: no copy of the
 	// weights unless the fallback needs fresh ones.
 	mp := m.Proto
 	m.Proto = nil
-	res, v, failure, err := convert(ctx, mp, nil)
+	res, vd, failure, err := convert(ctx, mp, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -146,25 +145,25 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 			return nil, fmt.Errorf("fp16: verify: the float16 model %s", failure)
 		}
 		logger.Warn("the float16 model "+failure+"; looking for nodes to keep in float32", "fallback", FallbackAuto)
-		orig, err := onnx.LoadWith(p.Model, onnx.LoadOptions{KeepExternal: true}) // the converted one was changed in place
+		orig, err := onnx.LoadWith(tm.Path, onnx.LoadOptions{KeepExternal: true}) // the converted one was changed in place
 		if err != nil {
 			return nil, fmt.Errorf("fp16: %w", err)
 		}
 		try := func(ctx context.Context, extra []string) (*Result, *verdict, string, error) {
 			return convert(ctx, proto.Clone(orig.Proto).(*onnxpb.ModelProto), extra)
 		}
-		if res, v, fb, err = runFallback(ctx, try, orig.Proto, res, p.opts, failure); err != nil {
+		if res, vd, fb, err = runFallback(ctx, try, orig.Proto, res, p.opts, failure); err != nil {
 			return nil, err
 		}
 		for _, k := range fb.Kept {
 			logger.Warn("kept in float32 by the fallback", "node", k.Node, "op", k.Op, "why", k.Why)
 		}
 	}
-	rep := &report{Model: p.Model, KeepIOTypes: !p.opts.FP16IO, Result: res, Verification: v.checks, MaxRelError: v.worst, Fallback: fb}
-	if rep.SizeBefore, err = onnx.FileSize(p.Model); err != nil {
-		return nil, fmt.Errorf("fp16 %s: %w", p.Model, err)
+	rep := &report{Model: p.Model, KeepIOTypes: !p.opts.FP16IO, Result: res, Verification: vd.checks, MaxRelError: vd.worst, Fallback: fb}
+	if tm.Normalized.Changed() {
+		rep.Normalized = tm.Normalized
 	}
-	if rep.SizeAfter, err = onnx.FileSize(out); err != nil {
+	if rep.SizeBefore, rep.SizeAfter, err = transform.Sizes(p.Model, out); err != nil {
 		return nil, fmt.Errorf("fp16 %s: %w", p.Model, err)
 	}
 	reportPath := filepath.Join(in.WorkDir, "report.json")
@@ -192,7 +191,7 @@ func convertSave(ctx context.Context, mp *onnxpb.ModelProto, o Options, layout o
 		return nil, err
 	}
 	layout.Proto = mp
-	if err := onnx.Save(&layout, out, onnx.SaveOptions{}); err != nil {
+	if err := transform.Save(&layout, out); err != nil {
 		return nil, fmt.Errorf("save: %w", err)
 	}
 	return res, nil

@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
 
-	"github.com/sentinelzer0/szrun/onnx/onnxpb"
-	"github.com/sentinelzer0/szrun/runtime"
 	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
+	"github.com/sentinelzer0/szrun/stages/internal/transform"
 )
 
 // outputCheck is the verification of one output.
@@ -25,67 +25,82 @@ type outputCheck struct {
 	Top1     *float64 `json:"top1_agreement,omitempty"`
 }
 
-func verificationData(ref *runtime.Session, g *onnxpb.GraphProto, p *params, warn func(string)) (*evaluate.Data, error) {
-	d, err := evaluate.VerificationData(ref.Inputs(), p.Data, "data", evaluate.RandomOptions{
-		Shapes: p.Shapes, Graph: g, Fixed: p.FixedInputs, Samples: p.Samples, Seed: 1, Warn: warn})
-	if err != nil {
-		return nil, fmt.Errorf("fp16 %s: %w", p.Model, err)
-	}
-	return d, nil
-}
-
-// checkConverted runs the converted model at path on data and checks its
-// outputs against want; failure says why it does not load, run or verify.
-func checkConverted(ctx context.Context, want *evaluate.Outputs, path string, data *evaluate.Data, p *params) (*verdict, string) {
+// checkConverted runs the converted model at path on the verifier's data
+// and checks its outputs against the original's; failure says why it does
+// not load, run or verify.
+func checkConverted(ctx context.Context, v *transform.Verifier, path string, p *params) (*verdict, string) {
 	// Without keep_io_types the converted model takes float16 inputs: the data
 	// is converted batch by batch (saturating) as it is fed.
-	got, err := evaluate.Run(ctx, path, data, evaluate.Options{Threads: int(p.Threads), Providers: p.Providers})
-	if err != nil {
-		return &verdict{checks: []outputCheck{}}, "fails to load or run in ONNX Runtime: " + err.Error()
+	_, cmp, err := v.Check(ctx, path)
+	if cmp == nil {
+		return &verdict{checks: []outputCheck{}}, "fails to load or run in ONNX Runtime: " + strings.TrimPrefix(err.Error(), transform.ErrRun.Error()+": ")
 	}
-	checks, worst, err := checkOutputs(want, got, p.MaxRelError)
-	v := &verdict{checks: checks, worst: worst}
+	checks, worst, err := checkComparison(v.Want, cmp, p.MaxRelError)
+	vd := &verdict{checks: checks, worst: worst}
 	if err != nil {
-		return v, "fails verification: " + err.Error()
+		return vd, "fails verification: " + err.Error()
 	}
-	return v, ""
+	return vd, ""
 }
 
 // checkOutputs compares outputs: no new NaN/Inf, and scale-relative error
 // within max_rel_error for float outputs (other outputs are reported only).
 func checkOutputs(want, got *evaluate.Outputs, rtol float64) ([]outputCheck, float64, error) {
-	cmp := evaluate.Compare(want, got, nil)
-	var checks []outputCheck
+	return checkComparison(want, evaluate.Compare(want, got, nil), rtol)
+}
+
+// checkComparison is checkOutputs on the comparison of the outputs.
+func checkComparison(want *evaluate.Outputs, cmp *evaluate.Comparison, rtol float64) ([]outputCheck, float64, error) {
+	// No output missing or of another shape, no NaN or Inf the original has not.
+	if err := transform.Finite(cmp); err != nil {
+		var checks []outputCheck
+		if !hasProblem(cmp) {
+			checks, _ = outputChecks(want, cmp)
+		}
+		return checks, 0, fmt.Errorf("the float16 model: %w", err)
+	}
+	checks, refMax := outputChecks(want, cmp)
 	worst := 0.0
 	var firstErr error
-	for _, oc := range cmp.Outputs {
-		if oc.Problem != "" {
-			return nil, 0, fmt.Errorf("output %q: %s", oc.Name, oc.Problem)
-		}
-		refMax := 0.0
-		for _, v := range evaluate.Float64s(want.Tensors[oc.Name]) {
-			if a := math.Abs(v); a > refMax && !math.IsInf(a, 0) {
-				refMax = a
-			}
-		}
-		ch := outputCheck{Name: oc.Name, MaxAbsError: oc.MaxAbsError, RefMaxAbs: refMax, Cosine: oc.Cosine,
-			CandNaN: oc.CandNaN, CandInf: oc.CandInf, Top1: oc.Top1Agreement, RelError: oc.MaxRelError}
-		checks = append(checks, ch)
-		if !isFloat(want.Tensors[oc.Name].DType) {
+	for i, ch := range checks {
+		if !isFloat(want.Tensors[ch.Name].DType) {
 			continue
 		}
 		worst = math.Max(worst, ch.RelError)
-		switch {
-		case firstErr != nil:
-		case oc.CandNaN > oc.RefNaN || oc.CandInf > oc.RefInf:
-			firstErr = fmt.Errorf("output %q: the float16 model gives %d NaN and %d Inf values, the original %d and %d",
-				oc.Name, oc.CandNaN, oc.CandInf, oc.RefNaN, oc.RefInf)
-		case ch.RelError > rtol:
+		if firstErr == nil && ch.RelError > rtol {
 			firstErr = fmt.Errorf("output %q: max |fp16-fp32| = %.4g is %.3g of the output's largest magnitude %.4g, above max_rel_error %g",
-				oc.Name, oc.MaxAbsError, ch.RelError, refMax, rtol)
+				ch.Name, ch.MaxAbsError, ch.RelError, refMax[i], rtol)
 		}
 	}
 	return checks, worst, firstErr
+}
+
+// outputChecks are the report's per-output figures, with each output's
+// largest finite reference magnitude.
+func outputChecks(want *evaluate.Outputs, cmp *evaluate.Comparison) ([]outputCheck, []float64) {
+	checks := make([]outputCheck, 0, len(cmp.Outputs))
+	refMax := make([]float64, 0, len(cmp.Outputs))
+	for _, oc := range cmp.Outputs {
+		m := 0.0
+		for _, v := range evaluate.Float64s(want.Tensors[oc.Name]) {
+			if a := math.Abs(v); a > m && !math.IsInf(a, 0) {
+				m = a
+			}
+		}
+		checks = append(checks, outputCheck{Name: oc.Name, MaxAbsError: oc.MaxAbsError, RefMaxAbs: m, Cosine: oc.Cosine,
+			CandNaN: oc.CandNaN, CandInf: oc.CandInf, Top1: oc.Top1Agreement, RelError: oc.MaxRelError})
+		refMax = append(refMax, m)
+	}
+	return checks, refMax
+}
+
+func hasProblem(cmp *evaluate.Comparison) bool {
+	for _, oc := range cmp.Outputs {
+		if oc.Problem != "" {
+			return true
+		}
+	}
+	return false
 }
 
 func isFloat(dtype string) bool {

@@ -18,6 +18,7 @@ import (
 	"github.com/sentinelzer0/szrun/stages"
 	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
 	"github.com/sentinelzer0/szrun/stages/internal/normalize"
+	"github.com/sentinelzer0/szrun/stages/internal/transform"
 )
 
 // Run optimizes the model, restores shape information and verifies the
@@ -33,39 +34,51 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 	if err := in.Decode(&p); err != nil {
 		return nil, fmt.Errorf("optimize: %w", err)
 	}
-	// ONNX Runtime has no kernels for some opset-6 ops: such a model is
-	// lifted to opset 7 first, and that is the model optimized and compared.
-	src, norm, err := normalize.ForORT(p.Model, in.WorkDir)
-	if err != nil {
-		return nil, fmt.Errorf("optimize: %w", err)
-	}
-	if norm != nil {
-		logger.Info("normalized for ONNX Runtime", "model", p.Model, "changes", norm.String())
-		p.Model = src
-	}
-	before, decl, err := original(p.Model)
+	// The model the user gave is what nodes_before and ops_before describe;
+	// its normalized form (opset lifted for ONNX Runtime, fused ops split,
+	// Constant and Identity chains resolved) is what is optimized and
+	// compared.
+	var before *onnx.Stats
+	// Weights in external files are not read at all (Load.KeepExternal), and
+	// inline ones are dropped once the declarations are taken, so a big model
+	// is not held while ONNX Runtime optimizes it too.
+	tm, err := transform.Open(p.Model, transform.Options{Stage: "optimize", WorkDir: in.WorkDir, Log: logger,
+		Load: onnx.LoadOptions{KeepExternal: true}, Normalize: normalize.Options{KeepFused: true},
+		Check: func(mp *onnxpb.ModelProto) (err error) {
+			if before, err = onnx.ComputeStats(mp); err != nil {
+				return fmt.Errorf("optimize %s: %w", p.Model, err)
+			}
+			return nil
+		}})
 	if err != nil {
 		return nil, err
 	}
-	// Hand the original's weights back to the system before ONNX Runtime
-	// loads the model: memory the Go heap keeps is no use to its allocator.
+	defer tm.Close()
+	// RestoreValueInfo and random inputs read only the declarations: the
+	// graph's inputs, outputs and value_info without nodes or weights.
+	g := tm.Proto.GetGraph()
+	decl := &onnxpb.GraphProto{Input: g.GetInput(), Output: g.GetOutput(), ValueInfo: g.GetValueInfo()}
+	// Hand the weights back to the system before ONNX Runtime loads the
+	// model: memory the Go heap keeps is no use to its allocator.
+	tm.Proto = nil
 	debug.FreeOSMemory()
 	// "disable" makes the reference the model exactly as written.
-	ref, err := runtime.NewSession(ctx, p.Model, runtime.SessionOptions{IntraOpThreads: int(p.Threads), OptimizationLevel: "disable", NoPrepack: true})
+	ref, err := runtime.NewSession(ctx, tm.Path, runtime.SessionOptions{IntraOpThreads: int(p.Threads), OptimizationLevel: "disable", NoPrepack: true})
 	if err != nil {
 		return nil, fmt.Errorf("optimize: ONNX Runtime cannot load %s: %w", p.Model, err)
 	}
-	var data *evaluate.Data
-	var want *evaluate.Outputs
+	var v *transform.Verifier
 	if p.Verify {
-		if data, err = verificationData(ref, decl, &p, func(msg string) { logger.Warn(msg) }); err != nil {
+		data, err := transform.Data(ref.Inputs(), ref.Outputs(), transform.DataOptions{Param: "data", Path: p.Data, Fixed: p.FixedInputs,
+			Random: evaluate.RandomOptions{Shapes: p.Shapes, Graph: decl, Samples: p.Samples, Seed: 1, Warn: func(msg string) { logger.Warn(msg) }}})
+		if err != nil {
 			ref.Close()
-			return nil, err
+			return nil, fmt.Errorf("optimize %s: %w", p.Model, err)
 		}
 		defer data.Close()
-		if want, err = reference(ctx, ref, data, &p); err != nil {
+		if v, err = transform.Reference(ctx, ref, data, evaluate.Options{Threads: int(p.Threads), OptimizationLevel: "disable"}); err != nil {
 			ref.Close()
-			return nil, err
+			return nil, fmt.Errorf("optimize: verify %s: %w", p.Model, err)
 		}
 	}
 	ref.Close() // its outputs are all the comparison needs
@@ -75,7 +88,7 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 
 	in.Report(0, 3, "optimize")
 	ortPath := filepath.Join(in.WorkDir, "ort_optimized.onnx")
-	if err := runtime.Optimize(ctx, p.Model, ortPath, p.Level, int(p.Threads)); err != nil {
+	if err := runtime.Optimize(ctx, tm.Path, ortPath, p.Level, int(p.Threads)); err != nil {
 		return nil, fmt.Errorf("optimize: %w", err)
 	}
 	outPath := filepath.Join(in.WorkDir, "model.onnx")
@@ -89,16 +102,12 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 
 	maxAbs := 0.0
 	if p.Verify {
-		if maxAbs, err = verify(ctx, want, outPath, data, &p); err != nil {
+		if maxAbs, err = verify(ctx, v, outPath, &p); err != nil {
 			return nil, err
 		}
 	}
 	in.Report(3, 3, "done")
-	sizeBefore, err := onnx.FileSize(p.Model)
-	if err != nil {
-		return nil, fmt.Errorf("optimize %s: %w", p.Model, err)
-	}
-	sizeAfter, err := onnx.FileSize(outPath)
+	sizeBefore, sizeAfter, err := transform.Sizes(p.Model, outPath)
 	if err != nil {
 		return nil, fmt.Errorf("optimize %s: %w", p.Model, err)
 	}
@@ -115,24 +124,6 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 	}, nil
 }
 
-// original reads the model's statistics and its declarations: the graph's
-// inputs, outputs and value_info without nodes or weights, which is all that
-// RestoreValueInfo and random inputs read. Weights in external files are not
-// read at all, and inline ones are dropped on return, so a big model is not
-// held while ONNX Runtime optimizes it too.
-func original(path string) (*onnx.Stats, *onnxpb.GraphProto, error) {
-	m, err := onnx.LoadWith(path, onnx.LoadOptions{KeepExternal: true})
-	if err != nil {
-		return nil, nil, fmt.Errorf("optimize: %w", err)
-	}
-	st, err := m.Stats()
-	if err != nil {
-		return nil, nil, fmt.Errorf("optimize %s: %w", path, err)
-	}
-	g := m.Proto.GetGraph()
-	return st, &onnxpb.GraphProto{Input: g.GetInput(), Output: g.GetOutput(), ValueInfo: g.GetValueInfo()}, nil
-}
-
 // finish reads ONNX Runtime's output, restores the original's shape
 // information (decl), saves the result to outPath and returns its statistics;
 // the model is dropped on return (verification loads the file). Weights in
@@ -143,7 +134,7 @@ func finish(ortPath, outPath string, decl *onnxpb.GraphProto) (*onnx.Stats, int,
 		return nil, 0, fmt.Errorf("read ONNX Runtime's output: %w", err)
 	}
 	restored := RestoreValueInfo(decl, opt.Proto.GetGraph())
-	if err := onnx.Save(opt, outPath, onnx.SaveOptions{}); err != nil {
+	if err := transform.Save(opt, outPath); err != nil {
 		return nil, 0, fmt.Errorf("save: %w", err)
 	}
 	os.Remove(ortPath)

@@ -35,7 +35,7 @@ var Levels = []string{"basic", "extended", "all"}
 func (s *Stage) Spec() stages.Spec {
 	return stages.Spec{
 		Name:    "optimize",
-		Version: "1",
+		Version: "2",
 		Summary: "Run ONNX Runtime's graph optimizer and save the optimized, verified model.",
 		Doc:     specDoc,
 		Params:  stages.ParamsOf(Params{}),
@@ -54,9 +54,10 @@ func (s *Stage) Spec() stages.Spec {
 }
 
 const specDoc = "Runs ONNX Runtime's graph optimizer over a model, as a session created with\n" +
-	"that optimization level would, and saves the graph it produced. A model at an\n" +
-	"opset ONNX Runtime has no kernels for (opset 6: BatchNormalization, Gemm, Add)\n" +
-	"is lifted to opset 7 first.\n" +
+	"that optimization level would, and saves the graph it produced. The model is\n" +
+	"normalized first, as every model stage does: an opset ONNX Runtime has no kernels\n" +
+	"for (opset 6: BatchNormalization, Gemm, Add) is lifted to 7, fused com.microsoft\n" +
+	"ops split back into standard ones, Constant and Identity chains resolved.\n" +
 	`
 **Levels.**
 

@@ -3,8 +3,9 @@ package prune
 const specDoc = `Prunes an ONNX model natively, without Python or the model's training code.
 ONNX Runtime's fused FusedConv, FusedGemm and FusedMatMul (what ` + "`optimize`" + ` at level
 extended writes) are first split back into standard ops, so an optimized model prunes
-as its source does, and a model at an opset ONNX Runtime has no kernels for (opset 6)
-is lifted to opset 7.
+as its source does, a model at an opset ONNX Runtime has no kernels for (opset 6)
+is lifted to opset 7, and Constant and Identity chains are resolved: the normalization
+every model stage does.
 
 **Strategies.**
 

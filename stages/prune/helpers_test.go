@@ -9,7 +9,9 @@ import (
 
 	"github.com/sentinelzer0/szrun/onnx"
 	"github.com/sentinelzer0/szrun/onnx/onnxpb"
+	"github.com/sentinelzer0/szrun/runtime"
 	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
+	"github.com/sentinelzer0/szrun/stages/internal/transform"
 )
 
 const (
@@ -101,4 +103,15 @@ func loadModelStats(path string) (int64, error) {
 		return 0, err
 	}
 	return st.Parameters, nil
+}
+
+// randomData is the stage's reproducible random batch (two samples) for the
+// model's inputs.
+func randomData(ctx context.Context, model string) (*evaluate.Data, error) {
+	s, err := runtime.NewSession(ctx, model, runtime.SessionOptions{IntraOpThreads: 1})
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	return transform.Data(s.Inputs(), s.Outputs(), transform.DataOptions{Param: "data", Random: evaluate.RandomOptions{Samples: 2, Seed: 1}})
 }

@@ -3,11 +3,12 @@ package prune
 import (
 	"fmt"
 
-	"github.com/sentinelzer0/szrun/runtime"
 	"math"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/sentinelzer0/szrun/runtime"
 )
 
 // The pruning strategies.

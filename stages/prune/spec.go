@@ -38,7 +38,7 @@ func New() *Stage { return &Stage{} }
 func (s *Stage) Spec() stages.Spec {
 	return stages.Spec{
 		Name:    "prune",
-		Version: "3",
+		Version: "4",
 		Summary: "Prune an ONNX model: zero weights (magnitude, random, n:m) or remove channels (structured).",
 		Doc:     specDoc,
 		Params:  stages.ParamsOf(Params{}),

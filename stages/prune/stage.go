@@ -12,10 +12,10 @@ import (
 	"github.com/charmbracelet/log"
 
 	"github.com/sentinelzer0/szrun/internal/atomicfile"
-	"github.com/sentinelzer0/szrun/onnx"
 	"github.com/sentinelzer0/szrun/stages"
 	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
 	"github.com/sentinelzer0/szrun/stages/internal/normalize"
+	"github.com/sentinelzer0/szrun/stages/internal/transform"
 )
 
 // plan is a validated stage invocation.
@@ -23,7 +23,8 @@ type plan struct {
 	opts       Options
 	steps      []float64 // cumulative amounts; one entry without a schedule
 	labels     []string
-	model      string
+	model      string // the model the user gave
+	run        string // the normalized model, which ONNX Runtime runs
 	data       string
 	calib      string
 	compensate bool
@@ -141,29 +142,18 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 	if err != nil {
 		return nil, fmt.Errorf("prune: %w", err)
 	}
-	// ONNX Runtime has no kernels for some opset-6 ops: such a model is
-	// lifted to opset 7 first, and that is the model pruned and compared.
-	src, legacy, err := normalize.ForORT(p.model, in.WorkDir)
+	// The normalized model (opset lifted for ONNX Runtime; FusedConv and
+	// FusedGemm, which hide the Conv and Gemm weights of a model optimized at
+	// level extended, split back; Constant and Identity chains resolved) is
+	// what is pruned and compared.
+	tm, err := transform.Open(p.model, transform.Options{Stage: "prune", WorkDir: in.WorkDir, Log: logger,
+		Normalize: normalize.Options{KeepFused: true}})
 	if err != nil {
-		return nil, fmt.Errorf("prune: %w", err)
+		return nil, err
 	}
-	if legacy != nil {
-		logger.Info("normalized for ONNX Runtime", "model", p.model, "changes", legacy.String())
-		p.model = src
-	}
-	m, err := onnx.Load(p.model)
-	if err != nil {
-		return nil, fmt.Errorf("prune: %w", err)
-	}
-	// A model optimized at level extended hides its Conv and Gemm weights in
-	// FusedConv and FusedGemm nodes: split them back so they can be pruned.
-	norm, err := normalize.Model(m.Proto, normalize.Options{})
-	if err != nil {
-		return nil, fmt.Errorf("prune %s: %w", p.model, err)
-	}
-	if s := norm.String(); s != "" {
-		logger.Info("normalized", "model", filepath.Base(p.model), "changes", s)
-	}
+	defer tm.Close()
+	m := tm.Model
+	p.run = tm.Path
 	if err := checkExclude(m.Proto.GetGraph(), p.opts.Exclude); err != nil {
 		return nil, fmt.Errorf("prune %s: %w", p.model, err)
 	}
@@ -175,6 +165,7 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 	if err != nil {
 		return nil, err
 	}
+	defer base.close()
 	if p.opts.Strategy == Structured {
 		// Compensation and sensitivity measure on calibration, else data.
 		var cal *calibration
@@ -186,7 +177,7 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 			}
 			cal = &calibration{data: d, opts: p.evalOpts}
 		case base.how == "data":
-			cal = &calibration{data: base.data, opts: p.evalOpts}
+			cal = &calibration{data: base.v.Data, opts: p.evalOpts}
 		}
 		if p.opts.Allocation == Sensitivity {
 			if cal == nil {
@@ -205,7 +196,7 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 	var trials []Trial
 	if p.target != nil {
 		in.Report(0, 1, "searching the amount for the target")
-		a, tr, err := searchAmount(ctx, p.model, m.Proto, p.opts, p.target, p.evalOpts.Threads, logger)
+		a, tr, err := searchAmount(ctx, p.run, m.Proto, p.opts, p.target, p.evalOpts.Threads, logger)
 		trials = tr
 		if err != nil {
 			return nil, fmt.Errorf("prune %s: %w", p.model, err)
@@ -244,7 +235,7 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 		logResult(logger, p.labels[i], o.Amount, res)
 		// n:m labels hold a colon, which some file systems and tools reject.
 		path := filepath.Join(dir, strings.ReplaceAll(p.labels[i], ":", "-")+".onnx")
-		if err := onnx.Save(m, path, onnx.SaveOptions{}); err != nil {
+		if err := transform.Save(m, path); err != nil {
 			return nil, fmt.Errorf("prune: save step %s: %w", p.labels[i], err)
 		}
 		st, err := base.step(ctx, p, path, p.labels[i], m.Proto, res)

@@ -11,6 +11,7 @@ import (
 	"github.com/sentinelzer0/szrun/onnx/onnxpb"
 	"github.com/sentinelzer0/szrun/runtime"
 	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
+	"github.com/sentinelzer0/szrun/stages/internal/transform"
 )
 
 // report is report.json.
@@ -54,8 +55,7 @@ type baseline struct {
 	params     int64
 	size       int64
 	compressed int64
-	data       *evaluate.Data
-	out        *evaluate.Outputs
+	v          *transform.Verifier // nil: the pruned models are only loaded
 	accuracy   *float64
 	how        string
 }
@@ -75,42 +75,42 @@ func newBaseline(ctx context.Context, p *plan, m *onnxpb.ModelProto, logger *log
 	if b.compressed, err = compressedSize(m); err != nil {
 		return nil, fmt.Errorf("prune: compress the weights of %s: %w", p.model, err)
 	}
-	if err := runtime.Init(); err != nil {
-		return nil, fmt.Errorf("prune: %w", err)
+	s, err := runtime.NewSession(ctx, p.run, runtime.SessionOptions{IntraOpThreads: p.evalOpts.Threads})
+	if err != nil {
+		return nil, fmt.Errorf("prune: ONNX Runtime cannot load %s: %w", p.model, err)
 	}
-	if p.data != "" {
-		if b.data, err = evaluate.LoadData(p.data); err != nil {
-			return nil, fmt.Errorf("prune: data: %w", err)
-		}
+	defer s.Close()
+	do := transform.DataOptions{Param: "data", Path: p.data, Random: evaluate.RandomOptions{Samples: 2, Seed: 1}}
+	data, err := transform.Data(s.Inputs(), s.Outputs(), do)
+	switch {
+	case err != nil && p.data != "":
+		return nil, fmt.Errorf("prune %s: %w", p.model, err)
+	case err != nil:
+		logger.Warn("pruned models will only be loaded, not run", "reason", err.Error())
+		return b, nil
+	case p.data != "":
 		b.how = "data"
-	} else {
-		b.data, err = randomData(ctx, p.model)
-		if err != nil {
-			logger.Warn("pruned models will only be loaded, not run", "reason", err.Error())
-			return b, nil
-		}
+	default:
 		b.how = "random inputs"
 	}
-	if b.out, err = evaluate.Run(ctx, p.model, b.data, p.evalOpts); err != nil {
-		return nil, fmt.Errorf("prune: run the original model: %w", err)
+	if b.v, err = transform.Reference(ctx, s, data, p.evalOpts); err != nil {
+		data.Close()
+		return nil, fmt.Errorf("prune: %s: %w", p.model, err)
 	}
-	if b.data.Labels != nil {
-		if name := evaluate.ClassifierOutput(b.out, b.data.N); name != "" {
-			acc := evaluate.Accuracy(b.out, name, b.data.Labels)
+	if data.Labels != nil {
+		if name := evaluate.ClassifierOutput(b.v.Want, data.N); name != "" {
+			acc := evaluate.Accuracy(b.v.Want, name, data.Labels)
 			b.accuracy = &acc
 		}
 	}
 	return b, nil
 }
 
-// randomData is a reproducible batch of two random samples for the model's inputs.
-func randomData(ctx context.Context, model string) (*evaluate.Data, error) {
-	s, err := runtime.NewSession(ctx, model, runtime.SessionOptions{IntraOpThreads: 1})
-	if err != nil {
-		return nil, fmt.Errorf("load %s: %w", model, err)
+// close releases the verification data.
+func (b *baseline) close() {
+	if b.v != nil {
+		b.v.Data.Close()
 	}
-	defer s.Close()
-	return evaluate.RandomData(s.Inputs(), evaluate.RandomOptions{Samples: 2, Seed: 1})
 }
 
 // step verifies one pruned model in ONNX Runtime and gathers its figures.
@@ -129,23 +129,23 @@ func (b *baseline) step(ctx context.Context, p *plan, path, label string, m *onn
 	}
 	r := &stepReport{Label: label, File: filepath.Base(path), Sparsity: res.Sparsity, ParamsAfter: st.Parameters,
 		SizeAfter: size, CompressedAfter: compressed, RemovedChannels: res.RemovedChannels, Result: res, Verified: "loaded"}
-	if b.out == nil {
+	if b.v == nil {
 		s, err := runtime.NewSession(ctx, path, runtime.SessionOptions{IntraOpThreads: p.evalOpts.Threads})
 		if err != nil {
 			return nil, fmt.Errorf("prune: the pruned model (step %s) does not load in ONNX Runtime: %w", label, err)
 		}
 		return r, s.Close()
 	}
-	out, err := evaluate.Run(ctx, path, b.data, p.evalOpts)
+	_, cmp, err := b.v.Check(ctx, path)
+	if cmp == nil {
+		return nil, fmt.Errorf("prune: the pruned model (step %s) %w", label, err)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("prune: the pruned model (step %s) does not run in ONNX Runtime: %w", label, err)
+		return nil, fmt.Errorf("prune: step %s: %w", label, err)
 	}
 	r.Verified = b.how
-	r.Comparison = evaluate.Compare(b.out, out, b.data.Labels)
-	for _, oc := range r.Comparison.Outputs {
-		if oc.Problem != "" {
-			return nil, fmt.Errorf("prune: step %s: output %s: %s", label, oc.Name, oc.Problem)
-		}
+	r.Comparison = cmp
+	for _, oc := range cmp.Outputs {
 		if oc.CandAccuracy != nil && r.Accuracy == nil {
 			r.Accuracy, r.AccuracyDrop = oc.CandAccuracy, oc.AccuracyDrop
 		}

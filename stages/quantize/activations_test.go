@@ -154,7 +154,7 @@ func TestZooMobileNetV3RunsInIntegers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ds, err := loadDataset(writeNamedData(t, "input", 32, 3, 224, 224), "data", "labels", s.Inputs(), s.Outputs(), nil)
+	ds, err := testDataset(writeNamedData(t, "input", 32, 3, 224, 224), s)
 	_ = s.Close()
 	if err != nil {
 		t.Fatal(err)

@@ -72,7 +72,7 @@ func mustDataset(t *testing.T, model, data string) *dataset {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	ds, err := loadDataset(fixture(t, data), "data", "labels", s.Inputs(), s.Outputs(), nil)
+	ds, err := testDataset(fixture(t, data), s)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"sort"
-	"strings"
 
 	"github.com/sentinelzer0/szrun/runtime"
 	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
@@ -16,78 +15,6 @@ import (
 type dataset struct {
 	*evaluate.Data
 	info []runtime.IOInfo
-}
-
-// loadDataset opens path and checks it against the model's inputs: every
-// input present (or fixed) with the right element type, rank and static
-// dims, at least one sample, and no unknown arrays (a typo'd name would
-// otherwise be silently ignored). param names the parameter in errors.
-func loadDataset(path, param, labelName string, info, outInfo []runtime.IOInfo, fixed map[string]any) (*dataset, error) {
-	d, err := evaluate.Load(path, evaluate.LoadOptions{Labels: labelName})
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", param, path, err)
-	}
-	ds := &dataset{Data: d, info: info}
-	if err := ds.check(path, param, outInfo, fixed); err != nil {
-		d.Close()
-		return nil, err
-	}
-	return ds, nil
-}
-
-func (ds *dataset) check(path, param string, outInfo []runtime.IOInfo, fixed map[string]any) error {
-	want := map[string]bool{}
-	for _, in := range ds.info {
-		want[in.Name] = true
-	}
-	// Arrays named after model outputs are reference outputs saved beside
-	// the inputs (as in resnet_inputs.npz): known, and not inputs.
-	for _, o := range outInfo {
-		want[o.Name] = true
-	}
-	var unknown, missing []string
-	have := map[string]bool{}
-	for _, name := range ds.Names() {
-		have[name] = true
-		if !want[name] {
-			unknown = append(unknown, name)
-		}
-	}
-	for _, in := range ds.info {
-		if !have[in.Name] && fixed[in.Name] == nil {
-			missing = append(missing, in.Name)
-		}
-	}
-	if len(unknown) > 0 || len(missing) > 0 {
-		return fmt.Errorf("%s %s: arrays do not match the model's inputs: missing %s, unknown %s (model inputs: %s)",
-			param, path, list(missing), list(unknown), list(inputNames(ds.info)))
-	}
-	if err := ds.Fix(fixed); err != nil {
-		return fmt.Errorf("%s %w", param, err)
-	}
-	if err := ds.Match(ds.info); err != nil {
-		return fmt.Errorf("%s %s: %w", param, path, err)
-	}
-	return nil
-}
-
-func inputNames(info []runtime.IOInfo) []string {
-	out := make([]string, len(info))
-	for i, in := range info {
-		out[i] = in.Name
-	}
-	return out
-}
-
-func list(s []string) string {
-	if len(s) == 0 {
-		return "none"
-	}
-	q := make([]string, len(s))
-	for i, v := range s {
-		q[i] = fmt.Sprintf("%q", v)
-	}
-	return strings.Join(q, ", ")
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -82,7 +82,7 @@ func fusedMatchesQDQ(t *testing.T, model, data string, tol float64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ds, err := loadDataset(fixture(t, data), "data", "labels", s.Inputs(), s.Outputs(), nil)
+	ds, err := testDataset(fixture(t, data), s)
 	s.Close()
 	if err != nil {
 		t.Fatal(err)

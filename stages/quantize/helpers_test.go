@@ -17,6 +17,7 @@ import (
 
 	rt "github.com/sentinelzer0/szrun/runtime"
 	"github.com/sentinelzer0/szrun/stages"
+	"github.com/sentinelzer0/szrun/stages/internal/transform"
 	"github.com/sentinelzer0/szrun/stages/quantize/internal/qtest"
 )
 
@@ -97,4 +98,13 @@ func writeNPY(t testing.TB, path, descr string, shape []int64, data []byte) {
 
 func newSession(model string) (*rt.Session, error) {
 	return rt.NewSession(context.Background(), model, rt.SessionOptions{})
+}
+
+// testDataset opens a data file for the model open in s, as the stage does.
+func testDataset(path string, s *rt.Session) (*dataset, error) {
+	d, err := transform.Data(s.Inputs(), s.Outputs(), transform.DataOptions{Param: "data", Path: path})
+	if err != nil {
+		return nil, err
+	}
+	return &dataset{Data: d, info: s.Inputs()}, nil
 }

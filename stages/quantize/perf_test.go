@@ -142,7 +142,7 @@ func latenciesAt(t *testing.T, models []string, data string, bs int64, iters int
 	if err != nil {
 		t.Fatal(err)
 	}
-	ds, err := loadDataset(fixture(t, data), "data", "labels", s.Inputs(), s.Outputs(), nil)
+	ds, err := testDataset(fixture(t, data), s)
 	s.Close()
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"github.com/sentinelzer0/szrun/stages"
 	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
 	"github.com/sentinelzer0/szrun/stages/internal/normalize"
+	"github.com/sentinelzer0/szrun/stages/internal/transform"
 	"github.com/sentinelzer0/szrun/stages/quantize/calib"
 )
 
@@ -28,6 +29,7 @@ var ErrAlreadyQuantized = errors.New("model is already quantized")
 type job struct {
 	o        *options
 	in       *stages.Input
+	model    *transform.Model
 	src      string // the input model, normalized
 	base     string // fp32 model quantized and compared against (optimized)
 	baseM    *onnxpb.ModelProto
@@ -47,6 +49,7 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 	if err != nil {
 		return nil, err
 	}
+	defer j.close()
 	// Memory the Go heap keeps is no use to ONNX Runtime's allocator: hand the
 	// models prepare and optimize read back before the next sessions load.
 	debug.FreeOSMemory()
@@ -72,17 +75,92 @@ func prepare(ctx context.Context, in *stages.Input) (*job, error) {
 	if err != nil {
 		return nil, fmt.Errorf("quantize: %w", err)
 	}
+	// Normalized first (opset 13 for per-axis QuantizeLinear, ONNX Runtime's
+	// fused ops split back into Conv, Gemm and MatMul, Constant weights as
+	// initializers, a copy of each weight read by several nodes): ONNX Runtime
+	// cannot even load some models as they are (no BatchNormalization(6)
+	// kernel), and their normalized form runs. The checks on node names see
+	// the model as the user wrote it.
 	// Weights in external files stay there until quantization reads each.
-	m, err := onnx.LoadWith(o.model, onnx.LoadOptions{KeepExternal: true})
+	tm, err := transform.Open(o.model, transform.Options{Stage: "quantize", WorkDir: in.WorkDir, Log: in.Log,
+		Load: onnx.LoadOptions{KeepExternal: true}, Normalize: normalize.Options{MinOpset: 13, CopySharedWeights: true},
+		Check: func(mp *onnxpb.ModelProto) error { return checkModel(mp, o) }})
 	if err != nil {
-		return nil, fmt.Errorf("quantize: load model %s: %w", o.model, err)
+		return nil, err
 	}
-	if name, op := alreadyQuantized(m.Proto); name != "" {
-		return nil, fmt.Errorf("quantize: model %s: %w: node %q is %s", o.model, ErrAlreadyQuantized, name, op)
+	// Random inputs read only the declarations; the weights are dropped before
+	// ONNX Runtime loads the model (optimize loads it again from the file).
+	g := tm.Proto.GetGraph()
+	src, graph := tm.Path, &onnxpb.GraphProto{Input: g.GetInput(), Output: g.GetOutput(), ValueInfo: g.GetValueInfo()}
+	tm.Proto = nil
+	s, err := runtime.NewSession(ctx, src, runtime.SessionOptions{IntraOpThreads: o.threads, NoPrepack: true})
+	if err != nil {
+		tm.Close()
+		return nil, fmt.Errorf("quantize: load model %s in ONNX Runtime: %w", o.model, err)
+	}
+	info, outInfo := s.Inputs(), s.Outputs()
+	_ = s.Close()
+	j := &job{o: o, in: in, model: tm, src: src, rep: &Report{Model: o.model, Mode: o.cfg.Mode, Format: o.cfg.Format, Normalized: tm.Normalized}}
+	j.rep.Config = o.cfg.summary()
+	if err := j.data(info, outInfo, graph); err != nil {
+		j.close()
+		return nil, fmt.Errorf("quantize: %w", err)
+	}
+	return j, nil
+}
+
+// data opens the calibration and verification data: the files the
+// parameters give, checked against the model's inputs, else random inputs
+// to verify with.
+func (j *job) data(info, outInfo []runtime.IOInfo, graph *onnxpb.GraphProto) error {
+	o := j.o
+	open := func(param, path, labels string) (*dataset, error) {
+		d, err := transform.Data(info, outInfo, transform.DataOptions{Param: param, Path: path, Labels: labels, Fixed: o.fixed,
+			Random: evaluate.RandomOptions{Shapes: o.shapes, Graph: graph, Samples: 8, Seed: 1, Warn: func(msg string) { j.in.Log.Warn(msg) }}})
+		if err != nil {
+			return nil, err
+		}
+		return &dataset{Data: d, info: info}, nil
+	}
+	var err error
+	if o.calib != nil {
+		if j.calibDS, err = open("calibration.data", o.calib.data, "labels"); err != nil {
+			return err
+		}
+	}
+	switch {
+	case o.acc != nil:
+		j.verifyDS, err = open("accuracy.data", o.acc.data, o.acc.labels)
+	case j.calibDS != nil:
+		j.verifyDS = j.calibDS
+	default:
+		if j.verifyDS, err = open("accuracy.data", "", ""); err != nil {
+			err = fmt.Errorf("no accuracy.data or calibration.data to verify with, so random inputs are used: %w", err)
+		}
+	}
+	return err
+}
+
+// close removes the normalized copy of the model and releases the data.
+func (j *job) close() {
+	if j.calibDS != nil {
+		j.calibDS.Close()
+	}
+	if j.verifyDS != nil && j.verifyDS != j.calibDS {
+		j.verifyDS.Close()
+	}
+	j.model.Close()
+}
+
+// checkModel refuses a model that is already quantized and exclude names
+// that are not nodes of the model as given.
+func checkModel(mp *onnxpb.ModelProto, o *options) error {
+	if name, op := alreadyQuantized(mp); name != "" {
+		return fmt.Errorf("quantize: model %s: %w: node %q is %s", o.model, ErrAlreadyQuantized, name, op)
 	}
 	names := map[string]bool{}
 	var all []string
-	for _, n := range m.Proto.GetGraph().GetNode() {
+	for _, n := range mp.GetGraph().GetNode() {
 		names[n.GetName()] = true
 		all = append(all, n.GetName())
 	}
@@ -92,43 +170,10 @@ func prepare(ctx context.Context, in *stages.Input) (*job, error) {
 			if near := stages.Nearest(n, all); near != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", near)
 			}
-			return nil, errors.New(msg)
+			return errors.New(msg)
 		}
 	}
-	// Normalized first: ONNX Runtime cannot even load some models as they
-	// are (no BatchNormalization(6) kernel), and their normalized form runs.
-	src, norm, err := normalizeModel(in, o.model, m)
-	if err != nil {
-		return nil, err
-	}
-	s, err := runtime.NewSession(ctx, src, runtime.SessionOptions{IntraOpThreads: o.threads, NoPrepack: true})
-	if err != nil {
-		return nil, fmt.Errorf("quantize: load model %s in ONNX Runtime: %w", o.model, err)
-	}
-	info, outInfo := s.Inputs(), s.Outputs()
-	_ = s.Close()
-	j := &job{o: o, in: in, src: src, rep: &Report{Model: o.model, Mode: o.cfg.Mode, Format: o.cfg.Format, Normalized: norm}}
-	j.rep.Config = o.cfg.summary()
-	if o.calib != nil {
-		if j.calibDS, err = loadDataset(o.calib.data, "calibration.data", "labels", info, outInfo, o.fixed); err != nil {
-			return nil, fmt.Errorf("quantize: %w", err)
-		}
-	}
-	if o.acc != nil {
-		if j.verifyDS, err = loadDataset(o.acc.data, "accuracy.data", o.acc.labels, info, outInfo, o.fixed); err != nil {
-			return nil, fmt.Errorf("quantize: %w", err)
-		}
-	} else if j.calibDS != nil {
-		j.verifyDS = j.calibDS
-	} else {
-		d, err := evaluate.RandomData(info, evaluate.RandomOptions{Shapes: o.shapes, Graph: m.Proto.GetGraph(), Fixed: o.fixed,
-			Samples: 8, Seed: 1, Warn: func(msg string) { in.Log.Warn(msg) }})
-		if err != nil {
-			return nil, fmt.Errorf("quantize: no accuracy.data or calibration.data to verify with, so random inputs are used: %w", err)
-		}
-		j.verifyDS = &dataset{Data: d, info: info}
-	}
-	return j, nil
+	return nil
 }
 
 // optimize runs ONNX Runtime's basic optimizer (standard ONNX out: Conv+BN
@@ -159,30 +204,6 @@ func (j *job) optimize(ctx context.Context) error {
 	}
 	j.refAcc = compare(j.ref, j.ref, j.verifyDS.Labels).Accuracy
 	return nil
-}
-
-// normalizeModel brings m, loaded from path, to what quantization writes
-// and reads: opset 13 (per-axis QuantizeLinear), ONNX Runtime's fused ops
-// split back into Conv, Gemm and MatMul (a model optimized at level extended
-// is full of them), Constant weights as initializers, and a copy of each
-// weight read by several nodes. It returns the model to quantize: path when
-// nothing changed, else a normalized copy in the work dir.
-func normalizeModel(in *stages.Input, path string, m *onnx.Model) (string, *normalize.Report, error) {
-	rep, err := normalize.Model(m.Proto, normalize.Options{MinOpset: 13, CopySharedWeights: true})
-	if err != nil {
-		return "", nil, fmt.Errorf("quantize %s: %w", path, err)
-	}
-	if s := rep.String(); s != "" && in.Log != nil {
-		in.Log.Info("normalized", "model", filepath.Base(path), "changes", s)
-	}
-	if !rep.Changed() {
-		return path, rep, nil
-	}
-	out := filepath.Join(in.WorkDir, "fp32_normalized.onnx")
-	if err := onnx.Save(m, out, onnx.SaveOptions{}); err != nil {
-		return "", nil, fmt.Errorf("quantize: write normalized %s: %w", out, err)
-	}
-	return out, rep, nil
 }
 
 // calibrate collects ranges for every tensor static quantization with cfg
@@ -253,7 +274,7 @@ func (j *job) build(ctx context.Context, cfg Config, path string) (*result, erro
 	if err != nil {
 		return nil, fmt.Errorf("quantize %s: %w", j.base, err)
 	}
-	if err := onnx.Save(&onnx.Model{Proto: m, Dir: j.baseDir}, path, onnx.SaveOptions{}); err != nil {
+	if err := transform.Save(&onnx.Model{Proto: m, Dir: j.baseDir}, path); err != nil {
 		return nil, fmt.Errorf("quantize: write %s: %w", path, err)
 	}
 	got, err := runOutputs(ctx, path, j.verifyDS, 16, j.o.threads)

@@ -24,7 +24,7 @@
 //     shapes (shapes: full shapes, then shared symbolic names, value_info, 1 for
 //     batch-like dims; an unknown dim is an error with a ready shapes: line);
 //     RandomData(info, RandomOptions) makes reproducible random samples from
-//     them; VerificationData is a model stage's "data file, else random" rule.
+//     them (a model stage's "data file, else random" rule is transform.Data).
 //   - Run(ctx, modelPath, data, Options{Batch, Threads, Providers,
 //     OptimizationLevel, Progress}) (*Outputs, error) runs the model over every
 //     sample in batches (default 32, or the model's static batch dimension, padding

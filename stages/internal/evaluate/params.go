@@ -166,31 +166,6 @@ func allScalar(ts []*runtime.Tensor) bool {
 	return true
 }
 
-// VerificationData is the data a model stage verifies with: the file at path
-// when given (its shapes are the data's own), else random samples (o), with
-// o.Fixed applied either way, checked against the model's inputs. param names
-// the data parameter in errors ("inputs").
-func VerificationData(info []runtime.IOInfo, path, param string, o RandomOptions) (*Data, error) {
-	var d *Data
-	var err error
-	if path != "" {
-		if d, err = LoadData(path); err != nil {
-			return nil, fmt.Errorf("parameter %s: %w", param, err)
-		}
-		if err := d.Fix(o.Fixed); err != nil {
-			d.Close()
-			return nil, fmt.Errorf("parameter %w", err)
-		}
-	} else if d, err = RandomData(info, o); err != nil {
-		return nil, fmt.Errorf("random inputs (give `%s` or `shapes`): %w", param, err)
-	}
-	if err := d.Match(info); err != nil {
-		d.Close()
-		return nil, fmt.Errorf("parameter %s: %w", param, err)
-	}
-	return d, nil
-}
-
 // FixedInputs reads a `fixed_inputs` parameter (input name -> number, bool or
 // nested list), checking each value's form.
 func FixedInputs(param string, m map[string]any) (map[string]any, error) {
@@ -235,7 +210,9 @@ is the sample, in one of two forms, chosen per input by the array's rank:
 A scalar array is the same value in every feed. A folder of .npz files holds one complete feed
 per file (taken in natural order: ` + "`s_2`" + ` before ` + "`s_10`" + `). An array named ` + "`labels`" + ` (integers, one
 per sample) holds class labels. float64 and float16 data feed float32 inputs (and back),
-converted as they are read.
+converted as they are read. In the model transforms (` + "`optimize`, `fp16`, `quantize`, `prune`" + `)
+an array that is neither a model input, a model output nor ` + "`labels`" + ` is an error: a misspelt
+name would otherwise be ignored.
 
 **` + "`fixed_inputs`" + `** (input name -> number, bool or nested list): inputs that are the same in
 every feed, such as a sample rate (` + "`fixed_inputs: {sr: 16000}`" + `); converted to the input's

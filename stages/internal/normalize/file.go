@@ -23,7 +23,9 @@ const ORTMinOpset = 7
 // ForORT returns a model ONNX Runtime can load: path itself when its opset
 // is ORTMinOpset or later, else a copy lifted to ORTMinOpset, written into
 // dir as normalized.onnx, with what was changed. Only the opset header is
-// read from a model that needs nothing.
+// read from a model that needs nothing. It is for stages that only run a
+// model (benchmark, compare); the model transforms normalize fully through
+// transform.Open.
 func ForORT(path, dir string) (string, *Report, error) {
 	v, err := Opset(path)
 	if err != nil {

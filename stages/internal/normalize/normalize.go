@@ -23,6 +23,12 @@ type Options struct {
 	// own copy of a weight initializer that other nodes also read, so a
 	// per-node transform (quantization, pruning) cannot change another node.
 	CopySharedWeights bool
+	// KeepFused keeps a fused operator that has no unfused form here (a
+	// FusedMatMul transposing batch axes, a FusedConv with an activation
+	// written out nowhere) as it is, counted in Report.Kept, instead of
+	// failing: for transforms that treat contrib operators as opaque and
+	// leave them to ONNX Runtime.
+	KeepFused bool
 }
 
 // MaxOpset is the highest opset MinOpset can ask for.
@@ -114,7 +120,7 @@ func Model(m *onnxpb.ModelProto, o Options) (*Report, error) {
 	if o.MinOpset > from && from < 6 {
 		return nil, fmt.Errorf("normalize: model opset %d: %w: upgrades start at opset 6", from, ErrOpset)
 	}
-	n := &normalizer{m: m, rep: rep, namer: onnx.NewNamer(m), opset: from}
+	n := &normalizer{m: m, rep: rep, namer: onnx.NewNamer(m), opset: from, keepFused: o.KeepFused}
 	var graphs []*onnxpb.GraphProto
 	_ = onnx.WalkGraphs(m.GetGraph(), func(s *onnx.Scope) error {
 		graphs = append(graphs, s.Graph)
@@ -205,6 +211,8 @@ type normalizer struct {
 	rep   *Report
 	namer *onnx.Namer
 	opset int64 // the opset nodes are written in right now
+	// keepFused keeps a fused node that has no unfused form (Options.KeepFused).
+	keepFused bool
 }
 
 // value returns a fresh value name derived from base.

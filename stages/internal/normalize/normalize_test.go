@@ -264,6 +264,12 @@ func TestErrorsNameTheNode(t *testing.T) {
 	if !errors.As(err, &ne) || ne.Node != "conv_7" || !strings.Contains(err.Error(), `activation "Softplus"`) {
 		t.Fatalf("got %v, want a NodeError naming conv_7 and its activation", err)
 	}
+	// KeepFused leaves it as it is for transforms that treat it as opaque.
+	kept := onnxb.Model(g, 13)
+	rep, err := Model(kept, Options{KeepFused: true})
+	if err != nil || rep.Kept["com.microsoft.FusedConv"] != 1 || kept.GetGraph().GetNode()[0].GetOpType() != "FusedConv" {
+		t.Errorf("KeepFused: %v, report %+v", err, rep)
+	}
 	if _, err := Model(onnxb.Model(g, 13), Options{MinOpset: 18}); !errors.Is(err, ErrOpset) {
 		t.Errorf("opset 18: got %v, want ErrOpset", err)
 	}

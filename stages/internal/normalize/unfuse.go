@@ -1,6 +1,10 @@
 package normalize
 
-import "github.com/sentinelzer0/szrun/onnx/onnxpb"
+import (
+	"errors"
+
+	"github.com/sentinelzer0/szrun/onnx/onnxpb"
+)
 
 // unfuse splits the fused operators ONNX Runtime's extended optimizer writes
 // (FusedConv = Conv [+ Add] + activation, FusedGemm = Gemm + activation,
@@ -24,6 +28,11 @@ func (n *normalizer) unfuse(g *onnxpb.GraphProto) error {
 			repl, err = n.fusedMatMul(g, nd)
 		default:
 			out = append(out, nd)
+			continue
+		}
+		var ne *NodeError
+		if err != nil && n.keepFused && errors.As(err, &ne) {
+			out = append(out, nd) // counted in Kept with the other contrib ops
 			continue
 		}
 		if err != nil {

@@ -355,3 +355,49 @@ func TestDocsCheckersCatch(t *testing.T) {
 		t.Errorf("output check: %q", errs)
 	}
 }
+
+// TestCLIReferenceIsComplete: docs/cli.md has a section for every command,
+// and each section names every flag of its command and only flags it has,
+// so "every command and flag" stays true.
+func TestCLIReferenceIsComplete(t *testing.T) {
+	ref := cliReference(t)
+	data, err := os.ReadFile("../../docs/cli.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sections := map[string]string{}
+	cur := ""
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "## ") {
+			cur = ""
+			if m := regexp.MustCompile("^## `szrun ([a-z]+)").FindStringSubmatch(line); m != nil {
+				cur = m[1]
+			}
+		}
+		if cur != "" {
+			sections[cur] += line + "\n"
+		}
+	}
+	flagSpan := regexp.MustCompile("`(--?[a-z][a-z0-9-]*)[ =`]")
+	for name, cmd := range ref {
+		text, ok := sections[name]
+		if !ok {
+			t.Errorf("docs/cli.md has no section ## `szrun %s ...`", name)
+			continue
+		}
+		for flag := range cmd.flags {
+			spelled := "--" + flag
+			if len(flag) == 1 {
+				spelled = "-" + flag
+			}
+			if flag != "help" && !regexp.MustCompile(`(?:^|[^\w-])`+spelled+`(?:[^\w-]|$)`).MatchString(text) {
+				t.Errorf("docs/cli.md, szrun %s: flag %s is not described", name, spelled)
+			}
+		}
+		for _, m := range flagSpan.FindAllStringSubmatch(text, -1) {
+			if _, ok := cmd.flags[strings.TrimLeft(m[1], "-")]; !ok {
+				t.Errorf("docs/cli.md, szrun %s: %s is not a flag of szrun %s", name, m[1], name)
+			}
+		}
+	}
+}

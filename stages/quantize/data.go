@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 
 	"github.com/sentinelzer0/szrun/runtime"
 	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
+	"github.com/sentinelzer0/szrun/stages/internal/transform"
 )
 
 // dataset is verification or calibration data (evaluate.Data, read batch by
@@ -26,9 +28,10 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// runOutputs runs the model at path over the whole data set, batch by batch,
-// and returns each output's values (float32) concatenated over the samples.
-func runOutputs(ctx context.Context, path string, ds *dataset, batch int64, threads int) ([][]float32, error) {
+// reference runs the fp32 model at path over ds, batch samples per run
+// unless the model fixes its batch, and returns the verifier that runs
+// candidates the same way.
+func reference(ctx context.Context, path string, ds *dataset, batch int64, threads int) (*transform.Verifier, error) {
 	s, err := runtime.NewSession(ctx, path, runtime.SessionOptions{IntraOpThreads: threads, NoPrepack: true})
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", path, err)
@@ -37,20 +40,36 @@ func runOutputs(ctx context.Context, path string, ds *dataset, batch int64, thre
 	if _, err := evaluate.BatchSize(s.Inputs(), batch); err != nil {
 		batch = 0 // a static batch dimension decides
 	}
-	res, err := evaluate.RunSession(ctx, s, ds.Data, evaluate.Options{Batch: batch, Threads: threads})
-	if err != nil {
-		return nil, fmt.Errorf("run %s: %w", path, err)
-	}
+	return transform.Reference(ctx, s, ds.Data, evaluate.Options{Batch: batch, Threads: threads})
+}
+
+// outputs32 returns each output's values (float32) concatenated over the
+// samples, in output order.
+func outputs32(res *evaluate.Outputs) ([][]float32, error) {
 	outs := make([][]float32, len(res.Names))
 	for i, name := range res.Names {
 		r := res.Tensors[name]
 		f, ok := r.Data.([]float32)
 		if !ok {
-			return nil, fmt.Errorf("run %s: output %q is %s, not float32", path, r.Name, r.DType)
+			return nil, fmt.Errorf("output %q is %s, not float32", r.Name, r.DType)
 		}
 		outs[i] = f
 	}
 	return outs, nil
+}
+
+// sameSizes fails unless got has want's outputs, each with as many values:
+// what compare needs.
+func sameSizes(want, got *evaluate.Outputs) error {
+	if !slices.Equal(want.Names, got.Names) {
+		return fmt.Errorf("outputs %v, the fp32 model's %v", got.Names, want.Names)
+	}
+	for _, name := range want.Names {
+		if w, g := want.Tensors[name].Shape, got.Tensors[name].Shape; !slices.Equal(w, g) {
+			return fmt.Errorf("output %q has shape %v, the fp32 model's %v", name, g, w)
+		}
+	}
+	return nil
 }
 
 // metrics compares a candidate's outputs with the reference's.

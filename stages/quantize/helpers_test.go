@@ -108,3 +108,13 @@ func testDataset(path string, s *rt.Session) (*dataset, error) {
 	}
 	return &dataset{Data: d, info: s.Inputs()}, nil
 }
+
+// runOutputs runs the model at path over ds as the stage runs its reference
+// and returns each output's float32 values.
+func runOutputs(ctx context.Context, path string, ds *dataset, batch int64, threads int) ([][]float32, error) {
+	v, err := reference(ctx, path, ds, batch, threads)
+	if err != nil {
+		return nil, err
+	}
+	return outputs32(v.Want)
+}

@@ -37,7 +37,8 @@ type job struct {
 	calibDS  *dataset
 	verifyDS *dataset
 	ranges   map[string]calib.Range
-	ref      [][]float32 // fp32 outputs on verifyDS
+	verifier *transform.Verifier // runs candidates on verifyDS against the fp32 model
+	ref      [][]float32         // fp32 outputs on verifyDS
 	refAcc   float64
 	rep      *Report
 	final    *result
@@ -198,9 +199,11 @@ func (j *job) optimize(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	j.ref, err = runOutputs(ctx, j.base, j.verifyDS, 16, j.o.threads)
-	if err != nil {
+	if j.verifier, err = reference(ctx, j.base, j.verifyDS, 16, j.o.threads); err != nil {
 		return fmt.Errorf("quantize: fp32 reference: %w", err)
+	}
+	if j.ref, err = outputs32(j.verifier.Want); err != nil {
+		return fmt.Errorf("quantize: fp32 reference %s: %w", j.base, err)
 	}
 	j.refAcc = compare(j.ref, j.ref, j.verifyDS.Labels).Accuracy
 	return nil
@@ -277,9 +280,18 @@ func (j *job) build(ctx context.Context, cfg Config, path string) (*result, erro
 	if err := transform.Save(&onnx.Model{Proto: m, Dir: j.baseDir}, path); err != nil {
 		return nil, fmt.Errorf("quantize: write %s: %w", path, err)
 	}
-	got, err := runOutputs(ctx, path, j.verifyDS, 16, j.o.threads)
-	if err != nil {
+	// NaN or Inf in the outputs is not an error here: it makes the error
+	// infinite, which the accuracy budget then refuses or works around.
+	out, _, err := j.verifier.Check(ctx, path)
+	if out == nil {
 		return nil, fmt.Errorf("quantize: verify the quantized model: %w", err)
+	}
+	got, err := outputs32(out)
+	if err == nil {
+		err = sameSizes(j.verifier.Want, out)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("quantize: verify the quantized model %s: %w", path, err)
 	}
 	return &result{decisions: dec, warnings: warns, m: compare(j.ref, got, j.verifyDS.Labels)}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -146,4 +147,56 @@ func mustMarshal(t *testing.T, mp *onnxpb.ModelProto) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestKeepExternalHostileReferences: references a damaged or hostile model
+// carries fail the load with KeepExternal as they fail Load, naming the
+// tensor, and a data file that vanishes after the load fails the save.
+func TestKeepExternalHostileReferences(t *testing.T) {
+	for _, tc := range []struct{ key, value, want string }{
+		{"location", "../outside.data", "outside the model's directory"},
+		{"location", "/etc/passwd", "outside the model's directory"},
+		{"location", "missing.data", "open external data"},
+		{"offset", "-4096", "outside the file"},
+		{"offset", "lots", "external data offset"},
+		{"length", "99999999", "outside the file"},
+	} {
+		t.Run(tc.key+"="+tc.value, func(t *testing.T) {
+			path, _ := externalFixture(t)
+			m, err := LoadWith(path, LoadOptions{KeepExternal: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, kv := range initializer(m.Proto, "big").ExternalData {
+				if kv.GetKey() == tc.key {
+					kv.Value = proto.String(tc.value)
+				}
+			}
+			bad := filepath.Join(filepath.Dir(path), "bad.onnx")
+			if err := os.WriteFile(bad, mustMarshal(t, m.Proto), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			for _, keep := range []bool{true, false} {
+				_, err := LoadWith(bad, LoadOptions{KeepExternal: keep})
+				if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), `tensor "big"`) {
+					t.Errorf("keep %v: err = %v, want %q naming the tensor", keep, err, tc.want)
+				}
+			}
+		})
+	}
+	path, _ := externalFixture(t)
+	m, err := LoadWith(path, LoadOptions{KeepExternal: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(path + ".data"); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "out.onnx")
+	if err := Save(m, out, SaveOptions{}); err == nil || !strings.Contains(err.Error(), `tensor "big"`) {
+		t.Fatalf("save with the data file gone: err = %v", err)
+	}
+	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a failed save left %s behind: %v", out, err)
+	}
 }

@@ -265,3 +265,18 @@ func TestOptimizeFeeds(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifyFailureSaysRelativeError: with no tolerance at all, the fused
+// encoder's rounding fails verification, and the error gives the error
+// relative to the output's scale, which tells rounding (the zoo's
+// inception_v3 at level all: 1.05e6 absolute on outputs of 2.6e12, 4e-7
+// relative) from a wrong rewrite.
+func TestVerifyFailureSaysRelativeError(t *testing.T) {
+	testenv.RequireORT(t)
+	in := input(t, map[string]any{"model": abs(t, encoder), "level": "extended", "atol": 0.0, "rtol": 0.0,
+		"data": abs(t, "../../examples/data/encoder_inputs.npz")})
+	_, err := New().Run(context.Background(), in)
+	if err == nil || !strings.Contains(err.Error(), "relative to the output's scale") {
+		t.Fatalf("err = %v", err)
+	}
+}

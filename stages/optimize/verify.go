@@ -23,8 +23,10 @@ func verify(ctx context.Context, v *transform.Verifier, optPath string, p *Param
 		maxAbs = math.Max(maxAbs, oc.MaxAbsError)
 		c := evaluate.AllClose(v.Want.Tensors[oc.Name], got.Tensors[oc.Name], *p.Atol, *p.Rtol)
 		if c.Exceeding > 0 {
-			return 0, fmt.Errorf("optimize: verify: output %q of the optimized model differs from the original: %d of %d elements exceed atol %g + rtol %g (worst at index %d, %.3gx the tolerance; max abs error %.3g)",
-				oc.Name, c.Exceeding, oc.Elements, *p.Atol, *p.Rtol, c.WorstIndex, c.Worst, oc.MaxAbsError)
+			// The relative error says rounding (fp32 reassociation on outputs
+			// of a huge magnitude, 1e-7..1e-6) from a wrong rewrite (~1).
+			return 0, fmt.Errorf("optimize: verify: output %q of the optimized model differs from the original: %d of %d elements exceed atol %g + rtol %g (worst at index %d, %.3gx the tolerance; max abs error %.3g, %.2g relative to the output's scale)",
+				oc.Name, c.Exceeding, oc.Elements, *p.Atol, *p.Rtol, c.WorstIndex, c.Worst, oc.MaxAbsError, oc.MaxRelError)
 		}
 	}
 	return maxAbs, nil

@@ -53,15 +53,37 @@ func fusedOps(t *testing.T, model string) map[string]int {
 // outputs stay close to fp32.
 func TestActivationsRunInIntegers(t *testing.T) {
 	calib := "stages/quantize/testdata/activations_calib.npz"
-	for _, opset := range []string{"op13", "op17"} {
-		t.Run(opset, func(t *testing.T) {
-			model := "stages/quantize/testdata/activations_" + opset + ".onnx"
-			out, rep, err := runStage(t, map[string]any{"model": model, "verify_speed": false,
+	for _, tc := range []struct{ opset, format string }{{"op13", "qdq"}, {"op17", "qdq"}, {"op13", "qoperator"}} {
+		t.Run(tc.opset+"-"+tc.format, func(t *testing.T) {
+			model := "stages/quantize/testdata/activations_" + tc.opset + ".onnx"
+			out, rep, err := runStage(t, map[string]any{"model": model, "verify_speed": false, "format": tc.format,
 				"calibration": map[string]any{"data": calib}})
 			if err != nil {
 				t.Fatal(err)
 			}
 			qtest.Check(t, out.Files["model"])
+			if tc.format == "qoperator" {
+				// The written model itself holds the integer operators.
+				m, err := onnx.Load(out.Files["model"])
+				if err != nil {
+					t.Fatal(err)
+				}
+				written := map[string]int{}
+				for _, n := range m.Proto.GetGraph().GetNode() {
+					written[n.GetOpType()]++
+				}
+				t.Logf("written: %v", written)
+				for _, op := range []string{"QLinearSigmoid", "QLinearMul", "QLinearAdd", "QLinearConcat", "QLinearLeakyRelu", "QLinearConv"} {
+					if written[op] == 0 {
+						t.Errorf("format qoperator wrote no %s", op)
+					}
+				}
+				for op := range activationOps {
+					if written[op] > 0 {
+						t.Errorf("format qoperator left %d %s", written[op], op)
+					}
+				}
+			}
 			for _, d := range rep.Nodes {
 				if activationOps[d.OpType] && !d.Quantized {
 					t.Errorf("%s %s stays float: %s", d.OpType, d.Node, d.Reason)

@@ -51,7 +51,8 @@ given, else int8-dynamic.
   QLinearSigmoid, QLinearLeakyRelu, QLinearConcat, QLinearGlobalAveragePool,
   QGemm, MatMulIntegerToFloat; everything else stays float instead of paying
   for conversions. ` + "`format: qoperator`" + ` writes those integer operators
-  out (QLinearConv, QLinearMatMul, QGemm, QLinearAdd, QLinearGlobalAveragePool).
+  out (QLinearConv, QLinearMatMul, QGemm, QLinearAdd, QLinearMul,
+  QLinearSigmoid, QLinearLeakyRelu, QLinearConcat, QLinearGlobalAveragePool).
 
 Default types are uint8 activations and int8 symmetric weights: on ONNX
 Runtime 1.30's CPU engine s8s8 QDQ fuses only partly (float Conv and Add left

@@ -12,7 +12,9 @@ type qparams struct{ data, scale, zp string }
 // toQOperator rewrites a QDQ graph into explicit integer operators wherever
 // a node reads only DequantizeLinear outputs and writes only into one
 // QuantizeLinear: Conv → QLinearConv, MatMul → QLinearMatMul, Gemm → QGemm,
-// Add → QLinearAdd, GlobalAveragePool → QLinearGlobalAveragePool, and the
+// Add → QLinearAdd, Mul → QLinearMul, Sigmoid → QLinearSigmoid, LeakyRelu →
+// QLinearLeakyRelu, Concat → QLinearConcat, GlobalAveragePool →
+// QLinearGlobalAveragePool, and the
 // pass-through ops (MaxPool, Flatten, Reshape, ...) run on the quantized
 // values directly. What does not match stays QDQ. It returns the converted
 // nodes' names with their new op types.
@@ -93,12 +95,38 @@ func toQOperator(g *onnxpb.GraphProto, opset int64) map[string]string {
 					}
 				}
 			}
-		case op == "Add":
-			b, ok := dq(n.Input[1], false)
-			if !ok {
+		case op == "Add" || op == "Mul":
+			if len(n.Input) != 2 {
 				continue
 			}
-			r = onnxb.MSNode("QLinearAdd", n.GetName(), []string{x.data, x.scale, x.zp, b.data, b.scale, b.zp, y.scale, y.zp}, []string{y.data})
+			b, ok := dq(n.Input[1], false)
+			if !ok {
+				if b, ok = dq(n.Input[1], true); !ok { // a HardSigmoid's beta
+					continue
+				}
+			}
+			r = onnxb.MSNode("QLinear"+op, n.GetName(), []string{x.data, x.scale, x.zp, b.data, b.scale, b.zp, y.scale, y.zp}, []string{y.data})
+		case op == "Sigmoid":
+			r = onnxb.MSNode("QLinearSigmoid", n.GetName(), []string{x.data, x.scale, x.zp, y.scale, y.zp}, []string{y.data})
+		case op == "LeakyRelu":
+			r = onnxb.MSNode("QLinearLeakyRelu", n.GetName(), []string{x.data, x.scale, x.zp, y.scale, y.zp}, []string{y.data})
+			r.Attribute = n.Attribute
+		case op == "Concat":
+			in := []string{y.scale, y.zp}
+			all := true
+			for _, name := range n.Input {
+				v, ok := dq(name, false)
+				if !ok {
+					all = false
+					break
+				}
+				in = append(in, v.data, v.scale, v.zp)
+			}
+			if !all {
+				continue
+			}
+			r = onnxb.MSNode("QLinearConcat", n.GetName(), in, []string{y.data})
+			r.Attribute = n.Attribute
 		case op == "GlobalAveragePool":
 			r = onnxb.MSNode("QLinearGlobalAveragePool", n.GetName(), []string{x.data, x.scale, x.zp, y.scale, y.zp}, []string{y.data},
 				onnxb.Int("channels_last", 0))

@@ -31,8 +31,9 @@ func (s *Stage) Spec() stages.Spec {
 		// 3: static quantizes Sigmoid, Mul, HardSigmoid, LeakyRelu and Concat
 		// (QLinear kernels in ONNX Runtime), so the same model quantizes
 		// differently. 4: also BatchNormalization (as a depthwise 1x1 Conv)
-		// and Slice.
-		Version: "4",
+		// and Slice. 5: format qoperator writes QLinearMul, QLinearSigmoid,
+		// QLinearLeakyRelu and QLinearConcat.
+		Version: "5",
 		Summary: "Quantize an ONNX model to INT8 (dynamic or calibrated static QDQ) and prove it is smaller, faster and accurate.",
 		Doc:     specDoc,
 		// The speed check measures this machine, and calibration and

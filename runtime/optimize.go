@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/sentinelzer0/szrun/internal/atomicfile"
 	ort "github.com/yalue/onnxruntime_go"
 )
 
@@ -40,51 +41,37 @@ func optimizeLocal(modelPath, outPath, level string, threads int) error {
 	if err != nil {
 		return fmt.Errorf("optimize %s: %w", modelPath, err)
 	}
-	dir := filepath.Dir(outPath)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(outPath)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("optimize %s: create temp file: %w", modelPath, err)
-	}
-	tmpPath := tmp.Name()
-	tmp.Close()
-	defer os.Remove(tmpPath) // a no-op after the rename
-
-	// The session only writes the optimized model: packing weights for runs would
-	// double a big model's memory for nothing.
-	so, err := SessionOptions{OptimizationLevel: level, IntraOpThreads: threads, OptimizedModelPath: tmpPath, NoPrepack: true}.ortOptions()
-	if err != nil {
-		return fmt.Errorf("optimize %s: %w", modelPath, err)
-	}
-	defer so.Destroy()
-	if external {
-		// The location is stored relative to the model's directory, so it names the
-		// final file, not the temp one.
-		entries := [][2]string{
-			{"session.optimized_model_external_initializers_file_name", filepath.Base(outPath) + ".data"},
-			{"session.optimized_model_external_initializers_min_size_in_bytes", strconv.Itoa(externalMinSize)},
+	// The optimized model is written under a temporary name beside outPath
+	// and renamed into position once whole.
+	return atomicfile.WriteByName(outPath, func(tmpPath string) error {
+		// The session only writes the optimized model: packing weights for runs would
+		// double a big model's memory for nothing.
+		so, err := SessionOptions{OptimizationLevel: level, IntraOpThreads: threads, OptimizedModelPath: tmpPath, NoPrepack: true}.ortOptions()
+		if err != nil {
+			return fmt.Errorf("optimize %s: %w", modelPath, err)
 		}
-		for _, e := range entries {
-			if err := so.AddSessionConfigEntry(e[0], e[1]); err != nil {
-				return fmt.Errorf("optimize %s: set %s: %w", modelPath, e[0], err)
+		defer so.Destroy()
+		if external {
+			// The location is stored relative to the model's directory, so it names the
+			// final file, not the temp one.
+			entries := [][2]string{
+				{"session.optimized_model_external_initializers_file_name", filepath.Base(outPath) + ".data"},
+				{"session.optimized_model_external_initializers_min_size_in_bytes", strconv.Itoa(externalMinSize)},
+			}
+			for _, e := range entries {
+				if err := so.AddSessionConfigEntry(e[0], e[1]); err != nil {
+					return fmt.Errorf("optimize %s: set %s: %w", modelPath, e[0], err)
+				}
 			}
 		}
-	}
-	// Creating the session is what runs the optimizer and writes the file.
-	sess, err := ort.NewDynamicAdvancedSession(modelPath, nil, nil, so)
-	if err != nil {
-		return fmt.Errorf("optimize %s at level %q: %w", modelPath, level, err)
-	}
-	sess.Destroy()
-	if err := os.Chmod(tmpPath, 0o644); err != nil { // CreateTemp made it 0600
-		return fmt.Errorf("optimize %s: %w", modelPath, err)
-	}
-	if err := syncFile(tmpPath); err != nil {
-		return fmt.Errorf("optimize %s: %w", modelPath, err)
-	}
-	if err := os.Rename(tmpPath, outPath); err != nil {
-		return fmt.Errorf("optimize %s: %w", modelPath, err)
-	}
-	return nil
+		// Creating the session is what runs the optimizer and writes the file.
+		sess, err := ort.NewDynamicAdvancedSession(modelPath, nil, nil, so)
+		if err != nil {
+			return fmt.Errorf("optimize %s at level %q: %w", modelPath, level, err)
+		}
+		sess.Destroy()
+		return nil
+	})
 }
 
 // usesExternalData reports whether the model is big, or names a file that sits beside
@@ -113,16 +100,4 @@ func usesExternalData(modelPath string) (bool, error) {
 		}
 	}
 	return false, nil
-}
-
-func syncFile(path string) error {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }

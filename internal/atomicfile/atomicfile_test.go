@@ -168,3 +168,31 @@ func TestWriteJSONNonFinite(t *testing.T) {
 		t.Errorf("marshalFinite on finite values differs from encoding/json (%v):\n%s\nwant\n%s", err, fin, std)
 	}
 }
+
+// WriteByName renames what fill wrote by name into place, and a fill that
+// fails (after writing half a file) leaves nothing.
+func TestWriteByName(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "model.onnx")
+	if err := WriteByName(path, func(tmp string) error { return os.WriteFile(tmp, []byte("optimized"), 0o600) }); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(path); string(got) != "optimized" {
+		t.Fatalf("content %q", got)
+	}
+	if st, _ := os.Stat(path); st.Mode().Perm() != 0o644 {
+		t.Errorf("mode %v", st.Mode().Perm())
+	}
+	boom := errors.New("optimizer crashed")
+	err := WriteByName(path, func(tmp string) error {
+		os.WriteFile(tmp, []byte("half"), 0o600)
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("error %v", err)
+	}
+	if got, _ := os.ReadFile(path); string(got) != "optimized" {
+		t.Fatalf("destination changed to %q", got)
+	}
+	assertOnly(t, dir, "model.onnx")
+}

@@ -5,7 +5,8 @@
 // A failed write removes its temporary file and leaves the destination as it
 // was: no partial file is ever left under the destination's name.
 //
-// Models (package onnx), stage reports (metrics.json, report.json, the
+// Models (package onnx, and ONNX Runtime's optimizer output through
+// WriteByName), stage reports (metrics.json, report.json, the
 // compare and select reports) and run records (run.json, JUnit XML) are all
 // written through it. The content-addressed store (package cache) keeps its
 // own writer: it stages temp files in the store's tmp folder with the blob's

@@ -171,10 +171,11 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 		var cal *calibration
 		switch {
 		case p.calib != "":
-			d, err := evaluate.LoadData(p.calib)
+			d, err := transform.Data(base.info, base.outs, transform.DataOptions{Param: "calibration", Path: p.calib})
 			if err != nil {
-				return nil, fmt.Errorf("prune: calibration: %w", err)
+				return nil, fmt.Errorf("prune %s: %w", p.model, err)
 			}
+			defer d.Close()
 			cal = &calibration{data: d, opts: p.evalOpts}
 		case base.how == "data":
 			cal = &calibration{data: base.v.Data, opts: p.evalOpts}

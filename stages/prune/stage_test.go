@@ -329,3 +329,32 @@ func TestStageTarget(t *testing.T) {
 		}
 	}
 }
+
+// TestStageChecksDataFiles: data and calibration files are checked against
+// the model before any pruning, naming the parameter and the arrays, and
+// nothing is written (the transform harness's transform.Data).
+func TestStageChecksDataFiles(t *testing.T) {
+	testenv.RequireORT(t)
+	encoder := "../../examples/data/encoder_inputs.npz"
+	for _, c := range []struct {
+		param string
+		with  map[string]any
+	}{
+		{"data", map[string]any{"data": encoder}},
+		{"calibration", map[string]any{"data": digitsTest, "calibration": encoder}},
+	} {
+		with := map[string]any{"model": digitsModel, "strategy": "structured", "amount": 0.2, "channel_multiple": int64(1)}
+		for k, v := range c.with {
+			with[k] = v
+		}
+		_, dir, err := runStageIn(t, with)
+		if ents, _ := os.ReadDir(dir); len(ents) > 0 {
+			t.Errorf("%s: work dir holds %d entries after failing", c.param, len(ents))
+		}
+		for _, w := range []string{"parameter " + c.param, "encoder_inputs.npz", `missing "input"`, `unknown "input_ids"`} {
+			if err == nil || !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: error %v does not say %q", c.param, err, w)
+			}
+		}
+	}
+}

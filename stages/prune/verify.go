@@ -58,6 +58,9 @@ type baseline struct {
 	v          *transform.Verifier // nil: the pruned models are only loaded
 	accuracy   *float64
 	how        string
+	// info and outs are the model's inputs and outputs, which data files
+	// are checked against.
+	info, outs []runtime.IOInfo
 }
 
 // newBaseline measures the original model and runs it over the data (or a
@@ -80,8 +83,9 @@ func newBaseline(ctx context.Context, p *plan, m *onnxpb.ModelProto, logger *log
 		return nil, fmt.Errorf("prune: ONNX Runtime cannot load %s: %w", p.model, err)
 	}
 	defer s.Close()
+	b.info, b.outs = s.Inputs(), s.Outputs()
 	do := transform.DataOptions{Param: "data", Path: p.data, Random: evaluate.RandomOptions{Samples: 2, Seed: 1}}
-	data, err := transform.Data(s.Inputs(), s.Outputs(), do)
+	data, err := transform.Data(b.info, b.outs, do)
 	switch {
 	case err != nil && p.data != "":
 		return nil, fmt.Errorf("prune %s: %w", p.model, err)

@@ -166,3 +166,75 @@ stages:
 		})
 	}
 }
+
+// cachedTimer is an exclusive stage whose results are cached, as
+// benchmark's are.
+type cachedTimer struct{ occ *occupancy }
+
+func (s cachedTimer) Spec() stages.Spec {
+	return stages.Spec{Name: "ctimer", Version: "1", Summary: "times", Exclusive: true,
+		Params: []stages.Param{{Name: "n", Type: stages.Int}}}
+}
+
+func (s cachedTimer) Run(_ context.Context, in *stages.Input) (*stages.Output, error) {
+	s.occ.enter(in.Instance)
+	time.Sleep(20 * time.Millisecond)
+	s.occ.leave(in.Instance)
+	return &stages.Output{}, nil
+}
+
+// slowWork holds its slot for n ms and is never cached.
+type slowWork struct{}
+
+func (slowWork) Spec() stages.Spec {
+	return stages.Spec{Name: "slow", Version: "1", Summary: "sleeps n ms", NoCache: true,
+		Params: []stages.Param{{Name: "n", Type: stages.Int}}}
+}
+
+func (slowWork) Run(_ context.Context, in *stages.Input) (*stages.Output, error) {
+	time.Sleep(time.Duration(in.Params["n"].(int64)) * time.Millisecond)
+	return &stages.Output{}, nil
+}
+
+// TestCachedExclusiveStageDoesNotWait: an exclusive stage whose result is in
+// the cache is restored, not timed, so it does not wait for the machine to
+// be free: on the second run it is done while a slow stage still runs.
+func TestCachedExclusiveStageDoesNotWait(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "r.yaml")
+	if err := os.WriteFile(path, []byte(`version: 1
+name: cached-alone
+stages:
+  slow: { uses: slow, with: { n: 1500 } }
+  timer: { uses: ctimer, with: { n: 1 } }
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	occ := &occupancy{running: map[string]bool{}}
+	reg := builtin.Registry()
+	reg.MustRegister(slowWork{})
+	reg.MustRegister(cachedTimer{occ: occ})
+	opts := engine.Options{Recipe: path, Catalog: &engine.StageCatalog{Builtin: reg}, Parallelism: 2,
+		CacheDir: filepath.Join(dir, "cache"), StateDir: filepath.Join(dir, "state"), OutDir: filepath.Join(dir, "out")}
+	for run := 1; run <= 2; run++ {
+		res, err := engine.Run(context.Background(), opts)
+		if err != nil || res.Status != engine.StatusSucceeded {
+			t.Fatal(err, res.Status)
+		}
+		by := map[string]*engine.StageResult{}
+		for _, s := range res.Stages {
+			by[s.Instance] = s
+		}
+		slow, timer := by["slow"], by["timer"]
+		slowEnd := slow.Start.Add(msDur(slow.DurationMS))
+		overlapped := timer.Start.Before(slowEnd) && slow.Start.Before(timer.Start.Add(msDur(timer.DurationMS)))
+		switch {
+		case run == 1 && (timer.Cached || overlapped):
+			t.Errorf("first run: the timer was cached (%v) or shared the machine (timer at %v, slow %v+%dms)", timer.Cached, timer.Start, slow.Start, slow.DurationMS)
+		case run == 2 && !timer.Cached:
+			t.Errorf("second run: the timer was not restored from the cache")
+		case run == 2 && !timer.Start.Before(slowEnd):
+			t.Errorf("second run: the cached timer waited for the slow stage (timer at %v, slow ended %v)", timer.Start, slowEnd)
+		}
+	}
+}

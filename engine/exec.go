@@ -37,9 +37,15 @@ type prepared struct {
 
 func (x *executor) task(ctx context.Context, id string) error {
 	in := x.p.Instance(id)
-	pr, err := x.prepare(ctx, in, false)
-	if err != nil {
-		return err
+	x.mu.Lock()
+	pr := x.ready[id]
+	delete(x.ready, id)
+	x.mu.Unlock()
+	if pr == nil {
+		var err error
+		if pr, err = x.prepare(ctx, in, false); err != nil {
+			return err
+		}
 	}
 	sr := x.result(id)
 	x.mu.Lock()

@@ -37,6 +37,10 @@ type executor struct {
 	keys    []string
 
 	lastKeys map[string]string // instance -> key of the result it stored
+
+	// ready holds what exclusive prepared for an instance, for its task to
+	// use: parameters are evaluated and the key computed once.
+	ready map[string]*prepared
 }
 
 // Run loads, validates and runs a recipe. A recipe problem returns an error
@@ -86,6 +90,7 @@ func RunPipeline(ctx context.Context, p *Pipeline, opts Options) (*Result, error
 		outputs:  map[string]map[string]map[string]cty.Value{},
 		views:    map[string]bool{},
 		results:  map[string]*StageResult{},
+		ready:    map[string]*prepared{},
 	}
 	x.res = &Result{
 		RunID:    x.runID,
@@ -232,7 +237,6 @@ func (x *executor) setOutputs(in *recipe.Instance, files map[string]string, valu
 	return shown
 }
 
-// scope builds what an instance's expressions can see.
 // exclusive says whether instance id needs the machine to itself: its stage
 // is Exclusive and, when the stage decides per instance (ExclusiveFor), these
 // parameters time something. dag asks when the instance is ready, so its
@@ -247,6 +251,9 @@ func (x *executor) exclusive(id string) bool {
 	spec := st.Spec()
 	if !spec.Exclusive {
 		return false
+	}
+	if x.cachedResult(in) {
+		return false // restoring a stored result times nothing
 	}
 	ef, ok := st.(stages.ExclusiveFor)
 	if !ok {
@@ -268,6 +275,32 @@ func (x *executor) exclusive(id string) bool {
 	return ef.ExclusiveFor(params)
 }
 
+// cachedResult says whether the local cache holds the instance's result, so
+// that its task will restore it rather than run it. It prepares the instance
+// (parameters, key) and keeps that for the task. A result that then fails to
+// restore (a blob gone bad) runs the stage without the machine to itself; a
+// timing stage's metrics say when the machine was busy.
+func (x *executor) cachedResult(in *recipe.Instance) (hit bool) {
+	defer func() {
+		if recover() != nil { // the task prepares again and reports it
+			hit = false
+		}
+	}()
+	if x.opts.NoCache || !in.Stage.Cache || x.opts.Shard.active() {
+		return false
+	}
+	pr, err := x.prepare(context.Background(), in, false)
+	if err != nil || pr.spec.NoCache {
+		return false
+	}
+	x.mu.Lock()
+	x.ready[in.ID] = pr
+	x.mu.Unlock()
+	_, ok, err := x.store.GetAction(pr.key)
+	return err == nil && ok
+}
+
+// scope builds what an instance's expressions can see.
 func (x *executor) scope(in *recipe.Instance, partial bool) *recipe.Scope {
 	s := &recipe.Scope{
 		Params:  x.p.Recipe.ParamValues(),

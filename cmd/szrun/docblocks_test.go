@@ -21,11 +21,11 @@ type docBlock struct {
 func (b docBlock) String() string { return fmt.Sprintf("%s:%d", b.file, b.line) }
 
 // docFiles are the documents whose examples are checked: README.md,
-// docs/*.md and the shipped plugins' READMEs.
+// docs/*.md, the shipped plugins' READMEs and the examples' READMEs.
 func docFiles(t *testing.T, root string) []string {
 	t.Helper()
 	files := []string{filepath.Join(root, "README.md")}
-	for _, pat := range []string{"docs/*.md", "plugins/*/README.md"} {
+	for _, pat := range []string{"docs/*.md", "plugins/*/README.md", "examples/*/README.md"} {
 		m, err := filepath.Glob(filepath.Join(root, pat))
 		if err != nil {
 			t.Fatal(err)

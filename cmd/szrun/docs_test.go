@@ -43,7 +43,10 @@ import (
 // stage: the reason is logged and the count of runs must not drop);
 // files=a,b (files the user supplies: empty ones are made for validation, and
 // it does not run). `# recipes/NAME.yaml` on a block's first line says it
-// shows that shipped file: its keys must be the file's.
+// shows that shipped file: its keys must be the file's. from=PATH says a
+// block is an excerpt of that file (stage entries or top-level keys): it must
+// equal the file there, and is not checked further (the file's own tests
+// validate and run it).
 
 // minDocRecipesRun is how many docs examples run: it fails when one stops running.
 const minDocRecipesRun = 28
@@ -72,12 +75,13 @@ func shippedPlugins(t *testing.T) string {
 
 // docExample is a YAML block turned into a recipe to check.
 type docExample struct {
-	block  docBlock
-	name   string // of the recipe file
-	recipe []byte
-	whole  bool   // the block is a whole recipe, as written
-	norun  string // why it is not run
-	files  []string
+	block   docBlock
+	name    string // of the recipe file
+	recipe  []byte
+	whole   bool   // the block is a whole recipe, as written
+	norun   string // why it is not run
+	files   []string
+	excerpt bool // a part of a shipped file, compared with it (from=PATH)
 }
 
 // TestDocsYAMLExamples: every YAML example in README.md and docs/ is checked
@@ -124,6 +128,9 @@ func TestDocsYAMLExamples(t *testing.T) {
 	cache := filepath.Join(work, "cache")
 	ran := 0
 	for i, ex := range examples {
+		if ex.excerpt {
+			continue
+		}
 		ex.name = fmt.Sprintf("docs-%02d.yaml", i+1)
 		path := filepath.Join(work, "recipes", ex.name)
 		if err := os.WriteFile(path, ex.recipe, 0o644); err != nil {
@@ -206,6 +213,11 @@ func docExamples(b docBlock, ctxSrc []byte, root string) ([]docExample, error) {
 	if err := sameAsShipped(b, m, root); err != nil {
 		return nil, err
 	}
+	if from := b.marks["from"]; from != "" {
+		// An excerpt of a file that its own tests validate and run.
+		ex.excerpt = true
+		return []docExample{ex}, nil
+	}
 	var frag *yaml.Node
 	switch {
 	case b.marks["with"] != "":
@@ -243,16 +255,21 @@ func docExamples(b docBlock, ctxSrc []byte, root string) ([]docExample, error) {
 
 func hasMark(b docBlock, k string) bool { _, ok := b.marks[k]; return ok }
 
-// sameAsShipped: a block that says it is recipes/NAME.yaml holds that file's keys.
+// sameAsShipped: a block that says it shows a shipped file (`# recipes/NAME.yaml`
+// on its first line, or the mark from=PATH) holds that file's values for each
+// of its keys; stage entries are compared with the file's stages.
 func sameAsShipped(b docBlock, m *yaml.Node, root string) error {
 	first, _, _ := strings.Cut(b.src, "\n")
-	name, ok := strings.CutPrefix(strings.TrimSpace(first), "# recipes/")
-	if !ok || !strings.HasSuffix(name, ".yaml") {
+	path := b.marks["from"]
+	if name, ok := strings.CutPrefix(strings.TrimSpace(first), "# recipes/"); ok && strings.HasSuffix(name, ".yaml") {
+		path = "recipes/" + name
+	}
+	if path == "" {
 		return nil
 	}
-	data, err := os.ReadFile(filepath.Join(root, "recipes", name))
+	data, err := os.ReadFile(filepath.Join(root, path))
 	if err != nil {
-		return fmt.Errorf("it shows recipes/%s: %w", name, err)
+		return fmt.Errorf("it shows %s: %w", path, err)
 	}
 	var shipped map[string]any
 	if err := yaml.Unmarshal(data, &shipped); err != nil {
@@ -262,11 +279,14 @@ func sameAsShipped(b docBlock, m *yaml.Node, root string) error {
 	if err := m.Decode(&shown); err != nil {
 		return err
 	}
+	if stageEntries(m) && !allKeys(m, recipeKeys) {
+		shipped, _ = shipped["stages"].(map[string]any)
+	}
 	for k, v := range shown {
-		a, _ := json.Marshal(v)
-		w, _ := json.Marshal(shipped[k])
+		a, _ := json.Marshal(stringKeys(v))
+		w, _ := json.Marshal(stringKeys(shipped[k]))
 		if !bytes.Equal(a, w) {
-			return fmt.Errorf("its %s: differs from recipes/%s's:\n%s\nwant\n%s", k, name, a, w)
+			return fmt.Errorf("its %s differs from %s's:\n%s\nwant\n%s", k, path, a, w)
 		}
 	}
 	return nil

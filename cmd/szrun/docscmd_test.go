@@ -311,8 +311,9 @@ func stageTypes(src []byte, uses map[string]string) {
 }
 
 // TestDocsCheckersCatch: the checks above refuse what the docs once said:
-// `szrun stages list`, a flag a command lacks, a missing recipe, and the
-// benchmark output `report` (benchmark writes metrics and table).
+// `szrun stages list`, a flag a command lacks, a missing recipe, the
+// benchmark output `report` (benchmark writes metrics and table), and an
+// excerpt of a recipe that no longer matches the file.
 func TestDocsCheckersCatch(t *testing.T) {
 	root, err := filepath.Abs("../..")
 	if err != nil {
@@ -349,6 +350,16 @@ func TestDocsCheckersCatch(t *testing.T) {
 	ctxSrc, err := os.ReadFile("testdata/docs-context.yaml")
 	if err != nil {
 		t.Fatal(err)
+	}
+	// An excerpt that drifted from its file is refused.
+	b := docBlock{file: "x.md", line: 1, lang: "yaml", marks: map[string]string{"from": "examples/plugins/onnx-check/recipe.yaml"},
+		src: "  check:\n    uses: plugin:onnx-check\n    with:\n      model: ${{ stages.optimize.outputs.model }}\n      standard_only: true\n      max_opset: 18\n"}
+	if _, err := docExamples(b, ctxSrc, root); err == nil || !strings.Contains(err.Error(), "differs from examples/plugins/onnx-check/recipe.yaml") {
+		t.Errorf("a drifted excerpt: %v", err)
+	}
+	b.src = strings.Replace(b.src, "18", "17", 1)
+	if _, err := docExamples(b, ctxSrc, root); err != nil {
+		t.Errorf("the excerpt as in the file: %v", err)
 	}
 	errs := checkOutputRefs(ctxSrc, "outputs:\n  report: `${{ stages.bench.outputs.report }}` and `stages.bench.outputs.table`", nil, builtin.Registry())
 	if len(errs) != 1 || !strings.Contains(errs[0], `a benchmark stage has no output "report"`) {

@@ -412,3 +412,14 @@ func TestCLIReferenceIsComplete(t *testing.T) {
 		}
 	}
 }
+
+// TestDescribeHidesDocsMarks: `szrun stages describe` prints a stage's
+// examples without the marks the docs tests read (```yaml norun="...").
+func TestDescribeHidesDocsMarks(t *testing.T) {
+	for _, name := range []string{"assert", "benchmark", "shell"} {
+		r := szrun(t, t.TempDir(), nil, "stages", "describe", name)
+		if r.code != 0 || !strings.Contains(r.stdout, "```yaml\n") || strings.Contains(r.stdout, "norun=") || strings.Contains(r.stdout, "files=") {
+			t.Errorf("stages describe %s: exit %d\n%s", name, r.code, r.stdout)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"github.com/sentinelzer0/szrun/console"
 	"io"
+	"regexp"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -146,7 +147,7 @@ func describeSpec(w io.Writer, s stages.Spec) {
 		fmt.Fprintln(w, "\nIt runs alone: no other stage runs while it times things.")
 	}
 	if s.Doc != "" {
-		fmt.Fprintf(w, "\n%s\n", strings.TrimSpace(s.Doc))
+		fmt.Fprintf(w, "\n%s\n", fenceMarks.ReplaceAllString(strings.TrimSpace(s.Doc), "$1"))
 	}
 }
 
@@ -209,3 +210,8 @@ func (c *cliEnv) pluginsCmd(ctx context.Context, args []string) error {
 	}
 	return tw.Flush()
 }
+
+// fenceMarks are what a code fence's info string says after its language
+// (```yaml norun="..."): for the docs tests (cmd/szrun/docs_test.go), not
+// for a reader in a terminal.
+var fenceMarks = regexp.MustCompile("(?m)^(```[a-z]+) .*$")

@@ -118,9 +118,10 @@ func Run(ctx context.Context, o Options) (map[string]*engine.Result, error) {
 		if rerr == nil && res.RunID != before {
 			b, err = os.ReadFile(rec)
 		} else {
-			// szrun itself died (a native crash in ONNX Runtime takes the
-			// process down until sessions run in a worker): the model's row
-			// says so, naming the stage that was running.
+			// szrun itself died (killed, or a crash outside the ONNX
+			// Runtime worker, which turns its own crashes into stage
+			// errors): the model's row says so, naming the stage that was
+			// running.
 			res = crashResult(m, stderr.String())
 			b, err = json.MarshalIndent(res, "", "  ")
 		}
@@ -174,5 +175,5 @@ func crashResult(model, stderr string) *engine.Result {
 	stage, _, _ := strings.Cut(inst, "[")
 	return &engine.Result{Name: "zoo", Status: "crashed", Params: map[string]any{"models": []any{model}},
 		Stages: []*engine.StageResult{{Instance: inst, Stage: stage, Status: "failed",
-			Error: fmt.Sprintf("szrun died (%s) in %s: ONNX Runtime crashed in-process (worker isolation is issue 11's other part)", sig, inst)}}}
+			Error: fmt.Sprintf("szrun died (%s) in %s", sig, inst)}}}
 }

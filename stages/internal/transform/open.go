@@ -104,6 +104,9 @@ func Open(path string, o Options) (*Model, error) {
 		return tm, nil
 	}
 	out := filepath.Join(o.WorkDir, NormalizedFile)
+	if err := os.MkdirAll(o.WorkDir, 0o755); err != nil {
+		return nil, fmt.Errorf("%s: normalized %s: %w", o.Stage, path, err)
+	}
 	if err := Save(m, out); err != nil {
 		return nil, fmt.Errorf("%s: normalized %s: %w", o.Stage, path, err)
 	}

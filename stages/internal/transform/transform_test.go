@@ -99,6 +99,19 @@ func TestOpenNormalizesFusedModel(t *testing.T) {
 	}
 }
 
+// The work dir is made when it does not exist yet (a stage's subfolder).
+func TestOpenMakesWorkDir(t *testing.T) {
+	work := filepath.Join(t.TempDir(), "sub", "dir")
+	tm, err := Open(extendedDigits(t), Options{Stage: "test", WorkDir: work})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tm.Close()
+	if tm.Path != filepath.Join(work, NormalizedFile) {
+		t.Fatalf("path %s", tm.Path)
+	}
+}
+
 // A model that needs nothing is used where it is: nothing is written.
 func TestOpenLeavesNormalModel(t *testing.T) {
 	testenv.RequireORT(t)

@@ -29,6 +29,20 @@ func newFlagSet(name, synopsis string, stdout io.Writer) *flagSet {
 	return &flagSet{FlagSet: fs, synopsis: synopsis, stdout: stdout}
 }
 
+// valueNames name what a flag's value is, in help, where its Go type
+// ("string", "value") would say nothing: --cache-dir DIR, -p NAME=VALUE.
+var valueNames = map[string]string{
+	"baseline": "NAME", "batch-sizes": "LIST", "block": "N", "cache-dir": "DIR",
+	"duration": "DURATION", "format": "FORMAT", "image": "IMAGE", "inputs": "PATH",
+	"iterations": "N", "j": "N", "junit": "FILE", "keep-runs": "N",
+	"keep-within": "DURATION", "latency-budget-ms": "MS", "max-duration": "DURATION",
+	"name": "NAME=MODEL", "o": "FILE", "only": "STAGE", "out": "DIR", "p": "NAME=VALUE",
+	"plugin-dir": "DIR", "precision": "FRACTION", "providers": "LIST",
+	"remote-cache": "URL", "remote-cache-mode": "MODE", "run": "RUN_ID", "seed": "N",
+	"shape": "NAME=DIMS", "shard": "I/N", "shards": "N", "threads": "N", "title": "TEXT",
+	"warmup": "N", "workdir": "DIR",
+}
+
 // printHelp writes the synopsis and the flags, spelled as the docs spell
 // them (--flag, one-letter ones -p), with a default only where it means
 // something.
@@ -44,6 +58,9 @@ func (fs *flagSet) printHelp(w io.Writer) {
 		if isBoolFlag(f) {
 			// A bool flag takes no value: a `quoted` word in its usage is text.
 			typ, usage = "", f.Usage
+		}
+		if v, ok := valueNames[f.Name]; ok && typ != "" {
+			typ = v
 		}
 		if typ != "" {
 			name += " " + strings.ToUpper(typ)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sentinelzer0/szrun/onnx"
 	"github.com/sentinelzer0/szrun/onnx/onnxpb"
+	"github.com/sentinelzer0/szrun/stages/internal/transform"
 )
 
 // Fallback modes (the `fallback` parameter).
@@ -53,6 +54,7 @@ type attempt func(ctx context.Context, extra []string) (res *Result, v *verdict,
 type verdict struct {
 	checks []outputCheck
 	worst  float64
+	acc    *transform.Accuracy // on labelled data
 }
 
 // candidates are the main graph's named nodes the conversion put in float16,

@@ -42,8 +42,10 @@ func New() *Stage { return &Stage{} }
 // Spec declares the stage.
 func (s *Stage) Spec() stages.Spec {
 	return stages.Spec{
-		Name:    "fp16",
-		Version: "2",
+		Name: "fp16",
+		// 2: the model is normalized (transform.Open) before it is converted.
+		// 3: accuracy_before, accuracy and accuracy_drop on labelled data.
+		Version: "3",
 		Summary: "Convert float32 to float16 with safe boundaries, then verify in ONNX Runtime.",
 		Doc:     specDoc,
 		Params:  stages.ParamsOf(Params{}),
@@ -57,6 +59,9 @@ func (s *Stage) Spec() stages.Spec {
 			{Name: "size_after", Kind: stages.ValueOutput, Type: "number", Doc: "float16 file size in bytes"},
 			{Name: "fallback_nodes", Kind: stages.ValueOutput, Type: "number", Doc: "nodes the fallback kept in float32 (0 when the conversion passed as it was)"},
 			{Name: "max_rel_error", Kind: stages.ValueOutput, Type: "number", Doc: "max over outputs of max|fp16-fp32| / max|fp32| (0 without verify)"},
+			{Name: "accuracy_before", Kind: stages.ValueOutput, Type: "number", Doc: "with data and labels: the original model's accuracy"},
+			{Name: "accuracy", Kind: stages.ValueOutput, Type: "number", Doc: "with data and labels: the float16 model's accuracy"},
+			{Name: "accuracy_drop", Kind: stages.ValueOutput, Type: "number", Doc: "accuracy_before - accuracy (0.01 = one point)"},
 		},
 	}
 }

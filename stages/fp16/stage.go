@@ -52,6 +52,8 @@ type report struct {
 	// Normalized says what was done to the model before the conversion,
 	// when anything was.
 	Normalized *normalize.Report `json:"normalized,omitempty"`
+	// Accuracy, on labelled data, is both models' top-1 accuracy.
+	*transform.Accuracy
 	// Fallback, when the conversion alone failed, lists the nodes kept in
 	// float32 to make it load and verify.
 	Fallback *FallbackReport `json:"fallback,omitempty"`
@@ -159,7 +161,7 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 			logger.Warn("kept in float32 by the fallback", "node", k.Node, "op", k.Op, "why", k.Why)
 		}
 	}
-	rep := &report{Model: p.Model, KeepIOTypes: !p.opts.FP16IO, Result: res, Verification: vd.checks, MaxRelError: vd.worst, Fallback: fb}
+	rep := &report{Model: p.Model, KeepIOTypes: !p.opts.FP16IO, Result: res, Verification: vd.checks, MaxRelError: vd.worst, Fallback: fb, Accuracy: vd.acc}
 	if tm.Normalized.Changed() {
 		rep.Normalized = tm.Normalized
 	}
@@ -173,14 +175,13 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 	in.Report(3, 3, "done")
 	logger.Info("converted to float16", "converted_nodes", res.ConvertedNodes, "blocked_nodes", len(res.Blocked),
 		"clamped_values", res.ClampedValues(), "size_before", rep.SizeBefore, "size_after", rep.SizeAfter, "max_rel_error", rep.MaxRelError)
-	return &stages.Output{
-		Files: map[string]string{"model": out, "report": reportPath},
-		Values: map[string]any{
-			"converted_nodes": int64(res.ConvertedNodes), "blocked_nodes": int64(len(res.Blocked)),
-			"clamped_values": res.ClampedValues(), "size_before": rep.SizeBefore, "size_after": rep.SizeAfter,
-			"max_rel_error": rep.MaxRelError, "fallback_nodes": int64(fallbackNodes(fb)),
-		},
-	}, nil
+	values := map[string]any{
+		"converted_nodes": int64(res.ConvertedNodes), "blocked_nodes": int64(len(res.Blocked)),
+		"clamped_values": res.ClampedValues(), "size_before": rep.SizeBefore, "size_after": rep.SizeAfter,
+		"max_rel_error": rep.MaxRelError, "fallback_nodes": int64(fallbackNodes(fb)),
+	}
+	vd.acc.Values(values)
+	return &stages.Output{Files: map[string]string{"model": out, "report": reportPath}, Values: values}, nil
 }
 
 // convertSave converts mp in place with o and saves it to out in layout's

@@ -258,3 +258,37 @@ func TestRawToFloat16(t *testing.T) {
 		}
 	}
 }
+
+// TestAccuracyWithLabels: on data with labels (digits_test.npz) both models
+// are scored, in the values and the report; without labels neither is.
+func TestAccuracyWithLabels(t *testing.T) {
+	testenv.RequireORT(t)
+	model := abs(t, "../../examples/models/digits_cnn.onnx")
+	out, err := New().Run(context.Background(), input(t, map[string]any{"model": model, "data": abs(t, "../../examples/data/digits_test.npz")}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := out.Values
+	acc, ok := v["accuracy"].(float64)
+	if !ok || acc < 0.9 || v["accuracy_before"].(float64) < 0.9 || math.Abs(v["accuracy_drop"].(float64)) > 0.01 {
+		t.Fatalf("accuracy %v, before %v, drop %v", v["accuracy"], v["accuracy_before"], v["accuracy_drop"])
+	}
+	b, err := os.ReadFile(out.Files["report"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep map[string]any
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep["accuracy"] != acc {
+		t.Errorf("report accuracy %v, value %v", rep["accuracy"], acc)
+	}
+	out, err = New().Run(context.Background(), input(t, map[string]any{"model": model}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := out.Values["accuracy"]; ok {
+		t.Error("accuracy without labels")
+	}
+}

@@ -36,7 +36,7 @@ func checkConverted(ctx context.Context, v *transform.Verifier, path string, p *
 		return &verdict{checks: []outputCheck{}}, "fails to load or run in ONNX Runtime: " + strings.TrimPrefix(err.Error(), transform.ErrRun.Error()+": ")
 	}
 	checks, worst, err := checkComparison(v.Want, cmp, p.MaxRelError)
-	vd := &verdict{checks: checks, worst: worst}
+	vd := &verdict{checks: checks, worst: worst, acc: transform.AccuracyOf(cmp)}
 	if err != nil {
 		return vd, "fails verification: " + err.Error()
 	}

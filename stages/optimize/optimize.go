@@ -101,8 +101,9 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 	in.Report(1, 3, "verify")
 
 	maxAbs := 0.0
+	var acc *transform.Accuracy
 	if p.Verify {
-		if maxAbs, err = verify(ctx, v, outPath, &p); err != nil {
+		if maxAbs, acc, err = verify(ctx, v, outPath, &p); err != nil {
 			return nil, err
 		}
 	}
@@ -113,15 +114,14 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 	}
 	logger.Info("optimized", "level", p.Level, "nodes_before", before.Nodes, "nodes_after", after.Nodes,
 		"value_info_restored", restored, "max_abs_error", maxAbs)
-	return &stages.Output{
-		Files: map[string]string{"model": outPath},
-		Values: map[string]any{
-			"nodes_before": int64(before.Nodes), "nodes_after": int64(after.Nodes),
-			"size_before": sizeBefore, "size_after": sizeAfter,
-			"ops_before": opsMap(before.Ops), "ops_after": opsMap(after.Ops),
-			"value_info_restored": int64(restored), "max_abs_error": maxAbs,
-		},
-	}, nil
+	values := map[string]any{
+		"nodes_before": int64(before.Nodes), "nodes_after": int64(after.Nodes),
+		"size_before": sizeBefore, "size_after": sizeAfter,
+		"ops_before": opsMap(before.Ops), "ops_after": opsMap(after.Ops),
+		"value_info_restored": int64(restored), "max_abs_error": maxAbs,
+	}
+	acc.Values(values)
+	return &stages.Output{Files: map[string]string{"model": outPath}, Values: values}, nil
 }
 
 // finish reads ONNX Runtime's output, restores the original's shape

@@ -73,6 +73,15 @@ func TestOptimizeLevels(t *testing.T) {
 				t.Errorf("work dir holds %d entries, want only model.onnx", len(ents))
 			}
 			checkModel(t, out.Files["model"])
+			// Both data files have labels: both models are scored.
+			if tc.data != "" {
+				acc, ok := v["accuracy"].(float64)
+				if !ok || acc < 0.9 || v["accuracy_before"].(float64) != acc || v["accuracy_drop"].(float64) != 0 {
+					t.Errorf("accuracy %v, before %v, drop %v", v["accuracy"], v["accuracy_before"], v["accuracy_drop"])
+				}
+			} else if _, ok := v["accuracy"]; ok {
+				t.Errorf("accuracy %v without labels", v["accuracy"])
+			}
 		})
 	}
 }

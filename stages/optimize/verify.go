@@ -12,11 +12,11 @@ import (
 // verify runs the optimized model on the verifier's data (no new NaN or Inf,
 // see transform.Verifier.Check) and requires every output to agree
 // with the original's within atol/rtol. It returns the largest absolute
-// difference.
-func verify(ctx context.Context, v *transform.Verifier, optPath string, p *Params) (float64, error) {
+// difference and, on labelled data, both models' accuracy.
+func verify(ctx context.Context, v *transform.Verifier, optPath string, p *Params) (float64, *transform.Accuracy, error) {
 	got, cmp, err := v.Check(ctx, optPath)
 	if err != nil {
-		return 0, fmt.Errorf("optimize: verify: the optimized model: %w", err)
+		return 0, nil, fmt.Errorf("optimize: verify: the optimized model: %w", err)
 	}
 	maxAbs := 0.0
 	for _, oc := range cmp.Outputs {
@@ -25,9 +25,9 @@ func verify(ctx context.Context, v *transform.Verifier, optPath string, p *Param
 		if c.Exceeding > 0 {
 			// The relative error says rounding (fp32 reassociation on outputs
 			// of a huge magnitude, 1e-7..1e-6) from a wrong rewrite (~1).
-			return 0, fmt.Errorf("optimize: verify: output %q of the optimized model differs from the original: %d of %d elements exceed atol %g + rtol %g (worst at index %d, %.3gx the tolerance; max abs error %.3g, %.2g relative to the output's scale)",
+			return 0, nil, fmt.Errorf("optimize: verify: output %q of the optimized model differs from the original: %d of %d elements exceed atol %g + rtol %g (worst at index %d, %.3gx the tolerance; max abs error %.3g, %.2g relative to the output's scale)",
 				oc.Name, c.Exceeding, oc.Elements, *p.Atol, *p.Rtol, c.WorstIndex, c.Worst, oc.MaxAbsError, oc.MaxRelError)
 		}
 	}
-	return maxAbs, nil
+	return maxAbs, transform.AccuracyOf(cmp), nil
 }

@@ -149,10 +149,8 @@ func (b *baseline) step(ctx context.Context, p *plan, path, label string, m *onn
 	}
 	r.Verified = b.how
 	r.Comparison = cmp
-	for _, oc := range cmp.Outputs {
-		if oc.CandAccuracy != nil && r.Accuracy == nil {
-			r.Accuracy, r.AccuracyDrop = oc.CandAccuracy, oc.AccuracyDrop
-		}
+	if a := transform.AccuracyOf(cmp); a != nil {
+		r.Accuracy, r.AccuracyDrop = &a.After, &a.Drop
 	}
 	return r, nil
 }

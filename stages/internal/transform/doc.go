@@ -37,7 +37,8 @@
 //     is asked for it, is timed in the worker (quantize's verify_speed, prune's
 //     target).
 //  6. The stage reports: size_before/size_after, the normalization (the
-//     report's `normalized`), the verification.
+//     report's `normalized`), the verification, and on labelled data
+//     accuracy_before/accuracy/accuracy_drop (AccuracyOf, Accuracy.Values).
 //
 // Doc is the summary docs/stages.md carries.
 package transform

@@ -169,7 +169,8 @@ they load, normalize, save, verify and measure a model the same way:
    on the same data as the original and is compared output by output. It fails when it does
    not load or run, when an output is missing or changed shape, and when an output has NaN or
    Inf values the original has not; how close is close enough is each stage's own tolerance.
-   With labels, accuracy before and after is reported.
+   With labels, every transform reports ` + "`accuracy_before`, `accuracy` and `accuracy_drop`" + `
+   (top-1 of the classifier output, 0.01 = one point).
 5. **Measure.** ` + "`size_before` and `size_after`" + ` count the model file and every external data
    file it references.
 

@@ -66,3 +66,36 @@ func Finite(cmp *evaluate.Comparison) error {
 	}
 	return nil
 }
+
+// Accuracy is the top-1 accuracy of the original (Before) and the
+// transformed model (After) on the data's labels, and Before - After
+// (0.01 = one point).
+type Accuracy struct {
+	Before float64 `json:"accuracy_before"`
+	After  float64 `json:"accuracy"`
+	Drop   float64 `json:"accuracy_drop"`
+}
+
+// AccuracyOf reads the accuracy off a comparison on labelled data: that of
+// the first output (by name) that is scored, a float [N, C] classifier
+// output. nil when the data has no labels or no output is scored.
+func AccuracyOf(cmp *evaluate.Comparison) *Accuracy {
+	if cmp == nil {
+		return nil
+	}
+	for _, oc := range cmp.Outputs {
+		if oc.CandAccuracy != nil && oc.RefAccuracy != nil && oc.AccuracyDrop != nil {
+			return &Accuracy{Before: *oc.RefAccuracy, After: *oc.CandAccuracy, Drop: *oc.AccuracyDrop}
+		}
+	}
+	return nil
+}
+
+// Values adds the accuracy to a stage's value outputs (accuracy_before,
+// accuracy, accuracy_drop); a nil Accuracy adds nothing.
+func (a *Accuracy) Values(v map[string]any) {
+	if a == nil {
+		return
+	}
+	v["accuracy_before"], v["accuracy"], v["accuracy_drop"] = a.Before, a.After, a.Drop
+}

@@ -2,12 +2,15 @@ package quantize
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 
 	"github.com/sentinelzer0/szrun/internal/testenv"
 	"github.com/sentinelzer0/szrun/onnx"
+	"github.com/sentinelzer0/szrun/onnx/onnxpb"
 	"github.com/sentinelzer0/szrun/runtime"
+	"github.com/sentinelzer0/szrun/stages/internal/onnxb"
 	"github.com/sentinelzer0/szrun/stages/quantize/internal/qtest"
 )
 
@@ -193,5 +196,58 @@ func TestZooMobileNetV3RunsInIntegers(t *testing.T) {
 	t.Logf("top-1 agreement %.3f over 32 random inputs, max rel error %g", agree, compare(ref, got, nil).MaxRelError)
 	if agree < 0.9 {
 		t.Errorf("top-1 agreement %.3f with fp32, want at least 0.9", agree)
+	}
+}
+
+// TestHardSigmoidAsAdd checks the HardSigmoid rewrite for both activation
+// types and both signs of beta (the constant is stored at the end of the
+// type's range, the output saturates at 0 and 1): a Conv, HardSigmoid,
+// their product and a Conv, quantized, must compute what its QDQ graph
+// defines and stay close to fp32, and with uint8 activations run with no
+// float op in ONNX Runtime.
+func TestHardSigmoidAsAdd(t *testing.T) {
+	qtest.RequireORT(t)
+	data := writeData(t, 16, 4, 8, 8)
+	for _, tc := range []struct {
+		act         string
+		alpha, beta float32
+	}{{"uint8", 0.2, 0.5}, {"uint8", 0.3, -0.25}, {"int8", 0.2, 0.5}, {"int8", 0.3, -0.25}} {
+		t.Run(fmt.Sprintf("%s-beta%g", tc.act, tc.beta), func(t *testing.T) {
+			g := &onnxpb.GraphProto{Name: new("g"),
+				Input:  []*onnxpb.ValueInfoProto{onnxb.VI("x", onnxpb.TensorProto_FLOAT, -1, 4, 8, 8)},
+				Output: []*onnxpb.ValueInfoProto{onnxb.VI("y", onnxpb.TensorProto_FLOAT, -1, 4, 8, 8)},
+				Node: []*onnxpb.NodeProto{
+					onnxb.Node("Conv", "c1", []string{"x", "W1", "B1"}, []string{"h"}),
+					onnxb.Node("HardSigmoid", "hs", []string{"h"}, []string{"s"}, onnxb.Float("alpha", tc.alpha), onnxb.Float("beta", tc.beta)),
+					onnxb.Node("Mul", "gate", []string{"h", "s"}, []string{"m"}),
+					onnxb.Node("Conv", "c2", []string{"m", "W2", "B2"}, []string{"y"}),
+				},
+				Initializer: []*onnxpb.TensorProto{
+					onnxb.Floats("W1", randFloats(16, 21), 4, 4, 1, 1), onnxb.Floats("B1", randFloats(4, 22), 4),
+					onnxb.Floats("W2", randFloats(16, 23), 4, 4, 1, 1), onnxb.Floats("B2", randFloats(4, 24), 4),
+				},
+			}
+			model := qtest.SaveTemp(t, onnxb.Model(g, 13), "hs.onnx")
+			out, rep, err := runStage(t, map[string]any{"model": model, "verify_speed": false, "activation_type": tc.act,
+				"calibration": map[string]any{"data": data}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			qtest.Check(t, out.Files["model"])
+			if rep.QuantizedNodes != 4 {
+				t.Errorf("quantized %d nodes, want 4: %+v", rep.QuantizedNodes, rep.Nodes)
+			}
+			// ONNX Runtime's x86 CPU engine fuses QDQ groups only with uint8
+			// activations; int8 ones run as the QDQ graph defines.
+			ops := fusedOps(t, out.Files["model"])
+			if tc.act == "uint8" && (ops["HardSigmoid"]+ops["Mul"]+ops["Add"] > 0 || ops["com.microsoft:QLinearAdd"] != 1 || ops["com.microsoft:QLinearMul"] != 1) {
+				t.Errorf("ONNX Runtime runs %v, want the HardSigmoid as one QLinearAdd and the product as one QLinearMul", ops)
+			}
+			t.Logf("max rel error vs fp32 %.4f", rep.Verification.MaxRelError)
+			if rep.Verification.MaxRelError > 0.03 {
+				t.Errorf("max rel error %.4f vs fp32", rep.Verification.MaxRelError)
+			}
+			fusedMatchesQDQ(t, out.Files["model"], data, 0.01)
+		})
 	}
 }

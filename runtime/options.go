@@ -36,7 +36,7 @@ type SessionOptions struct {
 	// NoPrepack keeps weights as they were loaded: ONNX Runtime otherwise copies
 	// each MatMul, Gemm and Conv weight into a packed layout while creating the
 	// session, beside the original, which doubles a big model's memory. For
-	// sessions that run a few times (verification, reading metadata); timing
+	// sessions that run a few times (verification, calibration, reading metadata); timing
 	// sessions keep prepacking, as a deployment would. External data is then
 	// mapped from its file and only read when a run needs it.
 	NoPrepack bool

@@ -1,7 +1,9 @@
 package testenv
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -43,6 +45,23 @@ func WriteBigModel(tb testing.TB, path string, n int64) {
 	}
 	w.RawData, raw = nil, nil
 	debug.FreeOSMemory() // the measuring process need not hold the model while its children run
+}
+
+// WriteBigModelData saves samples inputs of WriteBigModel's model with width n
+// (x: [samples, n] float32, values in [-1, 1)) as a .npy file at path, as
+// calibration or verification data.
+func WriteBigModelData(tb testing.TB, path string, samples, n int64) {
+	tb.Helper()
+	header := fmt.Sprintf("{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d), }", samples, n)
+	header += strings.Repeat(" ", (64-(10+len(header)+1)%64)%64) + "\n"
+	buf := append([]byte("\x93NUMPY\x01\x00"), byte(len(header)), byte(len(header)>>8))
+	buf = append(buf, header...)
+	for i := range samples * n {
+		buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(float32(i*7919%2000)/1000-1))
+	}
+	if err := os.WriteFile(path, buf, 0o644); err != nil {
+		tb.Fatal(err)
+	}
 }
 
 // PeakEnv carries the argument of a child run by ChildPeakRSS.

@@ -58,9 +58,9 @@ const bigCalib = "x.npy"
 // model (one MatMul by a 24576x24576 float32 weight in external data), each in
 // a fresh process, and reports each peak RSS (the stage's process plus its ONNX
 // Runtime worker) over the model's size. It needs ~10 GB of disk and up to
-// ~8 GB of memory: run it on its own,
+// ~6 GB of memory: run it on its own,
 // `go test ./stages/builtin -run '^$' -bench TransformPeakRSS -benchtime 1x`,
-// or one transform: `-bench TransformPeakRSS/fp16`.
+// or one transform: `-bench TransformPeakRSS/fp16`, `-bench TransformPeakRSS/quantize-static`.
 func BenchmarkTransformPeakRSS(b *testing.B) {
 	testenv.RequireORT(b)
 	dir := b.TempDir()

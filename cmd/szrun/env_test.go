@@ -157,8 +157,18 @@ stages:
 }
 
 // Item 10: a shell stage's children do not survive szrun's death: killed
-// with SIGKILL, szrun leaves no script process behind.
+// with SIGKILL, szrun leaves no script process behind, also when started
+// under nohup (which makes SIGHUP ignored in szrun and all it starts).
 func TestIssue10ShellChildrenDieWithSzrun(t *testing.T) {
+	t.Run("plain", func(t *testing.T) { shellChildrenDie(t, nil) })
+	nohup, err := exec.LookPath("nohup")
+	if err != nil {
+		t.Fatalf("nohup (coreutils) is needed: %v", err)
+	}
+	t.Run("nohup", func(t *testing.T) { shellChildrenDie(t, []string{nohup}) })
+}
+
+func shellChildrenDie(t *testing.T, prefix []string) {
 	dir := t.TempDir()
 	pids := filepath.Join(dir, "pids")
 	writeFiles(t, dir, map[string]string{"r.yaml": `version: 1
@@ -172,7 +182,8 @@ stages:
         echo $! >> ` + pids + `
         sh -c 'echo $$ >> ` + pids + `; exec sleep 300'
 `})
-	cmd := exec.Command(szrunBin, "run", "r.yaml")
+	argv := append(append([]string(nil), prefix...), szrunBin, "run", "r.yaml")
+	cmd := exec.Command(argv[0], argv[1:]...) // nohup execs szrun: same pid
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "CI=true")
 	if err := cmd.Start(); err != nil {

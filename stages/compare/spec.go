@@ -57,7 +57,7 @@ func New() *Stage { return &Stage{} }
 func (s *Stage) Spec() stages.Spec {
 	return stages.Spec{
 		Name:    "compare",
-		Version: "2",
+		Version: "3",
 		Summary: "Compare candidate models' outputs and accuracy with a reference model's.",
 		Doc:     specDoc,
 		Params:  stages.ParamsOf(Params{}),

@@ -38,7 +38,7 @@ func (s *Stage) Spec() stages.Spec {
 		// 2: the model is normalized (transform.Open) before it is optimized;
 		// verification fails on NaN/Inf the original has not.
 		// 3: accuracy_before, accuracy and accuracy_drop on labelled data.
-		Version: "3",
+		Version: "4",
 		Summary: "Run ONNX Runtime's graph optimizer and save the optimized, verified model.",
 		Doc:     specDoc,
 		Params:  stages.ParamsOf(Params{}),

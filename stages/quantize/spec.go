@@ -33,7 +33,7 @@ func (s *Stage) Spec() stages.Spec {
 		// differently. 4: also BatchNormalization (as a depthwise 1x1 Conv)
 		// and Slice. 5: format qoperator writes QLinearMul, QLinearSigmoid,
 		// QLinearLeakyRelu and QLinearConcat.
-		Version: "5",
+		Version: "6",
 		Summary: "Quantize an ONNX model to INT8 (dynamic or calibrated static QDQ) and prove it is smaller, faster and accurate.",
 		Doc:     specDoc,
 		// The speed check measures this machine, and calibration and

@@ -9,14 +9,17 @@ import (
 )
 
 // RelEpsilon floors the reference's scale in RelError, so an all-zero
-// reference output gives a finite (large) relative error.
-const RelEpsilon = 1e-6
+// reference output gives a finite (huge) relative error. It is the smallest
+// positive float32, not a "small" number such as 1e-6: a model whose outputs
+// are all tiny (random-weight networks give logits near 1e-14) would
+// otherwise read as a relative error near 0 whatever the candidate does.
+const RelEpsilon = math.SmallestNonzeroFloat32
 
 // RelErrorDoc is szrun's one definition of relative error, shown in
 // docs/stages.md; compare, quantize and select all use RelError.
 const RelErrorDoc = "**Relative error** (`max_rel_error`, `mean_rel_error`, quantize's `accuracy.max_rel_error`), " +
 	"for one output: the largest (mean) |candidate − reference| over its finite elements divided by the " +
-	"reference output's scale, max |reference| (at least 1e-6); over several outputs, the largest. " +
+	"reference output's scale, max |reference| (an all-zero reference counts as the smallest positive float32, so any error on it is huge); over several outputs, the largest. " +
 	"0.01 means the worst element is off by 1% of the output's range. It is not the element-wise " +
 	"|c−r|/|r|, which explodes near the reference's zeros and says nothing about the model."
 

@@ -135,3 +135,22 @@ func TestCompareNoFiniteElementFails(t *testing.T) {
 		t.Errorf("finite output: %+v", c.Output("ok"))
 	}
 }
+
+// TestRelErrorOnTinyOutputs: a reference whose outputs are all tiny (the
+// logits of a random-weight network, ~1e-14) gives a candidate that is off
+// by as much as the outputs themselves a relative error near 1, not near 0;
+// an all-zero reference gives any error a huge (finite) one.
+func TestRelErrorOnTinyOutputs(t *testing.T) {
+	ref := outputs(f32("y", []int64{1, 3}, 1e-14, -2e-14, 3e-14), f32("z", []int64{1, 2}, 0, 0))
+	cand := outputs(f32("y", []int64{1, 3}, 4e-14, -2e-14, 0), f32("z", []int64{1, 2}, 1e-7, 0))
+	c := Compare(ref, cand, nil)
+	if got := c.Output("y").MaxRelError; math.Abs(got-1) > 1e-6 {
+		t.Errorf("tiny outputs off by their own size: max_rel_error %v, want 1", got)
+	}
+	if got := c.Output("z").MaxRelError; got < 1e30 || math.IsInf(got, 0) {
+		t.Errorf("all-zero reference, error 1e-7: max_rel_error %v, want huge and finite", got)
+	}
+	if _, err := json.Marshal(c); err != nil {
+		t.Errorf("comparison is not valid JSON: %v", err)
+	}
+}

@@ -33,8 +33,8 @@
 //     RunSession does the same on an open runtime.Session; BatchSize resolves the
 //     batch size and rejects one a static batch dimension forbids.
 //   - Compare(ref, cand, labels) *Comparison gives, per output (sorted by name):
-//     max and mean absolute error, max and mean relative error
-//     |a-b|/(|a|+RelEpsilon), cosine similarity, NaN and Inf counts of both,
+//     max and mean absolute error, max and mean relative error (RelError: the
+//     absolute error over the reference's max |value|), cosine similarity, NaN and Inf counts of both,
 //     top-1 agreement (argmax along the last axis, float outputs of rank >= 2) and,
 //     with labels and a float [N, C] output, both accuracies and the drop
 //     (fractions: 0.01 = one point). Every field is valid JSON (no NaN or Inf).

@@ -124,15 +124,8 @@ type qtensor struct{ data, scale, zp string }
 // reader of t read the dequantized value instead; a graph output keeps the
 // producer's float value.
 func (q *rewriter) insertQDQ(t string, pr qmath.Params, p *staticPlan) qtensor {
-	base := q.namer.Name(t + "_q")
-	scale := onnxb.Floats(base+"_scale", []float32{pr.Scale})
-	zp := onnxb.Raw8(base+"_zero_point", q.cfg.Activation == qmath.Int8, []byte{byte(pr.ZeroPoint)})
-	scale.Dims, zp.Dims = nil, nil
-	q.addInits(scale, zp)
-	qv, dv := q.namer.Name(t+"_quantized"), q.namer.Name(t+"_dequantized")
-	q.extra = append(q.extra,
-		onnxb.Node("QuantizeLinear", q.namer.Name(t+"_QuantizeLinear"), []string{t, scale.GetName(), zp.GetName()}, []string{qv}),
-		onnxb.Node("DequantizeLinear", q.namer.Name(t+"_DequantizeLinear"), []string{qv, scale.GetName(), zp.GetName()}, []string{dv}))
+	qt, dv, nodes := q.qdq(t, pr)
+	q.extra = append(q.extra, nodes...)
 	for _, c := range q.x.consumers[t] {
 		if p.folded[c] {
 			continue
@@ -143,7 +136,23 @@ func (q *rewriter) insertQDQ(t string, pr qmath.Params, p *staticPlan) qtensor {
 			}
 		}
 	}
-	return qtensor{qv, scale.GetName(), zp.GetName()}
+	return qt
+}
+
+// qdq makes t → QuantizeLinear → DequantizeLinear with pr's scale and zero
+// point (new initializers): the quantized tensor, the dequantized value's
+// name and the two nodes.
+func (q *rewriter) qdq(t string, pr qmath.Params) (qtensor, string, []*onnxpb.NodeProto) {
+	base := q.namer.Name(t + "_q")
+	scale := onnxb.Floats(base+"_scale", []float32{pr.Scale})
+	zp := onnxb.Raw8(base+"_zero_point", q.cfg.Activation == qmath.Int8, []byte{byte(pr.ZeroPoint)})
+	scale.Dims, zp.Dims = nil, nil
+	q.addInits(scale, zp)
+	qv, dv := q.namer.Name(t+"_quantized"), q.namer.Name(t+"_dequantized")
+	return qtensor{qv, scale.GetName(), zp.GetName()}, dv, []*onnxpb.NodeProto{
+		onnxb.Node("QuantizeLinear", q.namer.Name(t+"_QuantizeLinear"), []string{t, scale.GetName(), zp.GetName()}, []string{qv}),
+		onnxb.Node("DequantizeLinear", q.namer.Name(t+"_DequantizeLinear"), []string{qv, scale.GetName(), zp.GetName()}, []string{dv}),
+	}
 }
 
 // hardSigmoid writes HardSigmoid(x) = clip(alpha*x + beta, 0, 1) into out
@@ -195,15 +204,8 @@ func (q *rewriter) hardSwish(n *onnxpb.NodeProto, x qtensor, in qmath.Params) {
 	nodes := q.hardSigmoid(n.GetName()+"_hardsigmoid", 1.0/6, 0.5, x, in, hs)
 	qmin, qmax := q.cfg.Activation.Range(false, false)
 	pr := qmath.ComputeParams(hardSigmoidRange.Min, hardSigmoidRange.Max, qmin, qmax, false)
-	base := q.namer.Name(hs + "_q")
-	scale := onnxb.Floats(base+"_scale", []float32{pr.Scale})
-	zp := onnxb.Raw8(base+"_zero_point", q.cfg.Activation == qmath.Int8, []byte{byte(pr.ZeroPoint)})
-	scale.Dims, zp.Dims = nil, nil
-	q.addInits(scale, zp)
-	qv, dv := q.namer.Name(hs+"_quantized"), q.namer.Name(hs+"_dequantized")
-	nodes = append(nodes,
-		onnxb.Node("QuantizeLinear", q.namer.Name(hs+"_QuantizeLinear"), []string{hs, scale.GetName(), zp.GetName()}, []string{qv}),
-		onnxb.Node("DequantizeLinear", q.namer.Name(hs+"_DequantizeLinear"), []string{qv, scale.GetName(), zp.GetName()}, []string{dv}),
+	_, dv, pair := q.qdq(hs, pr)
+	nodes = append(append(nodes, pair...),
 		onnxb.Node("Mul", n.GetName(), []string{n.Input[0], dv}, []string{n.Output[0]}))
 	q.replace[n] = nodes
 }

@@ -46,6 +46,9 @@ type CrashError struct {
 	Cause error
 	// Log is the start and end of what the worker wrote to stderr.
 	Log string
+	// LastOutput is up to crashTailLines of the last lines the worker wrote
+	// before Go's crash report (nil: taken from Log).
+	LastOutput []string
 }
 
 // ErrHung is the cause of a CrashError for a worker killed because a call took
@@ -67,7 +70,11 @@ const crashTailLines = 6
 
 func (e *CrashError) Error() string {
 	msg := e.message()
-	if tail := lastLines(e.Log, crashTailLines); len(tail) > 0 {
+	tail := e.LastOutput
+	if tail == nil {
+		tail = lastLines(e.Log, crashTailLines)
+	}
+	if len(tail) > 0 {
 		msg += "\nthe worker's last output:\n  " + strings.Join(tail, "\n  ")
 	}
 	return msg
@@ -170,6 +177,69 @@ type stderrCapture struct {
 	repeats    int    // how many times last came again unforwarded
 	forwarded  int
 	dying      bool // Go's crash report has begun
+
+	// Whatever the head and tail keep, the crash report's first lines and
+	// the output just before it are kept too: a worker that wrote more
+	// than captureHalf of warnings before crashing would otherwise lose its
+	// "SIGSEGV: ..." line (and the lines before it) in the dropped middle.
+	scan     []byte // an unfinished line, not yet known to start the report
+	pre      []byte // the last captureHalf bytes before the report
+	report   []byte // the report's first reportKeep bytes
+	inReport bool
+}
+
+const reportKeep = 2 << 10
+
+// track keeps pre and report (see stderrCapture).
+func (c *stderrCapture) track(p []byte) {
+	if c.inReport {
+		if room := reportKeep - len(c.report); room > 0 {
+			c.report = append(c.report, p[:min(room, len(p))]...)
+		}
+		return
+	}
+	c.scan = append(c.scan, p...)
+	for {
+		i := bytes.IndexByte(c.scan, '\n')
+		if i < 0 {
+			if len(c.scan) > 4<<10 { // a line that never ends
+				c.keepPre(c.scan)
+				c.scan = c.scan[:0]
+			}
+			return
+		}
+		if goReportStart.Match(c.scan[:i]) {
+			c.inReport = true
+			c.report = append(c.report, c.scan[:min(reportKeep, len(c.scan))]...)
+			c.scan = nil
+			return
+		}
+		c.keepPre(c.scan[:i+1])
+		c.scan = c.scan[i+1:]
+	}
+}
+
+func (c *stderrCapture) keepPre(b []byte) {
+	c.pre = append(c.pre, b...)
+	if over := len(c.pre) - captureHalf; over > 0 {
+		c.pre = append(c.pre[:0], c.pre[over:]...)
+	}
+}
+
+// crashParts returns the signal Go's crash report names ("" if none) and
+// the worker's last lines before the report.
+func (c *stderrCapture) crashParts() (signal string, last []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	before := string(c.pre)
+	if !c.inReport {
+		before += string(c.scan)
+	}
+	last = lastLines(before, crashTailLines)
+	if last == nil {
+		last = []string{}
+	}
+	return goCrashSignal(string(c.report)), last
 }
 
 const captureHalf = 8 << 10
@@ -249,6 +319,7 @@ func (c *stderrCapture) Write(p []byte) (int, error) {
 	if c.forward != nil {
 		c.lines(p)
 	}
+	c.track(p)
 	n := len(p)
 	if room := captureHalf - len(c.head); room > 0 {
 		k := min(room, len(p))

@@ -296,11 +296,14 @@ func (w *Worker) died(ctx context.Context, op, model string, ioErr error) error 
 		e.Cause = context.Cause(ctx)
 	}
 	ps := w.cmd.ProcessState
+	sig, last := w.log.crashParts()
+	e.LastOutput = last
 	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 		e.Signal = signalName(ws.Signal())
 	} else {
+		// Go reports a fatal signal in C code and exits with status 2.
 		e.ExitCode = ps.ExitCode()
-		e.Signal = goCrashSignal(e.Log)
+		e.Signal = sig
 	}
 	if e.Cause == nil && e.Signal == "" && e.ExitCode == 0 {
 		e.Cause = ioErr

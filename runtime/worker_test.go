@@ -240,3 +240,31 @@ func TestCrashErrorShowsLastOutput(t *testing.T) {
 		t.Fatalf("error = %q: want the lines before Go's crash report, not the report", err)
 	}
 }
+
+// TestCrashPartsAfterLongOutput: a worker that wrote more warnings than the
+// capture's head keeps and then crashed in C code still gives the signal and
+// its last lines before Go's report (the report's first line used to fall in
+// the dropped middle, turning a SIGSEGV into "exited (status 2)" followed by
+// register dumps).
+func TestCrashPartsAfterLongOutput(t *testing.T) {
+	c := &stderrCapture{}
+	for i := range 400 {
+		fmt.Fprintf(c, "2026-12-04 22:00:00.000 [W:onnxruntime:, graph.cc:42 Check] warning number %d about node n%d\n", i, i)
+	}
+	fmt.Fprint(c, "the last thing ONNX Runtime said\n")
+	fmt.Fprint(c, "SIGSEGV: segmentation violation\nPC=0x7ff072a4139f m=3 sigcode=1 addr=0x0\nsignal arrived during cgo execution\n")
+	for range 600 {
+		fmt.Fprint(c, "goroutine 1 gp=0xc000002380 m=nil [syscall]:\nr15    0x7ff081b9b300\nrip    0x7ff072a4139f\n")
+	}
+	sig, last := c.crashParts()
+	if sig != "SIGSEGV" {
+		t.Errorf("signal %q, want SIGSEGV", sig)
+	}
+	if len(last) == 0 || last[len(last)-1] != "the last thing ONNX Runtime said" {
+		t.Errorf("last lines before the report: %q", last)
+	}
+	e := &CrashError{Op: "loading", Model: "m.onnx", Signal: sig, ExitCode: 2, Log: c.String(), LastOutput: last}
+	if msg := e.Error(); !strings.HasPrefix(msg, "ONNX Runtime crashed (SIGSEGV) loading m.onnx") || strings.Contains(msg, "rip ") {
+		t.Errorf("error:\n%s", msg)
+	}
+}

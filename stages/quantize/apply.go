@@ -126,6 +126,10 @@ func Apply(m *onnxpb.ModelProto, cfg Config, ranges map[string]calib.Range) ([]D
 	return decisions, q.warnings, nil
 }
 
+// dynamicConvReason is why int8-dynamic keeps a Conv in float. dynamic's
+// own warning counts these Convs, so coverageWarning leaves them out.
+const dynamicConvReason = "int8-dynamic keeps Conv in float: ONNX Runtime's CPU engine has no u8s8 ConvInteger kernel and its u8u8 one is slower than float Conv (use int8-static for CNNs)"
+
 // dynamic rewrites every selected MatMul and Gemm with a constant weight into
 // DynamicQuantizeMatMul and explains every other node.
 func (q *rewriter) dynamic() error {
@@ -147,7 +151,7 @@ func (q *rewriter) dynamic() error {
 		op := n.GetOpType()
 		if why := q.gate(n); why != "" {
 			if op == "Conv" && !q.cfg.Exclude[n.GetName()] && !q.cfg.Float[n.GetName()] {
-				why = "int8-dynamic keeps Conv in float: ONNX Runtime's CPU engine has no u8s8 ConvInteger kernel and its u8u8 one is slower than float Conv (use int8-static for CNNs)"
+				why = dynamicConvReason
 			}
 			q.decide(n, false, "", why)
 			continue

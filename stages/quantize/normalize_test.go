@@ -92,6 +92,16 @@ func TestCoverageWarning(t *testing.T) {
 	if w := coverageWarning(d[9:]); w != "" {
 		t.Errorf("1 of 2 quantized... got %q", w)
 	}
+	// int8-dynamic on a CNN: its Convs stay float and dynamic's own warning
+	// says so; the coverage warning does not repeat it.
+	var cnn []Decision
+	for i := 0; i < 20; i++ {
+		cnn = append(cnn, Decision{OpType: "Conv", Reason: dynamicConvReason})
+	}
+	cnn = append(cnn, Decision{OpType: "Gemm", Quantized: true})
+	if w := coverageWarning(cnn); w != "" {
+		t.Errorf("int8-dynamic CNN: the Convs are warned about once already, got %q", w)
+	}
 }
 
 // TestQuantizeNaNOutputsReport: libonnx-testdata's sqrt model gives NaN on

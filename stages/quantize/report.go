@@ -173,12 +173,14 @@ var heavyOps = map[string]bool{"Conv": true, "ConvTranspose": true, "Gemm": true
 
 // coverageWarning explains, when most heavy nodes stayed in float, why:
 // the most common reasons with their counts. "" when most were quantized.
+// The Convs int8-dynamic keeps in float are left out: dynamic's own warning
+// says so, with what to do instead.
 func coverageWarning(decisions []Decision) string {
 	var heavy, quantized int
 	type key struct{ op, reason string }
 	why := map[key]int{}
 	for _, d := range decisions {
-		if !heavyOps[d.OpType] {
+		if !heavyOps[d.OpType] || d.Reason == dynamicConvReason {
 			continue
 		}
 		heavy++

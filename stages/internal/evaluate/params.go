@@ -78,9 +78,9 @@ type RandomOptions struct {
 // RandomData makes reproducible random samples for a model
 // (runtime.RandomInputs's values): each sample one feed of the shapes FeedShapes
 // resolves. When every input takes its batch on axis 0 (dynamic and resolved to
-// 1, or one static size) the samples are rows of a batch, as before; otherwise
-// (an input with a batch elsewhere, state [2, batch, 128]) they are stacked
-// feeds, run one at a time. Scalar inputs get one random value for all samples;
+// 1, or fixed at 1) the samples are rows of a batch; otherwise (an axis 0 fixed
+// above 1, an input with a batch elsewhere: state [2, batch, 128]) they are
+// stacked feeds, run one at a time. Scalar inputs get one random value for all samples;
 // fixed inputs their given value.
 func RandomData(info []runtime.IOInfo, o RandomOptions) (*Data, error) {
 	if o.Samples <= 0 {
@@ -134,27 +134,20 @@ func RandomData(info []runtime.IOInfo, o RandomOptions) (*Data, error) {
 }
 
 // batchedRows reports whether samples can be rows of a batch along axis 0: every
-// input has a dynamic axis 0 whose feed holds one row, or a static axis 0 (one
-// size for all), but not a static size above 1 beside a dynamic one (then the
-// static axis is not the batch: state [2, batch, 128]).
+// input has a dynamic axis 0 whose feed holds one row, or a static axis 0 of 1.
+// A static size above 1 may be no batch at all (a [3] vector that Split cuts
+// into [2] and [1]; state [2, batch, 128]), so such a model gets stacked feeds,
+// each one complete input of its static shape.
 func batchedRows(info []runtime.IOInfo, feed map[string][]int64, skip map[string]bool) bool {
-	dynamic, static := false, int64(-1)
 	for _, in := range info {
 		if skip[in.Name] || len(in.Shape) == 0 {
 			continue
 		}
-		switch d := in.Shape[0]; {
-		case d < 0 && feed[in.Name][0] != 1:
+		if d := in.Shape[0]; d > 1 || (d < 0 && feed[in.Name][0] != 1) {
 			return false
-		case d < 0:
-			dynamic = true
-		case static >= 0 && d != static:
-			return false
-		default:
-			static = d
 		}
 	}
-	return !dynamic || static <= 1
+	return true
 }
 
 func allScalar(ts []*runtime.Tensor) bool {
@@ -223,9 +216,10 @@ random feed. Without it, a dimension takes its value from a symbolic name it sha
 dimension already known, from the model's value_info, or 1 when it is batch-like (a dynamic
 axis 0, or a name that says batch); a dimension still unknown is an error that lists it and
 shows a ready ` + "`shapes:`" + ` line. A shape one dimension short is read as the old
-"without the batch dimension" form, with a warning. When every input has its batch on axis 0,
-` + "`samples`" + ` random samples are rows of a batch; otherwise (a batch fixed above 1 beside a dynamic
-one, a batch elsewhere) they are stacked feeds. A model whose batch is fixed at 1 is fed one
-sample per run.
+"without the batch dimension" form, with a warning. When every input has a dynamic batch on
+axis 0 (or axis 0 fixed at 1), ` + "`samples`" + ` random samples are rows of a batch; otherwise (an
+axis 0 fixed above 1, which may be no batch at all, such as a [3] vector; a batch elsewhere) each
+sample is one complete feed of the model's shapes, run one at a time. A model whose batch is fixed
+at 1 is fed one sample per run.
 
 `

@@ -11,6 +11,7 @@ import (
 	"github.com/sentinelzer0/szrun/runtime"
 	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
 	"github.com/sentinelzer0/szrun/stages/internal/normalize"
+	"github.com/sentinelzer0/szrun/stages/internal/stats"
 )
 
 // model is one loaded model.
@@ -261,8 +262,8 @@ func adaptiveDone(c *config, t *target) bool {
 		return false
 	}
 	t.checkAt = len(t.ends) + max(len(t.ends)/2, 1)
-	bs := toBlocks(t.times, t.ends)
-	return medianCI(bs, bootstrapMedians(bs, resamplesFor(checkResamples, len(t.times)), newRNG(c.seed)), Confidence).precision() <= c.precision
+	bs := stats.ToBlocks(t.times, t.ends)
+	return stats.MedianCI(bs, stats.BootstrapMedians(bs, stats.ResamplesFor(stats.CheckResamples, len(t.times)), stats.NewRNG(c.seed)), stats.Confidence).Precision() <= c.precision
 }
 
 // runBlock times n runs one by one. The loop runs inside the ONNX Runtime worker

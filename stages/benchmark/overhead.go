@@ -12,6 +12,7 @@ import (
 
 	"github.com/sentinelzer0/szrun/runtime"
 	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
+	"github.com/sentinelzer0/szrun/stages/internal/stats"
 )
 
 // OverheadResult compares the benchmark loop's wall-clock timings with ONNX
@@ -82,7 +83,7 @@ func Overhead(ctx context.Context, path string, batch int64, runs, threads int, 
 		res.WallMS += ms(t.times[i])
 		res.ProfiledMS += float64(durs[i]) / 1000
 	}
-	res.Overhead = ratio(res.WallMS-res.ProfiledMS, res.WallMS)
+	res.Overhead = stats.Ratio(res.WallMS-res.ProfiledMS, res.WallMS)
 	return res, nil
 }
 

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/sentinelzer0/szrun/stages/internal/stats"
 )
 
 // Metrics is the JSON metrics file.
@@ -81,7 +83,7 @@ type BatchResult struct {
 func buildMetrics(c *config, models []*model, targets []*target, gpuName string, gpuUse map[*target]*GPUUse) *Metrics {
 	m := &Metrics{Baseline: c.baseline, Machine: machine(c.providers, gpuName), Warnings: []string{},
 		Settings: Settings{BatchSizes: c.batches, Warmup: c.warmup, Block: c.block, Threads: c.threads, Inputs: c.inputs,
-			Precision: c.precision, Confidence: Confidence, LatencyBudgetMS: c.budgetMS}}
+			Precision: c.precision, Confidence: stats.Confidence, LatencyBudgetMS: c.budgetMS}}
 	if m.Settings.Inputs == "" {
 		m.Settings.Inputs = fmt.Sprintf("random (seed %d)", c.seed)
 	}
@@ -96,22 +98,22 @@ func buildMetrics(c *config, models []*model, targets []*target, gpuName string,
 		m.Settings.Iterations = c.iterations
 	}
 	type stat struct {
-		median Estimate
+		median stats.Estimate
 		boot   []float64
 	}
 	// One generator, drawn from in target order, keeps the intervals
 	// repeatable for the same timings.
-	rng := newRNG(c.seed)
-	stats := map[*target]stat{}
+	rng := stats.NewRNG(c.seed)
+	byTarget := map[*target]stat{}
 	byModel := map[string]map[int64]*target{}
 	for _, t := range targets {
 		if byModel[t.m.name] == nil {
 			byModel[t.m.name] = map[int64]*target{}
 		}
 		byModel[t.m.name][t.batch] = t
-		bs := toBlocks(t.times, t.ends)
-		boot := bootstrapMedians(bs, resamplesFor(resamples, len(t.times)), rng)
-		stats[t] = stat{median: medianCI(bs, slices.Clone(boot), Confidence), boot: boot}
+		bs := stats.ToBlocks(t.times, t.ends)
+		boot := stats.BootstrapMedians(bs, stats.ResamplesFor(stats.Resamples, len(t.times)), rng)
+		byTarget[t] = stat{median: stats.MedianCI(bs, slices.Clone(boot), stats.Confidence), boot: boot}
 	}
 	var baseSize int64
 	for _, md := range models {
@@ -121,13 +123,13 @@ func buildMetrics(c *config, models []*model, targets []*target, gpuName string,
 	}
 	var imprecise []string // one warning for all, not one per row
 	for _, md := range models {
-		mm := ModelMetrics{Name: md.name, Path: md.path, SizeBytes: md.size, SizeRatio: ratio(float64(md.size), float64(baseSize)),
+		mm := ModelMetrics{Name: md.name, Path: md.path, SizeBytes: md.size, SizeRatio: stats.Ratio(float64(md.size), float64(baseSize)),
 			LoadMS: ms(md.load), RSSBytes: max(md.rss, 0)}
 		for _, b := range c.batches {
 			t := byModel[md.name][b]
-			st, base := stats[t], stats[byModel[c.baseline][b]]
+			st, base := byTarget[t], byTarget[byModel[c.baseline][b]]
 			r := BatchResult{Batch: b, Latency: summarize(t.times), GPU: "n/a",
-				P50LowMS: st.median.Low, P50HighMS: st.median.High, Precision: st.median.precision()}
+				P50LowMS: st.median.Low, P50HighMS: st.median.High, Precision: st.median.Precision()}
 			if math.IsInf(r.Precision, 0) {
 				r.Precision = 0
 			}
@@ -142,12 +144,12 @@ func buildMetrics(c *config, models []*model, targets []*target, gpuName string,
 					m.Warnings = append(m.Warnings, fmt.Sprintf("%s: timing unstable (coefficient of variation %.2f > max_cv %.2f): close other programs, raise iterations or duration", t.label(), r.CV, c.maxCV))
 				}
 			}
-			r.QueriesPerSecond = ratio(1000, r.MeanMS)
+			r.QueriesPerSecond = stats.Ratio(1000, r.MeanMS)
 			r.SamplesPerSecond = r.QueriesPerSecond * float64(b)
 			if md.name == c.baseline {
 				r.Speedup, r.SpeedupLow, r.SpeedupHigh = 1, 1, 1
 			} else {
-				sp := speedupCI(base.median.Value, st.median.Value, base.boot, st.boot, Confidence)
+				sp := stats.SpeedupCI(base.median.Value, st.median.Value, base.boot, st.boot, stats.Confidence)
 				r.Speedup, r.SpeedupLow, r.SpeedupHigh, r.PFaster, r.PSlower = sp.Value, sp.Low, sp.High, sp.PFaster, sp.PSlower
 			}
 			if u, ok := gpuUse[t]; ok {
@@ -270,11 +272,3 @@ func SpeedupText(v, lo, hi float64) string {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-// ratio is a/b, 0 when b is 0 (JSON has no Inf).
-func ratio(a, b float64) float64 {
-	if b == 0 || math.IsNaN(b) {
-		return 0
-	}
-	return a / b
-}

@@ -4,6 +4,8 @@ import (
 	"math"
 	"slices"
 	"time"
+
+	"github.com/sentinelzer0/szrun/stages/internal/stats"
 )
 
 // Latency summarises the timed runs of one model at one batch size, in
@@ -37,7 +39,7 @@ func summarize(times []time.Duration) Latency {
 	slices.Sort(ms)
 	n := float64(len(ms))
 	l := Latency{Runs: len(ms), MeanMS: sum / n, MinMS: ms[0], MaxMS: ms[len(ms)-1]}
-	l.MedianMS, l.P90MS, l.P95MS, l.P99MS = percentile(ms, 50), percentile(ms, 90), percentile(ms, 95), percentile(ms, 99)
+	l.MedianMS, l.P90MS, l.P95MS, l.P99MS = stats.Percentile(ms, 50), stats.Percentile(ms, 90), stats.Percentile(ms, 95), stats.Percentile(ms, 99)
 	if len(ms) > 1 {
 		var ss float64
 		for _, v := range ms {
@@ -49,15 +51,4 @@ func summarize(times []time.Duration) Latency {
 		l.CV = l.StdMS / l.MeanMS
 	}
 	return l
-}
-
-// percentile of sorted values, p in [0, 100].
-func percentile(sorted []float64, p float64) float64 {
-	if len(sorted) == 1 {
-		return sorted[0]
-	}
-	pos := p / 100 * float64(len(sorted)-1)
-	lo := int(math.Floor(pos))
-	hi := min(lo+1, len(sorted)-1)
-	return sorted[lo] + (pos-float64(lo))*(sorted[hi]-sorted[lo])
 }

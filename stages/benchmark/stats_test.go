@@ -30,3 +30,14 @@ func TestSummarize(t *testing.T) {
 		t.Errorf("one run: %+v", one)
 	}
 }
+func TestBusyWarning(t *testing.T) {
+	if w := busyWarning([]float64{0.9, 1, 1}, []float64{1.2, 1, 1}, 2); w != "" {
+		t.Errorf("quiet 2-CPU machine (only the benchmark running): %q", w)
+	}
+	if w := busyWarning([]float64{3.5, 1, 1}, nil, 2); w == "" {
+		t.Error("load 3.5 on 2 CPUs: no warning")
+	}
+	if w := busyWarning(nil, nil, 2); w != "" {
+		t.Errorf("unreadable load: %q", w)
+	}
+}

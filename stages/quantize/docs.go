@@ -16,8 +16,10 @@ fp32 model is what gets quantized and what every number is compared with.
 (2) Static mode calibrates (below). (3) Nodes are rewritten. (4) The result is
 checked against the fp32 model on ` + "`accuracy.data`" + ` (else the calibration
 data, else 8 random samples; ` + "`shapes`" + ` and ` + "`fixed_inputs`" + ` shape them, as everywhere) and (5) timed against it at batch 1
-(` + "`verify_speed`" + `, ` + "`speed_iterations`" + ` interleaved runs, medians): a
-model slower than its input is a WARN in the log and the report. Only this
+(` + "`verify_speed`" + `: ` + "`speed_iterations`" + ` runs of each, in interleaved turns,
+medians with a 95% confidence interval, as every transform's speed check): a
+model slower than its input, or timing too noisy to tell, is a WARN in the log
+and the report. Only this
 timing needs the machine alone: an instance with ` + "`verify_speed: false`" + `
 runs beside other stages.
 
@@ -87,7 +89,11 @@ names, types or shapes do not match the model's inputs, an empty data set, an
 sizes, calibration, verification, speed, budget search, warnings), and the
 values ` + "`size_before`" + `, ` + "`size_after`" + `, ` + "`size_ratio`" + `, ` + "`quantized_nodes`" + `,
 ` + "`float_nodes`" + `, ` + "`max_rel_error`" + `, ` + "`accuracy`" + `, ` + "`accuracy_before`" + `,
-` + "`accuracy_drop`" + ` (-1/0 without labels) and ` + "`speedup`" + ` (batch 1).
+` + "`accuracy_drop`" + ` (-1/0 without labels) and ` + "`speedup`" + `, ` + "`speedup_low`" + `,
+` + "`speedup_high`" + ` (batch 1). The report has every transform's shared keys (see
+"Model transforms" above) and quantize's own: ` + "`mode`, `format`, `config`" + `,
+` + "`size_fp32_optimized`, `quantized_nodes`, `float_nodes`, `nodes`" + `,
+` + "`calibration`" + ` and ` + "`budget`" + `.
 
 Example: a CNN with static INT8 and a half-point accuracy budget, and an
 encoder with dynamic INT8.

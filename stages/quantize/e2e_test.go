@@ -45,11 +45,11 @@ func TestDigitsAccuracy(t *testing.T) {
 			}
 			qtest.Check(t, out.Files["model"])
 			v := rep.Verification
-			right := int(v.Accuracy*360 + 0.5)
+			right := int(v.After*360 + 0.5)
 			t.Logf("fp32 %.4f int8 %.4f (%d/360), max rel error %.4f, size %d -> %d, quantized %d float %d",
-				v.AccuracyFP32, v.Accuracy, right, v.MaxRelError, rep.SizeBefore, rep.SizeAfter, rep.QuantizedNodes, rep.FloatNodes)
-			if int(v.AccuracyFP32*360+0.5) != 357 {
-				t.Errorf("fp32 accuracy %.4f, want 357/360", v.AccuracyFP32)
+				v.Before, v.After, right, v.MaxRelError, rep.SizeBefore, rep.SizeAfter, rep.QuantizedNodes, rep.FloatNodes)
+			if int(v.Before*360+0.5) != 357 {
+				t.Errorf("fp32 accuracy %.4f, want 357/360", v.Before)
 			}
 			if right < 355 {
 				t.Errorf("INT8 accuracy %d/360, want at least 355", right)
@@ -137,12 +137,18 @@ func TestEncoderAccuracy(t *testing.T) {
 			qtest.Check(t, out.Files["model"])
 			v := rep.Verification
 			t.Logf("fp32 %.4f int8 %.4f, max rel error %.4f, size %d -> %d, quantized %d float %d, speed %+v",
-				v.AccuracyFP32, v.Accuracy, v.MaxRelError, rep.SizeBefore, rep.SizeAfter, rep.QuantizedNodes, rep.FloatNodes, rep.Speed)
-			if v.AccuracyFP32 < 0.91 || v.AccuracyFP32-v.Accuracy > 0.01 || v.MaxRelError > 0.05 {
-				t.Errorf("fp32 %.4f int8 %.4f max rel error %.4f", v.AccuracyFP32, v.Accuracy, v.MaxRelError)
+				v.Before, v.After, v.MaxRelError, rep.SizeBefore, rep.SizeAfter, rep.QuantizedNodes, rep.FloatNodes, rep.Speed)
+			if v.Before < 0.91 || v.Before-v.After > 0.01 || v.MaxRelError > 0.05 {
+				t.Errorf("fp32 %.4f int8 %.4f max rel error %.4f", v.Before, v.After, v.MaxRelError)
 			}
 			if rep.SizeAfter > rep.SizeBefore*6/10 {
 				t.Errorf("size %d -> %d", rep.SizeBefore, rep.SizeAfter)
+			}
+			// verify_speed (default on) timed both: structure, never times.
+			if s := rep.Speed; s == nil || !(s.BeforeMS > 0 && s.AfterMS > 0 && s.BeforeLowMS <= s.BeforeMS && s.BeforeMS <= s.BeforeHighMS &&
+				s.SpeedupLow <= s.Speedup && s.Speedup <= s.SpeedupHigh) || s.Runs != 6 ||
+				out.Values["speedup"] != s.Speedup || out.Values["speedup_low"] != s.SpeedupLow || out.Values["speedup_high"] != s.SpeedupHigh {
+				t.Errorf("speed %+v, values %v", rep.Speed, out.Values)
 			}
 		})
 	}

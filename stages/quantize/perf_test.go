@@ -10,6 +10,7 @@ import (
 
 	"github.com/sentinelzer0/szrun/onnx"
 	"github.com/sentinelzer0/szrun/runtime"
+	"github.com/sentinelzer0/szrun/stages/internal/transform"
 	"github.com/sentinelzer0/szrun/stages/quantize/internal/qtest"
 )
 
@@ -110,7 +111,7 @@ func TestPerfTable(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				reps = append(reps, &Report{SizeAfter: size})
+				reps = append(reps, &Report{Report: transform.Report{SizeAfter: size, Verification: &transform.Verification{}}})
 			}
 			paths = append(paths, out.Files["model"])
 			reps = append(reps, rep)
@@ -147,13 +148,17 @@ func latenciesAt(t *testing.T, models []string, data string, bs int64, iters int
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err := batchOf(ds, bs)
+	in, err := transform.SpeedInputs(ds.Data, ds.info, bs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ms, err := Latencies(context.Background(), models, in, iters, 2)
+	tm, err := transform.Speed(context.Background(), models, transform.SpeedOptions{Inputs: in, Runs: iters, Threads: 2})
 	if err != nil {
 		t.Fatal(err)
+	}
+	ms := make([]float64, len(models))
+	for i, m := range tm.Medians {
+		ms[i] = m.Value
 	}
 	return ms
 }

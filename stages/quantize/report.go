@@ -13,30 +13,23 @@ import (
 	"github.com/sentinelzer0/szrun/internal/atomicfile"
 	"github.com/sentinelzer0/szrun/onnx"
 	"github.com/sentinelzer0/szrun/stages"
-	"github.com/sentinelzer0/szrun/stages/internal/normalize"
+	"github.com/sentinelzer0/szrun/stages/internal/transform"
 )
 
-// Report is the stage's JSON report.
+// Report is the stage's JSON report: the harness's shared part (model,
+// sizes, normalization, verification against the fp32 model, speed,
+// warnings) and quantize's own beside it.
 type Report struct {
-	Model          string             `json:"model"`
+	transform.Report
 	Mode           string             `json:"mode"`
 	Format         string             `json:"format,omitempty"`
 	Config         map[string]any     `json:"config"`
-	SizeBefore     int64              `json:"size_before"`
 	SizeOptimized  int64              `json:"size_fp32_optimized"`
-	SizeAfter      int64              `json:"size_after"`
-	SizeRatio      float64            `json:"size_ratio"`
 	QuantizedNodes int                `json:"quantized_nodes"`
 	FloatNodes     int                `json:"float_nodes"`
 	Nodes          []Decision         `json:"nodes"`
 	Calibration    *CalibrationReport `json:"calibration,omitempty"`
-	Verification   VerifyReport       `json:"verification"`
-	Speed          *SpeedReport       `json:"speed,omitempty"`
 	Budget         *BudgetReport      `json:"budget,omitempty"`
-	// Normalized says what was done to the model before quantizing it
-	// (opset upgrade, fused ops split, ...).
-	Normalized *normalize.Report `json:"normalized,omitempty"`
-	Warnings   []string          `json:"warnings,omitempty"`
 }
 
 // CalibrationReport says how ranges were found.
@@ -45,25 +38,6 @@ type CalibrationReport struct {
 	Method  string `json:"method"`
 	Samples int64  `json:"samples"`
 	Tensors int    `json:"tensors"`
-}
-
-// VerifyReport compares the quantized model with the fp32 baseline.
-type VerifyReport struct {
-	Samples      int64   `json:"samples"`
-	MaxRelError  float64 `json:"max_rel_error"`
-	MeanAbsError float64 `json:"mean_abs_error"`
-	AccuracyFP32 float64 `json:"accuracy_fp32"`
-	Accuracy     float64 `json:"accuracy"`
-	AccuracyDrop float64 `json:"accuracy_drop"`
-}
-
-// SpeedReport is the stage's quick latency check at batch 1.
-type SpeedReport struct {
-	Threads    int     `json:"threads"`
-	Iterations int     `json:"iterations"`
-	FP32ms     float64 `json:"fp32_ms"`
-	INT8ms     float64 `json:"int8_ms"`
-	Speedup    float64 `json:"speedup"`
 }
 
 // BudgetReport records the accuracy-aware search.
@@ -99,43 +73,37 @@ func (j *job) finish(ctx context.Context, out string) (*stages.Output, error) {
 		r.Warnings = append(r.Warnings, w)
 		j.in.Log.Warn(w)
 	}
-	for _, f := range []struct {
-		dst  *int64
-		path string
-	}{{&r.SizeBefore, j.o.model}, {&r.SizeOptimized, j.base}, {&r.SizeAfter, out}} {
-		n, err := onnx.FileSize(f.path)
-		if err != nil {
-			return nil, fmt.Errorf("quantize: %w", err)
-		}
-		*f.dst = n
+	before, after, err := transform.Sizes(j.o.model, out)
+	if err == nil {
+		r.SizeOptimized, err = onnx.FileSize(j.base)
 	}
-	r.SizeRatio = float64(r.SizeAfter) / float64(max(r.SizeBefore, 1))
-	// finite: JSON has no Inf or NaN (NaN outputs give an infinite error).
-	r.Verification = VerifyReport{Samples: j.verifyDS.N, MaxRelError: finite(res.m.MaxRelError), MeanAbsError: finite(res.m.MeanAbs),
-		AccuracyFP32: j.refAcc, Accuracy: res.m.Accuracy}
+	if err != nil {
+		return nil, fmt.Errorf("quantize: %w", err)
+	}
+	shared := transform.NewReport(j.o.model, out, before, after, j.model)
+	shared.Warnings = append(r.Warnings, shared.Warnings...)
+	r.Report = *shared
+	r.Verification = transform.Verified(j.verifyDS.Path, res.cmp)
+	accDrop := 0.0
 	if j.refAcc >= 0 && res.m.Accuracy >= 0 {
-		r.Verification.AccuracyDrop = j.refAcc - res.m.Accuracy
+		accDrop = j.refAcc - res.m.Accuracy
 	}
-	speedup := 0.0
 	if j.o.verifySpeed {
-		inputs, err := batchOf(j.verifyDS, 1)
+		inputs, err := transform.SpeedInputs(j.verifyDS.Data, j.verifyDS.info, 1)
 		if err != nil {
 			return nil, fmt.Errorf("quantize: speed check inputs: %w", err)
 		}
-		ms, err := Latencies(ctx, []string{j.base, out}, inputs, j.o.iterations, j.o.threads)
+		t, err := transform.Speed(ctx, []string{j.base, out}, transform.SpeedOptions{Inputs: inputs, Threads: j.o.threads, Runs: j.o.iterations})
 		if err != nil {
 			return nil, fmt.Errorf("quantize: speed check: %w", err)
 		}
-		fp, q := ms[0], ms[1]
-		speedup = fp / q
-		r.Speed = &SpeedReport{Threads: j.o.threads, Iterations: j.o.iterations, FP32ms: fp, INT8ms: q, Speedup: speedup}
-		if q > fp {
-			w := fmt.Sprintf("the INT8 model is slower than the fp32 one at batch 1: %.3f ms vs %.3f ms (%.2fx)", q, fp, speedup)
-			r.Warnings = append(r.Warnings, w)
+		r.Speed = t.Report(1)
+		for _, w := range r.Speed.Warnings("INT8 model", "fp32 one") {
+			r.Warn(w)
 			j.in.Log.Warn(w)
-		} else {
-			j.in.Log.Info("speed", "fp32_ms", fp, "int8_ms", q, "speedup", speedup)
 		}
+		j.in.Log.Info("speed", "fp32_ms", r.Speed.BeforeMS, "int8_ms", r.Speed.AfterMS,
+			"speedup", fmt.Sprintf("%.2f [%.2f, %.2f]", r.Speed.Speedup, r.Speed.SpeedupLow, r.Speed.SpeedupHigh))
 	}
 	for _, w := range res.warnings {
 		j.in.Log.Warn(w)
@@ -146,15 +114,14 @@ func (j *job) finish(ctx context.Context, out string) (*stages.Output, error) {
 	}
 	j.in.Log.Info("quantized", "nodes", r.QuantizedNodes, "float", r.FloatNodes, "size_ratio", r.SizeRatio,
 		"max_rel_error", res.m.MaxRelError, "accuracy", res.m.Accuracy)
-	return &stages.Output{
-		Files: map[string]string{"model": out, "report": reportPath},
-		Values: map[string]any{
-			"size_before": r.SizeBefore, "size_after": r.SizeAfter, "size_ratio": r.SizeRatio,
-			"quantized_nodes": int64(r.QuantizedNodes), "float_nodes": int64(r.FloatNodes),
-			"max_rel_error": finite(res.m.MaxRelError), "accuracy": res.m.Accuracy, "accuracy_before": j.refAcc, "accuracy_fp32": j.refAcc,
-			"accuracy_drop": r.Verification.AccuracyDrop, "speedup": speedup,
-		},
-	}, nil
+	values := map[string]any{
+		"size_before": r.SizeBefore, "size_after": r.SizeAfter, "size_ratio": r.SizeRatio,
+		"quantized_nodes": int64(r.QuantizedNodes), "float_nodes": int64(r.FloatNodes),
+		"max_rel_error": finite(res.m.MaxRelError), "accuracy": res.m.Accuracy, "accuracy_before": j.refAcc, "accuracy_fp32": j.refAcc,
+		"accuracy_drop": accDrop,
+	}
+	r.Speed.Values(values)
+	return &stages.Output{Files: map[string]string{"model": out, "report": reportPath}, Values: values}, nil
 }
 
 // finite keeps JSON valid: an infinite error (NaN outputs) reports as -1.

@@ -33,7 +33,12 @@ func (s *Stage) Spec() stages.Spec {
 		// differently. 4: also BatchNormalization (as a depthwise 1x1 Conv)
 		// and Slice. 5: format qoperator writes QLinearMul, QLinearSigmoid,
 		// QLinearLeakyRelu and QLinearConcat.
-		Version: "6",
+		// 7: the report is the transform harness's shared shape (model,
+		// output, sizes, normalized, verification with every output's
+		// comparison, speed, warnings); verify_speed times in interleaved
+		// turns with confidence intervals (transform.Speed) and outputs
+		// speedup_low and speedup_high.
+		Version: "7",
 		Summary: "Quantize an ONNX model to INT8 (dynamic or calibrated static QDQ) and prove it is smaller, faster and accurate.",
 		Doc:     specDoc,
 		// The speed check measures this machine, and calibration and
@@ -57,7 +62,9 @@ func (s *Stage) Spec() stages.Spec {
 			{Name: "accuracy_before", Kind: stages.ValueOutput, Type: "number", Doc: "fp32 top-1 accuracy (-1 without labels)"},
 			{Name: "accuracy_fp32", Kind: stages.ValueOutput, Type: "number", Doc: "renamed to accuracy_before; kept for one release"},
 			{Name: "accuracy_drop", Kind: stages.ValueOutput, Type: "number", Doc: "accuracy_before - accuracy (0 without labels)"},
-			{Name: "speedup", Kind: stages.ValueOutput, Type: "number", Doc: "fp32 latency / INT8 latency at batch 1 (0 when verify_speed is off)"},
+			{Name: "speedup", Kind: stages.ValueOutput, Type: "number", Doc: "fp32 latency / INT8 latency at batch 1, medians timed side by side (0 when verify_speed is off)"},
+			{Name: "speedup_low", Kind: stages.ValueOutput, Type: "number", Doc: "lower end of speedup's 95% confidence interval (0 when verify_speed is off)"},
+			{Name: "speedup_high", Kind: stages.ValueOutput, Type: "number", Doc: "upper end of speedup's 95% confidence interval (0 when verify_speed is off)"},
 		},
 	}
 }

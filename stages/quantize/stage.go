@@ -101,7 +101,7 @@ func prepare(ctx context.Context, in *stages.Input) (*job, error) {
 	}
 	info, outInfo := s.Inputs(), s.Outputs()
 	_ = s.Close()
-	j := &job{o: o, in: in, model: tm, src: src, rep: &Report{Model: o.model, Mode: o.cfg.Mode, Format: o.cfg.Format, Normalized: tm.Normalized}}
+	j := &job{o: o, in: in, model: tm, src: src, rep: &Report{Mode: o.cfg.Mode, Format: o.cfg.Format}}
 	j.rep.Config = o.cfg.summary()
 	if err := j.data(info, outInfo, graph); err != nil {
 		j.close()
@@ -259,6 +259,7 @@ type result struct {
 	decisions []Decision
 	warnings  []string
 	m         metrics
+	cmp       *evaluate.Comparison // the verification's, for the report
 }
 
 // build quantizes a copy of the baseline with cfg, writes it to path and
@@ -282,7 +283,7 @@ func (j *job) build(ctx context.Context, cfg Config, path string) (*result, erro
 	}
 	// NaN or Inf in the outputs is not an error here: it makes the error
 	// infinite, which the accuracy budget then refuses or works around.
-	out, _, err := j.verifier.Check(ctx, path)
+	out, cmp, err := j.verifier.Check(ctx, path)
 	if out == nil {
 		return nil, fmt.Errorf("quantize: verify the quantized model: %w", err)
 	}
@@ -293,7 +294,7 @@ func (j *job) build(ctx context.Context, cfg Config, path string) (*result, erro
 	if err != nil {
 		return nil, fmt.Errorf("quantize: verify the quantized model %s: %w", path, err)
 	}
-	return &result{decisions: dec, warnings: warns, m: compare(j.ref, got, j.verifyDS.Labels)}, nil
+	return &result{decisions: dec, warnings: warns, m: compare(j.ref, got, j.verifyDS.Labels), cmp: cmp}, nil
 }
 
 // mapExcludes follows exclude through the optimizer: a node ONNX

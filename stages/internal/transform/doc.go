@@ -33,12 +33,20 @@
 //     Inf the original has not (Finite). The tolerance is the stage's own:
 //     optimize's atol/rtol, fp16's max_rel_error, quantize's accuracy budget.
 //  5. Sizes measures the input and the result with onnx.FileSize (the model
-//     file plus every external data file it references); speed, where a stage
-//     is asked for it, is timed in the worker (quantize's verify_speed, prune's
-//     target).
-//  6. The stage reports: size_before/size_after, the normalization (the
-//     report's `normalized`), the verification, and on labelled data
-//     accuracy_before/accuracy/accuracy_drop (AccuracyOf, Accuracy.Values).
+//     file plus every external data file it references); Speed, where a stage
+//     is asked for it (verify_speed, prune's target), times the models side
+//     by side in the worker: interleaved turns, medians with a bootstrap
+//     confidence interval (package stats, the benchmark's), the speedup's
+//     interval, and whether the timing was too noisy to mean much. A stage
+//     that times declares it (stages.ExclusiveFor), so the engine runs it
+//     alone.
+//  6. The stage reports: Report is the part of report.json every transform
+//     shares (model, output, sizes and ratio, the normalization, the
+//     verification with every output's comparison, speed, warnings), which
+//     each stage's report embeds beside its own; the values size_before,
+//     size_after, on labelled data accuracy_before/accuracy/accuracy_drop
+//     (AccuracyOf, Accuracy.Values), and speedup/speedup_low/speedup_high
+//     where timed (SpeedReport.Values).
 //
 // Doc is the summary docs/stages.md carries.
 package transform

@@ -172,6 +172,26 @@ they load, normalize, save, verify and measure a model the same way:
    With labels, every transform reports ` + "`accuracy_before`, `accuracy` and `accuracy_drop`" + `
    (top-1 of the classifier output, 0.01 = one point).
 5. **Measure.** ` + "`size_before` and `size_after`" + ` count the model file and every external data
-   file it references.
+   file it references. With ` + "`verify_speed: true`" + ` (` + "`quantize`" + `) the result is timed side by
+   side with the model it is compared with, in the worker, at batch 1 on the first sample of the
+   data: after three warm-up runs the models take turns, each making 3 timed runs per turn
+   (one more run, not counted, starts each turn), until ` + "`speed_iterations`" + ` runs of each
+   are timed. Medians come with a 95% interval from a bootstrap over the turns (the
+   ` + "`benchmark`" + ` stage's statistics), ` + "`speedup`" + ` (before / after) with
+   ` + "`speedup_low`" + ` and ` + "`speedup_high`" + `; a speedup whose interval is wider than ±10% of it is
+   ` + "`unstable`" + ` and warned about, as is a result slower than its input. Timing needs the
+   machine: an instance that times runs alone, other instances beside each other.
+6. **Report.** ` + "`report.json`" + ` (` + "`quantize`" + `) starts with the keys every transform shares, then
+   the stage's own:
+
+   | key | meaning |
+   | --- | --- |
+   | ` + "`model`" + ` | the model the stage was given |
+   | ` + "`output`" + ` | the file it wrote, by name |
+   | ` + "`size_before`, `size_after`, `size_ratio`" + ` | bytes with external data, after / before |
+   | ` + "`normalized`" + ` | what normalization changed (absent when nothing) |
+   | ` + "`verification`" + ` | ` + "`data`" + ` (the file, or ` + "`random`" + `), ` + "`samples`, `max_abs_error`, `max_rel_error`" + `, ` + "`nan`" + ` and ` + "`inf`" + ` (counts in the result's outputs), with labels ` + "`accuracy_before`, `accuracy`, `accuracy_drop`" + `, and ` + "`outputs`" + `: per output its errors, cosine, top-1 agreement and both models' NaN/Inf counts |
+   | ` + "`speed`" + ` | when timed: ` + "`batch`, `threads`, `runs`" + `, ` + "`before_ms`, `after_ms`" + ` (medians) with ` + "`_low_ms`/`_high_ms`" + `, ` + "`speedup`, `speedup_low`, `speedup_high`, `confidence`, `p_faster`, `unstable`" + ` |
+   | ` + "`warnings`" + ` | what the stage warned about |
 
 `

@@ -1,4 +1,4 @@
-package benchmark
+package stats
 
 import (
 	"math"
@@ -7,36 +7,33 @@ import (
 	"time"
 )
 
-// The statistics here work on timings grouped into rotation blocks (the runs
-// one target made in one turn) and know nothing of how they were taken, so the
-// timed loop can move (into a worker process) without them.
-
-// Confidence is the level of every interval the benchmark reports.
+// Confidence is the level of every interval the benchmark and the transforms'
+// speed checks report.
 const Confidence = 0.95
 
-// resamples is the number of bootstrap resamples behind a reported interval;
-// checkResamples is the cheaper count used while deciding whether to go on
+// Resamples is the number of bootstrap resamples behind a reported interval;
+// CheckResamples is the cheaper count used while deciding whether to go on
 // timing.
 const (
-	resamples      = 1000
-	checkResamples = 200
+	Resamples      = 1000
+	CheckResamples = 200
 )
 
-// resamplesFor bounds a bootstrap's cost (resamples x runs) for models so
+// ResamplesFor bounds a bootstrap's cost (resamples x runs) for models so
 // fast that max_duration holds millions of runs: down to 200 resamples.
-func resamplesFor(want, runs int) int {
+func ResamplesFor(want, runs int) int {
 	const budget = 20_000_000
 	if runs <= 0 {
 		return want
 	}
-	return max(min(want, budget/runs), min(want, checkResamples))
+	return max(min(want, budget/runs), min(want, CheckResamples))
 }
 
 // Blocks holds one target's run times in ms, grouped by rotation block.
 type Blocks [][]float64
 
-// toBlocks splits times at the given block ends (exclusive indices).
-func toBlocks(times []time.Duration, ends []int) Blocks {
+// ToBlocks splits times at the given block ends (exclusive indices).
+func ToBlocks(times []time.Duration, ends []int) Blocks {
 	out := make(Blocks, 0, len(ends))
 	start := 0
 	for _, end := range ends {
@@ -50,8 +47,8 @@ func toBlocks(times []time.Duration, ends []int) Blocks {
 	return out
 }
 
-// runs is the number of runs in all blocks.
-func (bs Blocks) runs() int {
+// Runs is the number of runs in all blocks.
+func (bs Blocks) Runs() int {
 	n := 0
 	for _, b := range bs {
 		n += len(b)
@@ -59,22 +56,22 @@ func (bs Blocks) runs() int {
 	return n
 }
 
-// bootstrapMedians returns n medians, each of a resample that draws
+// BootstrapMedians returns n medians, each of a resample that draws
 // len(bs) blocks with replacement (a block bootstrap: runs in one block share
 // the machine's state, so they are resampled together). rng makes it
 // repeatable.
-func bootstrapMedians(bs Blocks, n int, rng *rand.Rand) []float64 {
+func BootstrapMedians(bs Blocks, n int, rng *rand.Rand) []float64 {
 	if len(bs) == 0 {
 		return nil
 	}
 	out := make([]float64, n)
-	buf := make([]float64, 0, bs.runs()*2)
+	buf := make([]float64, 0, bs.Runs()*2)
 	for i := range out {
 		buf = buf[:0]
 		for range bs {
 			buf = append(buf, bs[rng.IntN(len(bs))]...)
 		}
-		out[i] = median(buf)
+		out[i] = Median(buf)
 	}
 	return out
 }
@@ -84,24 +81,24 @@ type Estimate struct {
 	Value, Low, High float64
 }
 
-// medianCI returns the median of all runs with a conf interval from the
+// MedianCI returns the median of all runs with a conf interval from the
 // bootstrap medians boot (percentile method).
-func medianCI(bs Blocks, boot []float64, conf float64) Estimate {
-	all := make([]float64, 0, bs.runs())
+func MedianCI(bs Blocks, boot []float64, conf float64) Estimate {
+	all := make([]float64, 0, bs.Runs())
 	for _, b := range bs {
 		all = append(all, b...)
 	}
 	if len(all) == 0 {
 		return Estimate{}
 	}
-	e := Estimate{Value: median(all)}
-	e.Low, e.High = interval(boot, conf)
+	e := Estimate{Value: Median(all)}
+	e.Low, e.High = Interval(boot, conf)
 	return e
 }
 
-// precision is the half-width of an interval relative to its value: 0.02 means
+// Precision is the half-width of an interval relative to its value: 0.02 means
 // the figure is known within ±2%.
-func (e Estimate) precision() float64 {
+func (e Estimate) Precision() float64 {
 	if e.Value <= 0 {
 		return math.Inf(1)
 	}
@@ -116,11 +113,11 @@ type Speedup struct {
 	PFaster, PSlower float64
 }
 
-// speedupCI returns baseline median / model median with a conf interval,
+// SpeedupCI returns baseline median / model median with a conf interval,
 // from the two targets' bootstrap medians (drawn independently, so the two
 // may have different numbers of blocks).
-func speedupCI(baseMedian, modelMedian float64, baseBoot, modelBoot []float64, conf float64) Speedup {
-	s := Speedup{Estimate: Estimate{Value: ratio(baseMedian, modelMedian)}}
+func SpeedupCI(baseMedian, modelMedian float64, baseBoot, modelBoot []float64, conf float64) Speedup {
+	s := Speedup{Estimate: Estimate{Value: Ratio(baseMedian, modelMedian)}}
 	n := min(len(baseBoot), len(modelBoot))
 	if n == 0 {
 		s.Low, s.High = s.Value, s.Value
@@ -128,7 +125,7 @@ func speedupCI(baseMedian, modelMedian float64, baseBoot, modelBoot []float64, c
 	}
 	r := make([]float64, n)
 	for i := range r {
-		r[i] = ratio(baseBoot[i], modelBoot[i])
+		r[i] = Ratio(baseBoot[i], modelBoot[i])
 		switch {
 		case r[i] > 1:
 			s.PFaster++
@@ -138,22 +135,22 @@ func speedupCI(baseMedian, modelMedian float64, baseBoot, modelBoot []float64, c
 	}
 	s.PFaster /= float64(n)
 	s.PSlower /= float64(n)
-	s.Low, s.High = interval(r, conf)
+	s.Low, s.High = Interval(r, conf)
 	return s
 }
 
-// interval returns the (1-conf)/2 and (1+conf)/2 percentiles of xs; xs is
+// Interval returns the (1-conf)/2 and (1+conf)/2 percentiles of xs; xs is
 // sorted in place.
-func interval(xs []float64, conf float64) (lo, hi float64) {
+func Interval(xs []float64, conf float64) (lo, hi float64) {
 	if len(xs) == 0 {
 		return 0, 0
 	}
 	slices.Sort(xs)
-	return percentile(xs, 100*(1-conf)/2), percentile(xs, 100*(1+conf)/2)
+	return Percentile(xs, 100*(1-conf)/2), Percentile(xs, 100*(1+conf)/2)
 }
 
-// median of xs (interpolated for an even count); xs is reordered.
-func median(xs []float64) float64 {
+// Median of xs (interpolated for an even count); xs is reordered.
+func Median(xs []float64) float64 {
 	n := len(xs)
 	if n == 0 {
 		return 0
@@ -211,8 +208,28 @@ func nth(xs []float64, k int) float64 {
 	return xs[k]
 }
 
-// newRNG returns the bootstrap's random source: fixed by the seed, so the same
+// NewRNG returns the bootstrap's random source: fixed by the seed, so the same
 // timings give the same intervals.
-func newRNG(seed int64) *rand.Rand {
+func NewRNG(seed int64) *rand.Rand {
 	return rand.New(rand.NewPCG(uint64(seed), 0x5a52554e))
+}
+
+// Percentile of sorted values, p in [0, 100], interpolated linearly between
+// the closest ranks (numpy's default).
+func Percentile(sorted []float64, p float64) float64 {
+	if len(sorted) == 1 {
+		return sorted[0]
+	}
+	pos := p / 100 * float64(len(sorted)-1)
+	lo := int(math.Floor(pos))
+	hi := min(lo+1, len(sorted)-1)
+	return sorted[lo] + (pos-float64(lo))*(sorted[hi]-sorted[lo])
+}
+
+// Ratio is a/b, 0 when b is 0 or NaN (JSON has no Inf).
+func Ratio(a, b float64) float64 {
+	if b == 0 || math.IsNaN(b) {
+		return 0
+	}
+	return a / b
 }

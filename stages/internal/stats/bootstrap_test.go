@@ -1,4 +1,4 @@
-package benchmark
+package stats
 
 import (
 	"math"
@@ -16,8 +16,8 @@ func TestMedianAndNth(t *testing.T) {
 			xs[i] = float64(rng.IntN(20)) // many ties
 		}
 		sorted := slices.Sorted(slices.Values(xs))
-		want := percentile(sorted, 50)
-		if got := median(slices.Clone(xs)); got != want {
+		want := Percentile(sorted, 50)
+		if got := Median(slices.Clone(xs)); got != want {
 			t.Fatalf("n=%d: median %v, want %v (%v)", n, got, want, xs)
 		}
 		k := rng.IntN(n)
@@ -50,48 +50,36 @@ func TestSpeedupInterval(t *testing.T) {
 	same := blocksOf(rng, 2, 40, 10)
 	fast := blocksOf(rng, 1.25, 40, 10) // 1.6x
 	boot := func(bs Blocks) (Estimate, []float64) {
-		b := bootstrapMedians(bs, resamples, newRNG(int64(len(bs[0]))))
-		return medianCI(bs, slices.Clone(b), Confidence), b
+		b := BootstrapMedians(bs, Resamples, NewRNG(int64(len(bs[0]))))
+		return MedianCI(bs, slices.Clone(b), Confidence), b
 	}
 	bm, bb := boot(base)
 	sm, sb := boot(same)
 	fm, fb := boot(fast)
-	if !(bm.Low < bm.Value && bm.Value < bm.High) || bm.precision() > 0.05 {
-		t.Errorf("baseline median %+v, precision %v", bm, bm.precision())
+	if !(bm.Low < bm.Value && bm.Value < bm.High) || bm.Precision() > 0.05 {
+		t.Errorf("baseline median %+v, precision %v", bm, bm.Precision())
 	}
-	s := speedupCI(bm.Value, sm.Value, bb, sb, Confidence)
+	s := SpeedupCI(bm.Value, sm.Value, bb, sb, Confidence)
 	if !(s.Low < 1 && s.High > 1) || s.PFaster > 0.975 || s.PSlower > 0.975 {
 		t.Errorf("equal models: speedup %+v; want an interval around 1", s)
 	}
-	f := speedupCI(bm.Value, fm.Value, bb, fb, Confidence)
+	f := SpeedupCI(bm.Value, fm.Value, bb, fb, Confidence)
 	if !(f.Low > 1.4 && f.High < 1.8 && f.Low <= f.Value && f.Value <= f.High) || f.PFaster < 0.99 {
 		t.Errorf("1.6x faster model: speedup %+v", f)
 	}
 	// The same timings give the same interval.
-	if again := bootstrapMedians(fast, resamples, newRNG(10)); !slices.Equal(again, bootstrapMedians(fast, resamples, newRNG(10))) {
+	if again := BootstrapMedians(fast, Resamples, NewRNG(10)); !slices.Equal(again, BootstrapMedians(fast, Resamples, NewRNG(10))) {
 		t.Error("bootstrap is not repeatable for one seed")
 	}
 }
 
 func TestToBlocks(t *testing.T) {
 	times := []time.Duration{time.Millisecond, 2 * time.Millisecond, 3 * time.Millisecond, 4 * time.Millisecond, 5 * time.Millisecond}
-	bs := toBlocks(times, []int{2, 3, 5})
+	bs := ToBlocks(times, []int{2, 3, 5})
 	if len(bs) != 3 || !slices.Equal(bs[0], []float64{1, 2}) || !slices.Equal(bs[1], []float64{3}) || !slices.Equal(bs[2], []float64{4, 5}) {
 		t.Errorf("blocks %v", bs)
 	}
-	if e := medianCI(bs, bootstrapMedians(bs, 50, newRNG(1)), Confidence); e.Value != 3 || e.Low < 1 || e.High > 5 || math.IsNaN(e.precision()) {
+	if e := MedianCI(bs, BootstrapMedians(bs, 50, NewRNG(1)), Confidence); e.Value != 3 || e.Low < 1 || e.High > 5 || math.IsNaN(e.Precision()) {
 		t.Errorf("median %+v", e)
-	}
-}
-
-func TestBusyWarning(t *testing.T) {
-	if w := busyWarning([]float64{0.9, 1, 1}, []float64{1.2, 1, 1}, 2); w != "" {
-		t.Errorf("quiet 2-CPU machine (only the benchmark running): %q", w)
-	}
-	if w := busyWarning([]float64{3.5, 1, 1}, nil, 2); w == "" {
-		t.Error("load 3.5 on 2 CPUs: no warning")
-	}
-	if w := busyWarning(nil, nil, 2); w != "" {
-		t.Errorf("unreadable load: %q", w)
 	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/sentinelzer0/szrun/internal/testenv"
 	"github.com/sentinelzer0/szrun/runtime"
+	"github.com/sentinelzer0/szrun/stages/internal/transform"
 )
 
 // benchModels prunes resnet_small's channels by 30% (layer scope) at channel
@@ -50,7 +51,7 @@ func BenchmarkResnetStructured(b *testing.B) {
 }
 
 // BenchmarkResnetStructuredSpeedup runs the dense and pruned models in turn,
-// b.N rounds of blockRuns runs each (timeSideBySide), and reports each pruned
+// b.N turns of 3 runs each (transform.Speed), and reports each pruned
 // model's speedup as the ratio of median run times: interleaving keeps a busy
 // shared machine's noise from favouring either side.
 //
@@ -59,13 +60,13 @@ func BenchmarkResnetStructuredSpeedup(b *testing.B) {
 	names, paths := benchModels(b)
 	for _, batch := range []int64{1, 8} {
 		b.Run(fmt.Sprintf("batch%d", batch), func(b *testing.B) {
-			med, err := timeSideBySide(context.Background(), paths, batch, 2, b.N)
+			tm, err := transform.Speed(context.Background(), paths, transform.SpeedOptions{Batch: batch, Threads: 2, Runs: 3 * b.N})
 			if err != nil {
 				b.Fatal(err)
 			}
-			b.ReportMetric(float64(med[0].Microseconds()), "dense-us")
+			b.ReportMetric(1000*tm.Medians[0].Value, "dense-us")
 			for i := 1; i < len(names); i++ {
-				b.ReportMetric(float64(med[0])/float64(med[i]), "speedup-"+names[i])
+				b.ReportMetric(tm.Speedups[i].Value, "speedup-"+names[i])
 			}
 		})
 	}

@@ -69,11 +69,13 @@ It costs one run over the data per channel group and step.
 smallest amount whose model runs 1.3 times faster than the original in ONNX
 Runtime, so it loses as little accuracy as the target allows (with data the
 channels are also allocated by sensitivity). Each candidate prunes the
-original and is timed side by side with it (random inputs of ` + "`target.batch`" + `, default
-1, ` + "`threads`" + ` intra-op threads; blocks of runs alternate, ratio of medians): amounts
-0.1, 0.2, ... until one reaches the target, then three bisections between the
-last two. Values ` + "`amount`" + ` and ` + "`speedup`" + ` say what was chosen; the report's
-` + "`target_trials`" + ` lists every amount timed. An unreachable target fails with the best
+original and is timed side by side with it by the harness's speed check (random inputs of
+` + "`target.batch`" + `, default 1, ` + "`threads`" + ` intra-op threads; 36 runs of each in alternating turns,
+ratio of medians): amounts 0.1, 0.2, ... until one reaches the target, then three bisections
+between the last two. Values ` + "`amount`" + `, ` + "`speedup`" + `, ` + "`speedup_low`" + ` and ` + "`speedup_high`" + ` (its
+95% interval) say what was chosen, the report's ` + "`speed`" + ` how it was timed, and
+` + "`target_trials`" + ` lists every amount timed with its interval. An instance with a target runs
+alone (nothing else runs while it times). An unreachable target fails with the best
 speedup seen. The result depends on the machine that ran it, and the cache key
 does not include the machine: run it where the model will run.
 ` + "`op_types`" + ` limits the layers (Conv, Gemm, MatMul), ` + "`exclude`" + ` names nodes or weights to
@@ -100,7 +102,11 @@ top-1 agreement); without it a random batch checks that the model runs.
 **Outputs.** ` + "`model`" + ` (the last step's), ` + "`models`" + ` (a folder: one ` + "`<amount>.onnx`" + ` per step),
 ` + "`report`" + ` (JSON), and values ` + "`sparsity`" + `, ` + "`layer_sparsity`" + `, ` + "`params_before`" + `, ` + "`params_after`" + `,
 ` + "`size_before`" + `, ` + "`size_after`" + `, ` + "`compressed_size_before`" + `, ` + "`compressed_size_after`" + `, ` + "`removed_channels`" + `, ` + "`accuracy`" + `, ` + "`accuracy_before`" + `,
-` + "`accuracy_drop`" + ` (the last step's) and ` + "`steps`" + ` (a map from step label to its values).
+` + "`accuracy_drop`" + ` (the last step's) and ` + "`steps`" + ` (a map from step label to its values). The
+report has every transform's shared keys (see "Model transforms" above: ` + "`size_after`" + `,
+` + "`verification`" + ` and ` + "`output`" + ` are the last step's) and prune's own: ` + "`strategy`, `scope`" + `,
+` + "`params_before`, `compressed_size_before`, `note`, `accuracy_before`, `target`, `amount`" + `,
+` + "`target_trials`" + ` and ` + "`steps`" + ` (each step's figures, layers, channel groups and comparison).
 
 Example: remove 30% of the channels, then gate on accuracy.
 

@@ -34,14 +34,34 @@ var _ stages.Stage = (*Stage)(nil)
 // New returns the prune stage.
 func New() *Stage { return &Stage{} }
 
+var _ stages.ExclusiveFor = (*Stage)(nil)
+
+// ExclusiveFor says that an instance needs the machine to itself only when
+// its target search times candidates against the original.
+func (s *Stage) ExclusiveFor(params map[string]any) bool {
+	var p Params
+	if err := stages.Decode(params, &p); err != nil {
+		return true
+	}
+	return p.Target != nil
+}
+
 // Spec declares the stage.
 func (s *Stage) Spec() stages.Spec {
 	return stages.Spec{
-		Name:    "prune",
-		Version: "4",
+		Name: "prune",
+		// 5: report.json is the transform harness's shared shape (output,
+		// size_after, size_ratio, normalized, verification, speed,
+		// warnings beside prune's own keys); target timing is the harness's
+		// (transform.Speed) with confidence intervals (speedup_low,
+		// speedup_high) and runs alone (ExclusiveFor).
+		Version: "5",
 		Summary: "Prune an ONNX model: zero weights (magnitude, random, n:m) or remove channels (structured).",
 		Doc:     specDoc,
-		Params:  stages.ParamsOf(Params{}),
+		// The target search times candidates against the original; without a
+		// target the stage shares the machine (ExclusiveFor).
+		Exclusive: true,
+		Params:    stages.ParamsOf(Params{}),
 		Outputs: []stages.OutputSpec{
 			{Name: "model", Kind: stages.FileOutput, Doc: "the pruned model (with schedule: the last step's)"},
 			{Name: "models", Kind: stages.FileOutput, Doc: "folder with one model per step, named by amount: 0.1.onnx, 0.2.onnx (one file without schedule; 2-4.onnx for n:m)"},
@@ -58,7 +78,9 @@ func (s *Stage) Spec() stages.Spec {
 			{Name: "accuracy", Kind: stages.ValueOutput, Type: "number", Doc: "with data and labels: the pruned model's accuracy"},
 			{Name: "accuracy_before", Kind: stages.ValueOutput, Type: "number", Doc: "with data and labels: the original model's accuracy"},
 			{Name: "accuracy_drop", Kind: stages.ValueOutput, Type: "number", Doc: "accuracy_before - accuracy (0.01 = one point)"},
-			{Name: "speedup", Kind: stages.ValueOutput, Type: "number", Doc: "with target: the measured speedup of the model chosen"},
+			{Name: "speedup", Kind: stages.ValueOutput, Type: "number", Doc: "with target: the measured speedup of the model chosen (original median / pruned median)"},
+			{Name: "speedup_low", Kind: stages.ValueOutput, Type: "number", Doc: "with target: lower end of speedup's 95% confidence interval"},
+			{Name: "speedup_high", Kind: stages.ValueOutput, Type: "number", Doc: "with target: upper end of speedup's 95% confidence interval"},
 			{Name: "amount", Kind: stages.ValueOutput, Type: "number", Doc: "with target: the amount the search chose"},
 			{Name: "steps", Kind: stages.ValueOutput, Type: "map", Doc: "step label -> {sparsity, params_after, size_after, compressed_size_after, removed_channels, accuracy, accuracy_drop}"},
 		},

@@ -209,8 +209,9 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("prune: create %s: %w", dir, err)
 	}
-	rep := &report{Model: p.model, Strategy: p.opts.Strategy, Scope: p.opts.Scope, Target: p.target, Trials: trials, Amount: p.steps[0],
-		ParamsBefore: base.params, SizeBefore: base.size, CompressedBefore: base.compressed, AccuracyBefore: base.accuracy}
+	rep := &report{Strategy: p.opts.Strategy, Scope: p.opts.Scope, Target: p.target, Trials: trials, Amount: p.steps[0],
+		ParamsBefore: base.params, CompressedBefore: base.compressed, AccuracyBefore: base.accuracy}
+	var warnings []string
 	if p.opts.Strategy != Structured {
 		rep.Note = sparseNote
 		logger.Info("zeroed weights do not make ONNX Runtime faster: the gain is the compressed size (report: compressed_size_after)")
@@ -233,7 +234,7 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 			return nil, fmt.Errorf("prune %s step %s: %w", p.model, p.labels[i], err)
 		}
 		done = amount
-		logResult(logger, p.labels[i], o.Amount, res)
+		warnings = append(warnings, logResult(logger, p.labels[i], o.Amount, res)...)
 		// n:m labels hold a colon, which some file systems and tools reject.
 		path := filepath.Join(dir, strings.ReplaceAll(p.labels[i], ":", "-")+".onnx")
 		if err := transform.Save(m, path); err != nil {
@@ -250,6 +251,18 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 		last = path
 	}
 	in.Report(int64(len(p.steps)), int64(len(p.steps)), "done")
+	final := rep.Steps[len(rep.Steps)-1]
+	rep.Report = *transform.NewReport(p.model, last, base.size, final.SizeAfter, tm)
+	rep.Warn(warnings...)
+	if base.v != nil {
+		rep.Verification = transform.Verified(p.data, final.Comparison)
+	}
+	for _, t := range trials {
+		if t.Amount == p.steps[0] {
+			rep.Speed = t.speed
+			rep.Warn(t.speed.Warnings("pruned model", "original")...)
+		}
+	}
 	reportPath := filepath.Join(in.WorkDir, "report.json")
 	if err := atomicfile.WriteJSON(reportPath, rep); err != nil {
 		return nil, fmt.Errorf("prune: %w", err)
@@ -260,13 +273,14 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 	}, nil
 }
 
-// logResult tells the user what was left alone and why.
-func logResult(logger *log.Logger, label string, amount float64, res *Result) {
+// logResult tells the user what was left alone and why, and returns what it
+// warned about.
+func logResult(logger *log.Logger, label string, amount float64, res *Result) []string {
 	if len(res.Skipped) > 0 {
 		logger.Info("left dense: input axis not a multiple of m", "step", label, "weights", res.Skipped)
 	}
 	if res.Strategy != Structured {
-		return
+		return nil
 	}
 	pinned, pruned := 0, 0
 	for _, g := range res.Groups {
@@ -280,6 +294,9 @@ func logResult(logger *log.Logger, label string, amount float64, res *Result) {
 	}
 	logger.Info("channel groups", "step", label, "groups", len(res.Groups), "pruned", pruned, "pinned", pinned)
 	if amount > 0 && pruned == 0 {
-		logger.Warn("no channel was removed: every group is pinned or too small (see the report's groups)", "step", label)
+		w := "no channel was removed: every group is pinned or too small (see the report's groups)"
+		logger.Warn(w, "step", label)
+		return []string{fmt.Sprintf("step %s: %s", label, w)}
 	}
+	return nil
 }

@@ -305,7 +305,19 @@ func TestStageTarget(t *testing.T) {
 	if rep.Target == nil || rep.Target.Speedup != 1.1 || speedup < 1.1 || amount <= 0 {
 		t.Errorf("target %+v: chose amount %v at speedup %v", rep.Target, amount, speedup)
 	}
+	// The chosen amount's timing: structure, never times.
+	if s := rep.Speed; s == nil || !(s.BeforeMS > 0 && s.AfterMS > 0 && s.SpeedupLow <= s.Speedup && s.Speedup <= s.SpeedupHigh) ||
+		s.Speedup != speedup || out.Values["speedup_low"] != s.SpeedupLow || out.Values["speedup_high"] != s.SpeedupHigh || s.Runs != 36 {
+		t.Errorf("speed %+v, values %v", rep.Speed, out.Values)
+	}
+	if !New().ExclusiveFor(map[string]any{"model": resnetModel, "strategy": "structured", "target": map[string]any{"speedup": 1.1}}) ||
+		New().ExclusiveFor(map[string]any{"model": resnetModel, "strategy": "structured", "amount": 0.3}) {
+		t.Error("prune needs the machine alone with a target and only then")
+	}
 	for _, tr := range rep.Trials {
+		if !(tr.SpeedupLow <= tr.Speedup && tr.Speedup <= tr.SpeedupHigh) {
+			t.Errorf("trial %+v: interval does not bracket the speedup", tr)
+		}
 		if tr.Amount < amount && tr.Speedup >= 1.1 {
 			t.Errorf("amount %v reached %.2fx but %v was chosen", tr.Amount, tr.Speedup, amount)
 		}

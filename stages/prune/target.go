@@ -9,23 +9,22 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"time"
 
 	"github.com/charmbracelet/log"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/sentinelzer0/szrun/onnx"
 	"github.com/sentinelzer0/szrun/onnx/onnxpb"
-	"github.com/sentinelzer0/szrun/runtime"
+	"github.com/sentinelzer0/szrun/stages/internal/transform"
 )
 
 // A latency target replaces amount: structured pruning searches for the
 // smallest amount whose model runs Speedup times faster than the original, so
 // it loses as little accuracy as the target allows (with data, the channels
 // are also allocated by sensitivity). Each candidate prunes the original
-// model and is timed side by side with it: blocks of runs alternate between
-// the two sessions and the speedup is the ratio of median run times, so a busy
-// machine's noise hits both alike.
+// model and is timed side by side with it by the harness (transform.Speed):
+// turns of runs alternate between the two sessions and the speedup is the
+// ratio of median run times, so a busy machine's noise hits both alike.
 
 // Target is a latency target.
 type Target struct {
@@ -35,10 +34,16 @@ type Target struct {
 	Batch int64 `json:"batch"`
 }
 
-// Trial is one amount the search timed.
+// Trial is one amount the search timed: the speedup of medians and its
+// confidence interval.
 type Trial struct {
-	Amount  float64 `json:"amount"`
-	Speedup float64 `json:"speedup"`
+	Amount      float64 `json:"amount"`
+	Speedup     float64 `json:"speedup"`
+	SpeedupLow  float64 `json:"speedup_low"`
+	SpeedupHigh float64 `json:"speedup_high"`
+	Unstable    bool    `json:"unstable,omitempty"`
+	// speed is the trial's timing, for the report of the amount chosen.
+	speed *transform.SpeedReport
 }
 
 // targetGrid are the amounts tried in turn until one reaches the target;
@@ -47,8 +52,8 @@ var targetGrid = []float64{0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9}
 
 const (
 	targetBisections = 3 // down to 0.0125 between grid points
-	blockRuns        = 6 // runs per block; the first is not counted
-	timedRounds      = 7
+	// timedRuns of each model per trial, in the harness's turns.
+	timedRuns = 36
 )
 
 // parseTarget reads the `target` map.
@@ -109,13 +114,14 @@ func searchAmount(ctx context.Context, orig string, m *onnxpb.ModelProto, o Opti
 		if err := onnx.Save(&onnx.Model{Proto: c}, path, onnx.SaveOptions{}); err != nil {
 			return false, err
 		}
-		med, err := timeSideBySide(ctx, []string{orig, path}, t.Batch, threads, timedRounds)
+		tm, err := transform.Speed(ctx, []string{orig, path}, transform.SpeedOptions{Batch: t.Batch, Threads: threads, Runs: timedRuns, Seed: 1})
 		if err != nil {
 			return false, err
 		}
-		s := float64(med[0]) / float64(med[1])
-		trials = append(trials, Trial{Amount: a, Speedup: s})
-		logger.Info("target: timed", "amount", stepLabel(a), "speedup", fmt.Sprintf("%.3f", s), "want", t.Speedup)
+		r := tm.Report(1)
+		s := r.Speedup
+		trials = append(trials, Trial{Amount: a, Speedup: s, SpeedupLow: r.SpeedupLow, SpeedupHigh: r.SpeedupHigh, Unstable: r.Unstable, speed: r})
+		logger.Info("target: timed", "amount", stepLabel(a), "speedup", fmt.Sprintf("%.3f [%.3f, %.3f]", s, r.SpeedupLow, r.SpeedupHigh), "want", t.Speedup)
 		return s >= t.Speedup, nil
 	}
 	lo, hi := 0.0, -1.0
@@ -147,50 +153,4 @@ func searchAmount(ctx context.Context, orig string, m *onnxpb.ModelProto, o Opti
 		}
 	}
 	return hi, trials, nil
-}
-
-// timeSideBySide runs the models in turn, rounds blocks of blockRuns runs
-// each on random inputs of the given batch, and returns each model's median
-// run time (the first run of a block is not counted: the previous session's
-// threads may still spin).
-func timeSideBySide(ctx context.Context, paths []string, batch int64, threads, rounds int) ([]time.Duration, error) {
-	runners := make([]*runtime.Runner, len(paths))
-	for i, p := range paths {
-		s, err := runtime.NewSession(ctx, p, runtime.SessionOptions{IntraOpThreads: threads, InterOpThreads: 1})
-		if err != nil {
-			return nil, fmt.Errorf("time %s: %w", p, err)
-		}
-		defer s.Close()
-		in, err := runtime.RandomInputs(s.Inputs(), nil, batch, 1)
-		if err != nil {
-			return nil, fmt.Errorf("time %s: %w", p, err)
-		}
-		r, err := runtime.NewRunner(ctx, s, in)
-		if err != nil {
-			return nil, fmt.Errorf("time %s: %w", p, err)
-		}
-		defer r.Close()
-		if _, err := r.Time(ctx, 3, nil); err != nil { // warm up
-			return nil, fmt.Errorf("time %s: %w", p, err)
-		}
-		runners[i] = r
-	}
-	times := make([][]time.Duration, len(paths))
-	block := make([]time.Duration, 0, blockRuns)
-	for range rounds {
-		for i, r := range runners {
-			// The worker times the block's runs, so the pipe is not in them.
-			var err error
-			if block, err = r.Time(ctx, blockRuns, block[:0]); err != nil {
-				return nil, fmt.Errorf("time %s: %w", paths[i], err)
-			}
-			times[i] = append(times[i], block[1:]...)
-		}
-	}
-	med := make([]time.Duration, len(times))
-	for i, ts := range times {
-		slices.Sort(ts)
-		med[i] = ts[len(ts)/2]
-	}
-	return med, nil
 }

@@ -14,13 +14,14 @@ import (
 	"github.com/sentinelzer0/szrun/stages/internal/transform"
 )
 
-// report is report.json.
+// report is report.json: the harness's shared part (model, output, sizes of
+// the last step's model, normalized, its verification, the chosen amount's
+// speed with a target, warnings) and prune's own beside it.
 type report struct {
-	Model        string `json:"model"`
+	transform.Report
 	Strategy     string `json:"strategy"`
 	Scope        string `json:"scope"`
 	ParamsBefore int64  `json:"params_before"`
-	SizeBefore   int64  `json:"size_before"`
 	// CompressedBefore is the zstd size of the original's weights.
 	CompressedBefore int64 `json:"compressed_size_before"`
 	// Note says what the strategy does and does not buy (zeroing strategies).
@@ -186,11 +187,7 @@ func (r *report) values() map[string]any {
 		v["accuracy"], v["accuracy_drop"] = *last.Accuracy, *last.AccuracyDrop
 	}
 	if r.Target != nil {
-		for _, t := range r.Trials {
-			if stepLabel(t.Amount) == last.Label {
-				v["speedup"] = t.Speedup
-			}
-		}
+		r.Speed.Values(v)
 		v["amount"] = r.Amount
 	}
 	return v

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sentinelzer0/szrun/internal/testenv"
 	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
+	"github.com/sentinelzer0/szrun/stages/internal/transform"
 )
 
 // zoo are the torchvision networks structured pruning must pay off on. They
@@ -74,7 +75,7 @@ func TestStructuredZoo(t *testing.T) {
 // BenchmarkZooStructuredSpeedup prunes each torchvision export by 30% of its
 // channels (structured, global) at channel multiples 8 and 16, and runs the
 // dense and pruned models in turn at batch 1 with 2 intra-op threads: b.N
-// rounds of blockRuns runs each (timeSideBySide, which target uses too), side
+// turns of 3 runs each (transform.Speed, which target uses too), side
 // by side so a busy machine's noise hits all alike. It reports the dense median and each pruned model's speedup (the
 // ratio of medians). docs/PERFORMANCE.md quotes it.
 //
@@ -92,13 +93,13 @@ func BenchmarkZooStructuredSpeedup(b *testing.B) {
 				names, paths = append(names, fmt.Sprintf("x%d", mult)), append(paths, p)
 			}
 			b.ResetTimer()
-			med, err := timeSideBySide(context.Background(), paths, 1, 2, b.N)
+			tm, err := transform.Speed(context.Background(), paths, transform.SpeedOptions{Batch: 1, Threads: 2, Runs: 3 * b.N})
 			if err != nil {
 				b.Fatal(err)
 			}
-			b.ReportMetric(float64(med[0].Microseconds()), "dense-us")
+			b.ReportMetric(1000*tm.Medians[0].Value, "dense-us")
 			for i := 1; i < len(names); i++ {
-				b.ReportMetric(float64(med[0])/float64(med[i]), "speedup-"+names[i])
+				b.ReportMetric(tm.Speedups[i].Value, "speedup-"+names[i])
 			}
 		})
 	}

@@ -174,14 +174,14 @@ they load, normalize, save, verify and measure a model the same way:
 5. **Measure.** ` + "`size_before` and `size_after`" + ` count the model file and every external data
    file it references. With ` + "`verify_speed: true`" + ` (` + "`quantize`" + `) the result is timed side by
    side with the model it is compared with, in the worker, at batch 1 on the first sample of the
-   data: after three warm-up runs the models take turns, each making 3 timed runs per turn
+   data (` + "`prune`" + `'s ` + "`target`" + ` search times each candidate the same way, on random inputs): after three warm-up runs the models take turns, each making 3 timed runs per turn
    (one more run, not counted, starts each turn), until ` + "`speed_iterations`" + ` runs of each
    are timed. Medians come with a 95% interval from a bootstrap over the turns (the
    ` + "`benchmark`" + ` stage's statistics), ` + "`speedup`" + ` (before / after) with
    ` + "`speedup_low`" + ` and ` + "`speedup_high`" + `; a speedup whose interval is wider than ±10% of it is
    ` + "`unstable`" + ` and warned about, as is a result slower than its input. Timing needs the
    machine: an instance that times runs alone, other instances beside each other.
-6. **Report.** ` + "`report.json`" + ` (` + "`quantize`" + `) starts with the keys every transform shares, then
+6. **Report.** ` + "`report.json`" + ` (` + "`quantize`, `prune`" + `) starts with the keys every transform shares, then
    the stage's own:
 
    | key | meaning |

@@ -38,7 +38,9 @@ func (s *Stage) Spec() stages.Spec {
 		// comparison, speed, warnings); verify_speed times in interleaved
 		// turns with confidence intervals (transform.Speed) and outputs
 		// speedup_low and speedup_high.
-		Version: "7",
+		// 8: a Shape or Size reads the quantized tensor, not a
+		// DequantizeLinear output.
+		Version: "8",
 		Summary: "Quantize an ONNX model to INT8 (dynamic or calibrated static QDQ) and prove it is smaller, faster and accurate.",
 		Doc:     specDoc,
 		// The speed check measures this machine, and calibration and

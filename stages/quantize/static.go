@@ -122,7 +122,10 @@ type qtensor struct{ data, scale, zp string }
 
 // insertQDQ adds t → QuantizeLinear → DequantizeLinear and makes every
 // reader of t read the dequantized value instead; a graph output keeps the
-// producer's float value.
+// producer's float value. A Shape or Size reads the quantized tensor, which
+// has the same shape: read from the dequantized one, it would keep a whole
+// DequantizeLinear running in float just for its shape (ShuffleNetV2's
+// channel split and shuffle take the shape of every block's output).
 func (q *rewriter) insertQDQ(t string, pr qmath.Params, p *staticPlan) qtensor {
 	qt, dv, nodes := q.qdq(t, pr)
 	q.extra = append(q.extra, nodes...)
@@ -130,14 +133,21 @@ func (q *rewriter) insertQDQ(t string, pr qmath.Params, p *staticPlan) qtensor {
 		if p.folded[c] {
 			continue
 		}
+		to := dv
+		if shapeOnlyOps[c.GetOpType()] {
+			to = qt.data
+		}
 		for i, in := range c.Input {
 			if in == t {
-				c.Input[i] = dv
+				c.Input[i] = to
 			}
 		}
 	}
 	return qt
 }
+
+// shapeOnlyOps read only their input's shape, never its values.
+var shapeOnlyOps = map[string]bool{"Shape": true, "Size": true}
 
 // qdq makes t → QuantizeLinear → DequantizeLinear with pr's scale and zero
 // point (new initializers): the quantized tensor, the dequantized value's

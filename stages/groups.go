@@ -73,11 +73,13 @@ func ValueShape(v any) ([]int64, []any, error) {
 	return append([]int64{int64(len(l))}, shape...), flat, nil
 }
 
-// Tolerances is numpy.allclose's rule: |candidate - reference| <= atol +
-// rtol * |reference| element by element. Unset (nil) means the stage's own
+// Tolerances is the rule |candidate - reference| <= atol + rtol *
+// max(|reference|, the output's root mean square) element by element:
+// numpy.allclose's, with elements near zero held to rtol of the output's
+// typical magnitude (evaluate.AllCloseDoc). Unset (nil) means the stage's own
 // meaning, said in its docs.
 type Tolerances struct {
-	Atol *float64 `name:"atol" doc:"absolute tolerance: |candidate - reference| <= atol + rtol * |reference| (numpy.allclose)"`
+	Atol *float64 `name:"atol" doc:"absolute tolerance: |candidate - reference| <= atol + rtol * max(|reference|, the output's RMS)"`
 	Rtol *float64 `name:"rtol" doc:"relative tolerance of the same rule"`
 }
 

@@ -53,6 +53,7 @@ func Reference() string {
 	b.WriteString(vocabulary(r))
 	b.WriteString(evaluate.VocabularyDoc)
 	b.WriteString("## Relative error\n\n" + evaluate.RelErrorDoc + "\n\n")
+	b.WriteString("## Tolerance\n\n" + evaluate.AllCloseDoc + "\n\n")
 	b.WriteString(transform.Doc)
 	for _, name := range r.Names() {
 		s, _ := r.Lookup(name)
@@ -68,7 +69,7 @@ var vocabularyWords = []struct{ name, meaning string }{
 	{"data", "the data models run on to be verified or compared: .npz (or a folder of .npy, or of .npz) with arrays named like the model inputs, and optional int `labels`"},
 	{"shapes", "random inputs: input name -> shape, for inputs with dynamic dimensions"},
 	{"samples", "random inputs: how many samples"},
-	{"atol", "absolute tolerance of numpy.allclose's rule \\|candidate - reference\\| <= atol + rtol * \\|reference\\|"},
+	{"atol", "absolute tolerance of the rule \\|candidate - reference\\| <= atol + rtol * max(\\|reference\\|, the output's RMS) (see Tolerance at the top)"},
 	{"rtol", "relative tolerance of the same rule"},
 	{"max_rel_error", "largest max\\|candidate - reference\\| / max\\|reference\\| per output"},
 	{"exclude", "node (or weight) names the transform leaves alone"},

@@ -16,7 +16,7 @@ type Params struct {
 	stages.Verification `default.samples:"64" doc.samples:"without data: how many random samples"`
 	Seed                int64 `name:"seed" default:"0" doc:"without data: the random inputs' seed"`
 	Batch               int64 `name:"batch" default:"0" doc:"samples per run; 0 = the model's static batch dim, else 32"`
-	stages.Tolerances   `doc.atol:"absolute tolerance: fail where |cand-ref| > atol + rtol*|ref| (numpy.allclose)" doc.rtol:"relative tolerance of the same rule; unset = 0"`
+	stages.Tolerances   `doc.atol:"absolute tolerance: fail where |cand-ref| > atol + rtol*max(|ref|, the output's RMS) (Tolerance, at the top of docs/stages.md)" doc.rtol:"relative tolerance of the same rule; unset = 0"`
 	MaxAccuracyDrop     *float64 `name:"max_accuracy_drop" doc:"fail when reference accuracy - candidate accuracy exceeds this (0.01 = one point); needs labels"`
 	MinCosine           *float64 `name:"min_cosine" doc:"fail when an output's cosine similarity is below this"`
 	MinTop1Agreement    *float64 `name:"min_top1_agreement" doc:"fail when an output's top-1 agreement is below this"`
@@ -57,7 +57,7 @@ func New() *Stage { return &Stage{} }
 func (s *Stage) Spec() stages.Spec {
 	return stages.Spec{
 		Name:    "compare",
-		Version: "3",
+		Version: "4",
 		Summary: "Compare candidate models' outputs and accuracy with a reference model's.",
 		Doc:     specDoc,
 		Params:  stages.ParamsOf(Params{}),
@@ -97,7 +97,8 @@ float [N, C] output, accuracy and the drop from the reference (fractions: 0.01
 is one percentage point).
 
 **Tolerances.** A candidate fails when, for any output: an element breaks
-|cand-ref| <= atol + rtol*|ref| (checked when ` + "`atol` or `rtol`" + ` is set), it has
+|cand-ref| <= atol + rtol*max(|ref|, the output's root mean square) (the one
+definition at the top of docs/stages.md; checked when ` + "`atol` or `rtol`" + ` is set), it has
 NaN or Inf where the reference has none, cosine < ` + "`min_cosine`" + `, top-1 agreement
 < ` + "`min_top1_agreement`" + `, or its accuracy drop > ` + "`max_accuracy_drop`" + `. The
 stage then fails with one line per broken limit naming the candidate, output,

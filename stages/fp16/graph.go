@@ -115,6 +115,9 @@ func (c *converter) convertGraph(s *scope, inputs map[string]onnx.DataType, outp
 		if conv && changed {
 			c.rewriteAttrs(n)
 			c.res.ConvertedNodes++
+			if main && n.GetName() != "" {
+				c.res.converted = append(c.res.converted, n.GetName())
+			}
 		}
 	}
 	for k := range g.GetOutput() {

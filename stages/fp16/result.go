@@ -87,6 +87,9 @@ type Result struct {
 	OpsetUpgradedFrom int64 `json:"opset_upgraded_from,omitempty"`
 	// Warnings repeats what was passed to Options.Warn.
 	Warnings []string `json:"warnings"`
+	// converted names the main graph's nodes that now compute in float16,
+	// in graph order: what the fallback may keep in float32.
+	converted []string
 }
 
 // ClampedValues is the total number of values clamped.

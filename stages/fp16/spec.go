@@ -45,7 +45,7 @@ func (s *Stage) Spec() stages.Spec {
 		Name: "fp16",
 		// 2: the model is normalized (transform.Open) before it is converted.
 		// 3: accuracy_before, accuracy and accuracy_drop on labelled data.
-		Version: "4",
+		Version: "5",
 		Summary: "Convert float32 to float16 with safe boundaries, then verify in ONNX Runtime.",
 		Doc:     specDoc,
 		Params:  stages.ParamsOf(Params{}),

@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/log"
 	"google.golang.org/protobuf/proto"
@@ -151,10 +152,17 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 		if err != nil {
 			return nil, fmt.Errorf("fp16: %w", err)
 		}
+		trials := 0
 		try := func(ctx context.Context, extra []string) (*Result, *verdict, string, error) {
-			return convert(ctx, proto.Clone(orig.Proto).(*onnxpb.ModelProto), extra)
+			trials++
+			start := time.Now()
+			res, vd, why, err := convert(ctx, proto.Clone(orig.Proto).(*onnxpb.ModelProto), extra)
+			if err == nil {
+				logger.Debug("fallback attempt", "n", trials, "kept_float32", len(extra), "passed", why == "", "crashed", vd.crashed, "took", time.Since(start).Round(time.Millisecond))
+			}
+			return res, vd, why, err
 		}
-		if res, vd, fb, err = runFallback(ctx, try, orig.Proto, res, p.opts, failure); err != nil {
+		if res, vd, fb, err = runFallback(ctx, try, orig.Proto, res, p.opts, failure, vd.crashed); err != nil {
 			return nil, err
 		}
 		for _, k := range fb.Kept {

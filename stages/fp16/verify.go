@@ -2,10 +2,12 @@ package fp16
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
 
+	"github.com/sentinelzer0/szrun/runtime"
 	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
 	"github.com/sentinelzer0/szrun/stages/internal/transform"
 )
@@ -33,7 +35,9 @@ func checkConverted(ctx context.Context, v *transform.Verifier, path string, p *
 	// is converted batch by batch (saturating) as it is fed.
 	_, cmp, err := v.Check(ctx, path)
 	if cmp == nil {
-		return &verdict{checks: []outputCheck{}}, "fails to load or run in ONNX Runtime: " + strings.TrimPrefix(err.Error(), transform.ErrRun.Error()+": ")
+		var ce *runtime.CrashError
+		crashed := errors.As(err, &ce) && ce.Signal != "" && !ce.OutOfMemory && ce.Cause == nil
+		return &verdict{checks: []outputCheck{}, crashed: crashed}, "fails to load or run in ONNX Runtime: " + strings.TrimPrefix(err.Error(), transform.ErrRun.Error()+": ")
 	}
 	checks, worst, err := checkComparison(v.Want, cmp, p.MaxRelError)
 	vd := &verdict{checks: checks, worst: worst, acc: transform.AccuracyOf(cmp)}

@@ -11,7 +11,7 @@ import (
 
 // verify runs the optimized model on the verifier's data (no new NaN or Inf,
 // see transform.Verifier.Check) and requires every output to agree
-// with the original's within atol/rtol. It returns the largest absolute
+// with the original's within atol/rtol (evaluate.AllClose). It returns the largest absolute
 // difference and, on labelled data, both models' accuracy.
 func verify(ctx context.Context, v *transform.Verifier, optPath string, p *Params) (float64, *transform.Accuracy, error) {
 	got, cmp, err := v.Check(ctx, optPath)
@@ -23,10 +23,8 @@ func verify(ctx context.Context, v *transform.Verifier, optPath string, p *Param
 		maxAbs = math.Max(maxAbs, oc.MaxAbsError)
 		c := evaluate.AllClose(v.Want.Tensors[oc.Name], got.Tensors[oc.Name], *p.Atol, *p.Rtol)
 		if c.Exceeding > 0 {
-			// The relative error says rounding (fp32 reassociation on outputs
-			// of a huge magnitude, 1e-7..1e-6) from a wrong rewrite (~1).
-			return 0, nil, fmt.Errorf("optimize: verify: output %q of the optimized model differs from the original: %d of %d elements exceed atol %g + rtol %g (worst at index %d, %.3gx the tolerance; max abs error %.3g, %.2g relative to the output's scale)",
-				oc.Name, c.Exceeding, oc.Elements, *p.Atol, *p.Rtol, c.WorstIndex, c.Worst, oc.MaxAbsError, oc.MaxRelError)
+			return 0, nil, fmt.Errorf("optimize: verify: output %q of the optimized model differs from the original: %d of %d elements exceed atol %g + rtol %g * max(|original|, the output's RMS %.3g) (worst at index %d, %.3gx the tolerance; max abs error %.3g, %.2g relative to the output's scale)",
+				oc.Name, c.Exceeding, oc.Elements, *p.Atol, *p.Rtol, c.RMS, c.WorstIndex, c.Worst, oc.MaxAbsError, oc.MaxRelError)
 		}
 	}
 	return maxAbs, transform.AccuracyOf(cmp), nil

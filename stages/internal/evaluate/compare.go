@@ -193,22 +193,40 @@ func ClassifierOutput(out *Outputs, n int64) string {
 	return ""
 }
 
-// Closeness reports how well cand fits ref under numpy.allclose's rule
-// |cand-ref| <= atol + rtol*|ref|.
+// AllCloseDoc is szrun's one definition of the atol/rtol tolerance (optimize's
+// verification, compare's limits), shown in docs/stages.md; AllClose applies it.
+const AllCloseDoc = "**Tolerance** (`atol`, `rtol`): an element of an output passes when " +
+	"|candidate − reference| <= atol + rtol × max(|reference|, rms), where rms is the root mean square " +
+	"of the reference output's finite elements (over every sample), and NaN and Inf are where the reference has them. " +
+	"It is numpy.allclose's rule for elements at least as large as the output's typical magnitude; an element " +
+	"near zero is held to rtol of that typical magnitude instead of its own, because float32 rounding " +
+	"in the sums that produce it (a reordered reduction, another kernel) is a share of the values summed, not " +
+	"of their small result: random-weight Inception-v3's logits reach 2.6e12, ONNX Runtime's `all` level " +
+	"changes them by 4e-7 of that, and a logit near zero then differs by a million. A wrong rewrite is off by " +
+	"a large share of the scale and still fails; so does any element of typical size off by more than rtol."
+
+// Closeness reports how well cand fits ref under the tolerance rule of
+// AllCloseDoc: |cand-ref| <= atol + rtol*max(|ref|, RMS).
 type Closeness struct {
 	// Exceeding counts elements that break the rule; a NaN or Inf that the
 	// reference does not have in the same place counts too.
 	Exceeding int64 `json:"exceeding"`
-	// Worst is the largest |cand-ref| / (atol + rtol*|ref|): above 1 means failure.
+	// Worst is the largest |cand-ref| / (atol + rtol*max(|ref|, RMS)):
+	// above 1 means failure.
 	Worst float64 `json:"worst_ratio"`
 	// WorstIndex is the flat index of that element.
 	WorstIndex int64 `json:"worst_index"`
+	// RMS is the reference's root mean square over its finite elements:
+	// the magnitude below which an element's tolerance stops shrinking.
+	RMS float64 `json:"rms"`
 }
 
-// AllClose compares two tensors of the same shape element by element.
+// AllClose compares two tensors of the same shape element by element under
+// the rule of AllCloseDoc.
 func AllClose(ref, cand *runtime.Tensor, atol, rtol float64) Closeness {
 	a, b := Float64s(ref), Float64s(cand)
 	var c Closeness
+	c.RMS = rms(a)
 	for i := range min(len(a), len(b)) {
 		x, y := a[i], b[i]
 		if !isFinite(x) || !isFinite(y) {
@@ -217,7 +235,7 @@ func AllClose(ref, cand *runtime.Tensor, atol, rtol float64) Closeness {
 			}
 			continue
 		}
-		limit := atol + rtol*math.Abs(x)
+		limit := atol + rtol*max(math.Abs(x), c.RMS)
 		d := math.Abs(x - y)
 		ratio := math.Inf(1)
 		if limit > 0 {
@@ -236,6 +254,28 @@ func AllClose(ref, cand *runtime.Tensor, atol, rtol float64) Closeness {
 		c.Worst = math.MaxFloat64 // keep JSON valid: atol = rtol = 0 and a difference
 	}
 	return c
+}
+
+// rms is the root mean square of v's finite elements (0 when none), scaled
+// so that values near float64's limits do not overflow.
+func rms(v []float64) float64 {
+	big := 0.0
+	for _, x := range v {
+		if isFinite(x) {
+			big = max(big, math.Abs(x))
+		}
+	}
+	if big == 0 {
+		return 0
+	}
+	sum, n := 0.0, 0
+	for _, x := range v {
+		if isFinite(x) {
+			sum += (x / big) * (x / big)
+			n++
+		}
+	}
+	return big * math.Sqrt(sum/float64(n))
 }
 
 // argmaxRows returns the argmax along the last axis of every row; NaN never wins.

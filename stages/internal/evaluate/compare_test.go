@@ -79,8 +79,10 @@ func TestCompareMetrics(t *testing.T) {
 	if got := RelError(0.5, 0); got != 0.5/RelEpsilon {
 		t.Errorf("RelError on an all-zero reference = %v", got)
 	}
+	// Element 5 (ref 1, off by 3) is below the output's RMS, sqrt(28/6):
+	// its tolerance is 0.1 + 0.1*RMS, not 0.1 + 0.1*1.
 	cl := AllClose(ref.Tensors["logits"], cand.Tensors["logits"], 0.1, 0.1)
-	if cl.Exceeding != 2 || cl.WorstIndex != 5 || math.Abs(cl.Worst-3/0.2) > 1e-9 {
+	if rms := math.Sqrt(28.0 / 6); cl.Exceeding != 2 || cl.WorstIndex != 5 || math.Abs(cl.Worst-3/(0.1+0.1*rms)) > 1e-9 || math.Abs(cl.RMS-rms) > 1e-9 {
 		t.Errorf("AllClose = %+v", cl)
 	}
 	if cl := AllClose(ref.Tensors["aux"], cand.Tensors["aux"], 1, 1); cl.Exceeding != 2 {

@@ -40,7 +40,9 @@
 //     (fractions: 0.01 = one point). Every field is valid JSON (no NaN or Inf).
 //   - Accuracy(out, output, labels) float64 and ClassifierOutput(out, n) pick and
 //     score a classifier output; AllClose(ref, cand, atol, rtol) applies
-//     numpy.allclose's rule and says how many elements break it.
+//     the atol/rtol rule (AllCloseDoc: numpy.allclose's, with elements near
+//     zero held to rtol of the output's root-mean-square magnitude) and says
+//     how many elements break it.
 //   - FlattenModels(param, map) flattens a `models`/`candidates` parameter whose
 //     values may be maps label -> path (a matrix stage's output) into name -> path:
 //     a nested entry is named by its label alone when unambiguous, else

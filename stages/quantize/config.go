@@ -42,7 +42,7 @@ type Config struct {
 var DefaultOpTypes = map[string][]string{
 	ModeDynamic: {"Gather", "Gemm", "MatMul"},
 	ModeStatic: {"Add", "AveragePool", "BatchNormalization", "Clip", "Concat", "Conv", "Flatten", "Gather", "Gemm", "GlobalAveragePool",
-		"HardSigmoid", "HardSwish", "LeakyRelu", "MatMul", "MaxPool", "Mul", "Relu", "Reshape", "Sigmoid", "Slice", "Squeeze", "Transpose", "Unsqueeze"},
+		"HardSigmoid", "HardSwish", "LeakyRelu", "MatMul", "MaxPool", "Mul", "ReduceMean", "Relu", "Reshape", "Sigmoid", "Slice", "Squeeze", "Transpose", "Unsqueeze"},
 }
 
 func (c *Config) selected(op string) bool {

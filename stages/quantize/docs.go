@@ -47,7 +47,10 @@ given, else int8-dynamic.
   whose output range is [0, 1], so the output quantization clamps exactly as
   it does (HardSwish: x times that). A BatchNormalization ONNX Runtime
   could not fold into a Conv (after a Concat or a pool, as in DenseNet) runs
-  as the depthwise 1x1 Conv that computes it. Weights int8 per output channel (Conv axis 0,
+  as the depthwise 1x1 Conv that computes it, and a ReduceMean over the
+  spatial axes (MNASNet's x.mean([2, 3])) as the GlobalAveragePool (and
+  Flatten, without keepdims) that computes it. A Shape reads the quantized
+  tensor, so no DequantizeLinear runs only for a shape. Weights int8 per output channel (Conv axis 0,
   MatMul [K,N] axis 1, Gemm axis 0 with transB, else 1), biases int32 with scale = input scale x weight
   scale. ONNX Runtime fuses this into QLinearConv, QLinearAdd, QLinearMul,
   QLinearSigmoid, QLinearLeakyRelu, QLinearConcat, QLinearGlobalAveragePool,

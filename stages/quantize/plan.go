@@ -131,6 +131,18 @@ func (q *rewriter) planStatic() (*staticPlan, error) {
 				continue
 			}
 			p.second[n] = true
+		case op == "ReduceMean":
+			// The mean over the spatial axes (MNASNet's x.mean([2, 3])) is
+			// GlobalAveragePool, which has an integer kernel.
+			why := q.x.spatialMean(n, q.opset)
+			if why == "" {
+				why = p.secondaryCheck(x, n, region, q.opset)
+			}
+			if why != "" {
+				q.decide(n, false, "", why)
+				continue
+			}
+			p.second[n] = true
 		case op == "Gather":
 			if q.replace == nil { // planning only (StaticTensors): no rewrite
 				continue
@@ -234,6 +246,61 @@ func (p *staticPlan) secondaryCheck(x *index, n *onnxpb.NodeProto, region map[st
 		if !region[in] {
 			return fmt.Sprintf("input %q is not INT8 (its producer stays float), so quantizing %s would only add conversions", in, op)
 		}
+	}
+	return ""
+}
+
+// spatialMean says why a ReduceMean is not the mean over the two spatial
+// axes of an [N, C, H, W] tensor (what GlobalAveragePool computes), or "".
+// Other ranks would be exact too but are not checked against ONNX
+// Runtime's kernels.
+func (x *index) spatialMean(n *onnxpb.NodeProto, opset int64) string {
+	if len(n.Input) == 0 || len(n.Output) != 1 || !x.isActivation(n.Input[0]) {
+		return "ReduceMean of a constant"
+	}
+	const spatialOnly = "stays float (only the mean over the spatial axes of an [N, C, H, W] tensor, GlobalAveragePool, has an integer kernel)"
+	r := x.rank(n.Input[0])
+	if r != 4 {
+		if r < 0 {
+			return "ReduceMean of a tensor of unknown rank " + spatialOnly
+		}
+		return fmt.Sprintf("ReduceMean of a rank-%d tensor %s", r, spatialOnly)
+	}
+	var axes []int64
+	if opset >= 18 {
+		if len(n.Input) > 1 && n.Input[1] != "" {
+			t := x.inits[n.Input[1]]
+			if t == nil {
+				return "ReduceMean with axes computed at run time"
+			}
+			v, err := onnx.Int64s(t)
+			if err != nil {
+				return "ReduceMean with unreadable axes"
+			}
+			axes = v
+		}
+	} else {
+		for _, a := range n.Attribute {
+			if a.GetName() == "axes" {
+				axes = a.GetInts()
+			}
+		}
+	}
+	want := map[int64]bool{}
+	for i := int64(2); i < int64(r); i++ {
+		want[i] = true
+	}
+	for _, a := range axes {
+		if a < 0 {
+			a += int64(r)
+		}
+		if !want[a] {
+			return fmt.Sprintf("ReduceMean over axes %v %s", axes, spatialOnly)
+		}
+		delete(want, a)
+	}
+	if len(axes) == 0 || len(want) > 0 {
+		return fmt.Sprintf("ReduceMean over axes %v %s", axes, spatialOnly)
 	}
 	return ""
 }

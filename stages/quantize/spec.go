@@ -39,8 +39,9 @@ func (s *Stage) Spec() stages.Spec {
 		// turns with confidence intervals (transform.Speed) and outputs
 		// speedup_low and speedup_high.
 		// 8: a Shape or Size reads the quantized tensor, not a
-		// DequantizeLinear output.
-		Version: "8",
+		// DequantizeLinear output. 9: a ReduceMean over the spatial axes
+		// is quantized as GlobalAveragePool (and Flatten).
+		Version: "9",
 		Summary: "Quantize an ONNX model to INT8 (dynamic or calibrated static QDQ) and prove it is smaller, faster and accurate.",
 		Doc:     specDoc,
 		// The speed check measures this machine, and calibration and

@@ -90,6 +90,10 @@ func (q *rewriter) static(ranges map[string]calib.Range) error {
 				quantized[inputOf[n]], acts[inputOf[n]], n.Output[0])
 			q.decide(n, true, "QDQ Add", "written as an Add whose output quantization saturates at 0 and 1: runs as QLinearAdd")
 			continue
+		case "ReduceMean":
+			q.meanAsPool(n, acts[p.out[n]])
+			q.decide(n, true, "QDQ GlobalAveragePool", "the mean over the spatial axes is GlobalAveragePool (then Flatten without keepdims): runs as QLinearGlobalAveragePool")
+			continue
 		case "HardSwish":
 			q.hardSwish(n, quantized[inputOf[n]], acts[inputOf[n]])
 			q.decide(n, true, "QDQ Add, Mul", "x times HardSigmoid(x), written as an Add saturating at 0 and 1: runs as QLinearAdd and QLinearMul")
@@ -218,6 +222,21 @@ func (q *rewriter) hardSwish(n *onnxpb.NodeProto, x qtensor, in qmath.Params) {
 	nodes = append(append(nodes, pair...),
 		onnxb.Node("Mul", n.GetName(), []string{n.Input[0], dv}, []string{n.Output[0]}))
 	q.replace[n] = nodes
+}
+
+// meanAsPool replaces a ReduceMean over the spatial axes (checked by
+// spatialMean) by the GlobalAveragePool that computes it; without keepdims,
+// a Flatten then drops the two 1s, its input quantized as its output (out's
+// parameters) so that ONNX Runtime runs it on the integers.
+func (q *rewriter) meanAsPool(n *onnxpb.NodeProto, out qmath.Params) {
+	if attrInt(n, "keepdims", 1) != 0 {
+		q.replace[n] = []*onnxpb.NodeProto{onnxb.Node("GlobalAveragePool", n.GetName(), n.Input[:1], n.Output)}
+		return
+	}
+	pooled := q.namer.Name(n.GetName() + "_pooled")
+	_, dv, pair := q.qdq(pooled, out)
+	q.replace[n] = append(append([]*onnxpb.NodeProto{onnxb.Node("GlobalAveragePool", n.GetName(), n.Input[:1], []string{pooled})}, pair...),
+		onnxb.Node("Flatten", q.namer.Name(n.GetName()+"_flatten"), []string{dv}, n.Output, onnxb.Int("axis", 1)))
 }
 
 // staticWeights replaces a core node's weight (and bias) by DequantizeLinear

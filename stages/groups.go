@@ -119,3 +119,21 @@ func (x *Execution) Check() error {
 	}
 	return errs.Err()
 }
+
+// Speed is a model transform's speed check: the result timed side by side
+// with the model it is compared with, in ONNX Runtime's worker (the harness's
+// transform.Speed). A stage that embeds it needs the machine alone when
+// VerifySpeed is on (ExclusiveFor) and outputs speedup, speedup_low and
+// speedup_high.
+type Speed struct {
+	VerifySpeed     bool  `name:"verify_speed" default:"false" doc:"time the result side by side with the input model at batch 1 (medians with a 95% interval) and warn when it is slower or the timing is unstable; the instance then runs alone"`
+	SpeedIterations int64 `name:"speed_iterations" default:"30" doc:"timed runs per model for verify_speed"`
+}
+
+// Check rejects fewer than one timed run.
+func (s *Speed) Check() error {
+	if s.SpeedIterations < 1 {
+		return Errorf("speed_iterations", "%d: want at least 1", s.SpeedIterations)
+	}
+	return nil
+}

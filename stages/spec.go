@@ -97,6 +97,9 @@ type Spec struct {
 	// starts nothing else while it runs. A stage that times things only
 	// with some parameters also implements ExclusiveFor.
 	Exclusive bool
+	// ExclusiveWhen says, for such a stage, with which parameters it times
+	// things ("`verify_speed` is true"); the docs print it.
+	ExclusiveWhen string
 }
 
 // ExclusiveFor is implemented by an Exclusive stage that needs the machine

@@ -143,7 +143,10 @@ func describeSpec(w io.Writer, s stages.Spec) {
 	if s.Environmental {
 		fmt.Fprintln(w, "\nIts cache key includes this machine's fingerprint (CPU, GPU, runtime versions).")
 	}
-	if s.Exclusive {
+	switch {
+	case s.Exclusive && s.ExclusiveWhen != "":
+		fmt.Fprintf(w, "\nIt runs alone when %s: no other stage runs while it times things.\n", s.ExclusiveWhen)
+	case s.Exclusive:
 		fmt.Fprintln(w, "\nIt runs alone: no other stage runs while it times things.")
 	}
 	if s.Doc != "" {

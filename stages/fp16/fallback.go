@@ -10,6 +10,7 @@ import (
 
 	"github.com/sentinelzer0/szrun/onnx"
 	"github.com/sentinelzer0/szrun/onnx/onnxpb"
+	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
 	"github.com/sentinelzer0/szrun/stages/internal/transform"
 )
 
@@ -54,7 +55,8 @@ type attempt func(ctx context.Context, extra []string) (res *Result, v *verdict,
 type verdict struct {
 	checks []outputCheck
 	worst  float64
-	acc    *transform.Accuracy // on labelled data
+	acc    *transform.Accuracy  // on labelled data
+	cmp    *evaluate.Comparison // for the report; nil when the model did not run
 	// crashed is set when ONNX Runtime died loading or running the model.
 	crashed bool
 }

@@ -85,8 +85,9 @@ type Result struct {
 	// Convert lifted it to 6, which it does only where no node's meaning
 	// changes; 0 otherwise.
 	OpsetUpgradedFrom int64 `json:"opset_upgraded_from,omitempty"`
-	// Warnings repeats what was passed to Options.Warn.
-	Warnings []string `json:"warnings"`
+	// Warnings repeats what was passed to Options.Warn (the stage's report
+	// carries them in its shared warnings).
+	Warnings []string `json:"-"`
 	// converted names the main graph's nodes that now compute in float16,
 	// in graph order: what the fallback may keep in float32.
 	converted []string

@@ -19,7 +19,8 @@ type Params struct {
 	stages.Verification `alias.data:"inputs" key.data:"inputs" default.samples:"4" doc.samples:"random samples to verify with"`
 	Fallback            string  `name:"fallback" default:"auto" enum:"auto,off" doc:"auto: when the float16 model fails to load or verify, keep a small set of nodes in float32 until it passes (found by bisection over the graph; listed in the report); off: fail"`
 	MaxRelError         float64 `name:"max_rel_error" alias:"rtol" key:"rtol" default:"0.05" doc:"largest allowed max|fp16-fp32| / max|fp32| per output"`
-	stages.Execution    `doc.threads:"ONNX Runtime intra-op threads for verification; 0 = default" doc.providers:"execution providers to verify the float16 model on (cuda, tensorrt, cpu); default cpu"`
+	stages.Execution    `doc.threads:"ONNX Runtime intra-op threads for verification and timing; 0 = default" doc.providers:"execution providers to verify and time the float16 model on (cuda, tensorrt, cpu); default cpu"`
+	stages.Speed        `doc.verify_speed:"time the float16 model side by side with the float32 one at batch 1 (medians with a 95% interval) and warn when it is slower or the timing is unstable; the instance then runs alone"`
 }
 
 // Check requires a sample and a sane tolerance.
@@ -39,16 +40,36 @@ var _ stages.Stage = (*Stage)(nil)
 // New returns the fp16 stage.
 func New() *Stage { return &Stage{} }
 
+var _ stages.ExclusiveFor = (*Stage)(nil)
+
+// ExclusiveFor says that an instance needs the machine to itself only when
+// it times the float16 model against the float32 one (verify_speed).
+func (s *Stage) ExclusiveFor(params map[string]any) bool {
+	var p Params
+	if err := stages.Decode(params, &p); err != nil {
+		return true
+	}
+	return p.VerifySpeed
+}
+
 // Spec declares the stage.
 func (s *Stage) Spec() stages.Spec {
 	return stages.Spec{
 		Name: "fp16",
 		// 2: the model is normalized (transform.Open) before it is converted.
 		// 3: accuracy_before, accuracy and accuracy_drop on labelled data.
-		Version: "5",
+		// 5: the fallback searches units of float16 nodes and ships the last
+		// passing conversion.
+		// 6: report.json is the transform harness's shared shape
+		// (verification is an object with each output's comparison, no
+		// longer a list; output, size_ratio, speed); verify_speed.
+		Version: "6",
 		Summary: "Convert float32 to float16 with safe boundaries, then verify in ONNX Runtime.",
 		Doc:     specDoc,
-		Params:  stages.ParamsOf(Params{}),
+		// Only verify_speed times anything (ExclusiveFor).
+		Exclusive:     true,
+		ExclusiveWhen: "`verify_speed` is true",
+		Params:        stages.ParamsOf(Params{}),
 		Outputs: []stages.OutputSpec{
 			{Name: "model", Kind: stages.FileOutput, Doc: "the float16 model (model.onnx)"},
 			{Name: "report", Kind: stages.FileOutput, Doc: "report.json: what stayed float32 and why, clamping, casts, verification"},
@@ -62,6 +83,9 @@ func (s *Stage) Spec() stages.Spec {
 			{Name: "accuracy_before", Kind: stages.ValueOutput, Type: "number", Doc: "with data and labels: the original model's accuracy"},
 			{Name: "accuracy", Kind: stages.ValueOutput, Type: "number", Doc: "with data and labels: the float16 model's accuracy"},
 			{Name: "accuracy_drop", Kind: stages.ValueOutput, Type: "number", Doc: "accuracy_before - accuracy (0.01 = one point)"},
+			{Name: "speedup", Kind: stages.ValueOutput, Type: "number", Doc: "float32 latency / float16 latency at batch 1, medians timed side by side (0 when verify_speed is off)"},
+			{Name: "speedup_low", Kind: stages.ValueOutput, Type: "number", Doc: "lower end of speedup's 95% confidence interval (0 when verify_speed is off)"},
+			{Name: "speedup_high", Kind: stages.ValueOutput, Type: "number", Doc: "upper end of speedup's 95% confidence interval (0 when verify_speed is off)"},
 		},
 	}
 }

@@ -92,6 +92,18 @@ first failure, as before. A native crash of ONNX Runtime (in its worker process)
 failure like any other: torch.nn.TransformerEncoder exported at opset 13, whose float16 form
 segfaults ONNX Runtime 1.30, ships with its self-attention Transposes kept in float32.
 
+**Speed** (` + "`verify_speed: true`" + `, off by default so nothing gets slower). The float16
+model is timed side by side with the float32 one on ` + "`providers`" + ` at batch 1 on the first
+sample of the data: values ` + "`speedup`, `speedup_low`, `speedup_high`" + ` and the report's
+` + "`speed`" + `; a slower model or unstable timing is a warning (expect one on CPU, see above).
+See "Model transforms" for how it is timed.
+
+**Report.** ` + "`report`" + ` is report.json with every transform's shared keys (its
+` + "`verification`" + ` holds each output's comparison) and the conversion's own: ` + "`keep_io_types`" + `,
+` + "`max_rel_error`" + `, top-level ` + "`accuracy_before`, `accuracy`, `accuracy_drop`" + ` on labelled data,
+` + "`fallback`" + `, and what the conversion did (` + "`converted_nodes`, `blocked`, `kept_inputs`" + `,
+` + "`clamped`, `casts_inserted`, `casts_removed`" + `, ...).
+
 **Refused input.** A model ONNX Runtime cannot load, and a model that is
 already float16 (no float32 tensors: the error says so; running fp16 twice is
 a recipe mistake, not something to pass over silently).

@@ -42,17 +42,13 @@ func parseParams(in *stages.Input) (*params, error) {
 	return p, nil
 }
 
-// report is the stage's report.json.
+// report is the stage's report.json: the harness's shared part (model,
+// output, sizes, normalized, verification, speed, warnings) and the
+// conversion's own beside it.
 type report struct {
-	Model        string        `json:"model"`
-	KeepIOTypes  bool          `json:"keep_io_types"`
-	SizeBefore   int64         `json:"size_before"`
-	SizeAfter    int64         `json:"size_after"`
-	MaxRelError  float64       `json:"max_rel_error"`
-	Verification []outputCheck `json:"verification"`
-	// Normalized says what was done to the model before the conversion,
-	// when anything was.
-	Normalized *normalize.Report `json:"normalized,omitempty"`
+	transform.Report
+	KeepIOTypes bool    `json:"keep_io_types"`
+	MaxRelError float64 `json:"max_rel_error"`
 	// Accuracy, on labelled data, is both models' top-1 accuracy.
 	*transform.Accuracy
 	// Fallback, when the conversion alone failed, lists the nodes kept in
@@ -169,12 +165,31 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 			logger.Warn("kept in float32 by the fallback", "node", k.Node, "op", k.Op, "why", k.Why)
 		}
 	}
-	rep := &report{Model: p.Model, KeepIOTypes: !p.opts.FP16IO, Result: res, Verification: vd.checks, MaxRelError: vd.worst, Fallback: fb, Accuracy: vd.acc}
-	if tm.Normalized.Changed() {
-		rep.Normalized = tm.Normalized
-	}
-	if rep.SizeBefore, rep.SizeAfter, err = transform.Sizes(p.Model, out); err != nil {
+	sizeBefore, sizeAfter, err := transform.Sizes(p.Model, out)
+	if err != nil {
 		return nil, fmt.Errorf("fp16 %s: %w", p.Model, err)
+	}
+	rep := &report{Report: *transform.NewReport(p.Model, out, sizeBefore, sizeAfter, tm), KeepIOTypes: !p.opts.FP16IO,
+		Result: res, MaxRelError: vd.worst, Fallback: fb, Accuracy: vd.acc}
+	rep.Warn(res.Warnings...)
+	if p.Verify {
+		rep.Verification = transform.Verified(p.Data, vd.cmp)
+	}
+	if p.VerifySpeed {
+		in.Report(2, 3, "time")
+		so := transform.SpeedOptions{Threads: int(p.Threads), Providers: p.Providers, Runs: int(p.SpeedIterations), Seed: 1}
+		if v != nil {
+			so.Data = v.Data
+		}
+		t, err := transform.Speed(ctx, []string{tm.Path, out}, so)
+		if err != nil {
+			return nil, fmt.Errorf("fp16: verify_speed: %w", err)
+		}
+		rep.Speed = t.Report(1)
+		for _, w := range rep.Speed.Warnings("float16 model", "float32 one") {
+			rep.Warn(w)
+			logger.Warn(w)
+		}
 	}
 	reportPath := filepath.Join(in.WorkDir, "report.json")
 	if err := atomicfile.WriteJSON(reportPath, rep); err != nil {
@@ -189,6 +204,7 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 		"max_rel_error": rep.MaxRelError, "fallback_nodes": int64(fallbackNodes(fb)),
 	}
 	vd.acc.Values(values)
+	rep.Speed.Values(values)
 	return &stages.Output{Files: map[string]string{"model": out, "report": reportPath}, Values: values}, nil
 }
 

@@ -95,8 +95,8 @@ func TestUnknownOpWarns(t *testing.T) {
 	if err := json.Unmarshal(data, &r); err != nil {
 		t.Fatal(err)
 	}
-	if len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], `"NoSuchOp"`) {
-		t.Errorf("warnings %q, want one about NoSuchOp", r.Warnings)
+	if len(r.Report.Warnings) != 1 || !strings.Contains(r.Report.Warnings[0], `"NoSuchOp"`) {
+		t.Errorf("warnings %q, want one about NoSuchOp", r.Report.Warnings)
 	}
 	if out.Values["blocked_nodes"].(int64) != 3 { // the three Relus
 		t.Errorf("blocked_nodes = %v, want 3", out.Values["blocked_nodes"])

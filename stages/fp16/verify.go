@@ -40,7 +40,7 @@ func checkConverted(ctx context.Context, v *transform.Verifier, path string, p *
 		return &verdict{checks: []outputCheck{}, crashed: crashed}, "fails to load or run in ONNX Runtime: " + strings.TrimPrefix(err.Error(), transform.ErrRun.Error()+": ")
 	}
 	checks, worst, err := checkComparison(v.Want, cmp, p.MaxRelError)
-	vd := &verdict{checks: checks, worst: worst, acc: transform.AccuracyOf(cmp)}
+	vd := &verdict{checks: checks, worst: worst, acc: transform.AccuracyOf(cmp), cmp: cmp}
 	if err != nil {
 		return vd, "fails verification: " + err.Error()
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/charmbracelet/log"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/sentinelzer0/szrun/internal/atomicfile"
 	"github.com/sentinelzer0/szrun/onnx"
 	"github.com/sentinelzer0/szrun/onnx/onnxpb"
 	"github.com/sentinelzer0/szrun/runtime"
@@ -100,17 +101,45 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 
 	in.Report(1, 3, "verify")
 
-	maxAbs := 0.0
-	var acc *transform.Accuracy
+	var cmp *evaluate.Comparison
 	if p.Verify {
-		if maxAbs, acc, err = verify(ctx, v, outPath, &p); err != nil {
+		if cmp, err = verify(ctx, v, outPath, &p); err != nil {
 			return nil, err
 		}
 	}
-	in.Report(3, 3, "done")
 	sizeBefore, sizeAfter, err := transform.Sizes(p.Model, outPath)
 	if err != nil {
 		return nil, fmt.Errorf("optimize %s: %w", p.Model, err)
+	}
+	rep := &report{Report: *transform.NewReport(p.Model, outPath, sizeBefore, sizeAfter, tm), Level: p.Level,
+		NodesBefore: before.Nodes, NodesAfter: after.Nodes, OpsBefore: before.Ops, OpsAfter: after.Ops, ValueInfoRestored: restored}
+	if p.Verify {
+		rep.Verification = transform.Verified(p.Data, cmp)
+	}
+	if p.VerifySpeed {
+		in.Report(2, 3, "time")
+		so := transform.SpeedOptions{Threads: int(p.Threads), Runs: int(p.SpeedIterations), Seed: 1}
+		if v != nil {
+			so.Data = v.Data
+		}
+		t, err := transform.Speed(ctx, []string{tm.Path, outPath}, so)
+		if err != nil {
+			return nil, fmt.Errorf("optimize: verify_speed: %w", err)
+		}
+		rep.Speed = t.Report(1)
+		for _, w := range rep.Speed.Warnings("optimized model", "original") {
+			rep.Warn(w)
+			logger.Warn(w)
+		}
+	}
+	in.Report(3, 3, "done")
+	maxAbs := 0.0
+	if rep.Verification != nil {
+		maxAbs = rep.Verification.MaxAbsError
+	}
+	reportPath := filepath.Join(in.WorkDir, "report.json")
+	if err := atomicfile.WriteJSON(reportPath, rep); err != nil {
+		return nil, fmt.Errorf("optimize %s: write report: %w", p.Model, err)
 	}
 	logger.Info("optimized", "level", p.Level, "nodes_before", before.Nodes, "nodes_after", after.Nodes,
 		"value_info_restored", restored, "max_abs_error", maxAbs)
@@ -120,8 +149,24 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 		"ops_before": opsMap(before.Ops), "ops_after": opsMap(after.Ops),
 		"value_info_restored": int64(restored), "max_abs_error": maxAbs,
 	}
-	acc.Values(values)
-	return &stages.Output{Files: map[string]string{"model": outPath}, Values: values}, nil
+	if rep.Verification != nil {
+		rep.Verification.Accuracy.Values(values)
+	}
+	rep.Speed.Values(values)
+	return &stages.Output{Files: map[string]string{"model": outPath, "report": reportPath}, Values: values}, nil
+}
+
+// report is the stage's report.json: the harness's shared part (model,
+// output, sizes, normalized, verification, speed, warnings) and the
+// optimizer's own figures.
+type report struct {
+	transform.Report
+	Level             string         `json:"level"`
+	NodesBefore       int            `json:"nodes_before"`
+	NodesAfter        int            `json:"nodes_after"`
+	OpsBefore         map[string]int `json:"ops_before"`
+	OpsAfter          map[string]int `json:"ops_after"`
+	ValueInfoRestored int            `json:"value_info_restored"`
 }
 
 // finish reads ONNX Runtime's output, restores the original's shape

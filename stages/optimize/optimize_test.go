@@ -69,8 +69,8 @@ func TestOptimizeLevels(t *testing.T) {
 			if d := in0.GetType().GetTensorType().GetShape().GetDim()[0]; d.GetDimParam() == "" {
 				t.Errorf("input %s lost its symbolic batch dim: %v", in0.GetName(), d)
 			}
-			if ents, _ := os.ReadDir(in.WorkDir); len(ents) != 1 { // model.onnx only
-				t.Errorf("work dir holds %d entries, want only model.onnx", len(ents))
+			if ents, _ := os.ReadDir(in.WorkDir); len(ents) != 2 { // model.onnx and report.json only
+				t.Errorf("work dir holds %d entries, want only model.onnx and report.json", len(ents))
 			}
 			checkModel(t, out.Files["model"])
 			// Both data files have labels: both models are scored.
@@ -235,8 +235,8 @@ func TestOptimizeExternalData(t *testing.T) {
 	for _, e := range ents {
 		names = append(names, e.Name())
 	}
-	if strings.Join(names, ",") != "model.onnx,model.onnx.data" {
-		t.Errorf("work dir holds %v, want model.onnx and model.onnx.data", names)
+	if strings.Join(names, ",") != "model.onnx,model.onnx.data,report.json" {
+		t.Errorf("work dir holds %v, want model.onnx, model.onnx.data and report.json", names)
 	}
 	if out.Values["size_after"].(int64) < 100_000 {
 		t.Errorf("size_after %v does not count the data file", out.Values["size_after"])

@@ -12,7 +12,8 @@ type Params struct {
 	Verify              bool   `name:"verify" default:"true" doc:"run both models and require the same outputs within atol/rtol"`
 	stages.Verification `alias.data:"inputs" key.data:"inputs" default.samples:"4" doc.samples:"random samples to verify with"`
 	stages.Tolerances   `default.atol:"1e-4" default.rtol:"1e-3" doc.atol:"absolute tolerance: |opt-orig| <= atol + rtol*max(|orig|, the output's RMS)" doc.rtol:"relative tolerance"`
-	stages.Execution    `omit:"providers" doc.threads:"intra-op threads for the optimizer and verification; 0 = ONNX Runtime's default"`
+	stages.Execution    `omit:"providers" doc.threads:"intra-op threads for the optimizer, verification and timing; 0 = ONNX Runtime's default"`
+	stages.Speed        `doc.verify_speed:"time the optimized model side by side with the original at batch 1 (medians with a 95% interval, both as ONNX Runtime loads them by default) and warn when it is slower or the timing is unstable; the instance then runs alone"`
 }
 
 // Check requires at least one random sample.
@@ -28,6 +29,18 @@ var _ stages.Stage = (*Stage)(nil)
 // New returns the optimize stage.
 func New() *Stage { return &Stage{} }
 
+var _ stages.ExclusiveFor = (*Stage)(nil)
+
+// ExclusiveFor says that an instance needs the machine to itself only when
+// it times the optimized model against the original (verify_speed).
+func (s *Stage) ExclusiveFor(params map[string]any) bool {
+	var p Params
+	if err := stages.Decode(params, &p); err != nil {
+		return true
+	}
+	return p.VerifySpeed
+}
+
 // Levels are the optimization levels the stage accepts, weakest first.
 var Levels = []string{"basic", "extended", "all"}
 
@@ -38,12 +51,19 @@ func (s *Stage) Spec() stages.Spec {
 		// 2: the model is normalized (transform.Open) before it is optimized;
 		// verification fails on NaN/Inf the original has not.
 		// 3: accuracy_before, accuracy and accuracy_drop on labelled data.
-		Version: "5",
+		// 5: one tolerance rule with compare (evaluate.AllClose's RMS floor).
+		// 6: a report output (the transform harness's shared report.json)
+		// and verify_speed (speedup, speedup_low, speedup_high).
+		Version: "6",
 		Summary: "Run ONNX Runtime's graph optimizer and save the optimized, verified model.",
 		Doc:     specDoc,
-		Params:  stages.ParamsOf(Params{}),
+		// Only verify_speed times anything (ExclusiveFor).
+		Exclusive:     true,
+		ExclusiveWhen: "`verify_speed` is true",
+		Params:        stages.ParamsOf(Params{}),
 		Outputs: []stages.OutputSpec{
 			{Name: "model", Kind: stages.FileOutput, Doc: "the optimized model (model.onnx)"},
+			{Name: "report", Kind: stages.FileOutput, Doc: "report.json: sizes, normalization, verification, speed, warnings (the transforms' shared keys), level, node and op counts"},
 			{Name: "nodes_before", Kind: stages.ValueOutput, Type: "number", Doc: "nodes in the original, subgraphs included"},
 			{Name: "nodes_after", Kind: stages.ValueOutput, Type: "number", Doc: "nodes in the optimized model"},
 			{Name: "size_before", Kind: stages.ValueOutput, Type: "number", Doc: "original file size in bytes"},
@@ -55,6 +75,9 @@ func (s *Stage) Spec() stages.Spec {
 			{Name: "accuracy_before", Kind: stages.ValueOutput, Type: "number", Doc: "with data and labels: the original model's accuracy"},
 			{Name: "accuracy", Kind: stages.ValueOutput, Type: "number", Doc: "with data and labels: the optimized model's accuracy"},
 			{Name: "accuracy_drop", Kind: stages.ValueOutput, Type: "number", Doc: "accuracy_before - accuracy (0.01 = one point)"},
+			{Name: "speedup", Kind: stages.ValueOutput, Type: "number", Doc: "original latency / optimized latency at batch 1, medians timed side by side (0 when verify_speed is off)"},
+			{Name: "speedup_low", Kind: stages.ValueOutput, Type: "number", Doc: "lower end of speedup's 95% confidence interval (0 when verify_speed is off)"},
+			{Name: "speedup_high", Kind: stages.ValueOutput, Type: "number", Doc: "upper end of speedup's 95% confidence interval (0 when verify_speed is off)"},
 		},
 	}
 }
@@ -98,6 +121,16 @@ rounding in ONNX Runtime's reordered kernels reaches on outputs of a huge
 magnitude), with NaN/Inf in the same places; otherwise the stage fails
 and names the output and the worst element. A model ONNX Runtime rejects
 fails the stage before anything is written.
+
+**Speed** (` + "`verify_speed: true`" + `, off by default so nothing gets slower). The
+optimized model is timed side by side with the original (both as ONNX Runtime
+loads them by default, so this is what the saved optimization buys at run time
+beyond the session's own) at batch 1 on the first sample of the data: values
+` + "`speedup`, `speedup_low`, `speedup_high`" + ` and the report's ` + "`speed`" + `; a slower
+model or unstable timing is a warning. See "Model transforms" for how.
+
+**Report.** ` + "`report`" + ` is report.json with every transform's shared keys and
+` + "`level`, `nodes_before`, `nodes_after`, `ops_before`, `ops_after`, `value_info_restored`" + `.
 
 Example:
 

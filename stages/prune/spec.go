@@ -60,8 +60,9 @@ func (s *Stage) Spec() stages.Spec {
 		Doc:     specDoc,
 		// The target search times candidates against the original; without a
 		// target the stage shares the machine (ExclusiveFor).
-		Exclusive: true,
-		Params:    stages.ParamsOf(Params{}),
+		Exclusive:     true,
+		ExclusiveWhen: "it has a `target`",
+		Params:        stages.ParamsOf(Params{}),
 		Outputs: []stages.OutputSpec{
 			{Name: "model", Kind: stages.FileOutput, Doc: "the pruned model (with schedule: the last step's)"},
 			{Name: "models", Kind: stages.FileOutput, Doc: "folder with one model per step, named by amount: 0.1.onnx, 0.2.onnx (one file without schedule; 2-4.onnx for n:m)"},

@@ -50,8 +50,9 @@ func (s *Stage) Spec() stages.Spec {
 		Environmental: true,
 		// The speed check (verify_speed) times fp32 against INT8; without
 		// it the stage shares the machine (ExclusiveFor).
-		Exclusive: true,
-		Params:    stages.ParamsOf(Params{}),
+		Exclusive:     true,
+		ExclusiveWhen: "`verify_speed` is true (the default)",
+		Params:        stages.ParamsOf(Params{}),
 		Outputs: []stages.OutputSpec{
 			{Name: "model", Kind: stages.FileOutput, Doc: "the quantized model"},
 			{Name: "report", Kind: stages.FileOutput, Doc: "JSON report: per-node decisions and reasons, sizes, errors, timings"},

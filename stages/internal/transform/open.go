@@ -172,16 +172,17 @@ they load, normalize, save, verify and measure a model the same way:
    With labels, every transform reports ` + "`accuracy_before`, `accuracy` and `accuracy_drop`" + `
    (top-1 of the classifier output, 0.01 = one point).
 5. **Measure.** ` + "`size_before` and `size_after`" + ` count the model file and every external data
-   file it references. With ` + "`verify_speed: true`" + ` (` + "`quantize`" + `) the result is timed side by
-   side with the model it is compared with, in the worker, at batch 1 on the first sample of the
-   data (` + "`prune`" + `'s ` + "`target`" + ` search times each candidate the same way, on random inputs): after three warm-up runs the models take turns, each making 3 timed runs per turn
+   file it references. With ` + "`verify_speed: true`" + ` (the default in ` + "`quantize`" + `, off in ` + "`optimize`" + `
+   and ` + "`fp16`" + ` so that nothing gets slower) the result is timed side by side with the model it
+   is compared with, in the worker, at batch 1 on the first sample of the data, else random inputs
+   (` + "`prune`" + `'s ` + "`target`" + ` search times each candidate the same way, on random inputs): after three warm-up runs the models take turns, each making 3 timed runs per turn
    (one more run, not counted, starts each turn), until ` + "`speed_iterations`" + ` runs of each
    are timed. Medians come with a 95% interval from a bootstrap over the turns (the
    ` + "`benchmark`" + ` stage's statistics), ` + "`speedup`" + ` (before / after) with
    ` + "`speedup_low`" + ` and ` + "`speedup_high`" + `; a speedup whose interval is wider than ±10% of it is
    ` + "`unstable`" + ` and warned about, as is a result slower than its input. Timing needs the
    machine: an instance that times runs alone, other instances beside each other.
-6. **Report.** ` + "`report.json`" + ` (` + "`quantize`, `prune`" + `) starts with the keys every transform shares, then
+6. **Report.** Every transform's ` + "`report.json`" + ` starts with the keys every transform shares, then
    the stage's own:
 
    | key | meaning |

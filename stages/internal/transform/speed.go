@@ -13,15 +13,19 @@ import (
 // SpeedOptions says how Speed times models. The zero value times 30 runs per
 // model at batch 1 on random inputs with ONNX Runtime's default threads.
 type SpeedOptions struct {
-	// Inputs is the one feed every model runs on; nil makes random inputs
-	// (runtime.RandomInputs with Batch and Seed) from the first model's
-	// inputs.
+	// Inputs is the one feed every model runs on. Without it each model
+	// runs on Data (SpeedInputs: its first Batch samples, converted to the
+	// model's input types, as verification feeds them), else on random
+	// inputs (runtime.RandomInputs with Batch and Seed).
 	Inputs []*runtime.Tensor
-	// Batch is the batch of the random inputs (default 1) and what the
-	// report says was timed.
+	Data   *evaluate.Data
+	// Batch is the batch of the data or random inputs (default 1) and what
+	// the report says was timed.
 	Batch int64
-	// Threads are ONNX Runtime's intra-op threads (0: its default).
-	Threads int
+	// Threads are ONNX Runtime's intra-op threads (0: its default);
+	// Providers its execution providers (default CPU).
+	Threads   int
+	Providers []string
 	// Runs is how many runs of each model are timed (default 30), in turns
 	// of BlockRuns: rounded up to a whole number of turns.
 	Runs int
@@ -72,18 +76,24 @@ type Timing struct {
 // Interleaving the models and taking medians keeps a busy, shared machine
 // from favouring whichever model ran in a quiet spell; the turns are the
 // blocks of the bootstrap behind the intervals (package stats, as the
-// benchmark stage's). Every model must take the same inputs.
+// benchmark stage's).
 func Speed(ctx context.Context, paths []string, o SpeedOptions) (*Timing, error) {
 	o.applyDefaults()
 	runners := make([]*runtime.Runner, len(paths))
-	inputs := o.Inputs
 	for i, p := range paths {
-		s, err := runtime.NewSession(ctx, p, runtime.SessionOptions{IntraOpThreads: o.Threads, InterOpThreads: 1})
+		s, err := runtime.NewSession(ctx, p, runtime.SessionOptions{IntraOpThreads: o.Threads, InterOpThreads: 1, Providers: o.Providers})
 		if err != nil {
 			return nil, fmt.Errorf("time %s: %w", p, err)
 		}
 		defer s.Close()
-		if inputs == nil {
+		inputs := o.Inputs
+		switch {
+		case inputs != nil:
+		case o.Data != nil:
+			if inputs, err = SpeedInputs(o.Data, s.Inputs(), o.Batch); err != nil {
+				return nil, fmt.Errorf("time %s: inputs from %s: %w", p, o.Data.Path, err)
+			}
+		default:
 			if inputs, err = runtime.RandomInputs(s.Inputs(), nil, o.Batch, o.Seed); err != nil {
 				return nil, fmt.Errorf("time %s: random inputs: %w", p, err)
 			}

@@ -129,7 +129,8 @@ var rankPreserving = map[string]bool{"Conv": true, "BatchNormalization": true, "
 	"Sigmoid": true, "HardSigmoid": true, "HardSwish": true, "LeakyRelu": true, "Pad": true, "Identity": true}
 
 // rank is the number of dimensions of tensor t as far as the graph's
-// declared input and value_info shapes and rank-preserving ops tell, or -1.
+// declared input and value_info shapes, rank-preserving ops and Conv weights
+// (a Conv's output has its weight's rank) tell, or -1.
 func (x *index) rank(t string) int {
 	for depth := 0; depth < 10000; depth++ {
 		for _, vis := range [][]*onnxpb.ValueInfoProto{x.g.Input, x.g.ValueInfo} {
@@ -140,6 +141,11 @@ func (x *index) rank(t string) int {
 			}
 		}
 		p := x.producer[t]
+		if p != nil && p.GetOpType() == "Conv" && len(p.Input) > 1 {
+			if w := x.inits[p.Input[1]]; w != nil && len(w.Dims) >= 3 {
+				return len(w.Dims)
+			}
+		}
 		if p == nil || !rankPreserving[p.GetOpType()] || len(p.Input) == 0 {
 			return -1
 		}

@@ -15,13 +15,22 @@ import (
 // over the spatial axes, keepdims 0 as torch exports it) and a Gemm; with
 // keepdims the mean feeds a 1x1 Conv and a Relu instead. At opset 18 the axes are an
 // input.
-func meanModel(t *testing.T, opset int64, axes []int64, keepdims bool) string {
+func meanModel(t *testing.T, opset int64, axes []int64, keepdims, flat bool) string {
 	g := &onnxpb.GraphProto{Name: new("mean"),
 		Input: []*onnxpb.ValueInfoProto{onnxb.VI("x", onnxpb.TensorProto_FLOAT, -1, 4, 8, 8)},
 		Node:  []*onnxpb.NodeProto{onnxb.Node("Conv", "c1", []string{"x", "W1", "B1"}, []string{"c"}), onnxb.Node("Relu", "relu", []string{"c"}, []string{"h"})},
 		Initializer: []*onnxpb.TensorProto{
 			onnxb.Floats("W1", randFloats(32, 41), 8, 4, 1, 1), onnxb.Floats("B1", randFloats(8, 42), 8),
 		},
+	}
+	if flat {
+		// A flat input reshaped on the way: the Conv's rank comes from its
+		// weight, not from a declared shape (ShuffleNetV2's last Conv reads
+		// a Reshape).
+		g.Input = []*onnxpb.ValueInfoProto{onnxb.VI("x", onnxpb.TensorProto_FLOAT, -1, 256)}
+		g.Node = append([]*onnxpb.NodeProto{onnxb.Node("Reshape", "unflatten", []string{"x", "image"}, []string{"xi"})}, g.Node...)
+		g.Node[1].Input[0] = "xi"
+		g.Initializer = append(g.Initializer, onnxb.Int64s("image", []int64{-1, 4, 8, 8}, 4))
 	}
 	mean := onnxb.Node("ReduceMean", "mean", []string{"h"}, []string{"m"}, onnxb.Int("keepdims", map[bool]int64{false: 0, true: 1}[keepdims]))
 	if opset >= 18 {
@@ -57,23 +66,29 @@ func meanModel(t *testing.T, opset int64, axes []int64, keepdims bool) string {
 // the channels stays float.
 func TestSpatialMeanRunsAsPool(t *testing.T) {
 	qtest.RequireORT(t)
-	data := writeData(t, 16, 4, 8, 8)
+	images, flat := writeData(t, 16, 4, 8, 8), writeData(t, 16, 256)
 	for _, tc := range []struct {
 		opset    int64
 		axes     []int64
 		keepdims bool
+		flat     bool
 		format   string
 		pooled   bool
 	}{
-		{13, []int64{2, 3}, false, "qdq", true},
-		{13, []int64{-1, -2}, true, "qdq", true},
-		{18, []int64{2, 3}, false, "qdq", true},
-		{13, []int64{2, 3}, false, "qoperator", true},
-		{13, []int64{1}, true, "qdq", false},
-		{13, []int64{2}, true, "qdq", false},
+		{13, []int64{2, 3}, false, false, "qdq", true},
+		{13, []int64{-1, -2}, true, false, "qdq", true},
+		{18, []int64{2, 3}, false, false, "qdq", true},
+		{13, []int64{2, 3}, false, false, "qoperator", true},
+		{13, []int64{2, 3}, false, true, "qdq", true},
+		{13, []int64{1}, true, false, "qdq", false},
+		{13, []int64{2}, true, false, "qdq", false},
 	} {
-		t.Run(fmt.Sprintf("op%d-axes%v-keepdims%v-%s", tc.opset, tc.axes, tc.keepdims, tc.format), func(t *testing.T) {
-			model := meanModel(t, tc.opset, tc.axes, tc.keepdims)
+		t.Run(fmt.Sprintf("op%d-axes%v-keepdims%v-flat%v-%s", tc.opset, tc.axes, tc.keepdims, tc.flat, tc.format), func(t *testing.T) {
+			model := meanModel(t, tc.opset, tc.axes, tc.keepdims, tc.flat)
+			data := images
+			if tc.flat {
+				data = flat
+			}
 			out, rep, err := runStage(t, map[string]any{"model": model, "verify_speed": false, "format": tc.format,
 				"calibration": map[string]any{"data": data}})
 			if err != nil {

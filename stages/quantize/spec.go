@@ -40,8 +40,9 @@ func (s *Stage) Spec() stages.Spec {
 		// speedup_low and speedup_high.
 		// 8: a Shape or Size reads the quantized tensor, not a
 		// DequantizeLinear output. 9: a ReduceMean over the spatial axes
-		// is quantized as GlobalAveragePool (and Flatten).
-		Version: "9",
+		// is quantized as GlobalAveragePool (and Flatten). 10: a Conv's
+		// output has its weight's rank (ShuffleNetV2's mean quantizes).
+		Version: "10",
 		Summary: "Quantize an ONNX model to INT8 (dynamic or calibrated static QDQ) and prove it is smaller, faster and accurate.",
 		Doc:     specDoc,
 		// The speed check measures this machine, and calibration and

@@ -2,9 +2,14 @@
 """Build the szrun model zoo corpus (outside git; `make zoo` calls this).
 
     /usr/bin/python3 zoo/build.py DIR [--subset ci]
+    /usr/bin/python3 zoo/build.py DIR --calib-only   (re)write only the
+        <name>.calib.npz files of the models in DIR/models.txt, nothing exported
 
 DIR/models/<name>.onnx   every model of the corpus, flat
 DIR/models/<name>.npz    its calibration and verification inputs
+DIR/models/<name>.calib.npz  calibration inputs drawn like the random inputs
+                         szrun's compare stage tests with (floats uniform in
+                         [-1, 1]), CALIB_SAMPLES of them, another seed
 DIR/models.txt           the names, one a line, smallest model first
 DIR/manifest.json        name -> source, kind, bytes, input shapes
 
@@ -27,6 +32,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import zlib
 
 import numpy as np
 import onnx
@@ -48,6 +54,13 @@ CI_TD = ["test_Conv2d", "test_BatchNorm2d_eval"]
 CI_OWW = ["hello_deepa"]
 
 SAMPLES = 8  # rows of calibration data for inputs with a dynamic batch
+# Samples of the <name>.calib.npz sets. Their floats are uniform in [-1, 1],
+# as the random inputs szrun draws when a stage is given no data (runtime
+# RandomInputs: compare's top-1 agreement in zoo/int8.yaml), from numpy's
+# generator seeded with CALIB_SEED and the name: other inputs than those the
+# agreement is measured on, from the same distribution.
+CALIB_SAMPLES = 32
+CALIB_SEED = 0xCA1B
 
 
 def link(src, dst):
@@ -93,6 +106,54 @@ def random_inputs(m, seed):
         else:
             out[v.name] = rng.integers(0, 10, size=shape).astype(dt)
     return out
+
+
+def calib_inputs(m, name):
+    """CALIB_SAMPLES samples per graph input, drawn like szrun's random inputs:
+    floats uniform in [-1, 1], integers in [0, 10). A dynamic first axis holds
+    the samples; a model whose inputs are all static gets the stacked form
+    (one more leading axis, each slice one complete feed). Raises ValueError
+    for a dynamic dimension besides the batch."""
+    rng = np.random.default_rng([CALIB_SEED, zlib.crc32(name.encode())])
+    ins = graph_inputs(m)
+    stacked = all(None not in static_dims(v) for v in ins)
+    out = {}
+    for v in ins:
+        dims = static_dims(v)
+        if stacked:
+            shape = [CALIB_SAMPLES] + dims
+        else:
+            shape = []
+            for i, d in enumerate(dims):
+                if d:
+                    shape.append(d)
+                elif i == 0:
+                    shape.append(CALIB_SAMPLES)
+                else:
+                    raise ValueError("input %s: dynamic dimension %d besides the batch" % (v.name, i))
+        dt = onnx.mapping.TENSOR_TYPE_TO_NP_TYPE[v.type.tensor_type.elem_type]
+        if np.issubdtype(dt, np.floating):
+            out[v.name] = rng.uniform(-1, 1, size=shape).astype(dt)
+        else:
+            out[v.name] = rng.integers(0, 10, size=shape).astype(dt)
+    return out
+
+
+def write_calib(models, names, force=False):
+    """Write <name>.calib.npz for each model (all, with force) that lacks
+    one; a model whose inputs cannot be drawn is skipped with a note."""
+    n = 0
+    for name in names:
+        path = os.path.join(models, name + ".calib.npz")
+        if os.path.exists(path) and not force:
+            continue
+        m = onnx.load(os.path.join(models, name + ".onnx"), load_external_data=False)
+        try:
+            write_npz(path, calib_inputs(m, name), force=True)
+            n += 1
+        except ValueError as e:
+            print("zoo: no calibration set for %s: %s" % (name, e), file=sys.stderr)
+    return n
 
 
 def write_npz(path, arrays, force=False):
@@ -222,11 +283,17 @@ def main():
         sys.exit(__doc__)
     root = os.path.abspath(args[0])
     subset = None
+    models = os.path.join(root, "models")
+    if len(args) == 2 and args[1] == "--calib-only":
+        with open(os.path.join(root, "models.txt")) as f:
+            names = [n.strip() for n in f if n.strip()]
+        n = write_calib(models, names, force=True)
+        print("zoo: %d calibration sets in %s" % (n, models))
+        return
     if len(args) == 3 and args[1] == "--subset" and args[2] == "ci":
         subset = "ci"
     elif len(args) != 1:
         sys.exit(__doc__)
-    models = os.path.join(root, "models")
     os.makedirs(models, exist_ok=True)
     manifest = {}
     if subset == "ci":
@@ -254,6 +321,7 @@ def main():
         rec["opset"] = next((o.version for o in m.opset_import if o.domain in ("", "ai.onnx")), 0)
         names.append(name)
     names.sort(key=lambda n: (manifest[n]["bytes"], n))
+    write_calib(models, names)
     with open(os.path.join(root, "manifest.json.tmp"), "w") as f:
         json.dump(manifest, f, indent=1, sort_keys=True)
     os.replace(os.path.join(root, "manifest.json.tmp"), os.path.join(root, "manifest.json"))

@@ -58,16 +58,11 @@ func values(rep *Report) map[string]any {
 	for _, c := range rep.Candidates {
 		passed[c.Name] = c.Passed
 		var a, r float64
-		cosMin, t1 := 1.0, -1.0
+		cosMin, t1 := 1.0, evaluate.Top1Agreement(c.Outputs, rep.ClassifierOutput)
 		for _, oc := range c.Outputs {
 			a, r = max(a, oc.MaxAbsError), max(r, oc.MaxRelError)
 			if oc.Problem == "" {
 				cosMin = min(cosMin, oc.Cosine)
-			}
-			if oc.Top1Agreement != nil && (rep.ClassifierOutput == "" || oc.Name == rep.ClassifierOutput) {
-				if t1 < 0 || *oc.Top1Agreement < t1 {
-					t1 = *oc.Top1Agreement
-				}
 			}
 			if oc.Name == rep.ClassifierOutput && oc.CandAccuracy != nil {
 				acc[c.Name], drop[c.Name] = *oc.CandAccuracy, *oc.AccuracyDrop

@@ -20,6 +20,9 @@ func (j *job) met(m metrics) bool {
 	if a.maxDrop >= 0 && j.refAcc >= 0 && m.Accuracy >= 0 && j.refAcc-m.Accuracy > a.maxDrop+1e-12 {
 		return false
 	}
+	if a.minAgreement >= 0 && !(m.Agreement >= a.minAgreement-1e-12) {
+		return false
+	}
 	return true
 }
 
@@ -29,11 +32,13 @@ func (j *job) met(m metrics) bool {
 // weight layer in float), then keeps layers in float, most harmful first,
 // until the budget holds. Measuring layers alone rather than leaving one out
 // ranks them by what each contributes: with everything else quantized, the
-// error of one layer drowns in the others'.
+// error of one layer drowns in the others'. With a min_agreement budget,
+// a layer whose INT8 alone flips more top-1 classes ranks first, then the
+// error decides: on tens of samples most layers alone flip none.
 func (j *job) budget(ctx context.Context, res *result, out string) error {
 	j.final = res
 	a := j.o.acc
-	if a == nil || (a.maxDrop < 0 && a.maxOutputError < 0) {
+	if a == nil || (a.maxDrop < 0 && a.maxOutputError < 0 && a.minAgreement < 0) {
 		return nil
 	}
 	br := &BudgetReport{Met: j.met(res.m)}
@@ -42,6 +47,9 @@ func (j *job) budget(ctx context.Context, res *result, out string) error {
 	}
 	if a.maxOutputError >= 0 {
 		br.MaxOutputError = a.maxOutputError
+	}
+	if a.minAgreement >= 0 {
+		br.MinAgreement = a.minAgreement
 	}
 	j.rep.Budget = br
 	if br.Met {
@@ -70,16 +78,22 @@ func (j *job) budget(ctx context.Context, res *result, out string) error {
 		if err != nil {
 			return fmt.Errorf("quantize: sensitivity of %q: %w", name, err)
 		}
-		br.Sensitivity = append(br.Sensitivity, SensitivityEntry{Node: name, MaxRelError: r.m.MaxRelError, Accuracy: r.m.Accuracy})
+		br.Sensitivity = append(br.Sensitivity, SensitivityEntry{Node: name, MaxRelError: r.m.MaxRelError, Accuracy: r.m.Accuracy, Agreement: r.m.Agreement})
 	}
 	_ = os.Remove(trial)
-	// Most harmful first: the largest error when alone in INT8; ties by name.
+	// Most harmful first: the largest error when alone in INT8 (the lowest
+	// agreement first with an agreement budget); ties by name.
 	order := append([]SensitivityEntry(nil), br.Sensitivity...)
-	sort.SliceStable(order, func(a, b int) bool {
-		if order[a].MaxRelError != order[b].MaxRelError {
-			return order[a].MaxRelError > order[b].MaxRelError
+	byAgreement := a.minAgreement >= 0
+	sort.SliceStable(order, func(x, y int) bool {
+		ex, ey := order[x], order[y]
+		switch {
+		case byAgreement && ex.Agreement != ey.Agreement:
+			return ex.Agreement < ey.Agreement
+		case ex.MaxRelError != ey.MaxRelError:
+			return ex.MaxRelError > ey.MaxRelError
 		}
-		return order[a].Node < order[b].Node
+		return ex.Node < ey.Node
 	})
 	// Keep the k most harmful layers in float for a small k that meets the
 	// budget: gallop (k = 1, 2, 4, ...) to the first k that passes, then
@@ -98,7 +112,7 @@ func (j *job) budget(ctx context.Context, res *result, out string) error {
 			return nil, err
 		}
 		last = k
-		j.in.Log.Info("budget", "kept_float", k, "max_rel_error", r.m.MaxRelError, "accuracy", r.m.Accuracy)
+		j.in.Log.Info("budget", "kept_float", k, "max_rel_error", r.m.MaxRelError, "accuracy", r.m.Accuracy, "agreement", r.m.Agreement)
 		return r, nil
 	}
 	lo, hi := 0, len(order) // lo fails (measured above)

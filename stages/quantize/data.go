@@ -77,7 +77,10 @@ type metrics struct {
 	MaxRelError float64 `json:"max_rel_error"` // evaluate.RelError, worst output
 	MeanAbs     float64 `json:"mean_abs_error"`
 	Accuracy    float64 `json:"accuracy"` // top-1 of output 0; -1 without labels
-	NonFinite   int     `json:"non_finite"`
+	// Agreement is the top-1 agreement with the fp32 model (job.agreeOn);
+	// -1 when no output has one.
+	Agreement float64 `json:"agreement"`
+	NonFinite int     `json:"non_finite"`
 }
 
 func compare(ref, got [][]float32, labels []int64) metrics {

@@ -14,8 +14,10 @@ copied per node; the report's ` + "`normalized`" + ` says what changed. (1) ` + 
 (Conv+BatchNorm folding, constant folding; standard ONNX out). That optimized
 fp32 model is what gets quantized and what every number is compared with.
 (2) Static mode calibrates (below). (3) Nodes are rewritten. (4) The result is
-checked against the fp32 model on ` + "`accuracy.data`" + ` (else the calibration
-data, else 8 random samples; ` + "`shapes`" + ` and ` + "`fixed_inputs`" + ` shape them, as everywhere) and (5) timed against it at batch 1
+checked against the fp32 model on ` + "`accuracy.data`" + ` (else, when ` + "`accuracy`" + ` is
+given, ` + "`accuracy.samples`" + ` random inputs; else the calibration data, else 8
+random inputs; random inputs are uniform in [-1, 1] like compare's, with
+another seed; ` + "`shapes`" + ` and ` + "`fixed_inputs`" + ` shape them, as everywhere) and (5) timed against it at batch 1
 (` + "`verify_speed`" + `: ` + "`speed_iterations`" + ` runs of each, in interleaved turns,
 medians with a 95% confidence interval, as every transform's speed check): a
 model slower than its input, or timing too noisy to tell, is a WARN in the log
@@ -77,10 +79,21 @@ against 255 levels). The data must name exactly the model's inputs (arrays
 named ` + "`labels`" + ` or like a model output are ignored).
 
 **Accuracy budget.** With ` + "`accuracy.max_drop`" + ` (a fraction: 0.005 = half a
-point of top-1 accuracy, needs labels) or ` + "`accuracy.max_rel_error`" + ` (max
-|int8 - fp32| / max |fp32| over the outputs), a model that breaks the budget
-triggers a sensitivity search: each weight layer is measured alone in INT8, and
-layers are kept in float, most harmful first, until the budget holds.
+point of top-1 accuracy, needs labels), ` + "`accuracy.max_rel_error`" + ` (max
+|int8 - fp32| / max |fp32| over the outputs) or ` + "`accuracy.min_agreement`" + `
+(top-1 agreement with the fp32 model, as compare's ` + "`top1_agreement`" + `: the
+share of samples whose argmax over the last axis is the fp32 model's, on the
+classifier output with labels, else the smallest over the float outputs of
+rank 2 or more; no labels needed), a model that breaks the budget triggers a
+sensitivity search: each weight layer is measured alone in INT8, and layers
+are kept in float, most harmful first (lowest agreement alone, then largest
+error), until the budget holds. The budget is met on the verification data:
+with unlabelled random inputs give enough of them (` + "`accuracy.samples`" + `: 64
+allow no flipped sample at 0.99, 256 allow two) for the agreement to carry over
+to other inputs. When even every weight layer in float does not meet it, the
+report says ` + "`met: false`" + ` and the log and report warn. Each layer's measure
+is one quantization and verification run: minutes for a model with a hundred
+weight layers.
 
 **Skipped nodes** are reported with the reason: weights not constant after
 optimization, op types without a faster integer kernel, ` + "`exclude`" + `,
@@ -92,14 +105,16 @@ names, types or shapes do not match the model's inputs, an empty data set, an
 sizes, calibration, verification, speed, budget search, warnings), and the
 values ` + "`size_before`" + `, ` + "`size_after`" + `, ` + "`size_ratio`" + `, ` + "`quantized_nodes`" + `,
 ` + "`float_nodes`" + `, ` + "`max_rel_error`" + `, ` + "`accuracy`" + `, ` + "`accuracy_before`" + `,
-` + "`accuracy_drop`" + ` (-1/0 without labels) and ` + "`speedup`" + `, ` + "`speedup_low`" + `,
+` + "`accuracy_drop`" + ` (-1/0 without labels), ` + "`agreement`" + ` (top-1 agreement with
+fp32) and ` + "`speedup`" + `, ` + "`speedup_low`" + `,
 ` + "`speedup_high`" + ` (batch 1). The report has every transform's shared keys (see
 "Model transforms" above) and quantize's own: ` + "`mode`, `format`, `config`" + `,
 ` + "`size_fp32_optimized`, `quantized_nodes`, `float_nodes`, `nodes`" + `,
-` + "`calibration`" + ` and ` + "`budget`" + `.
+` + "`calibration`" + `, ` + "`agreement`" + ` and ` + "`budget`" + `.
 
-Example: a CNN with static INT8 and a half-point accuracy budget, and an
-encoder with dynamic INT8.
+Example: a CNN with static INT8 and a half-point accuracy budget, a CNN with
+no labelled data that must keep 99% of fp32's top-1 answers on 64 random
+inputs, and an encoder with dynamic INT8.
 
 ` + "```yaml" + `
 stages:
@@ -109,6 +124,12 @@ stages:
       model: ../examples/models/digits_cnn.onnx
       calibration: { data: ../examples/data/digits_calib.npz, method: percentile }
       accuracy: { data: ../examples/data/digits_test.npz, max_drop: 0.005 }
+  unlabelled:
+    uses: quantize
+    with:
+      model: ../examples/models/resnet_small.onnx
+      calibration: { data: ../examples/data/resnet_inputs.npz }
+      accuracy: { samples: 64, min_agreement: 0.99 }
   encoder:
     uses: quantize
     with:

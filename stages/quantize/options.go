@@ -37,8 +37,10 @@ type calibOptions struct {
 type accuracyOptions struct {
 	data           string
 	labels         string
+	samples        int64   // random inputs (no data)
 	maxDrop        float64 // < 0: none
 	maxOutputError float64 // < 0: none
+	minAgreement   float64 // < 0: none
 }
 
 // Params are the stage's parameters.
@@ -77,10 +79,12 @@ type Calibration struct {
 
 // Accuracy is the `accuracy` parameter.
 type Accuracy struct {
-	Data        string  `name:"data" type:"path" required:"true" doc:".npz or folder with the model inputs (and labels)"`
-	Labels      string  `name:"labels" default:"labels" doc:"name of the integer label array in data (top-1 accuracy when present)"`
-	MaxDrop     float64 `name:"max_drop" default:"-1" doc:"largest accuracy drop allowed, as a fraction (0.005 = half a point); layers are kept in float until it holds"`
-	MaxRelError float64 `name:"max_rel_error" alias:"max_output_error" key:"max_output_error" default:"-1" doc:"largest relative output error allowed (max |int8-fp32| / max |fp32|, as compare's max_rel_error); layers are kept in float until it holds"`
+	Data         string  `name:"data" type:"path" doc:".npz or folder with the model inputs (and labels); default: random inputs (floats uniform in [-1, 1], as compare draws them, another seed), samples of them"`
+	Samples      int64   `name:"samples" default:"8" doc:"without data: how many random inputs to verify (and hold the budget) on"`
+	Labels       string  `name:"labels" default:"labels" doc:"name of the integer label array in data (top-1 accuracy when present)"`
+	MaxDrop      float64 `name:"max_drop" default:"-1" doc:"largest accuracy drop allowed, as a fraction (0.005 = half a point); layers are kept in float until it holds"`
+	MaxRelError  float64 `name:"max_rel_error" alias:"max_output_error" key:"max_output_error" default:"-1" doc:"largest relative output error allowed (max |int8-fp32| / max |fp32|, as compare's max_rel_error); layers are kept in float until it holds"`
+	MinAgreement float64 `name:"min_agreement" default:"-1" doc:"smallest top-1 agreement with the fp32 model allowed (a fraction: 0.99 = 99% of samples keep their argmax; no labels needed; compare's top1_agreement); layers are kept in float until it holds"`
 }
 
 // Check holds the calibration method's rules.
@@ -102,10 +106,17 @@ func (c *Calibration) Check() error {
 
 // Check bounds the accuracy budget.
 func (a *Accuracy) Check() error {
+	var errs stages.ParamErrors
 	if a.MaxDrop > 1 {
-		return stages.Errorf("max_drop", "%v: a fraction, want at most 1 (0.005 = half a point)", a.MaxDrop)
+		errs = append(errs, stages.Errorf("max_drop", "%v: a fraction, want at most 1 (0.005 = half a point)", a.MaxDrop))
 	}
-	return nil
+	if a.MinAgreement > 1 {
+		errs = append(errs, stages.Errorf("min_agreement", "%v: a fraction, want at most 1 (0.99 = 99%% of samples)", a.MinAgreement))
+	}
+	if a.Samples < 1 {
+		errs = append(errs, stages.Errorf("samples", "%d: want at least 1", a.Samples))
+	}
+	return errs.Err()
 }
 
 // Check holds the rules across parameters.
@@ -184,7 +195,7 @@ func parseOptions(in *stages.Input) (*options, error) {
 			method: calib.Options{Method: calib.Method(cp.Method), Percentile: cp.Percentile, Bins: int(cp.Bins)}}
 	}
 	if a := p.Accuracy; a != nil {
-		o.acc = &accuracyOptions{data: a.Data, labels: a.Labels, maxDrop: a.MaxDrop, maxOutputError: a.MaxRelError}
+		o.acc = &accuracyOptions{data: a.Data, labels: a.Labels, samples: a.Samples, maxDrop: a.MaxDrop, maxOutputError: a.MaxRelError, minAgreement: a.MinAgreement}
 	}
 	if c.Mode == "auto" {
 		c.Mode = ModeDynamic

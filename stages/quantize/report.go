@@ -29,7 +29,11 @@ type Report struct {
 	FloatNodes     int                `json:"float_nodes"`
 	Nodes          []Decision         `json:"nodes"`
 	Calibration    *CalibrationReport `json:"calibration,omitempty"`
-	Budget         *BudgetReport      `json:"budget,omitempty"`
+	// Agreement is the share of verification samples whose top-1 class is
+	// the fp32 model's (evaluate.Top1Agreement; -1: no float output of rank
+	// 2 or more).
+	Agreement float64       `json:"agreement"`
+	Budget    *BudgetReport `json:"budget,omitempty"`
 }
 
 // CalibrationReport says how ranges were found.
@@ -44,6 +48,7 @@ type CalibrationReport struct {
 type BudgetReport struct {
 	MaxDrop        float64            `json:"max_drop,omitempty"`
 	MaxOutputError float64            `json:"max_output_error,omitempty"`
+	MinAgreement   float64            `json:"min_agreement,omitempty"`
 	Met            bool               `json:"met"`
 	Sensitivity    []SensitivityEntry `json:"sensitivity,omitempty"`
 	KeptFloat      []string           `json:"kept_float,omitempty"`
@@ -54,6 +59,7 @@ type SensitivityEntry struct {
 	Node        string  `json:"node"`
 	MaxRelError float64 `json:"max_rel_error_alone"`
 	Accuracy    float64 `json:"accuracy_alone,omitempty"`
+	Agreement   float64 `json:"agreement_alone,omitempty"`
 }
 
 // finish times both models, writes the report and returns the outputs.
@@ -84,6 +90,7 @@ func (j *job) finish(ctx context.Context, out string) (*stages.Output, error) {
 	shared.Warnings = append(r.Warnings, shared.Warnings...)
 	r.Report = *shared
 	r.Verification = transform.Verified(j.verifyDS.Path, res.cmp)
+	r.Agreement = res.m.Agreement
 	accDrop := 0.0
 	if j.refAcc >= 0 && res.m.Accuracy >= 0 {
 		accDrop = j.refAcc - res.m.Accuracy
@@ -113,12 +120,12 @@ func (j *job) finish(ctx context.Context, out string) (*stages.Output, error) {
 		return nil, fmt.Errorf("quantize: write report: %w", err)
 	}
 	j.in.Log.Info("quantized", "nodes", r.QuantizedNodes, "float", r.FloatNodes, "size_ratio", r.SizeRatio,
-		"max_rel_error", res.m.MaxRelError, "accuracy", res.m.Accuracy)
+		"max_rel_error", res.m.MaxRelError, "accuracy", res.m.Accuracy, "agreement", res.m.Agreement)
 	values := map[string]any{
 		"size_before": r.SizeBefore, "size_after": r.SizeAfter, "size_ratio": r.SizeRatio,
 		"quantized_nodes": int64(r.QuantizedNodes), "float_nodes": int64(r.FloatNodes),
 		"max_rel_error": finite(res.m.MaxRelError), "accuracy": res.m.Accuracy, "accuracy_before": j.refAcc, "accuracy_fp32": j.refAcc,
-		"accuracy_drop": accDrop,
+		"accuracy_drop": accDrop, "agreement": res.m.Agreement,
 	}
 	r.Speed.Values(values)
 	return &stages.Output{Files: map[string]string{"model": out, "report": reportPath}, Values: values}, nil

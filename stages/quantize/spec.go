@@ -42,7 +42,10 @@ func (s *Stage) Spec() stages.Spec {
 		// DequantizeLinear output. 9: a ReduceMean over the spatial axes
 		// is quantized as GlobalAveragePool (and Flatten). 10: a Conv's
 		// output has its weight's rank (ShuffleNetV2's mean quantizes).
-		Version: "10",
+		// 11: outputs agreement (top-1 agreement with fp32; also the
+		// report's agreement) and the accuracy.min_agreement budget;
+		// accuracy.data is optional (random inputs, accuracy.samples of them).
+		Version: "11",
 		Summary: "Quantize an ONNX model to INT8 (dynamic or calibrated static QDQ) and prove it is smaller, faster and accurate.",
 		Doc:     specDoc,
 		// The speed check measures this machine, and calibration and
@@ -67,6 +70,7 @@ func (s *Stage) Spec() stages.Spec {
 			{Name: "accuracy_before", Kind: stages.ValueOutput, Type: "number", Doc: "fp32 top-1 accuracy (-1 without labels)"},
 			{Name: "accuracy_fp32", Kind: stages.ValueOutput, Type: "number", Doc: "renamed to accuracy_before; kept for one release"},
 			{Name: "accuracy_drop", Kind: stages.ValueOutput, Type: "number", Doc: "accuracy_before - accuracy (0 without labels)"},
+			{Name: "agreement", Kind: stages.ValueOutput, Type: "number", Doc: "top-1 agreement of the INT8 model with fp32 on the verification data, no labels needed (compare's top1_agreement; -1 without a float output of rank >= 2)"},
 			{Name: "speedup", Kind: stages.ValueOutput, Type: "number", Doc: "fp32 latency / INT8 latency at batch 1, medians timed side by side (0 when verify_speed is off)"},
 			{Name: "speedup_low", Kind: stages.ValueOutput, Type: "number", Doc: "lower end of speedup's 95% confidence interval (0 when verify_speed is off)"},
 			{Name: "speedup_high", Kind: stages.ValueOutput, Type: "number", Doc: "upper end of speedup's 95% confidence interval (0 when verify_speed is off)"},

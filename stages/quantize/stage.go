@@ -40,8 +40,12 @@ type job struct {
 	verifier *transform.Verifier // runs candidates on verifyDS against the fp32 model
 	ref      [][]float32         // fp32 outputs on verifyDS
 	refAcc   float64
-	rep      *Report
-	final    *result
+	// agreeOn is the output whose top-1 agreement is measured: the
+	// classifier output with labels, else "" (the smallest over the float
+	// outputs of rank 2 or more), as compare reads it.
+	agreeOn string
+	rep     *Report
+	final   *result
 }
 
 // Run quantizes the model and verifies the result.
@@ -115,9 +119,9 @@ func prepare(ctx context.Context, in *stages.Input) (*job, error) {
 // to verify with.
 func (j *job) data(info, outInfo []runtime.IOInfo, graph *onnxpb.GraphProto) error {
 	o := j.o
-	open := func(param, path, labels string) (*dataset, error) {
+	open := func(param, path, labels string, samples int64) (*dataset, error) {
 		d, err := transform.Data(info, outInfo, transform.DataOptions{Param: param, Path: path, Labels: labels, Fixed: o.fixed,
-			Random: evaluate.RandomOptions{Shapes: o.shapes, Graph: graph, Samples: 8, Seed: 1, Warn: func(msg string) { j.in.Log.Warn(msg) }}})
+			Random: evaluate.RandomOptions{Shapes: o.shapes, Graph: graph, Samples: samples, Seed: 1, Warn: func(msg string) { j.in.Log.Warn(msg) }}})
 		if err != nil {
 			return nil, err
 		}
@@ -125,17 +129,19 @@ func (j *job) data(info, outInfo []runtime.IOInfo, graph *onnxpb.GraphProto) err
 	}
 	var err error
 	if o.calib != nil {
-		if j.calibDS, err = open("calibration.data", o.calib.data, "labels"); err != nil {
+		if j.calibDS, err = open("calibration.data", o.calib.data, "labels", 0); err != nil {
 			return err
 		}
 	}
 	switch {
 	case o.acc != nil:
-		j.verifyDS, err = open("accuracy.data", o.acc.data, o.acc.labels)
+		if j.verifyDS, err = open("accuracy.data", o.acc.data, o.acc.labels, o.acc.samples); err != nil && o.acc.data == "" {
+			err = fmt.Errorf("no accuracy.data, so random inputs are used: %w", err)
+		}
 	case j.calibDS != nil:
 		j.verifyDS = j.calibDS
 	default:
-		if j.verifyDS, err = open("accuracy.data", "", ""); err != nil {
+		if j.verifyDS, err = open("accuracy.data", "", "", 8); err != nil {
 			err = fmt.Errorf("no accuracy.data or calibration.data to verify with, so random inputs are used: %w", err)
 		}
 	}
@@ -206,6 +212,15 @@ func (j *job) optimize(ctx context.Context) error {
 		return fmt.Errorf("quantize: fp32 reference %s: %w", j.base, err)
 	}
 	j.refAcc = compare(j.ref, j.ref, j.verifyDS.Labels).Accuracy
+	if j.verifyDS.Labels != nil {
+		j.agreeOn = evaluate.ClassifierOutput(j.verifier.Want, int64(len(j.verifyDS.Labels)))
+	}
+	if a := j.o.acc; a != nil && a.minAgreement >= 0 {
+		self := evaluate.Compare(j.verifier.Want, j.verifier.Want, j.verifyDS.Labels)
+		if evaluate.Top1Agreement(self.Outputs, j.agreeOn) < 0 {
+			return fmt.Errorf("quantize: accuracy.min_agreement: %s has no float output of rank 2 or more (outputs %v) to take the top-1 of", j.o.model, j.verifier.Want.Names)
+		}
+	}
 	return nil
 }
 
@@ -294,7 +309,9 @@ func (j *job) build(ctx context.Context, cfg Config, path string) (*result, erro
 	if err != nil {
 		return nil, fmt.Errorf("quantize: verify the quantized model %s: %w", path, err)
 	}
-	return &result{decisions: dec, warnings: warns, m: compare(j.ref, got, j.verifyDS.Labels), cmp: cmp}, nil
+	mt := compare(j.ref, got, j.verifyDS.Labels)
+	mt.Agreement = evaluate.Top1Agreement(cmp.Outputs, j.agreeOn)
+	return &result{decisions: dec, warnings: warns, m: mt, cmp: cmp}, nil
 }
 
 // mapExcludes follows exclude through the optimizer: a node ONNX

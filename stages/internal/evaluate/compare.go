@@ -170,6 +170,19 @@ func compareOutput(name string, r, k *runtime.Tensor, labels []int64) OutputComp
 	return oc
 }
 
+// Top1Agreement is the top-1 agreement of the named output, or, with
+// output "", the smallest over the outputs that have one (float outputs of
+// rank 2 or more); -1 when none has one.
+func Top1Agreement(outs []OutputComparison, output string) float64 {
+	t1 := -1.0
+	for _, oc := range outs {
+		if oc.Top1Agreement != nil && (output == "" || oc.Name == output) && (t1 < 0 || *oc.Top1Agreement < t1) {
+			t1 = *oc.Top1Agreement
+		}
+	}
+	return t1
+}
+
 // Accuracy is the share of samples whose argmax along the last axis of output equals
 // the label. It is NaN when the output is missing, not a float [N, C] tensor, or N
 // differs from len(labels).

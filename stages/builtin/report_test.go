@@ -7,6 +7,7 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/charmbracelet/log"
@@ -32,11 +33,11 @@ func TestTransformsShareOneReport(t *testing.T) {
 		params map[string]any
 		quiet  map[string]any // the same without timing
 	}{
-		{"optimize", map[string]any{"model": model, "data": data, "verify_speed": true, "speed_iterations": 3},
+		{"optimize", map[string]any{"model": model, "data": data, "verify_speed": true, "speed_iterations": 5},
 			map[string]any{"model": model}},
-		{"fp16", map[string]any{"model": model, "data": data, "verify_speed": true, "speed_iterations": 3},
+		{"fp16", map[string]any{"model": model, "data": data, "verify_speed": true, "speed_iterations": 5},
 			map[string]any{"model": model}},
-		{"quantize", map[string]any{"model": model, "mode": "int8-dynamic", "speed_iterations": 3, "accuracy": map[string]any{"data": data}},
+		{"quantize", map[string]any{"model": model, "mode": "int8-dynamic", "speed_iterations": 5, "accuracy": map[string]any{"data": data}},
 			map[string]any{"model": model, "verify_speed": false}},
 		{"prune", map[string]any{"model": model, "strategy": "structured", "data": data, "target": map[string]any{"speedup": 1.01}, "channel_multiple": 1},
 			map[string]any{"model": model, "amount": 0.3}},
@@ -44,7 +45,7 @@ func TestTransformsShareOneReport(t *testing.T) {
 	shared := []string{"model", "output", "size_before", "size_after", "size_ratio", "verification", "speed", "warnings"}
 	verification := []string{"data", "samples", "max_abs_error", "max_rel_error", "nan", "inf", "accuracy_before", "accuracy", "accuracy_drop", "outputs"}
 	speed := []string{"batch", "threads", "runs", "before_ms", "before_low_ms", "before_high_ms", "after_ms", "after_low_ms", "after_high_ms",
-		"speedup", "speedup_low", "speedup_high", "confidence", "p_faster", "unstable"}
+		"speedup", "speedup_low", "speedup_high", "confidence", "p_faster", "turns", "unstable"}
 	ctx, release := runtime.WithWorker(context.Background(), runtime.WorkerOptions{})
 	defer release()
 	r := Registry()
@@ -54,6 +55,20 @@ func TestTransformsShareOneReport(t *testing.T) {
 			ef, ok := s.(stages.ExclusiveFor)
 			if !ok || !s.Spec().Exclusive || !ef.ExclusiveFor(run.params) || ef.ExclusiveFor(run.quiet) {
 				t.Errorf("%s: must run alone when it times and only then", run.stage)
+			}
+			if run.stage != "prune" { // one speed_iterations rule (stages.Speed)
+				bad := maps.Clone(run.params)
+				bad["speed_iterations"] = 0
+				pc, ok := s.(interface {
+					CheckParams(context.Context, map[string]any, bool) stages.ParamErrors
+				})
+				bp, err := s.Spec().Coerce(bad, stages.CoerceOptions{})
+				if err != nil || !ok {
+					t.Fatalf("speed_iterations 0: %v (typed: %v)", err, ok)
+				}
+				if errs := pc.CheckParams(ctx, bp, false); errs.Err() == nil || !strings.Contains(errs.Error(), "speed_iterations") {
+					t.Errorf("speed_iterations 0: %v", errs.Err())
+				}
 			}
 			p, err := s.Spec().Coerce(run.params, stages.CoerceOptions{})
 			if err != nil {

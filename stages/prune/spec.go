@@ -55,7 +55,9 @@ func (s *Stage) Spec() stages.Spec {
 		// warnings beside prune's own keys); target timing is the harness's
 		// (transform.Speed) with confidence intervals (speedup_low,
 		// speedup_high) and runs alone (ExclusiveFor).
-		Version: "5",
+		// 6: the speed's report gives its turns, and fewer than 5 turns (speed_iterations
+		// under 15 made 1-4 turns of 3 runs; now 1 run per turn up to 30) is unstable.
+		Version: "6",
 		Summary: "Prune an ONNX model: zero weights (magnitude, random, n:m) or remove channels (structured).",
 		Doc:     specDoc,
 		// The target search times candidates against the original; without a

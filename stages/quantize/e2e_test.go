@@ -146,7 +146,7 @@ func TestEncoderAccuracy(t *testing.T) {
 			}
 			// verify_speed (default on) timed both: structure, never times.
 			if s := rep.Speed; s == nil || !(s.BeforeMS > 0 && s.AfterMS > 0 && s.BeforeLowMS <= s.BeforeMS && s.BeforeMS <= s.BeforeHighMS &&
-				s.SpeedupLow <= s.Speedup && s.Speedup <= s.SpeedupHigh) || s.Runs != 6 ||
+				s.SpeedupLow <= s.Speedup && s.Speedup <= s.SpeedupHigh) || s.Runs != 5 || s.Turns != 5 ||
 				out.Values["speedup"] != s.Speedup || out.Values["speedup_low"] != s.SpeedupLow || out.Values["speedup_high"] != s.SpeedupHigh {
 				t.Errorf("speed %+v, values %v", rep.Speed, out.Values)
 			}

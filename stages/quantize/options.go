@@ -62,8 +62,7 @@ type Params struct {
 	// Shapes and FixedInputs mean what the Verification group's do.
 	Shapes           map[string][]int64 `name:"shapes" elem:"list" doc:"without accuracy.data or calibration.data, random inputs: input name -> full shape, batch included ([1, 128] for [batch, seq]); needed only for dynamic dims that are not batch-like"`
 	FixedInputs      map[string]any     `name:"fixed_inputs" doc:"inputs that are the same in every feed, e.g. {sr: 16000}: a number, bool or nested list, converted to the input's dtype; replaces a data array of that name"`
-	VerifySpeed      bool               `name:"verify_speed" default:"true" doc:"time the fp32 and INT8 models and warn when INT8 is slower"`
-	SpeedIterations  int64              `name:"speed_iterations" default:"30" doc:"timed runs per model for verify_speed"`
+	stages.Speed     `default.verify_speed:"true" doc.verify_speed:"time the fp32 and INT8 models side by side at batch 1 (medians with a 95% interval) and warn when INT8 is slower or the timing is unstable; the instance then runs alone"`
 	stages.Execution `omit:"providers" default.threads:"2" doc.threads:"ONNX Runtime intra-op threads for calibration, verification and timing"`
 }
 
@@ -127,9 +126,6 @@ func (p *Params) Check() error {
 	}
 	if p.Mode == ModeStatic && p.Calibration == nil {
 		errs = append(errs, stages.Errorf("mode", "int8-static needs calibration.data").Reading("calibration"))
-	}
-	if p.SpeedIterations < 1 {
-		errs = append(errs, stages.Errorf("speed_iterations", "%d: want at least 1", p.SpeedIterations))
 	}
 	known := knownOpTypes()
 	for i, t := range p.OpTypes {

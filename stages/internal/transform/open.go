@@ -175,12 +175,15 @@ they load, normalize, save, verify and measure a model the same way:
    file it references. With ` + "`verify_speed: true`" + ` (the default in ` + "`quantize`" + `, off in ` + "`optimize`" + `
    and ` + "`fp16`" + ` so that nothing gets slower) the result is timed side by side with the model it
    is compared with, in the worker, at batch 1 on the first sample of the data, else random inputs
-   (` + "`prune`" + `'s ` + "`target`" + ` search times each candidate the same way, on random inputs): after three warm-up runs the models take turns, each making 3 timed runs per turn
-   (one more run, not counted, starts each turn), until ` + "`speed_iterations`" + ` runs of each
-   are timed. Medians come with a 95% interval from a bootstrap over the turns (the
+   (` + "`prune`" + `'s ` + "`target`" + ` search times each candidate the same way, on random inputs):
+   after three warm-up runs the models take turns, each making up to 3 timed runs per turn
+   (` + "`speed_iterations`" + `/10, at least 1, so that there are ten turns where the count allows;
+   one more run, not counted, starts each turn), until ` + "`speed_iterations`" + ` runs of each are
+   timed. Medians come with a 95% interval from a bootstrap over the turns (the
    ` + "`benchmark`" + ` stage's statistics), ` + "`speedup`" + ` (before / after) with
-   ` + "`speedup_low`" + ` and ` + "`speedup_high`" + `; a speedup whose interval is wider than ±10% of it is
-   ` + "`unstable`" + ` and warned about, as is a result slower than its input. Timing needs the
+   ` + "`speedup_low`" + ` and ` + "`speedup_high`" + `; a speedup whose interval is wider than ±10% of it,
+   or timed in fewer than 5 turns, is ` + "`unstable`" + ` and warned about, as is a result slower
+   than its input. Timing needs the
    machine: an instance that times runs alone, other instances beside each other.
 6. **Report.** Every transform's ` + "`report.json`" + ` starts with the keys every transform shares, then
    the stage's own:
@@ -192,7 +195,7 @@ they load, normalize, save, verify and measure a model the same way:
    | ` + "`size_before`, `size_after`, `size_ratio`" + ` | bytes with external data, after / before |
    | ` + "`normalized`" + ` | what normalization changed (absent when nothing) |
    | ` + "`verification`" + ` | ` + "`data`" + ` (the file, or ` + "`random`" + `), ` + "`samples`, `max_abs_error`, `max_rel_error`" + `, ` + "`nan`" + ` and ` + "`inf`" + ` (counts in the result's outputs), with labels ` + "`accuracy_before`, `accuracy`, `accuracy_drop`" + `, and ` + "`outputs`" + `: per output its errors, cosine, top-1 agreement and both models' NaN/Inf counts |
-   | ` + "`speed`" + ` | when timed: ` + "`batch`, `threads`, `runs`" + `, ` + "`before_ms`, `after_ms`" + ` (medians) with ` + "`_low_ms`/`_high_ms`" + `, ` + "`speedup`, `speedup_low`, `speedup_high`, `confidence`, `p_faster`, `unstable`" + ` |
+   | ` + "`speed`" + ` | when timed: ` + "`batch`, `threads`, `runs`" + `, ` + "`before_ms`, `after_ms`" + ` (medians) with ` + "`_low_ms`/`_high_ms`" + `, ` + "`speedup`, `speedup_low`, `speedup_high`, `confidence`, `p_faster`, `turns`, `unstable`" + ` |
    | ` + "`warnings`" + ` | what the stage warned about |
 
 `

@@ -30,8 +30,9 @@ type SpeedOptions struct {
 	// of BlockRuns: rounded up to a whole number of turns.
 	Runs int
 	// BlockRuns is how many counted runs a model makes in one turn before the
-	// next model's (default 3). One more run starts each turn, not counted:
-	// the previous session's threads may still spin.
+	// next model's (default Runs/10, between 1 and 3: at least ten turns
+	// where Runs allows, the bootstrap's blocks). One more run starts each
+	// turn, not counted: the previous session's threads may still spin.
 	BlockRuns int
 	// Seed makes the random inputs and the bootstrap repeatable.
 	Seed int64
@@ -45,13 +46,17 @@ func (o *SpeedOptions) applyDefaults() {
 		o.Runs = 30
 	}
 	if o.BlockRuns <= 0 {
-		o.BlockRuns = 3
+		o.BlockRuns = max(1, min(3, o.Runs/10))
 	}
 }
 
 // MaxSpread is the widest speedup interval, as a share of the speedup either
-// side (0.1: ±10%), that Speed calls stable.
-const MaxSpread = 0.1
+// side (0.1: ±10%), that Speed calls stable; MinTurns the fewest turns whose
+// bootstrap interval it trusts.
+const (
+	MaxSpread = 0.1
+	MinTurns  = 5
+)
 
 // Timing is what Speed measured.
 type Timing struct {
@@ -63,10 +68,13 @@ type Timing struct {
 	Speedups []stats.Speedup
 	// Runs is the number of runs of each model that were counted.
 	Runs int
-	// Unstable says that some speedup's interval is wider than MaxSpread: the
-	// machine was too busy for the figure to mean much.
+	// Unstable says that some speedup's interval is wider than MaxSpread (the
+	// machine was too busy for the figure to mean much) or that there were
+	// fewer than MinTurns turns (too few to tell).
 	Unstable bool
-	o        SpeedOptions
+	// Turns is the number of turns each model took.
+	Turns int
+	o     SpeedOptions
 }
 
 // Speed times the models at paths side by side in ONNX Runtime's worker
@@ -130,7 +138,8 @@ func Speed(ctx context.Context, paths []string, o SpeedOptions) (*Timing, error)
 // summarize turns each model's blocks into medians and speedups over the
 // first model.
 func summarize(blocks []stats.Blocks, o SpeedOptions) *Timing {
-	t := &Timing{Runs: blocks[0].Runs(), o: o}
+	t := &Timing{Runs: blocks[0].Runs(), Turns: len(blocks[0]), o: o}
+	t.Unstable = t.Turns < MinTurns
 	rng := stats.NewRNG(o.Seed)
 	boots := make([][]float64, len(blocks))
 	for i, bs := range blocks {
@@ -173,19 +182,22 @@ type SpeedReport struct {
 	// PFaster is the share of bootstrap resamples in which the transformed
 	// model is the faster.
 	PFaster float64 `json:"p_faster"`
-	// Unstable: the speedup's interval is wider than ±MaxSpread of it.
+	// Turns is how many turns each model took (the bootstrap's blocks).
+	Turns int `json:"turns"`
+	// Unstable: the speedup's interval is wider than ±MaxSpread of it, or
+	// there were fewer than MinTurns turns.
 	Unstable bool `json:"unstable"`
 }
 
 // Report is model i against the first model.
 func (t *Timing) Report(i int) *SpeedReport {
 	b, a, s := t.Medians[0], t.Medians[i], t.Speedups[i]
-	spread := s.Value > 0 && (s.High-s.Low)/2/s.Value > MaxSpread
+	unstable := t.Turns < MinTurns || s.Value > 0 && (s.High-s.Low)/2/s.Value > MaxSpread
 	return &SpeedReport{Batch: t.o.Batch, Threads: t.o.Threads, Runs: t.Runs,
 		BeforeMS: b.Value, BeforeLowMS: b.Low, BeforeHighMS: b.High,
 		AfterMS: a.Value, AfterLowMS: a.Low, AfterHighMS: a.High,
 		Speedup: s.Value, SpeedupLow: s.Low, SpeedupHigh: s.High, Confidence: stats.Confidence,
-		PFaster: s.PFaster, Unstable: spread}
+		PFaster: s.PFaster, Turns: t.Turns, Unstable: unstable}
 }
 
 // Values adds the speedup and its interval to a stage's value outputs
@@ -204,7 +216,11 @@ func (r *SpeedReport) Values(v map[string]any) {
 // the one it was timed with (named than).
 func (r *SpeedReport) Warnings(what, than string) []string {
 	var w []string
-	if r.Unstable {
+	switch {
+	case r.Unstable && r.Turns < MinTurns:
+		w = append(w, fmt.Sprintf("speed: timing unstable: %d turns of runs are too few to bound the speedup (%.2f), at least %d are needed: raise speed_iterations",
+			r.Turns, r.Speedup, MinTurns))
+	case r.Unstable:
 		w = append(w, fmt.Sprintf("speed: timing unstable: the speedup's %.0f%% interval [%.2f, %.2f] is wider than ±%.0f%% of %.2f (a busy machine?): raise speed_iterations or time on a quiet machine",
 			100*r.Confidence, r.SpeedupLow, r.SpeedupHigh, 100*MaxSpread, r.Speedup))
 	}

@@ -79,6 +79,10 @@ func TestSpeedUnstable(t *testing.T) {
 	if !tm.Unstable || !r.Unstable || !slices.ContainsFunc(r.Warnings("x", "y"), func(w string) bool { return strings.Contains(w, "timing unstable") }) {
 		t.Errorf("wild timing: %+v", r)
 	}
+	few := summarize([]stats.Blocks{tight[:2], half[:2]}, SpeedOptions{Batch: 1}).Report(1)
+	if w := few.Warnings("x", "y"); !few.Unstable || few.Turns != 2 || len(w) != 1 || !strings.Contains(w[0], "too few") {
+		t.Errorf("two turns: %+v, warnings %q", few, w)
+	}
 	slow := summarize([]stats.Blocks{half, tight}, SpeedOptions{Batch: 1}).Report(1)
 	if w := slow.Warnings("pruned model", "original"); len(w) != 1 || !strings.HasPrefix(w[0], "the pruned model is slower than the original at batch 1") {
 		t.Errorf("slower model: warnings %q", w)

@@ -103,12 +103,19 @@ func (q *rewriter) static(ranges map[string]calib.Range) error {
 			q.decide(n, true, "QDQ", "all inputs INT8: runs as an integer kernel between quantized neighbours")
 			continue
 		}
-		if err := q.staticWeights(n, l, coreIn[n]); err != nil {
+		padded := 0
+		if l == nil && !bn[n] {
+			padded = q.padStem(n, inputOf[n], quantized[inputOf[n]])
+		}
+		if err := q.staticWeights(n, l, coreIn[n], padded); err != nil {
 			return fmt.Errorf("node %q: %w", n.GetName(), err)
 		}
 		why := "constant weight, per-tensor"
 		if q.cfg.PerChannel {
 			why = "constant weight, per channel"
+		}
+		if padded > 0 {
+			why += fmt.Sprintf("; input channels padded with %d zero channel(s) to a multiple of 4, which ONNX Runtime's symmetric INT8 conv kernel needs", padded)
 		}
 		if bn[n] {
 			why = "constant statistics: runs as a depthwise 1x1 Conv, " + why[len("constant weight, "):]
@@ -239,9 +246,36 @@ func (q *rewriter) meanAsPool(n *onnxpb.NodeProto, out qmath.Params) {
 		onnxb.Node("Flatten", q.namer.Name(n.GetName()+"_flatten"), []string{dv}, n.Output, onnxb.Int("axis", 1)))
 }
 
+// padStem pads the quantized input of a Conv that reads a model input
+// with fewer channels than a multiple of 4 (an image's 3) to that multiple,
+// with the zero point, and returns how many channels it added (0: none).
+// MLAS's symmetric INT8 conv kernel needs a multiple of 4 input channels;
+// without it ONNX Runtime's QLinearConv falls back to im2col and a GEMM
+// with K = 27, 1.7-2.6x slower than fp32's NCHWc stem (MNASNet 183 µs, 90
+// with the pad; MobileNetV2 252, 123; the Pad itself 16 µs). Exact: the
+// added channels dequantize to 0 and their weights are 0.
+func (q *rewriter) padStem(n *onnxpb.NodeProto, in string, x qtensor) int {
+	w := q.x.floatInit(n.Input[1])
+	if q.opset < 11 || !q.x.inputs[in] || x.data == "" || w == nil || len(w.Dims) != 4 || attrInt(n, "group", 1) != 1 || w.Dims[1]%4 == 0 {
+		return 0
+	}
+	add := int(4 - w.Dims[1]%4)
+	base := q.namer.Name(n.GetName() + "_input_pad")
+	pads := onnxb.Int64s(base+"s", []int64{0, 0, 0, 0, 0, int64(add), 0, 0}, 8)
+	q.addInits(pads)
+	out := q.namer.Name(base + "ded")
+	dv := q.namer.Name(out + "_dequantized")
+	q.extra = append(q.extra,
+		onnxb.Node("Pad", base, []string{x.data, pads.GetName(), x.zp}, []string{out}),
+		onnxb.Node("DequantizeLinear", q.namer.Name(out+"_DequantizeLinear"), []string{out, x.scale, x.zp}, []string{dv}))
+	n.Input[0] = dv
+	return add
+}
+
 // staticWeights replaces a core node's weight (and bias) by DequantizeLinear
-// of its int8 (int32) form.
-func (q *rewriter) staticWeights(n *onnxpb.NodeProto, l *linear, in qmath.Params) error {
+// of its int8 (int32) form; a Conv weight gets pad zero input channels
+// (padStem).
+func (q *rewriter) staticWeights(n *onnxpb.NodeProto, l *linear, in qmath.Params, pad int) error {
 	var w []float32
 	var dims []int64
 	axis := 0
@@ -253,6 +287,9 @@ func (q *rewriter) staticWeights(n *onnxpb.NodeProto, l *linear, in qmath.Params
 			return err
 		}
 		dims = wt.Dims
+		if pad > 0 {
+			w, dims = padChannels(w, dims, pad)
+		}
 		if len(n.Input) > 2 && n.Input[2] != "" {
 			if bias, err = q.x.floatData(q.x.floatInit(n.Input[2])); err != nil {
 				return err
@@ -358,4 +395,19 @@ func (q *rewriter) widenForBias(qw *qweight, w, bias []float32, inputScale float
 		}
 	}
 	return changed
+}
+
+// padChannels appends pad zero input channels to an [O, C, ...] weight.
+func padChannels(w []float32, dims []int64, pad int) ([]float32, []int64) {
+	o, c := int(dims[0]), int(dims[1])
+	inner := 1
+	for _, d := range dims[2:] {
+		inner *= int(d)
+	}
+	out := make([]float32, o*(c+pad)*inner)
+	for i := range o {
+		copy(out[i*(c+pad)*inner:], w[i*c*inner:(i+1)*c*inner])
+	}
+	nd := append([]int64{dims[0], dims[1] + int64(pad)}, dims[2:]...)
+	return out, nd
 }

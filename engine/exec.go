@@ -144,7 +144,7 @@ func (x *executor) prepare(ctx context.Context, in *recipe.Instance, partial boo
 		Params:       digested,
 		Env:          envValues(x.p.Recipe.Env, x.opts.LookupEnv),
 	}
-	if spec.Environmental {
+	if ef, ok := st.(stages.EnvironmentalFor); spec.Environmental || ok && ef.EnvironmentalFor(params) {
 		ki.Machine = x.machine()
 	}
 	return &prepared{in: in, stage: st, spec: spec, params: params, inputs: ki, key: ki.key()}, nil

@@ -58,7 +58,7 @@ func (s Spec) Markdown() string {
 	}
 	switch {
 	case s.Exclusive && s.ExclusiveWhen != "":
-		fmt.Fprintf(&b, "It runs alone when %s: it times things then, so the scheduler waits for running stages to finish before starting it and starts nothing else while it runs.\n\n", s.ExclusiveWhen)
+		fmt.Fprintf(&b, "It runs alone when %s: it times things then, so the scheduler waits for running stages to finish before starting it and starts nothing else while it runs, and its cache key includes the machine's fingerprint.\n\n", s.ExclusiveWhen)
 	case s.Exclusive:
 		b.WriteString("It runs alone: it times things, so the scheduler waits for running stages to finish before starting it and starts nothing else while it runs.\n\n")
 	}

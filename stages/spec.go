@@ -98,7 +98,9 @@ type Spec struct {
 	// with some parameters also implements ExclusiveFor.
 	Exclusive bool
 	// ExclusiveWhen says, for such a stage, with which parameters it times
-	// things ("`verify_speed` is true"); the docs print it.
+	// things ("`verify_speed` is true"); the docs print it. Such an instance
+	// also has the machine in its cache key (Environmental, or
+	// EnvironmentalFor with the same parameters).
 	ExclusiveWhen string
 }
 
@@ -109,6 +111,15 @@ type Spec struct {
 // instance run beside others.
 type ExclusiveFor interface {
 	ExclusiveFor(params map[string]any) bool
+}
+
+// EnvironmentalFor is implemented by a stage that measures the machine only
+// with some parameters (optimize and fp16 with verify_speed, prune with a
+// target): true, for an instance's parameters coerced to the Spec, puts the
+// machine's fingerprint into that instance's cache key, as Environmental
+// does for every instance, so a timing is never served to another machine.
+type EnvironmentalFor interface {
+	EnvironmentalFor(params map[string]any) bool
 }
 
 // Param returns the declared parameter called name.

@@ -145,7 +145,7 @@ func describeSpec(w io.Writer, s stages.Spec) {
 	}
 	switch {
 	case s.Exclusive && s.ExclusiveWhen != "":
-		fmt.Fprintf(w, "\nIt runs alone when %s: no other stage runs while it times things.\n", s.ExclusiveWhen)
+		fmt.Fprintf(w, "\nIt runs alone when %s: no other stage runs while it times things, and its cache key includes this machine's fingerprint.\n", s.ExclusiveWhen)
 	case s.Exclusive:
 		fmt.Fprintln(w, "\nIt runs alone: no other stage runs while it times things.")
 	}

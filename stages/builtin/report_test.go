@@ -23,7 +23,7 @@ import (
 // same verification and speed keys, a speed whose interval brackets its
 // speedup and medians above zero (times are never asserted), the values
 // speedup, speedup_low and speedup_high, and each stage needs the machine
-// alone exactly when it times.
+// alone, and has it in its cache key, exactly when it times.
 func TestTransformsShareOneReport(t *testing.T) {
 	testenv.RequireORT(t)
 	model := testenv.Example(t, "models/digits_cnn.onnx")
@@ -55,6 +55,10 @@ func TestTransformsShareOneReport(t *testing.T) {
 			ef, ok := s.(stages.ExclusiveFor)
 			if !ok || !s.Spec().Exclusive || !ef.ExclusiveFor(run.params) || ef.ExclusiveFor(run.quiet) {
 				t.Errorf("%s: must run alone when it times and only then", run.stage)
+			}
+			// A timing is never served to another machine.
+			if env, ok := s.(stages.EnvironmentalFor); !s.Spec().Environmental && (!ok || !env.EnvironmentalFor(run.params) || env.EnvironmentalFor(run.quiet)) {
+				t.Errorf("%s: the machine must be in the cache key when it times and only then", run.stage)
 			}
 			if run.stage != "prune" { // one speed_iterations rule (stages.Speed)
 				bad := maps.Clone(run.params)

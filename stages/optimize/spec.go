@@ -29,7 +29,14 @@ var _ stages.Stage = (*Stage)(nil)
 // New returns the optimize stage.
 func New() *Stage { return &Stage{} }
 
-var _ stages.ExclusiveFor = (*Stage)(nil)
+var (
+	_ stages.ExclusiveFor     = (*Stage)(nil)
+	_ stages.EnvironmentalFor = (*Stage)(nil)
+)
+
+// EnvironmentalFor puts the machine into an instance's cache key when
+// its speed check times models on it: exactly when it needs the machine alone.
+func (s *Stage) EnvironmentalFor(params map[string]any) bool { return s.ExclusiveFor(params) }
 
 // ExclusiveFor says that an instance needs the machine to itself only when
 // it times the optimized model against the original (verify_speed).

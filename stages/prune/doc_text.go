@@ -76,8 +76,8 @@ between the last two. Values ` + "`amount`" + `, ` + "`speedup`" + `, ` + "`spee
 95% interval) say what was chosen, the report's ` + "`speed`" + ` how it was timed, and
 ` + "`target_trials`" + ` lists every amount timed with its interval. An instance with a target runs
 alone (nothing else runs while it times). An unreachable target fails with the best
-speedup seen. The result depends on the machine that ran it, and the cache key
-does not include the machine: run it where the model will run.
+speedup seen. The result depends on the machine that ran it, so the cache key of
+an instance with a target includes the machine's fingerprint: run it where the model will run.
 ` + "`op_types`" + ` limits the layers (Conv, Gemm, MatMul), ` + "`exclude`" + ` names nodes or weights to
 leave alone: for structured pruning an excluded layer keeps its output channels,
 and so does every layer tied to it.

@@ -34,7 +34,14 @@ var _ stages.Stage = (*Stage)(nil)
 // New returns the prune stage.
 func New() *Stage { return &Stage{} }
 
-var _ stages.ExclusiveFor = (*Stage)(nil)
+var (
+	_ stages.ExclusiveFor     = (*Stage)(nil)
+	_ stages.EnvironmentalFor = (*Stage)(nil)
+)
+
+// EnvironmentalFor puts the machine into an instance's cache key when
+// its target search times models on it: exactly when it needs the machine alone.
+func (s *Stage) EnvironmentalFor(params map[string]any) bool { return s.ExclusiveFor(params) }
 
 // ExclusiveFor says that an instance needs the machine to itself only when
 // its target search times candidates against the original.

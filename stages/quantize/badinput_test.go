@@ -74,6 +74,10 @@ func TestBadInput(t *testing.T) {
 		{"static without data", map[string]any{"model": "examples/models/digits_cnn.onnx", "mode": "int8-static"}, []string{"int8-static", "calibration.data"}},
 		{"bad method", map[string]any{"model": "examples/models/digits_cnn.onnx", "calibration": map[string]any{"data": "examples/data/digits_calib.npz", "method": "kl"}},
 			[]string{"calibration.method", `"kl"`}},
+		{"min_agreement above 1", map[string]any{"model": "examples/models/digits_cnn.onnx", "accuracy": map[string]any{"min_agreement": 99}},
+			[]string{"accuracy.min_agreement", "99", "at most 1"}},
+		{"no random samples", map[string]any{"model": "examples/models/digits_cnn.onnx", "accuracy": map[string]any{"samples": 0, "min_agreement": 0.99}},
+			[]string{"accuracy.samples", "at least 1"}},
 		{"accuracy data mismatch", map[string]any{"model": "examples/models/digits_cnn.onnx", "accuracy": map[string]any{"data": "examples/data/encoder_test.npz"}},
 			[]string{"accuracy.data", `missing "input"`, `unknown "input_ids"`}},
 	}

@@ -113,6 +113,17 @@ type ExclusiveFor interface {
 	ExclusiveFor(params map[string]any) bool
 }
 
+// DecideOn decodes an instance's parameters into a P and asks f about them,
+// for ExclusiveFor and EnvironmentalFor; parameters that do not decode count
+// as true, the safe answer for a stage that times.
+func DecideOn[P any](params map[string]any, f func(*P) bool) bool {
+	var p P
+	if err := Decode(params, &p); err != nil {
+		return true
+	}
+	return f(&p)
+}
+
 // EnvironmentalFor is implemented by a stage that measures the machine only
 // with some parameters (optimize and fp16 with verify_speed, prune with a
 // target): true, for an instance's parameters coerced to the Spec, puts the

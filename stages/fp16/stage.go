@@ -181,14 +181,8 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 		if v != nil {
 			so.Data = v.Data
 		}
-		t, err := transform.Speed(ctx, []string{tm.Path, out}, so)
-		if err != nil {
+		if err := rep.CheckSpeed(ctx, tm.Path, out, so, "float16 model", "float32 one", logger); err != nil {
 			return nil, fmt.Errorf("fp16: verify_speed: %w", err)
-		}
-		rep.Speed = t.Report(1)
-		for _, w := range rep.Speed.Warnings("float16 model", "float32 one") {
-			rep.Warn(w)
-			logger.Warn(w)
 		}
 	}
 	reportPath := filepath.Join(in.WorkDir, "report.json")

@@ -122,14 +122,8 @@ func (s *Stage) Run(ctx context.Context, in *stages.Input) (*stages.Output, erro
 		if v != nil {
 			so.Data = v.Data
 		}
-		t, err := transform.Speed(ctx, []string{tm.Path, outPath}, so)
-		if err != nil {
+		if err := rep.CheckSpeed(ctx, tm.Path, outPath, so, "optimized model", "original", logger); err != nil {
 			return nil, fmt.Errorf("optimize: verify_speed: %w", err)
-		}
-		rep.Speed = t.Report(1)
-		for _, w := range rep.Speed.Warnings("optimized model", "original") {
-			rep.Warn(w)
-			logger.Warn(w)
 		}
 	}
 	in.Report(3, 3, "done")

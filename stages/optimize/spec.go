@@ -41,11 +41,7 @@ func (s *Stage) EnvironmentalFor(params map[string]any) bool { return s.Exclusiv
 // ExclusiveFor says that an instance needs the machine to itself only when
 // it times the optimized model against the original (verify_speed).
 func (s *Stage) ExclusiveFor(params map[string]any) bool {
-	var p Params
-	if err := stages.Decode(params, &p); err != nil {
-		return true
-	}
-	return p.VerifySpeed
+	return stages.DecideOn(params, func(p *Params) bool { return p.VerifySpeed })
 }
 
 // Levels are the optimization levels the stage accepts, weakest first.

@@ -46,11 +46,7 @@ func (s *Stage) EnvironmentalFor(params map[string]any) bool { return s.Exclusiv
 // ExclusiveFor says that an instance needs the machine to itself only when
 // its target search times candidates against the original.
 func (s *Stage) ExclusiveFor(params map[string]any) bool {
-	var p Params
-	if err := stages.Decode(params, &p); err != nil {
-		return true
-	}
-	return p.Target != nil
+	return stages.DecideOn(params, func(p *Params) bool { return p.Target != nil })
 }
 
 // Spec declares the stage.

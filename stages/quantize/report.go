@@ -96,21 +96,10 @@ func (j *job) finish(ctx context.Context, out string) (*stages.Output, error) {
 		accDrop = j.refAcc - res.m.Accuracy
 	}
 	if j.o.verifySpeed {
-		inputs, err := transform.SpeedInputs(j.verifyDS.Data, j.verifyDS.info, 1)
-		if err != nil {
-			return nil, fmt.Errorf("quantize: speed check inputs: %w", err)
-		}
-		t, err := transform.Speed(ctx, []string{j.base, out}, transform.SpeedOptions{Inputs: inputs, Threads: j.o.threads, Runs: j.o.iterations})
-		if err != nil {
+		so := transform.SpeedOptions{Data: j.verifyDS.Data, Threads: j.o.threads, Runs: j.o.iterations}
+		if err := r.CheckSpeed(ctx, j.base, out, so, "INT8 model", "fp32 one", j.in.Log); err != nil {
 			return nil, fmt.Errorf("quantize: speed check: %w", err)
 		}
-		r.Speed = t.Report(1)
-		for _, w := range r.Speed.Warnings("INT8 model", "fp32 one") {
-			r.Warn(w)
-			j.in.Log.Warn(w)
-		}
-		j.in.Log.Info("speed", "fp32_ms", r.Speed.BeforeMS, "int8_ms", r.Speed.AfterMS,
-			"speedup", fmt.Sprintf("%.2f [%.2f, %.2f]", r.Speed.Speedup, r.Speed.SpeedupLow, r.Speed.SpeedupHigh))
 	}
 	for _, w := range res.warnings {
 		j.in.Log.Warn(w)

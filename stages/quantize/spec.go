@@ -15,11 +15,7 @@ var _ stages.ExclusiveFor = (*Stage)(nil)
 // ExclusiveFor says that an instance needs the machine to itself only when
 // it times fp32 against INT8 (verify_speed).
 func (s *Stage) ExclusiveFor(params map[string]any) bool {
-	var p Params
-	if err := stages.Decode(params, &p); err != nil {
-		return true
-	}
-	return p.VerifySpeed
+	return stages.DecideOn(params, func(p *Params) bool { return p.VerifySpeed })
 }
 
 // Spec declares the stage.

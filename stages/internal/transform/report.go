@@ -1,9 +1,13 @@
 package transform
 
 import (
+	"context"
+	"fmt"
+	"io"
 	"math"
 	"path/filepath"
 
+	"github.com/charmbracelet/log"
 	"github.com/sentinelzer0/szrun/stages/internal/evaluate"
 	"github.com/sentinelzer0/szrun/stages/internal/normalize"
 )
@@ -45,6 +49,27 @@ func NewReport(model, output string, before, after int64, m *Model) *Report {
 		r.Normalized = m.Normalized
 	}
 	return r
+}
+
+// CheckSpeed times the result (after) side by side with the model it is
+// compared with (before) by Speed, sets the report's speed and adds its
+// warnings (the result named what, the other than), which it also logs.
+func (r *Report) CheckSpeed(ctx context.Context, before, after string, o SpeedOptions, what, than string, logger *log.Logger) error {
+	t, err := Speed(ctx, []string{before, after}, o)
+	if err != nil {
+		return err
+	}
+	r.Speed = t.Report(1)
+	if logger == nil {
+		logger = log.New(io.Discard)
+	}
+	for _, w := range r.Speed.Warnings(what, than) {
+		r.Warn(w)
+		logger.Warn(w)
+	}
+	logger.Info("speed", "before_ms", r.Speed.BeforeMS, "after_ms", r.Speed.AfterMS,
+		"speedup", fmt.Sprintf("%.2f [%.2f, %.2f]", r.Speed.Speedup, r.Speed.SpeedupLow, r.Speed.SpeedupHigh))
+	return nil
 }
 
 // Warn adds warnings to the report.

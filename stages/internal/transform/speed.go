@@ -151,9 +151,7 @@ func summarize(blocks []stats.Blocks, o SpeedOptions) *Timing {
 		if i == 0 {
 			sp = stats.Speedup{Estimate: stats.Estimate{Value: 1, Low: 1, High: 1}}
 		}
-		if sp.Value > 0 && (sp.High-sp.Low)/2/sp.Value > MaxSpread {
-			t.Unstable = true
-		}
+		t.Unstable = t.Unstable || unstable(t.Turns, sp)
 		t.Speedups = append(t.Speedups, sp)
 	}
 	return t
@@ -192,12 +190,17 @@ type SpeedReport struct {
 // Report is model i against the first model.
 func (t *Timing) Report(i int) *SpeedReport {
 	b, a, s := t.Medians[0], t.Medians[i], t.Speedups[i]
-	unstable := t.Turns < MinTurns || s.Value > 0 && (s.High-s.Low)/2/s.Value > MaxSpread
 	return &SpeedReport{Batch: t.o.Batch, Threads: t.o.Threads, Runs: t.Runs,
 		BeforeMS: b.Value, BeforeLowMS: b.Low, BeforeHighMS: b.High,
 		AfterMS: a.Value, AfterLowMS: a.Low, AfterHighMS: a.High,
 		Speedup: s.Value, SpeedupLow: s.Low, SpeedupHigh: s.High, Confidence: stats.Confidence,
-		PFaster: s.PFaster, Turns: t.Turns, Unstable: unstable}
+		PFaster: s.PFaster, Turns: t.Turns, Unstable: unstable(t.Turns, s)}
+}
+
+// unstable says whether a speedup measured over turns turns is too loose to
+// trust: fewer than MinTurns turns, or an interval wider than ±MaxSpread of it.
+func unstable(turns int, s stats.Speedup) bool {
+	return turns < MinTurns || s.Value > 0 && (s.High-s.Low)/2/s.Value > MaxSpread
 }
 
 // Values adds the speedup and its interval to a stage's value outputs
